@@ -1,0 +1,1 @@
+//! The serde mirror of `probes.toml`, with source spans. (To be written.)

@@ -1,0 +1,307 @@
+//! The validated configuration: what the rest of outpost runs on.
+//!
+//! `probes.toml` is read in two stages (as ripgrep does with its flags): [`file`]
+//! mirrors the TOML with serde and keeps source spans; [`validate`] checks the whole
+//! file in one pass, collecting *every* error with `file:line:col`, and builds the
+//! types below. Once a [`Config`] exists, durations are parsed, regexes compiled,
+//! files read and certificates loaded, and each [`Module`] holds exactly its
+//! prober's settings. Nothing downstream re-parses or re-validates.
+
+pub mod duration;
+pub mod error;
+pub mod file;
+pub mod validate;
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderName, HeaderValue, Method, Uri};
+use regex::Regex;
+use rustls::RootCertStore;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+
+pub use error::{ConfigError, ConfigErrors};
+
+/// Default buckets of `probe_run_duration_seconds`. They include 0.5 and 2
+/// exactly: the SLA's "< 500 ms" and the "response > 2 s" alert threshold, so
+/// `histogram_quantile` and bucket ratios land on those boundaries.
+pub const DEFAULT_RUN_DURATION_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 2.5, 5.0, 10.0, 30.0,
+];
+
+/// Blackbox's hard cap on followed redirects; outpost makes it configurable.
+pub const DEFAULT_MAX_REDIRECTS: u32 = 10;
+
+/// A loaded, validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it was read from (for messages and reloads).
+    pub source: PathBuf,
+    pub server: ServerConfig,
+    pub modules: BTreeMap<String, Arc<Module>>,
+    pub probes: Vec<ProbeSpec>,
+}
+
+impl Config {
+    /// Reads, parses and validates `path`. Every problem found is returned at once.
+    pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+        validate::load(path)
+    }
+
+    /// Parses and validates `text` as if it had been read from `path`.
+    pub fn from_str_at(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
+        validate::parse_and_validate(text, path)
+    }
+
+    pub fn module(&self, name: &str) -> Option<&Arc<Module>> {
+        self.modules.get(name)
+    }
+}
+
+/// `[server]`: daemon-wide settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerConfig {
+    /// Upper bound on probe runs in flight at once, scheduled and `/probe` alike.
+    pub max_concurrent_probes: usize,
+    /// Subtracted from `X-Prometheus-Scrape-Timeout-Seconds` on `/probe` (Blackbox's
+    /// `--timeout-offset`).
+    pub timeout_offset: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            max_concurrent_probes: 256,
+            timeout_offset: Duration::from_millis(500),
+        }
+    }
+}
+
+/// `[modules.NAME]`: how to probe, independent of what.
+#[derive(Debug, Clone)]
+pub struct Module {
+    pub name: String,
+    /// The module's own `timeout`, if set. Effective timeouts are worked out by the
+    /// caller (scheduler or `/probe`), which knows the interval or scrape timeout.
+    pub timeout: Option<Duration>,
+    pub prober: Prober,
+    /// Buckets of `probe_run_duration_seconds` for probes using this module.
+    pub run_duration_buckets: Vec<f64>,
+    /// The module as written, secrets replaced by `<secret>`, for `debug=true`.
+    pub redacted: String,
+}
+
+/// One variant per prober; adding a prober adds a variant and the compiler finds
+/// every `match` that must learn of it.
+#[derive(Debug, Clone)]
+pub enum Prober {
+    Http(Box<HttpModule>),
+    Tcp(TcpModule),
+}
+
+impl Prober {
+    /// The `prober = "..."` value.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Prober::Http(_) => "http",
+            Prober::Tcp(_) => "tcp",
+        }
+    }
+}
+
+/// `preferred_ip_protocol`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IpProtocol {
+    Ip4,
+    /// Blackbox's default, kept for parity.
+    #[default]
+    Ip6,
+}
+
+/// Address selection, shared by every prober that resolves a name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpSettings {
+    pub preferred: IpProtocol,
+    /// `ip_protocol_fallback` (default true): use the other family when the preferred
+    /// one has no address. Never applied to a failed connect.
+    pub fallback: bool,
+    /// `source_ip_address`: local address to bind before connecting.
+    pub source_ip: Option<IpAddr>,
+}
+
+impl Default for IpSettings {
+    fn default() -> Self {
+        IpSettings {
+            preferred: IpProtocol::Ip6,
+            fallback: true,
+            source_ip: None,
+        }
+    }
+}
+
+/// `min_version` / `max_version`. rustls speaks only TLS 1.2 and 1.3; `TLS10` and
+/// `TLS11` are accepted as minimums and mean "anything rustls speaks".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum TlsVersion {
+    Tls10,
+    Tls11,
+    Tls12,
+    Tls13,
+}
+
+/// `tls_config`, with files already read and parsed.
+#[derive(Debug, Clone, Default)]
+pub struct TlsSettings {
+    /// Roots from `ca_file`; `None` means the system's trust store.
+    pub ca: Option<Arc<RootCertStore>>,
+    /// `cert_file` + `key_file`: client certificate chain and key for mTLS.
+    pub client_cert: Option<ClientCert>,
+    /// `server_name`: SNI and the name verified; defaults to the target's host.
+    pub server_name: Option<String>,
+    pub insecure_skip_verify: bool,
+    pub min_version: Option<TlsVersion>,
+    pub max_version: Option<TlsVersion>,
+}
+
+#[derive(Debug)]
+pub struct ClientCert {
+    pub chain: Vec<CertificateDer<'static>>,
+    pub key: PrivateKeyDer<'static>,
+}
+
+impl Clone for ClientCert {
+    fn clone(&self) -> Self {
+        ClientCert {
+            chain: self.chain.clone(),
+            key: self.key.clone_key(),
+        }
+    }
+}
+
+/// `compression`: the body is decoded only when this is set (as Blackbox does).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    Gzip,
+    Deflate,
+    Brotli,
+    Identity,
+}
+
+impl Compression {
+    /// The `Content-Encoding` / `Accept-Encoding` token.
+    pub fn token(self) -> &'static str {
+        match self {
+            Compression::Gzip => "gzip",
+            Compression::Deflate => "deflate",
+            Compression::Brotli => "br",
+            Compression::Identity => "identity",
+        }
+    }
+}
+
+/// One `fail_if_header_matches` / `fail_if_header_not_matches` rule.
+#[derive(Debug, Clone)]
+pub struct HeaderMatch {
+    pub header: HeaderName,
+    pub regexp: Regex,
+    pub allow_missing: bool,
+}
+
+/// How the request authenticates. At most one per module.
+#[derive(Debug, Clone)]
+pub enum Auth {
+    /// `basic_auth` (`password` or `password_file`, read at load).
+    Basic { username: String, password: String },
+    /// `bearer_token` or `bearer_token_file`, read at load.
+    Bearer(String),
+}
+
+/// `[modules.NAME.http]`.
+#[derive(Debug, Clone)]
+pub struct HttpModule {
+    /// Empty means any 2xx.
+    pub valid_status_codes: Vec<u16>,
+    /// Empty means any; otherwise exact strings such as `HTTP/1.1`, `HTTP/2.0`.
+    pub valid_http_versions: Vec<String>,
+    pub method: Method,
+    /// Request headers in order; a `Host` entry sets the Host header and, when
+    /// `server_name` is unset, the TLS SNI.
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// `body` or the contents of `body_file`.
+    pub body: Option<Bytes>,
+    pub compression: Option<Compression>,
+    pub follow_redirects: bool,
+    /// outpost extension: `max_redirects` (default 10, Blackbox's fixed cap).
+    pub max_redirects: u32,
+    pub fail_if_ssl: bool,
+    pub fail_if_not_ssl: bool,
+    pub fail_if_body_matches_regexp: Vec<Regex>,
+    pub fail_if_body_not_matches_regexp: Vec<Regex>,
+    pub fail_if_header_matches: Vec<HeaderMatch>,
+    pub fail_if_header_not_matches: Vec<HeaderMatch>,
+    pub auth: Option<Auth>,
+    pub tls: TlsSettings,
+    pub ip: IpSettings,
+    /// `body_size_limit` in bytes, applied after decompression; `None` = unlimited.
+    pub body_size_limit: Option<u64>,
+    /// `proxy_url`: an `http://` proxy (CONNECT for https targets).
+    pub proxy_url: Option<Uri>,
+    pub skip_resolve_phase_with_proxy: bool,
+    /// `enable_http2` (default true): offer `h2` in ALPN on https targets.
+    pub enable_http2: bool,
+}
+
+impl Default for HttpModule {
+    fn default() -> Self {
+        HttpModule {
+            valid_status_codes: Vec::new(),
+            valid_http_versions: Vec::new(),
+            method: Method::GET,
+            headers: Vec::new(),
+            body: None,
+            compression: None,
+            follow_redirects: true,
+            max_redirects: DEFAULT_MAX_REDIRECTS,
+            fail_if_ssl: false,
+            fail_if_not_ssl: false,
+            fail_if_body_matches_regexp: Vec::new(),
+            fail_if_body_not_matches_regexp: Vec::new(),
+            fail_if_header_matches: Vec::new(),
+            fail_if_header_not_matches: Vec::new(),
+            auth: None,
+            tls: TlsSettings::default(),
+            ip: IpSettings::default(),
+            body_size_limit: None,
+            proxy_url: None,
+            skip_resolve_phase_with_proxy: false,
+            enable_http2: true,
+        }
+    }
+}
+
+/// `[modules.NAME.tcp]` (connect and TLS; `query_response` comes later).
+#[derive(Debug, Clone, Default)]
+pub struct TcpModule {
+    pub ip: IpSettings,
+    /// `tls`: TLS from the first byte.
+    pub tls: bool,
+    pub tls_config: TlsSettings,
+}
+
+/// One `[[probes]]` entry: what to probe, with which module, how often.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProbeSpec {
+    pub name: String,
+    pub module: String,
+    pub target: String,
+    pub interval: Duration,
+    /// The effective timeout: the probe's own, else the module's, else the smaller
+    /// of the interval and 10 s (Prometheus' default scrape timeout).
+    pub timeout: Duration,
+    /// Static labels, in the order written.
+    pub labels: Vec<(String, String)>,
+}

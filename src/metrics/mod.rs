@@ -1,0 +1,7 @@
+//! Metrics: names and help texts, the exposition writer, and the renderers that
+//! turn stored state (probe reports, counters, daemon state) into families.
+
+pub mod encode;
+pub mod names;
+pub mod process;
+pub mod render;

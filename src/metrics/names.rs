@@ -1,0 +1,119 @@
+//! Every metric name outpost exposes, with its type and help text, in one place.
+//! The names are a public interface: Blackbox's where Blackbox has the series,
+//! `outpost_` for the daemon's own. The contract test spells them out literally.
+
+/// The exposition type of a family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Gauge,
+    Counter,
+    Histogram,
+}
+
+// Blackbox series, common to all probers.
+pub const PROBE_SUCCESS: &str = "probe_success";
+pub const PROBE_DURATION_SECONDS: &str = "probe_duration_seconds";
+pub const PROBE_TIMEOUT_SECONDS: &str = "probe_timeout_seconds";
+pub const PROBE_DNS_LOOKUP_TIME_SECONDS: &str = "probe_dns_lookup_time_seconds";
+pub const PROBE_IP_PROTOCOL: &str = "probe_ip_protocol";
+pub const PROBE_IP_ADDR_HASH: &str = "probe_ip_addr_hash";
+pub const PROBE_FAILED_DUE_TO_REGEX: &str = "probe_failed_due_to_regex";
+pub const PROBE_FAILED_DUE_TO_BYTES: &str = "probe_failed_due_to_bytes";
+
+// Blackbox http series.
+pub const PROBE_HTTP_DURATION_SECONDS: &str = "probe_http_duration_seconds";
+pub const PROBE_HTTP_STATUS_CODE: &str = "probe_http_status_code";
+pub const PROBE_HTTP_CONTENT_LENGTH: &str = "probe_http_content_length";
+pub const PROBE_HTTP_UNCOMPRESSED_BODY_LENGTH: &str = "probe_http_uncompressed_body_length";
+pub const PROBE_HTTP_REDIRECTS: &str = "probe_http_redirects";
+pub const PROBE_HTTP_SSL: &str = "probe_http_ssl";
+pub const PROBE_HTTP_VERSION: &str = "probe_http_version";
+pub const PROBE_HTTP_LAST_MODIFIED_TIMESTAMP_SECONDS: &str =
+    "probe_http_last_modified_timestamp_seconds";
+
+// Blackbox TLS series (http, tcp).
+pub const PROBE_SSL_EARLIEST_CERT_EXPIRY: &str = "probe_ssl_earliest_cert_expiry";
+pub const PROBE_SSL_LAST_CHAIN_EXPIRY_TIMESTAMP_SECONDS: &str =
+    "probe_ssl_last_chain_expiry_timestamp_seconds";
+pub const PROBE_SSL_LAST_CHAIN_INFO: &str = "probe_ssl_last_chain_info";
+pub const PROBE_TLS_VERSION_INFO: &str = "probe_tls_version_info";
+pub const PROBE_TLS_CIPHER_INFO: &str = "probe_tls_cipher_info";
+
+// Series only a scheduled prober can give.
+pub const PROBE_RUNS_TOTAL: &str = "probe_runs_total";
+pub const PROBE_RUN_DURATION_SECONDS: &str = "probe_run_duration_seconds";
+pub const PROBE_LAST_RUN_TIMESTAMP_SECONDS: &str = "probe_last_run_timestamp_seconds";
+
+// The daemon's own series.
+pub const OUTPOST_BUILD_INFO: &str = "outpost_build_info";
+pub const OUTPOST_CONFIG_LAST_RELOAD_SUCCESSFUL: &str = "outpost_config_last_reload_successful";
+pub const OUTPOST_CONFIG_LAST_RELOAD_SUCCESS_TIMESTAMP_SECONDS: &str =
+    "outpost_config_last_reload_success_timestamp_seconds";
+pub const OUTPOST_PROBES: &str = "outpost_probes";
+pub const OUTPOST_PROBES_IN_FLIGHT: &str = "outpost_probes_in_flight";
+pub const OUTPOST_SCHEDULER_LAG_SECONDS: &str = "outpost_scheduler_lag_seconds";
+pub const OUTPOST_SCHEDULER_SKIPPED_RUNS_TOTAL: &str = "outpost_scheduler_skipped_runs_total";
+pub const OUTPOST_PROBE_REQUESTS_TOTAL: &str = "outpost_probe_requests_total";
+pub const OUTPOST_MODULE_UNKNOWN_TOTAL: &str = "outpost_module_unknown_total";
+
+// process_* (the Prometheus client conventions).
+pub const PROCESS_CPU_SECONDS_TOTAL: &str = "process_cpu_seconds_total";
+pub const PROCESS_RESIDENT_MEMORY_BYTES: &str = "process_resident_memory_bytes";
+pub const PROCESS_VIRTUAL_MEMORY_BYTES: &str = "process_virtual_memory_bytes";
+pub const PROCESS_START_TIME_SECONDS: &str = "process_start_time_seconds";
+pub const PROCESS_OPEN_FDS: &str = "process_open_fds";
+pub const PROCESS_MAX_FDS: &str = "process_max_fds";
+pub const PROCESS_THREADS: &str = "process_threads";
+
+/// Type and help of every family. A name missing here is a bug caught by tests.
+pub const FAMILIES: &[(&str, Kind, &str)] = &[
+    (PROBE_SUCCESS, Kind::Gauge, "Whether the probe succeeded (1) or failed (0)."),
+    (PROBE_DURATION_SECONDS, Kind::Gauge, "How long the probe took to complete, in seconds."),
+    (PROBE_TIMEOUT_SECONDS, Kind::Gauge, "The effective timeout of the probe, in seconds."),
+    (PROBE_DNS_LOOKUP_TIME_SECONDS, Kind::Gauge, "How long the target's name resolution took, in seconds."),
+    (PROBE_IP_PROTOCOL, Kind::Gauge, "IP protocol (4 or 6) of the address probed; 0 when resolution failed."),
+    (PROBE_IP_ADDR_HASH, Kind::Gauge, "FNV-32a hash of the address probed, to detect address changes."),
+    (PROBE_FAILED_DUE_TO_REGEX, Kind::Gauge, "Whether a regular expression rule failed the probe."),
+    (PROBE_FAILED_DUE_TO_BYTES, Kind::Gauge, "Whether an expect_bytes rule failed the probe."),
+    (PROBE_HTTP_DURATION_SECONDS, Kind::Gauge, "Duration of each HTTP phase, summed over redirects, in seconds."),
+    (PROBE_HTTP_STATUS_CODE, Kind::Gauge, "Status code of the final HTTP response; 0 when there was none."),
+    (PROBE_HTTP_CONTENT_LENGTH, Kind::Gauge, "Content-Length of the final response; -1 when unknown."),
+    (PROBE_HTTP_UNCOMPRESSED_BODY_LENGTH, Kind::Gauge, "Length of the final response body after decompression, in bytes."),
+    (PROBE_HTTP_REDIRECTS, Kind::Gauge, "Number of redirects followed."),
+    (PROBE_HTTP_SSL, Kind::Gauge, "Whether the final response came over TLS (1) or not (0)."),
+    (PROBE_HTTP_VERSION, Kind::Gauge, "HTTP version of the final response (1.1, 2); 0 when there was none."),
+    (PROBE_HTTP_LAST_MODIFIED_TIMESTAMP_SECONDS, Kind::Gauge, "Last-Modified of the final response, as a Unix timestamp."),
+    (PROBE_SSL_EARLIEST_CERT_EXPIRY, Kind::Gauge, "Earliest NotAfter among the certificates the peer presented, as a Unix timestamp."),
+    (PROBE_SSL_LAST_CHAIN_EXPIRY_TIMESTAMP_SECONDS, Kind::Gauge, "Earliest NotAfter in the last certificate chain, as a Unix timestamp."),
+    (PROBE_SSL_LAST_CHAIN_INFO, Kind::Gauge, "Details of the leaf certificate of the last chain; always 1."),
+    (PROBE_TLS_VERSION_INFO, Kind::Gauge, "TLS version negotiated; always 1."),
+    (PROBE_TLS_CIPHER_INFO, Kind::Gauge, "TLS cipher suite negotiated; always 1."),
+    (PROBE_RUNS_TOTAL, Kind::Counter, "Scheduled runs of the probe, by outcome (success or the failure reason)."),
+    (PROBE_RUN_DURATION_SECONDS, Kind::Histogram, "Duration of every scheduled run of the probe, in seconds."),
+    (PROBE_LAST_RUN_TIMESTAMP_SECONDS, Kind::Gauge, "When the latest scheduled run started, as a Unix timestamp."),
+    (OUTPOST_BUILD_INFO, Kind::Gauge, "outpost's version and build; always 1."),
+    (OUTPOST_CONFIG_LAST_RELOAD_SUCCESSFUL, Kind::Gauge, "Whether the last configuration load or reload succeeded."),
+    (OUTPOST_CONFIG_LAST_RELOAD_SUCCESS_TIMESTAMP_SECONDS, Kind::Gauge, "When the configuration was last loaded successfully, as a Unix timestamp."),
+    (OUTPOST_PROBES, Kind::Gauge, "Scheduled probes in the running configuration."),
+    (OUTPOST_PROBES_IN_FLIGHT, Kind::Gauge, "Probe runs in flight, scheduled and /probe."),
+    (OUTPOST_SCHEDULER_LAG_SECONDS, Kind::Histogram, "How late scheduled runs started compared with their planned time, in seconds."),
+    (OUTPOST_SCHEDULER_SKIPPED_RUNS_TOTAL, Kind::Counter, "Scheduled runs skipped because the previous run of the probe was still going."),
+    (OUTPOST_PROBE_REQUESTS_TOTAL, Kind::Counter, "Requests to /probe, by module and HTTP status code of the answer."),
+    (OUTPOST_MODULE_UNKNOWN_TOTAL, Kind::Counter, "Requests to /probe naming a module that does not exist."),
+    (PROCESS_CPU_SECONDS_TOTAL, Kind::Counter, "Total user and system CPU time spent in seconds."),
+    (PROCESS_RESIDENT_MEMORY_BYTES, Kind::Gauge, "Resident memory size in bytes."),
+    (PROCESS_VIRTUAL_MEMORY_BYTES, Kind::Gauge, "Virtual memory size in bytes."),
+    (PROCESS_START_TIME_SECONDS, Kind::Gauge, "Start time of the process since unix epoch in seconds."),
+    (PROCESS_OPEN_FDS, Kind::Gauge, "Number of open file descriptors."),
+    (PROCESS_MAX_FDS, Kind::Gauge, "Maximum number of open file descriptors."),
+    (PROCESS_THREADS, Kind::Gauge, "Number of OS threads in the process."),
+];
+
+/// Type and help of `name`; unknown names are exposed as untyped-looking gauges.
+pub fn describe(name: &str) -> (Kind, &'static str) {
+    FAMILIES
+        .iter()
+        .find(|(n, _, _)| *n == name)
+        .map(|(_, k, h)| (*k, *h))
+        .unwrap_or((Kind::Gauge, "Undocumented series."))
+}

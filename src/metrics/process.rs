@@ -1,0 +1,1 @@
+//! process_* series from /proc/self. (To be written.)

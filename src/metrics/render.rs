@@ -1,0 +1,1 @@
+//! Renders reports and daemon state into families. (To be written.)

@@ -1,0 +1,91 @@
+//! Probers: each turns (module, target, deadline) into a [`ProbeReport`].
+//!
+//! A prober knows nothing of schedules, registries or HTTP serving. Three callers
+//! share [`run`]: the scheduler, `/probe` and `outpost probe`. Every prober has the
+//! same shape, `async fn probe(target, module, ctx, recorder) -> Result<(), ProbeFailure>`,
+//! and [`run`] dispatches with one `match` on [`Prober`]. The deadline is enforced
+//! here, around the whole run, so no prober can overrun it.
+
+pub mod http;
+pub mod net;
+pub mod report;
+pub mod tcp;
+pub mod tls;
+
+use std::time::{Duration, SystemTime};
+
+use tokio::time::Instant;
+
+use crate::config::{Module, Prober};
+pub use report::{FailureReason, ProbeFailure, ProbeReport, Recorder, Sample};
+
+/// What a run needs besides its module and target.
+#[derive(Debug, Clone)]
+pub struct ProbeContext {
+    /// The whole run, body read included, ends by then.
+    pub deadline: Instant,
+    /// The `hostname` parameter of `/probe`: Host header (http) or `server_name` (tcp).
+    pub hostname: Option<String>,
+    /// Keep a readable trace (`debug=true`, `outpost probe`).
+    pub debug: bool,
+}
+
+impl ProbeContext {
+    pub fn new(timeout: Duration) -> Self {
+        ProbeContext {
+            deadline: Instant::now() + timeout,
+            hostname: None,
+            debug: false,
+        }
+    }
+}
+
+/// Runs one probe of `target` with `module`, bounded by `ctx.deadline`.
+pub async fn run(module: &Module, target: &str, ctx: &ProbeContext) -> ProbeReport {
+    let started_at = SystemTime::now();
+    let mut rec = Recorder::new(ctx.debug);
+    let timeout = ctx.deadline.saturating_duration_since(rec.started());
+    rec.trace(format_args!(
+        "Beginning probe: prober={} target={target} timeout={:.3}s",
+        module.prober.kind(),
+        timeout.as_secs_f64()
+    ));
+
+    let result = {
+        let probing = async {
+            match &module.prober {
+                Prober::Http(m) => http::probe(target, m, ctx, &mut rec).await,
+                Prober::Tcp(m) => tcp::probe(target, m, ctx, &mut rec).await,
+            }
+        };
+        match tokio::time::timeout_at(ctx.deadline, probing).await {
+            Ok(r) => r,
+            Err(_) => Err(ProbeFailure::new(
+                FailureReason::Timeout,
+                format!("no result within {:.3}s", timeout.as_secs_f64()),
+            )),
+        }
+    };
+
+    let duration = rec.started().elapsed();
+    match &result {
+        Ok(()) => rec.trace(format_args!(
+            "Probe succeeded in {:.6}s",
+            duration.as_secs_f64()
+        )),
+        Err(f) => rec.trace(format_args!(
+            "Probe failed in {:.6}s: {f}",
+            duration.as_secs_f64()
+        )),
+    }
+    let (samples, trace) = rec.into_parts();
+    ProbeReport {
+        success: result.is_ok(),
+        failure: result.err(),
+        duration,
+        timeout,
+        started_at,
+        samples,
+        trace,
+    }
+}

@@ -1,0 +1,252 @@
+//! What a probe run produces: its outcome, the Blackbox series it measured and a
+//! readable trace. Probers write into a [`Recorder`]; [`super::run`] turns it into a
+//! [`ProbeReport`], which the scheduler stores, `/probe` encodes and `outpost probe`
+//! prints.
+
+use std::fmt;
+use std::time::{Duration, SystemTime};
+
+use tokio::time::Instant;
+
+/// Why a run failed. The label value is the `outcome` of `probe_runs_total`, so the
+/// set is part of the public interface (docs/metrics.md lists it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FailureReason {
+    /// The deadline passed before the run finished.
+    Timeout,
+    /// The target is not a valid URL or `host:port` for this prober.
+    InvalidTarget,
+    /// Name resolution failed or found no address of an acceptable family.
+    Resolve,
+    /// The TCP connection (to the target or its proxy) failed.
+    Connect,
+    /// The proxy refused or broke the tunnel.
+    Proxy,
+    /// The TLS handshake or certificate verification failed.
+    Tls,
+    /// The HTTP exchange broke (protocol error, reset, malformed response).
+    Http,
+    /// The status code is not in `valid_status_codes`.
+    HttpStatus,
+    /// The protocol version is not in `valid_http_versions`.
+    HttpVersion,
+    /// More redirects than the limit.
+    TooManyRedirects,
+    /// `fail_if_not_ssl` and the final response was plain HTTP.
+    SslRequired,
+    /// `fail_if_ssl` and the final response came over TLS.
+    SslForbidden,
+    /// A `fail_if_header_*` rule.
+    HeaderRegex,
+    /// A `fail_if_body_*` rule.
+    BodyRegex,
+    /// The body exceeded `body_size_limit`.
+    BodyTooLarge,
+    /// The body could not be decoded with the configured `compression`.
+    Decompression,
+    /// Any other I/O failure after connecting.
+    Io,
+}
+
+impl FailureReason {
+    /// Every reason, for pre-creating counters and for the docs test.
+    pub const ALL: &'static [FailureReason] = &[
+        FailureReason::Timeout,
+        FailureReason::InvalidTarget,
+        FailureReason::Resolve,
+        FailureReason::Connect,
+        FailureReason::Proxy,
+        FailureReason::Tls,
+        FailureReason::Http,
+        FailureReason::HttpStatus,
+        FailureReason::HttpVersion,
+        FailureReason::TooManyRedirects,
+        FailureReason::SslRequired,
+        FailureReason::SslForbidden,
+        FailureReason::HeaderRegex,
+        FailureReason::BodyRegex,
+        FailureReason::BodyTooLarge,
+        FailureReason::Decompression,
+        FailureReason::Io,
+    ];
+
+    /// The `outcome` label value.
+    pub fn as_label(self) -> &'static str {
+        match self {
+            FailureReason::Timeout => "timeout",
+            FailureReason::InvalidTarget => "invalid_target",
+            FailureReason::Resolve => "resolve",
+            FailureReason::Connect => "connect",
+            FailureReason::Proxy => "proxy",
+            FailureReason::Tls => "tls",
+            FailureReason::Http => "http",
+            FailureReason::HttpStatus => "http_status",
+            FailureReason::HttpVersion => "http_version",
+            FailureReason::TooManyRedirects => "too_many_redirects",
+            FailureReason::SslRequired => "ssl_required",
+            FailureReason::SslForbidden => "ssl_forbidden",
+            FailureReason::HeaderRegex => "header_regex",
+            FailureReason::BodyRegex => "body_regex",
+            FailureReason::BodyTooLarge => "body_too_large",
+            FailureReason::Decompression => "decompression",
+            FailureReason::Io => "io",
+        }
+    }
+}
+
+impl fmt::Display for FailureReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_label())
+    }
+}
+
+/// A failed probe is an outcome, not an error: a typed reason and a sentence.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{reason}: {message}")]
+pub struct ProbeFailure {
+    pub reason: FailureReason,
+    pub message: String,
+}
+
+impl ProbeFailure {
+    pub fn new(reason: FailureReason, message: impl Into<String>) -> Self {
+        ProbeFailure {
+            reason,
+            message: message.into(),
+        }
+    }
+}
+
+/// One gauge sample of a Blackbox series. Help texts and types live in
+/// [`crate::metrics::names`], keyed by `name`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    pub name: &'static str,
+    pub labels: Vec<(&'static str, String)>,
+    pub value: f64,
+}
+
+/// The result of one run.
+#[derive(Debug, Clone)]
+pub struct ProbeReport {
+    pub success: bool,
+    pub failure: Option<ProbeFailure>,
+    /// Wall time of the run (`probe_duration_seconds`).
+    pub duration: Duration,
+    /// The effective timeout (`probe_timeout_seconds`).
+    pub timeout: Duration,
+    /// When the run started (for `probe_last_run_timestamp_seconds`).
+    pub started_at: SystemTime,
+    /// The prober's series, in the order first recorded. `probe_success`,
+    /// `probe_duration_seconds` and `probe_timeout_seconds` are not in here: they
+    /// come from the fields above.
+    pub samples: Vec<Sample>,
+    /// Readable trace lines (for `debug=true` and `outpost probe`); never secrets.
+    pub trace: Vec<String>,
+}
+
+impl ProbeReport {
+    /// The `outcome` label: `success` or the failure reason.
+    pub fn outcome(&self) -> &'static str {
+        match &self.failure {
+            None => "success",
+            Some(f) => f.reason.as_label(),
+        }
+    }
+
+    /// The value of the first sample named `name` with exactly `labels`.
+    pub fn value(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+        self.samples
+            .iter()
+            .find(|s| {
+                s.name == name
+                    && s.labels.len() == labels.len()
+                    && s
+                        .labels
+                        .iter()
+                        .zip(labels)
+                        .all(|((k, v), (ek, ev))| k == ek && v == ev)
+            })
+            .map(|s| s.value)
+    }
+}
+
+/// Where a prober writes as it goes. Because it lives outside the prober's future,
+/// whatever was recorded before a timeout survives the future being dropped.
+#[derive(Debug)]
+pub struct Recorder {
+    started: Instant,
+    samples: Vec<Sample>,
+    trace: Vec<String>,
+    debug: bool,
+}
+
+impl Recorder {
+    pub fn new(debug: bool) -> Self {
+        Recorder {
+            started: Instant::now(),
+            samples: Vec::new(),
+            trace: Vec::new(),
+            debug,
+        }
+    }
+
+    /// Sets a label-less gauge, replacing an earlier value.
+    pub fn set(&mut self, name: &'static str, value: f64) {
+        self.set_with(name, Vec::new(), value);
+    }
+
+    /// Sets a gauge with labels, replacing an earlier sample with the same labels.
+    pub fn set_with(&mut self, name: &'static str, labels: Vec<(&'static str, String)>, value: f64) {
+        match self
+            .samples
+            .iter_mut()
+            .find(|s| s.name == name && s.labels == labels)
+        {
+            Some(s) => s.value = value,
+            None => self.samples.push(Sample {
+                name,
+                labels,
+                value,
+            }),
+        }
+    }
+
+    /// Adds to a gauge with labels (creating it at 0): phases summed over redirects.
+    pub fn add_with(&mut self, name: &'static str, labels: Vec<(&'static str, String)>, delta: f64) {
+        match self
+            .samples
+            .iter_mut()
+            .find(|s| s.name == name && s.labels == labels)
+        {
+            Some(s) => s.value += delta,
+            None => self.samples.push(Sample {
+                name,
+                labels,
+                value: delta,
+            }),
+        }
+    }
+
+    /// Whether a trace is being kept (so callers can skip formatting).
+    pub fn tracing(&self) -> bool {
+        self.debug
+    }
+
+    /// Adds a trace line, stamped with the time since the run started. Callers pass
+    /// text that holds no secret.
+    pub fn trace(&mut self, line: impl fmt::Display) {
+        if self.debug {
+            let at = self.started.elapsed().as_secs_f64();
+            self.trace.push(format!("{at:>9.6}s  {line}"));
+        }
+    }
+
+    pub fn started(&self) -> Instant {
+        self.started
+    }
+
+    pub(crate) fn into_parts(self) -> (Vec<Sample>, Vec<String>) {
+        (self.samples, self.trace)
+    }
+}
