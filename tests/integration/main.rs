@@ -1,0 +1,2 @@
+//! outpost's integration tests: one binary, one module per area, shared peers and
+//! helpers under `support/`.
