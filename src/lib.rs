@@ -11,6 +11,12 @@
 //! - [`probe`]: one file per prober behind one signature; shared `net` and `tls`.
 //! - [`metrics`]: metric names, the exposition writer, renderers.
 
+pub mod app;
+pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod metrics;
 pub mod probe;
+pub mod results;
+pub mod scheduler;
+pub mod server;

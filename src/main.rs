@@ -1,1 +1,155 @@
-fn main() {}
+//! The `outpost` binary: parse the command line, set up logging, run, and turn
+//! errors into messages and exit codes. Everything else lives in the library.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+use outpost::cli::{listen_address, Cli, Command, LogFormat};
+use outpost::config::Config;
+use outpost::daemon::{self, Daemon, Options};
+use outpost::probe::{self, ProbeContext};
+use tokio_util::sync::CancellationToken;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(&cli);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("outpost: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match &cli.command {
+            None | Some(Command::Run) => run(&cli).await,
+            Some(Command::Check) => Ok(check(&cli)),
+            Some(Command::Probe {
+                target,
+                module,
+                timeout,
+            }) => probe_once(&cli, target, module, *timeout).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("outpost: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(cli: &Cli) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&cli.log_level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+fn load(cli: &Cli) -> Option<Config> {
+    match Config::load(&cli.config) {
+        Ok(c) => Some(c),
+        Err(errors) => {
+            eprintln!("{errors}");
+            eprintln!(
+                "{}: {} error(s); not started",
+                cli.config.display(),
+                errors.0.len()
+            );
+            None
+        }
+    }
+}
+
+fn check(cli: &Cli) -> ExitCode {
+    match load(cli) {
+        Some(c) => {
+            println!(
+                "{}: OK: {} modules, {} probes",
+                cli.config.display(),
+                c.modules.len(),
+                c.probes.len()
+            );
+            ExitCode::SUCCESS
+        }
+        None => ExitCode::FAILURE,
+    }
+}
+
+async fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
+    let Some(config) = load(cli) else {
+        return Ok(ExitCode::FAILURE);
+    };
+    let address = listen_address(&cli.listen);
+    let listener = tokio::net::TcpListener::bind(&address)
+        .await
+        .with_context(|| format!("cannot listen on {address}"))?;
+    tracing::info!(
+        address = %listener.local_addr().map_or(address.clone(), |a| a.to_string()),
+        config = %cli.config.display(),
+        probes = config.probes.len(),
+        version = env!("CARGO_PKG_VERSION"),
+        "outpost started"
+    );
+    let shutdown = CancellationToken::new();
+    let options = Options {
+        watch_interval: cli.watch_config,
+        ..Options::default()
+    };
+    let daemon = Daemon::start(config, listener, options, shutdown.clone());
+    let signals = tokio::spawn(daemon::handle_signals(daemon.app.clone(), shutdown.clone()));
+    daemon.wait().await.context("serving HTTP failed")?;
+    shutdown.cancel();
+    if let Ok(Err(e)) = signals.await {
+        tracing::warn!(error = %e, "Signal handling failed");
+    }
+    tracing::info!("outpost stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn probe_once(
+    cli: &Cli,
+    target: &str,
+    module_name: &str,
+    timeout: Option<std::time::Duration>,
+) -> anyhow::Result<ExitCode> {
+    let Some(config) = load(cli) else {
+        return Ok(ExitCode::from(2));
+    };
+    let Some(module) = config.module(module_name) else {
+        let known: Vec<&str> = config.modules.keys().map(String::as_str).collect();
+        anyhow::bail!(
+            "unknown module {module_name:?}; modules defined: {}",
+            known.join(", ")
+        );
+    };
+    let timeout = timeout
+        .or(module.timeout)
+        .unwrap_or(std::time::Duration::from_secs(10));
+    let mut ctx = ProbeContext::new(timeout);
+    ctx.debug = true;
+    let report = probe::run(module, target, &ctx).await;
+    for line in &report.trace {
+        println!("{line}");
+    }
+    println!();
+    print!(
+        "{}",
+        outpost::metrics::render::render_report(outpost::metrics::encode::Format::Text, &report)
+    );
+    Ok(if report.success {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

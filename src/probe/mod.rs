@@ -40,6 +40,45 @@ impl ProbeContext {
     }
 }
 
+/// The `outcome` values a prober can produce: `success` and its failure reasons.
+/// Counters are pre-created for each, so the first failure of a kind is an increase.
+pub fn outcomes(prober: &Prober) -> &'static [&'static str] {
+    use FailureReason as R;
+    const HTTP: &[&str] = &[
+        "success",
+        R::Timeout.as_label(),
+        R::InvalidTarget.as_label(),
+        R::Resolve.as_label(),
+        R::Connect.as_label(),
+        R::Proxy.as_label(),
+        R::Tls.as_label(),
+        R::Http.as_label(),
+        R::HttpStatus.as_label(),
+        R::HttpVersion.as_label(),
+        R::TooManyRedirects.as_label(),
+        R::SslRequired.as_label(),
+        R::SslForbidden.as_label(),
+        R::HeaderRegex.as_label(),
+        R::BodyRegex.as_label(),
+        R::BodyTooLarge.as_label(),
+        R::Decompression.as_label(),
+        R::Io.as_label(),
+    ];
+    const TCP: &[&str] = &[
+        "success",
+        R::Timeout.as_label(),
+        R::InvalidTarget.as_label(),
+        R::Resolve.as_label(),
+        R::Connect.as_label(),
+        R::Tls.as_label(),
+        R::Io.as_label(),
+    ];
+    match prober {
+        Prober::Http(_) => HTTP,
+        Prober::Tcp(_) => TCP,
+    }
+}
+
 /// Runs one probe of `target` with `module`, bounded by `ctx.deadline`.
 pub async fn run(module: &Module, target: &str, ctx: &ProbeContext) -> ProbeReport {
     let started_at = SystemTime::now();

@@ -1,0 +1,185 @@
+//! The running daemon's shared state: the current configuration, the scheduler,
+//! the concurrency limiter and the counters the HTTP side keeps. Reloads go
+//! through [`App::reload`] whatever triggered them (SIGHUP, `POST /-/reload`, the
+//! file watch), one at a time; a configuration that fails validation never
+//! replaces the running one.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Config, ConfigErrors};
+use crate::metrics::process::unix_now;
+use crate::metrics::render::{DaemonView, ReloadStatus};
+use crate::results::ProbeState;
+use crate::scheduler::{ApplySummary, Limiter, Runner, Scheduler};
+
+#[derive(Debug)]
+pub struct App {
+    config: RwLock<Arc<Config>>,
+    scheduler: Scheduler,
+    limiter: Arc<Limiter>,
+    reload_status: Mutex<ReloadStatus>,
+    reload_lock: tokio::sync::Mutex<()>,
+    probe_requests: Mutex<BTreeMap<(String, u16), u64>>,
+    module_unknown: AtomicU64,
+}
+
+impl App {
+    /// Starts scheduling `config`'s probes. Must be called inside a Tokio runtime.
+    pub fn start(config: Config, runner: Runner, shutdown: CancellationToken) -> Arc<App> {
+        let limiter = Arc::new(Limiter::new(config.server.max_concurrent_probes));
+        let scheduler = Scheduler::new(runner, limiter.clone(), shutdown);
+        scheduler.apply(&config);
+        Arc::new(App {
+            config: RwLock::new(Arc::new(config)),
+            scheduler,
+            limiter,
+            reload_status: Mutex::new(ReloadStatus {
+                last_successful: true,
+                last_success_timestamp: unix_now(),
+            }),
+            reload_lock: tokio::sync::Mutex::new(()),
+            probe_requests: Mutex::new(BTreeMap::new()),
+            module_unknown: AtomicU64::new(0),
+        })
+    }
+
+    pub fn config(&self) -> Arc<Config> {
+        self.config
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.config().source.clone()
+    }
+
+    pub fn limiter(&self) -> &Limiter {
+        &self.limiter
+    }
+
+    pub fn probes(&self) -> Vec<Arc<ProbeState>> {
+        self.scheduler.probes()
+    }
+
+    /// Re-reads the configuration file. On success the new configuration replaces
+    /// the old at once and the scheduler is diffed; on failure nothing changes but
+    /// `outpost_config_last_reload_successful`.
+    pub async fn reload(&self) -> Result<ApplySummary, ConfigErrors> {
+        let _one_at_a_time = self.reload_lock.lock().await;
+        let path = self.config_path();
+        let loaded = {
+            let owned = path.clone();
+            // Reading files and loading certificates is blocking work.
+            tokio::task::spawn_blocking(move || Config::load(&owned))
+                .await
+                .unwrap_or_else(|e| Err(internal_error(&path, &e.to_string())))
+        };
+        match loaded {
+            Ok(config) => {
+                let summary = self.scheduler.apply(&config);
+                *self.config.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(config);
+                *self.status() = ReloadStatus {
+                    last_successful: true,
+                    last_success_timestamp: unix_now(),
+                };
+                tracing::info!(
+                    config = %path.display(),
+                    kept = summary.kept,
+                    started = summary.started,
+                    stopped = summary.stopped,
+                    "Configuration reloaded"
+                );
+                Ok(summary)
+            }
+            Err(errors) => {
+                self.status().last_successful = false;
+                tracing::error!(config = %path.display(), errors = %errors, "Configuration reload failed; keeping the running configuration");
+                Err(errors)
+            }
+        }
+    }
+
+    /// Counts one `/probe` answer.
+    pub fn count_probe_request(&self, module: &str, code: u16) {
+        let mut m = self
+            .probe_requests
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        // Unknown module names come from the request: not counted per name, so a
+        // client cannot grow this map without bound.
+        if self.config().module(module).is_some() {
+            *m.entry((module.to_string(), code)).or_insert(0) += 1;
+        }
+    }
+
+    pub fn count_unknown_module(&self) {
+        self.module_unknown.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The daemon's own figures for `/metrics`.
+    pub fn daemon_view(&self) -> DaemonView {
+        DaemonView {
+            reload: *self.status(),
+            in_flight: self.limiter.in_flight(),
+            scheduler_lag: self.scheduler.stats().lag(),
+            skipped_runs: self.scheduler.stats().skipped(),
+            probe_requests: self
+                .probe_requests
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .iter()
+                .map(|(k, v)| (k.clone(), *v))
+                .collect(),
+            module_unknown: self.module_unknown.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Cancels scheduled runs and waits up to `grace` for them to end.
+    pub async fn shutdown(&self, grace: Duration) {
+        self.scheduler.shutdown(grace).await;
+    }
+
+    fn status(&self) -> std::sync::MutexGuard<'_, ReloadStatus> {
+        self.reload_status
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+fn internal_error(path: &Path, message: &str) -> ConfigErrors {
+    ConfigErrors(vec![crate::config::ConfigError {
+        file: path.to_path_buf(),
+        line: 0,
+        column: 0,
+        key: String::new(),
+        message: format!("loading was interrupted: {message}"),
+        hint: None,
+    }])
+}
+
+/// Reloads whenever the file's contents change, checked every `every`.
+pub async fn watch_config(app: Arc<App>, every: Duration, shutdown: CancellationToken) {
+    let read = |p: &Path| std::fs::read(p).ok();
+    let mut last = read(&app.config_path());
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let now = read(&app.config_path());
+        if now.is_some() && now != last {
+            last = now;
+            // Errors are logged and reflected in the reload metric by reload().
+            let _ = app.reload().await;
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! Command-line interface: `outpost [run] | check | probe TARGET`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "outpost",
+    version,
+    about = "Synthetic prober for Prometheus, Blackbox Exporter compatible"
+)]
+pub struct Cli {
+    /// Configuration file.
+    #[arg(
+        long,
+        global = true,
+        default_value = "probes.toml",
+        env = "OUTPOST_CONFIG"
+    )]
+    pub config: PathBuf,
+    /// Address to serve /metrics, /probe and the rest on (":9465" = every interface).
+    #[arg(long, global = true, default_value = ":9465", env = "OUTPOST_LISTEN")]
+    pub listen: String,
+    /// Log format.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Log level (error, warn, info, debug, trace) or a tracing filter directive.
+    #[arg(long, global = true, default_value = "info", env = "OUTPOST_LOG_LEVEL")]
+    pub log_level: String,
+    /// Reload when the configuration file changes, checking this often (e.g. "30s").
+    #[arg(long, global = true, value_parser = parse_duration)]
+    pub watch_config: Option<Duration>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon (the default).
+    Run,
+    /// Validate the configuration; print every error with file:line:col.
+    Check,
+    /// Probe TARGET once with a module of the configuration and print a trace.
+    Probe {
+        /// What to probe: a URL for http modules, host:port for tcp.
+        target: String,
+        /// Module to use.
+        #[arg(long, short, default_value = "http_2xx")]
+        module: String,
+        /// Timeout; defaults to the module's, else 10s.
+        #[arg(long, value_parser = parse_duration)]
+        timeout: Option<Duration>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    crate::config::duration::parse(s)
+}
+
+/// Turns `:9465` into `0.0.0.0:9465`; other forms are used as given.
+pub fn listen_address(listen: &str) -> String {
+    match listen.strip_prefix(':') {
+        Some(port) => format!("0.0.0.0:{port}"),
+        None => listen.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bare_port_listens_everywhere() {
+        assert_eq!(listen_address(":9465"), "0.0.0.0:9465");
+        assert_eq!(listen_address("127.0.0.1:1"), "127.0.0.1:1");
+        assert_eq!(listen_address("[::1]:9465"), "[::1]:9465");
+    }
+
+    #[test]
+    fn bare_invocation_is_run_with_defaults() {
+        let cli = Cli::try_parse_from(["outpost"]).map_err(|e| e.to_string());
+        let cli = cli
+            .as_ref()
+            .map(|c| (c.config.clone(), c.listen.clone(), c.command.is_none()));
+        assert_eq!(
+            cli,
+            Ok((PathBuf::from("probes.toml"), ":9465".to_string(), true))
+        );
+    }
+
+    #[test]
+    fn probe_subcommand_takes_target_and_module() {
+        let cli = Cli::try_parse_from([
+            "outpost",
+            "--config",
+            "x.toml",
+            "probe",
+            "http://a",
+            "-m",
+            "m1",
+            "--timeout",
+            "2s",
+        ]);
+        match cli.map(|c| c.command) {
+            Ok(Some(Command::Probe {
+                target,
+                module,
+                timeout,
+            })) => {
+                assert_eq!(
+                    (target.as_str(), module.as_str(), timeout),
+                    ("http://a", "m1", Some(Duration::from_secs(2)))
+                );
+            }
+            other => panic!("unexpected parse: {other:?}"),
+        }
+    }
+}

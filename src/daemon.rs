@@ -1,0 +1,107 @@
+//! The daemon, assembled: scheduler and HTTP server on one listener, reloads from
+//! signals and the file watch, and an orderly stop.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::app::{watch_config, App};
+use crate::config::Config;
+use crate::scheduler::{probe_runner, Runner};
+
+/// How long scheduled runs get to notice cancellation at shutdown.
+pub const RUN_CANCEL_GRACE: Duration = Duration::from_secs(1);
+
+#[derive(Clone)]
+pub struct Options {
+    /// Poll the config file for changes this often; `None` disables the watch.
+    pub watch_interval: Option<Duration>,
+    /// How runs are carried out (`probe::run` unless a test says otherwise).
+    pub runner: Runner,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            watch_interval: None,
+            runner: probe_runner(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("watch_interval", &self.watch_interval)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A started daemon: its state, and the task serving HTTP until `shutdown`.
+#[derive(Debug)]
+pub struct Daemon {
+    pub app: Arc<App>,
+    pub shutdown: CancellationToken,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Daemon {
+    /// Starts scheduling and serving. Call inside a Tokio runtime.
+    pub fn start(
+        config: Config,
+        listener: TcpListener,
+        options: Options,
+        shutdown: CancellationToken,
+    ) -> Daemon {
+        let app = App::start(config, options.runner, shutdown.child_token());
+        if let Some(every) = options.watch_interval {
+            tokio::spawn(watch_config(app.clone(), every, shutdown.clone()));
+        }
+        let server = tokio::spawn(crate::server::serve(
+            listener,
+            app.clone(),
+            shutdown.clone(),
+        ));
+        Daemon {
+            app,
+            shutdown,
+            server,
+        }
+    }
+
+    /// Waits for the server to stop (after `shutdown` is cancelled), then cancels
+    /// the scheduled runs.
+    pub async fn wait(self) -> std::io::Result<()> {
+        let served = match self.server.await {
+            Ok(r) => r,
+            Err(e) => Err(std::io::Error::other(e)),
+        };
+        self.app.shutdown(RUN_CANCEL_GRACE).await;
+        served
+    }
+}
+
+/// Reloads on SIGHUP, stops on SIGTERM or SIGINT. Returns when a stop signal came.
+#[cfg(unix)]
+pub async fn handle_signals(app: Arc<App>, shutdown: CancellationToken) -> std::io::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut hup = signal(SignalKind::hangup())?;
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    loop {
+        tokio::select! {
+            _ = hup.recv() => {
+                tracing::info!("SIGHUP received; reloading the configuration");
+                let _ = app.reload().await;
+            }
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+            () = shutdown.cancelled() => return Ok(()),
+        }
+    }
+    tracing::info!("Stop signal received; shutting down");
+    shutdown.cancel();
+    Ok(())
+}

@@ -1,0 +1,141 @@
+//! The results store: per scheduled probe, its latest report and its cumulative
+//! run statistics, replaced together under one lock so a scrape never sees half
+//! of one run and half of another.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::config::{Module, ProbeSpec};
+use crate::probe::ProbeReport;
+
+/// A cumulative histogram with fixed upper bounds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Histogram {
+    bounds: Vec<f64>,
+    /// Cumulative counts per bound (`counts[i]` = observations ≤ `bounds[i]`).
+    counts: Vec<u64>,
+    sum: f64,
+    count: u64,
+}
+
+impl Histogram {
+    pub fn new(bounds: &[f64]) -> Self {
+        Histogram {
+            bounds: bounds.to_vec(),
+            counts: vec![0; bounds.len()],
+            sum: 0.0,
+            count: 0,
+        }
+    }
+
+    pub fn observe(&mut self, v: f64) {
+        for (bound, c) in self.bounds.iter().zip(self.counts.iter_mut()) {
+            if v <= *bound {
+                *c += 1;
+            }
+        }
+        self.sum += v;
+        self.count += 1;
+    }
+
+    pub fn bounds(&self) -> &[f64] {
+        &self.bounds
+    }
+    pub fn cumulative_counts(&self) -> &[u64] {
+        &self.counts
+    }
+    pub fn sum(&self) -> f64 {
+        self.sum
+    }
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+}
+
+/// What a scrape reads of one probe.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub latest: Option<Arc<ProbeReport>>,
+    /// Runs by outcome label (`success` or a failure reason).
+    pub outcomes: BTreeMap<&'static str, u64>,
+    pub run_durations: Histogram,
+    /// Start of the latest run, Unix seconds.
+    pub last_run: Option<f64>,
+}
+
+/// One scheduled probe: its spec, module and results.
+#[derive(Debug)]
+pub struct ProbeState {
+    pub spec: ProbeSpec,
+    pub module: Arc<Module>,
+    results: Mutex<Snapshot>,
+}
+
+impl ProbeState {
+    pub fn new(spec: ProbeSpec, module: Arc<Module>) -> Self {
+        let mut outcomes = BTreeMap::new();
+        // Pre-created at zero so that the first run of any outcome counts as an
+        // increase in rate()/increase().
+        for outcome in crate::probe::outcomes(&module.prober) {
+            outcomes.insert(*outcome, 0);
+        }
+        let run_durations = Histogram::new(&module.run_duration_buckets);
+        ProbeState {
+            spec,
+            module,
+            results: Mutex::new(Snapshot {
+                latest: None,
+                outcomes,
+                run_durations,
+                last_run: None,
+            }),
+        }
+    }
+
+    /// Stores a finished run: latest report, outcome counter, histogram, timestamp.
+    pub fn record(&self, report: ProbeReport) {
+        let started = report
+            .started_at
+            .duration_since(UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        let mut r = self.lock();
+        *r.outcomes.entry(report.outcome()).or_insert(0) += 1;
+        r.run_durations.observe(report.duration.as_secs_f64());
+        r.last_run = Some(started);
+        r.latest = Some(Arc::new(report));
+    }
+
+    /// A consistent copy of the results (the report itself is shared, not copied).
+    pub fn snapshot(&self) -> Snapshot {
+        self.lock().clone()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Snapshot> {
+        // A panic while holding this lock cannot leave the snapshot half-written
+        // (every update is a few assignments), so a poisoned lock is still usable.
+        self.results.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Seconds since the Unix epoch of `t`.
+pub fn unix_seconds(t: SystemTime) -> f64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histogram_is_cumulative() {
+        let mut h = Histogram::new(&[0.5, 2.0]);
+        for v in [0.1, 0.5, 1.0, 3.0] {
+            h.observe(v);
+        }
+        assert_eq!(h.cumulative_counts(), &[2, 3]);
+        assert_eq!(h.count(), 4);
+        assert!((h.sum() - 4.6).abs() < 1e-9);
+    }
+}

@@ -1,0 +1,340 @@
+//! The scheduler owns time: every `[[probes]]` entry runs every `interval`, at a
+//! start offset spread deterministically over the interval from a hash of its
+//! name, never overlapping its own previous run, bounded by its timeout and by a
+//! global cap on runs in flight. Probers never sleep; this module does.
+//!
+//! On reload, [`Scheduler::apply`] diffs the new probe list against the running
+//! one: a probe whose spec and module are unchanged keeps its task, schedule,
+//! counters and histogram; a changed one restarts; a removed one is cancelled and
+//! its series disappear with its state.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::{Config, Module, ProbeSpec};
+use crate::probe::{ProbeContext, ProbeReport};
+use crate::results::{Histogram, ProbeState};
+
+/// Buckets of `outpost_scheduler_lag_seconds`.
+pub const LAG_BUCKETS: &[f64] = &[0.001, 0.01, 0.1, 0.5, 1.0, 5.0, 30.0];
+
+/// How a run is carried out: `probe::run` in the daemon, a scripted stand-in in
+/// the scheduler's own tests (which pause the clock and so cannot do real I/O).
+pub type Runner = Arc<
+    dyn Fn(Arc<Module>, String, ProbeContext) -> Pin<Box<dyn Future<Output = ProbeReport> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// The runner that really probes.
+pub fn probe_runner() -> Runner {
+    Arc::new(|module, target, ctx| {
+        Box::pin(async move { crate::probe::run(&module, &target, &ctx).await })
+    })
+}
+
+/// The global cap on probe runs in flight, shared by the scheduler and `/probe`.
+#[derive(Debug)]
+pub struct Limiter {
+    semaphore: Arc<Semaphore>,
+    size: Mutex<usize>,
+    in_flight: AtomicI64,
+}
+
+/// A slot held for the length of one run.
+#[derive(Debug)]
+pub struct Slot<'a> {
+    _permit: OwnedSemaphorePermit,
+    limiter: &'a Limiter,
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        self.limiter.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl Limiter {
+    pub fn new(size: usize) -> Self {
+        Limiter {
+            semaphore: Arc::new(Semaphore::new(size)),
+            size: Mutex::new(size),
+            in_flight: AtomicI64::new(0),
+        }
+    }
+
+    /// Waits for a free slot. `None` only if the limiter was closed.
+    pub async fn acquire(&self) -> Option<Slot<'_>> {
+        let permit = self.semaphore.clone().acquire_owned().await.ok()?;
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        Some(Slot {
+            _permit: permit,
+            limiter: self,
+        })
+    }
+
+    /// Runs in flight now.
+    pub fn in_flight(&self) -> i64 {
+        self.in_flight.load(Ordering::Relaxed)
+    }
+
+    /// Changes the cap; runs in flight finish, new ones see the new cap.
+    pub fn resize(&self, new_size: usize) {
+        let mut size = self.size.lock().unwrap_or_else(PoisonError::into_inner);
+        if new_size > *size {
+            self.semaphore.add_permits(new_size - *size);
+        } else if new_size < *size {
+            // Permits held now are forgotten as they come back.
+            let excess = *size - new_size;
+            let forgotten = self.semaphore.forget_permits(excess);
+            if forgotten < excess {
+                let semaphore = self.semaphore.clone();
+                let rest = (excess - forgotten) as u32;
+                tokio::spawn(async move {
+                    if let Ok(p) = semaphore.acquire_many_owned(rest).await {
+                        p.forget();
+                    }
+                });
+            }
+        }
+        *size = new_size;
+    }
+}
+
+/// Scheduler-wide statistics for `/metrics`.
+#[derive(Debug)]
+pub struct SchedulerStats {
+    lag: Mutex<Histogram>,
+    skipped: AtomicU64,
+}
+
+impl SchedulerStats {
+    fn new() -> Self {
+        SchedulerStats {
+            lag: Mutex::new(Histogram::new(LAG_BUCKETS)),
+            skipped: AtomicU64::new(0),
+        }
+    }
+
+    fn observe_lag(&self, lag: Duration) {
+        self.lag
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .observe(lag.as_secs_f64());
+    }
+
+    pub fn lag(&self) -> Histogram {
+        self.lag
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    pub fn skipped(&self) -> u64 {
+        self.skipped.load(Ordering::Relaxed)
+    }
+}
+
+struct Running {
+    state: Arc<ProbeState>,
+    fingerprint: String,
+    cancel: CancellationToken,
+}
+
+/// What a call to [`Scheduler::apply`] changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ApplySummary {
+    pub kept: usize,
+    pub started: usize,
+    pub stopped: usize,
+}
+
+pub struct Scheduler {
+    runner: Runner,
+    limiter: Arc<Limiter>,
+    stats: Arc<SchedulerStats>,
+    running: Mutex<Vec<Running>>,
+    shutdown: CancellationToken,
+    tracker: TaskTracker,
+}
+
+impl std::fmt::Debug for Scheduler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scheduler")
+            .field("limiter", &self.limiter)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Scheduler {
+    pub fn new(runner: Runner, limiter: Arc<Limiter>, shutdown: CancellationToken) -> Self {
+        Scheduler {
+            runner,
+            limiter,
+            stats: Arc::new(SchedulerStats::new()),
+            running: Mutex::new(Vec::new()),
+            shutdown,
+            tracker: TaskTracker::new(),
+        }
+    }
+
+    pub fn stats(&self) -> &SchedulerStats {
+        &self.stats
+    }
+
+    /// The scheduled probes, in configuration order.
+    pub fn probes(&self) -> Vec<Arc<ProbeState>> {
+        self.lock().iter().map(|r| r.state.clone()).collect()
+    }
+
+    /// Makes the running set match `config`. Must be called from a Tokio runtime.
+    pub fn apply(&self, config: &Config) -> ApplySummary {
+        self.limiter.resize(config.server.max_concurrent_probes);
+        let mut running = self.lock();
+        let mut old: Vec<Option<Running>> = running.drain(..).map(Some).collect();
+        let mut summary = ApplySummary::default();
+        let start = Instant::now();
+        for spec in &config.probes {
+            let Some(module) = config.module(&spec.module) else {
+                // Validation guarantees the module exists; a probe without one
+                // cannot run, so it is left out rather than crashing the reload.
+                continue;
+            };
+            let fingerprint = fingerprint(spec, module);
+            let reusable = old.iter_mut().find(|slot| {
+                slot.as_ref()
+                    .is_some_and(|r| r.state.spec.name == spec.name && r.fingerprint == fingerprint)
+            });
+            if let Some(kept) = reusable.and_then(Option::take) {
+                running.push(kept);
+                summary.kept += 1;
+                continue;
+            }
+            let state = Arc::new(ProbeState::new(spec.clone(), module.clone()));
+            let cancel = self.shutdown.child_token();
+            self.tracker.spawn(run_loop(
+                state.clone(),
+                cancel.clone(),
+                self.runner.clone(),
+                self.limiter.clone(),
+                self.stats.clone(),
+                start,
+            ));
+            running.push(Running {
+                state,
+                fingerprint,
+                cancel,
+            });
+            summary.started += 1;
+        }
+        for stale in old.into_iter().flatten() {
+            stale.cancel.cancel();
+            summary.stopped += 1;
+        }
+        summary
+    }
+
+    /// Cancels every run and waits up to `grace` for the tasks to end.
+    pub async fn shutdown(&self, grace: Duration) {
+        self.shutdown.cancel();
+        self.tracker.close();
+        let _ = tokio::time::timeout(grace, self.tracker.wait()).await;
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Vec<Running>> {
+        self.running.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Everything that, if changed, makes a probe a different probe. `Debug` covers
+/// every field of the spec and the compiled module (regex sources, file contents,
+/// settings), which is exactly the identity wanted here.
+fn fingerprint(spec: &ProbeSpec, module: &Module) -> String {
+    format!("{spec:?}\n{module:?}")
+}
+
+/// Where in its interval a probe first runs: FNV-1a of its name, modulo the
+/// interval. Deterministic, so restarts and replicas keep the same phase, and
+/// spread, so a thousand probes with one interval do not fire together.
+pub fn spread_offset(name: &str, interval: Duration) -> Duration {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in name.bytes() {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    let nanos = interval.as_nanos().max(1);
+    Duration::from_nanos((u128::from(hash) % nanos) as u64)
+}
+
+async fn run_loop(
+    state: Arc<ProbeState>,
+    cancel: CancellationToken,
+    runner: Runner,
+    limiter: Arc<Limiter>,
+    stats: Arc<SchedulerStats>,
+    start: Instant,
+) {
+    let interval = state.spec.interval;
+    let mut next = start + spread_offset(&state.spec.name, interval);
+    loop {
+        tokio::select! {
+            biased;
+            () = cancel.cancelled() => return,
+            () = tokio::time::sleep_until(next) => {}
+        }
+        let slot = tokio::select! {
+            biased;
+            () = cancel.cancelled() => return,
+            slot = limiter.acquire() => slot,
+        };
+        let Some(_slot) = slot else { return };
+        let now = Instant::now();
+        stats.observe_lag(now.saturating_duration_since(next));
+        let ctx = ProbeContext {
+            deadline: now + state.spec.timeout,
+            hostname: None,
+            debug: false,
+        };
+        let run = runner(state.module.clone(), state.spec.target.clone(), ctx);
+        let report = tokio::select! {
+            biased;
+            () = cancel.cancelled() => return,
+            report = run => report,
+        };
+        drop(_slot);
+        log_transition(&state, &report);
+        state.record(report);
+        next += interval;
+        let now = Instant::now();
+        // A run that ended after its next slot is followed at once (late, which
+        // shows as lag); only slots that passed entirely are skipped.
+        while next + interval <= now {
+            next += interval;
+            stats.skipped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Logs when a probe starts failing, changes failure reason or recovers; a probe
+/// failing the same way every interval logs once, not every run.
+fn log_transition(state: &ProbeState, report: &ProbeReport) {
+    let previous = state.snapshot().latest.map(|r| r.outcome());
+    let spec = &state.spec;
+    match (&report.failure, previous) {
+        (Some(f), prev) if prev != Some(f.reason.as_label()) => {
+            tracing::warn!(probe = %spec.name, module = %spec.module, target = %spec.target, reason = %f.reason, error = %f.message, "Probe failed");
+        }
+        (None, Some(prev)) if prev != "success" => {
+            tracing::info!(probe = %spec.name, module = %spec.module, target = %spec.target, "Probe recovered");
+        }
+        _ => {}
+    }
+}

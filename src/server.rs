@@ -1,0 +1,138 @@
+//! The HTTP side: `/metrics`, `/probe`, `/-/reload`, `/-/healthy`, `/-/ready` and
+//! the status page. [`serve`] runs on any listener, a real port in the daemon and
+//! port 0 in tests, until `shutdown` is cancelled.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{header, Method, Request, Response, StatusCode};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::app::App;
+use crate::metrics::encode::Format;
+use crate::metrics::render;
+
+mod probe_endpoint;
+mod status_page;
+
+/// How long open connections get to finish once shutdown starts.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+
+type Body = Full<Bytes>;
+
+/// Serves until `shutdown` is cancelled, then stops accepting and gives open
+/// connections [`SHUTDOWN_GRACE`] to finish.
+pub async fn serve(
+    listener: TcpListener,
+    app: Arc<App>,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    loop {
+        let accepted = tokio::select! {
+            () = shutdown.cancelled() => break,
+            accepted = listener.accept() => accepted,
+        };
+        let (stream, peer) = match accepted {
+            Ok(a) => a,
+            Err(e) => {
+                // Out of file descriptors and the like: back off instead of spinning.
+                tracing::warn!(error = %e, "Accepting a connection failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let app = app.clone();
+        let service = service_fn(move |req| {
+            let app = app.clone();
+            async move { Ok::<_, Infallible>(route(app, req).await) }
+        });
+        let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+        let conn = graceful.watch(conn.into_owned());
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(peer = %peer, error = %e, "Connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(SHUTDOWN_GRACE) => {
+            tracing::warn!("Connections still open after the shutdown grace period; closing them");
+        }
+    }
+    Ok(())
+}
+
+async fn route(app: Arc<App>, req: Request<Incoming>) -> Response<Body> {
+    let path = req.uri().path().to_string();
+    match (req.method(), path.as_str()) {
+        (&Method::GET | &Method::HEAD, "/metrics") => metrics(&app, &req),
+        (&Method::GET | &Method::HEAD, "/probe") => probe_endpoint::handle(&app, &req).await,
+        (&Method::POST | &Method::PUT, "/-/reload") => reload(&app).await,
+        (_, "/-/reload") => text(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "This endpoint requires a POST request.\n",
+        ),
+        (&Method::GET | &Method::HEAD, "/-/healthy") => text(StatusCode::OK, "Healthy\n"),
+        (&Method::GET | &Method::HEAD, "/-/ready") => text(StatusCode::OK, "Ready\n"),
+        (&Method::GET | &Method::HEAD, "/") => status_page::render(&app),
+        (_, "/metrics" | "/probe" | "/-/healthy" | "/-/ready" | "/") => {
+            text(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed.\n")
+        }
+        _ => text(StatusCode::NOT_FOUND, "Not found.\n"),
+    }
+}
+
+fn metrics(app: &App, req: &Request<Incoming>) -> Response<Body> {
+    let format = Format::negotiate(
+        req.headers()
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let page = render::render_metrics(format, &app.probes(), &app.daemon_view());
+    respond(StatusCode::OK, format.content_type(), page)
+}
+
+async fn reload(app: &App) -> Response<Body> {
+    match app.reload().await {
+        Ok(s) => text(
+            StatusCode::OK,
+            &format!(
+                "Configuration reloaded: {} probes kept, {} started, {} stopped.\n",
+                s.kept, s.started, s.stopped
+            ),
+        ),
+        Err(errors) => text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &format!("Configuration not reloaded; the running configuration stays.\n{errors}\n"),
+        ),
+    }
+}
+
+pub(crate) fn text(status: StatusCode, body: &str) -> Response<Body> {
+    respond(status, "text/plain; charset=utf-8", body.to_string())
+}
+
+pub(crate) fn respond(
+    status: StatusCode,
+    content_type: &'static str,
+    body: String,
+) -> Response<Body> {
+    let mut resp = Response::new(Full::new(Bytes::from(body)));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static(content_type),
+    );
+    resp
+}
