@@ -92,8 +92,9 @@ impl App {
                 tracing::info!(
                     config = %path.display(),
                     kept = summary.kept,
-                    started = summary.started,
-                    stopped = summary.stopped,
+                    added = summary.added,
+                    changed = summary.changed,
+                    removed = summary.removed,
                     "Configuration reloaded"
                 );
                 Ok(summary)

@@ -152,9 +152,14 @@ struct Running {
 /// What a call to [`Scheduler::apply`] changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ApplySummary {
+    /// Unchanged: same task, schedule and statistics.
     pub kept: usize,
-    pub started: usize,
-    pub stopped: usize,
+    /// New names.
+    pub added: usize,
+    /// Same name, other spec or module: restarted with fresh statistics.
+    pub changed: usize,
+    /// Names no longer configured: cancelled, their series gone.
+    pub removed: usize,
 }
 
 pub struct Scheduler {
@@ -218,6 +223,17 @@ impl Scheduler {
                 summary.kept += 1;
                 continue;
             }
+            let renamed_slot = old.iter_mut().find(|slot| {
+                slot.as_ref()
+                    .is_some_and(|r| r.state.spec.name == spec.name)
+            });
+            match renamed_slot.and_then(Option::take) {
+                Some(previous) => {
+                    previous.cancel.cancel();
+                    summary.changed += 1;
+                }
+                None => summary.added += 1,
+            }
             let state = Arc::new(ProbeState::new(spec.clone(), module.clone()));
             let cancel = self.shutdown.child_token();
             self.tracker.spawn(run_loop(
@@ -233,11 +249,10 @@ impl Scheduler {
                 fingerprint,
                 cancel,
             });
-            summary.started += 1;
         }
         for stale in old.into_iter().flatten() {
             stale.cancel.cancel();
-            summary.stopped += 1;
+            summary.removed += 1;
         }
         summary
     }
@@ -270,8 +285,9 @@ pub fn spread_offset(name: &str, interval: Duration) -> Duration {
         hash ^= u64::from(b);
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
-    let nanos = interval.as_nanos().max(1);
-    Duration::from_nanos((u128::from(hash) % nanos) as u64)
+    // Whole milliseconds: the timer's resolution.
+    let millis = interval.as_millis().max(1);
+    Duration::from_millis((u128::from(hash) % millis) as u64)
 }
 
 async fn run_loop(

@@ -108,8 +108,8 @@ async fn reload(app: &App) -> Response<Body> {
         Ok(s) => text(
             StatusCode::OK,
             &format!(
-                "Configuration reloaded: {} probes kept, {} started, {} stopped.\n",
-                s.kept, s.started, s.stopped
+                "Configuration reloaded: {} probes kept, {} added, {} changed, {} removed.\n",
+                s.kept, s.added, s.changed, s.removed
             ),
         ),
         Err(errors) => text(
