@@ -1,3 +1,9 @@
 //! outpost's integration tests: one binary, one module per area, shared peers and
 //! helpers under `support/`.
+
+// Helpers are `pub` so sibling test modules can share them; the binary has no
+// external users for the lint to protect.
+#![allow(unreachable_pub)]
 mod scheduler;
+mod daemon;
+mod harness;
