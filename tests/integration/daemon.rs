@@ -66,7 +66,9 @@ interval = "1s"
 const ALL_RAN: &[&str] = &["good", "failing", "slow", "redirecting", "port"];
 
 fn all_ran(text: &str) -> bool {
-    ALL_RAN.iter().all(|p| text.contains(&format!("probe_last_run_timestamp_seconds{{probe=\"{p}\"")))
+    ALL_RAN
+        .iter()
+        .all(|p| text.contains(&format!("probe_last_run_timestamp_seconds{{probe=\"{p}\"")))
 }
 
 #[tokio::test]
@@ -76,36 +78,92 @@ async fn scheduled_probes_report_good_failing_slow_and_redirecting_targets() {
     let text = d.metrics_when(Duration::from_secs(10), all_ran).await;
     assert!(all_ran(&text), "not every probe ran:\n{text}");
 
-    let good = format!(r#"probe="good",module="http_2xx",target="http://{target}/ok",service="web",target_region="ap-southeast-1""#);
+    let good = format!(
+        r#"probe="good",module="http_2xx",target="http://{target}/ok",service="web",target_region="ap-southeast-1""#
+    );
     assert_eq!(sample(&text, "probe_success", &good), Some(1.0));
     assert_eq!(sample(&text, "probe_http_status_code", &good), Some(200.0));
-    assert_eq!(sample(&text, "probe_http_content_length", &good), Some(14.0));
+    assert_eq!(
+        sample(&text, "probe_http_content_length", &good),
+        Some(14.0)
+    );
     assert_eq!(sample(&text, "probe_ip_protocol", &good), Some(4.0));
-    assert!(sample(&text, "probe_runs_total", &format!(r#"{good},outcome="success""#)).unwrap_or(0.0) >= 1.0);
-    assert_eq!(sample(&text, "probe_runs_total", &format!(r#"{good},outcome="http_status""#)), Some(0.0));
+    assert!(
+        sample(
+            &text,
+            "probe_runs_total",
+            &format!(r#"{good},outcome="success""#)
+        )
+        .unwrap_or(0.0)
+            >= 1.0
+    );
+    assert_eq!(
+        sample(
+            &text,
+            "probe_runs_total",
+            &format!(r#"{good},outcome="http_status""#)
+        ),
+        Some(0.0)
+    );
 
     let failing = format!(r#"probe="failing",module="http_2xx",target="http://{target}/fail""#);
     assert_eq!(sample(&text, "probe_success", &failing), Some(0.0));
-    assert_eq!(sample(&text, "probe_http_status_code", &failing), Some(500.0));
-    assert!(sample(&text, "probe_runs_total", &format!(r#"{failing},outcome="http_status""#)).unwrap_or(0.0) >= 1.0);
+    assert_eq!(
+        sample(&text, "probe_http_status_code", &failing),
+        Some(500.0)
+    );
+    assert!(
+        sample(
+            &text,
+            "probe_runs_total",
+            &format!(r#"{failing},outcome="http_status""#)
+        )
+        .unwrap_or(0.0)
+            >= 1.0
+    );
 
     let slow = format!(r#"probe="slow",module="http_2xx",target="http://{target}/slow""#);
     assert_eq!(sample(&text, "probe_success", &slow), Some(0.0));
     assert_eq!(sample(&text, "probe_timeout_seconds", &slow), Some(1.0));
-    assert!(sample(&text, "probe_runs_total", &format!(r#"{slow},outcome="timeout""#)).unwrap_or(0.0) >= 1.0);
+    assert!(
+        sample(
+            &text,
+            "probe_runs_total",
+            &format!(r#"{slow},outcome="timeout""#)
+        )
+        .unwrap_or(0.0)
+            >= 1.0
+    );
     // The slow run lands in the histogram above 0.5 s.
-    assert_eq!(sample(&text, "probe_run_duration_seconds_bucket", &format!(r#"{slow},le="0.5""#)), Some(0.0));
+    assert_eq!(
+        sample(
+            &text,
+            "probe_run_duration_seconds_bucket",
+            &format!(r#"{slow},le="0.5""#)
+        ),
+        Some(0.0)
+    );
 
-    let redirecting = format!(r#"probe="redirecting",module="http_2xx",target="http://{target}/redirect""#);
+    let redirecting =
+        format!(r#"probe="redirecting",module="http_2xx",target="http://{target}/redirect""#);
     assert_eq!(sample(&text, "probe_success", &redirecting), Some(1.0));
-    assert_eq!(sample(&text, "probe_http_redirects", &redirecting), Some(1.0));
-    assert_eq!(sample(&text, "probe_http_status_code", &redirecting), Some(200.0));
+    assert_eq!(
+        sample(&text, "probe_http_redirects", &redirecting),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(&text, "probe_http_status_code", &redirecting),
+        Some(200.0)
+    );
 
     let port = format!(r#"probe="port",module="tcp_connect",target="{target}""#);
     assert_eq!(sample(&text, "probe_success", &port), Some(1.0));
 
     assert_eq!(sample(&text, "outpost_probes", ""), Some(5.0));
-    assert_eq!(sample(&text, "outpost_config_last_reload_successful", ""), Some(1.0));
+    assert_eq!(
+        sample(&text, "outpost_config_last_reload_successful", ""),
+        Some(1.0)
+    );
     assert!(text.contains("outpost_build_info{version=\""));
     assert!(sample(&text, "process_resident_memory_bytes", "").unwrap_or(0.0) > 0.0);
     promtool_check(&text);
@@ -120,15 +178,24 @@ async fn metrics_speak_openmetrics_when_asked() {
         d.addr,
         "GET",
         "/metrics",
-        &[("accept", "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5")],
+        &[(
+            "accept",
+            "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5",
+        )],
     )
     .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(headers["content-type"], "application/openmetrics-text; version=1.0.0; charset=utf-8");
+    assert_eq!(
+        headers["content-type"],
+        "application/openmetrics-text; version=1.0.0; charset=utf-8"
+    );
     assert!(body.ends_with("# EOF\n"));
     assert!(body.contains("# TYPE probe_runs counter\n"), "{body}");
     let (_, headers, body) = request(d.addr, "GET", "/metrics", &[]).await;
-    assert_eq!(headers["content-type"], "text/plain; version=0.0.4; charset=utf-8");
+    assert_eq!(
+        headers["content-type"],
+        "text/plain; version=0.0.4; charset=utf-8"
+    );
     assert!(body.contains("# TYPE probe_runs_total counter\n"));
     assert!(!body.contains("# EOF"));
     d.stop().await;
@@ -139,11 +206,16 @@ async fn probe_endpoint_is_blackbox_compatible() {
     let target = target_server().await;
     let d = TestDaemon::start(&config(target, "")).await;
 
-    let (status, body) = d.get(&format!("/probe?module=http_2xx&target=http://{target}/ok")).await;
+    let (status, body) = d
+        .get(&format!("/probe?module=http_2xx&target=http://{target}/ok"))
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(sample(&body, "probe_success", ""), Some(1.0));
     assert_eq!(sample(&body, "probe_http_status_code", ""), Some(200.0));
-    assert!(!body.contains("probe=\""), "no probe label on /probe:\n{body}");
+    assert!(
+        !body.contains("probe=\""),
+        "no probe label on /probe:\n{body}"
+    );
     // Module timeout 2s is shorter than 120s - 0.5s.
     assert_eq!(sample(&body, "probe_timeout_seconds", ""), Some(2.0));
     promtool_check(&body);
@@ -158,27 +230,59 @@ async fn probe_endpoint_is_blackbox_compatible() {
     assert_eq!(sample(&body, "probe_timeout_seconds", ""), Some(0.5));
     assert_eq!(sample(&body, "probe_success", ""), Some(1.0));
 
-    let (status, body) = d.get(&format!("/probe?module=http_2xx&target=http://{target}/fail")).await;
+    let (status, body) = d
+        .get(&format!(
+            "/probe?module=http_2xx&target=http://{target}/fail"
+        ))
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(sample(&body, "probe_success", ""), Some(0.0));
     assert_eq!(sample(&body, "probe_http_status_code", ""), Some(500.0));
 
     let (status, body) = d.get("/probe?module=http_2xx").await;
-    assert_eq!((status, body.as_str()), (StatusCode::BAD_REQUEST, "Target parameter is missing\n"));
-    let (status, body) = d.get(&format!("/probe?module=nope&target=http://{target}/ok")).await;
-    assert_eq!((status, body.as_str()), (StatusCode::BAD_REQUEST, "Unknown module \"nope\"\n"));
+    assert_eq!(
+        (status, body.as_str()),
+        (StatusCode::BAD_REQUEST, "Target parameter is missing\n")
+    );
+    let (status, body) = d
+        .get(&format!("/probe?module=nope&target=http://{target}/ok"))
+        .await;
+    assert_eq!(
+        (status, body.as_str()),
+        (StatusCode::BAD_REQUEST, "Unknown module \"nope\"\n")
+    );
     let (_, metrics) = d.get("/metrics").await;
-    assert_eq!(sample(&metrics, "outpost_module_unknown_total", ""), Some(1.0));
-    assert_eq!(sample(&metrics, "outpost_probe_requests_total", r#"module="http_2xx",code="200""#), Some(2.0));
+    assert_eq!(
+        sample(&metrics, "outpost_module_unknown_total", ""),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(
+            &metrics,
+            "outpost_probe_requests_total",
+            r#"module="http_2xx",code="200""#
+        ),
+        Some(2.0)
+    );
 
     // `module` defaults to http_2xx.
-    let (_, body) = d.get(&format!("/probe?target=http%3A%2F%2F{target}%2Fok")).await;
+    let (_, body) = d
+        .get(&format!("/probe?target=http%3A%2F%2F{target}%2Fok"))
+        .await;
     assert_eq!(sample(&body, "probe_success", ""), Some(1.0));
 
-    let (status, body) = d.get(&format!("/probe?module=http_secret&target=http://{target}/ok&debug=true")).await;
+    let (status, body) = d
+        .get(&format!(
+            "/probe?module=http_secret&target=http://{target}/ok&debug=true"
+        ))
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert!(body.starts_with("Logs for the probe:\n"), "{body}");
-    assert!(body.contains("Metrics that would have been returned:\nprobe_success") || body.contains("Metrics that would have been returned:\n# HELP probe_success"), "{body}");
+    assert!(
+        body.contains("Metrics that would have been returned:\nprobe_success")
+            || body.contains("Metrics that would have been returned:\n# HELP probe_success"),
+        "{body}"
+    );
     assert!(body.contains("Module configuration:\n"), "{body}");
     assert!(body.contains("<secret>"), "{body}");
     assert!(!body.contains("s3cr3t-token"), "secret leaked:\n{body}");
@@ -190,8 +294,15 @@ async fn reload_swaps_a_valid_config_and_keeps_the_running_one_on_errors() {
     let target = target_server().await;
     let d = TestDaemon::start(&config(target, "")).await;
     let text = d.metrics_when(Duration::from_secs(10), all_ran).await;
-    let good = format!(r#"probe="good",module="http_2xx",target="http://{target}/ok",service="web",target_region="ap-southeast-1""#);
-    let runs_before = sample(&text, "probe_runs_total", &format!(r#"{good},outcome="success""#)).unwrap_or(0.0);
+    let good = format!(
+        r#"probe="good",module="http_2xx",target="http://{target}/ok",service="web",target_region="ap-southeast-1""#
+    );
+    let runs_before = sample(
+        &text,
+        "probe_runs_total",
+        &format!(r#"{good},outcome="success""#),
+    )
+    .unwrap_or(0.0);
     assert!(runs_before >= 1.0);
 
     // Remove "failing", add "extra": "good" keeps its counters.
@@ -199,19 +310,43 @@ async fn reload_swaps_a_valid_config_and_keeps_the_running_one_on_errors() {
     std::fs::write(&d.config_path, new).unwrap();
     let (status, _, body) = request(d.addr, "POST", "/-/reload", &[]).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert!(body.contains("4 probes kept, 1 added, 0 changed, 1 removed"), "{body}");
+    assert!(
+        body.contains("4 probes kept, 1 added, 0 changed, 1 removed"),
+        "{body}"
+    );
     let (_, text) = d.get("/metrics").await;
-    assert!(!text.contains("probe=\"failing\""), "removed probe's series remain:\n{text}");
-    assert!(sample(&text, "probe_runs_total", &format!(r#"{good},outcome="success""#)).unwrap_or(0.0) >= runs_before);
+    assert!(
+        !text.contains("probe=\"failing\""),
+        "removed probe's series remain:\n{text}"
+    );
+    assert!(
+        sample(
+            &text,
+            "probe_runs_total",
+            &format!(r#"{good},outcome="success""#)
+        )
+        .unwrap_or(0.0)
+            >= runs_before
+    );
     assert_eq!(sample(&text, "outpost_probes", ""), Some(5.0));
 
     // A broken file is refused, named, and the running config stays.
-    std::fs::write(&d.config_path, config(target, "").replace("module = \"tcp_connect\"", "module = \"nope\"")).unwrap();
+    std::fs::write(
+        &d.config_path,
+        config(target, "").replace("module = \"tcp_connect\"", "module = \"nope\""),
+    )
+    .unwrap();
     let (status, _, body) = request(d.addr, "POST", "/-/reload", &[]).await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
-    assert!(body.contains("probes.toml:") && body.contains("nope"), "{body}");
+    assert!(
+        body.contains("probes.toml:") && body.contains("nope"),
+        "{body}"
+    );
     let (_, text) = d.get("/metrics").await;
-    assert_eq!(sample(&text, "outpost_config_last_reload_successful", ""), Some(0.0));
+    assert_eq!(
+        sample(&text, "outpost_config_last_reload_successful", ""),
+        Some(0.0)
+    );
     assert!(text.contains("probe=\"extra\""));
     assert!(text.contains("probe=\"port\""));
 
@@ -224,8 +359,14 @@ async fn reload_swaps_a_valid_config_and_keeps_the_running_one_on_errors() {
 async fn health_ready_and_status_page() {
     let target = target_server().await;
     let d = TestDaemon::start(&config(target, "")).await;
-    assert_eq!(d.get("/-/healthy").await, (StatusCode::OK, "Healthy\n".to_string()));
-    assert_eq!(d.get("/-/ready").await, (StatusCode::OK, "Ready\n".to_string()));
+    assert_eq!(
+        d.get("/-/healthy").await,
+        (StatusCode::OK, "Healthy\n".to_string())
+    );
+    assert_eq!(
+        d.get("/-/ready").await,
+        (StatusCode::OK, "Ready\n".to_string())
+    );
     let (status, page) = d.get("/").await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("<td>good</td><td>http_2xx</td>"), "{page}");

@@ -31,10 +31,16 @@ impl TestDaemon {
         let dir = tempfile::tempdir().unwrap();
         let config_path = dir.path().join("probes.toml");
         std::fs::write(&config_path, toml).unwrap();
-        let config = Config::load(&config_path).unwrap_or_else(|e| panic!("test config invalid:\n{e}"));
+        let config =
+            Config::load(&config_path).unwrap_or_else(|e| panic!("test config invalid:\n{e}"));
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let daemon = Daemon::start(config, listener, Options::default(), CancellationToken::new());
+        let daemon = Daemon::start(
+            config,
+            listener,
+            Options::default(),
+            CancellationToken::new(),
+        );
         TestDaemon {
             addr,
             config_path,
@@ -76,13 +82,21 @@ pub async fn request(
     headers: &[(&str, &str)],
 ) -> (StatusCode, http::HeaderMap, String) {
     let stream = TcpStream::connect(addr).await.unwrap();
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.unwrap();
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
     tokio::spawn(conn);
-    let mut req = Request::builder().method(method).uri(path).header("host", addr.to_string());
+    let mut req = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", addr.to_string());
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
-    let resp = sender.send_request(req.body(Full::new(Bytes::new())).unwrap()).await.unwrap();
+    let resp = sender
+        .send_request(req.body(Full::new(Bytes::new())).unwrap())
+        .await
+        .unwrap();
     let status = resp.status();
     let headers = resp.headers().clone();
     let body = resp.into_body().collect().await.unwrap().to_bytes();
@@ -96,7 +110,9 @@ pub async fn target_server() -> SocketAddr {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else { return };
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
             tokio::spawn(async move {
                 let svc = service_fn(|req: Request<Incoming>| async move {
                     let mut resp = Response::new(Full::new(Bytes::from_static(b"hello outpost\n")));
@@ -106,7 +122,8 @@ pub async fn target_server() -> SocketAddr {
                         "/slow" => tokio::time::sleep(Duration::from_secs(5)).await,
                         "/redirect" => {
                             *resp.status_mut() = StatusCode::FOUND;
-                            resp.headers_mut().insert("location", "/ok".parse().unwrap());
+                            resp.headers_mut()
+                                .insert("location", "/ok".parse().unwrap());
                         }
                         _ => *resp.status_mut() = StatusCode::NOT_FOUND,
                     }
@@ -124,7 +141,11 @@ pub async fn target_server() -> SocketAddr {
 /// The value of the sample `name{labels}` in exposition `text`, labels given in
 /// order as `k="v"` pairs joined by commas (exactly as written).
 pub fn sample(text: &str, name: &str, labels: &str) -> Option<f64> {
-    let prefix = if labels.is_empty() { format!("{name} ") } else { format!("{name}{{{labels}}} ") };
+    let prefix = if labels.is_empty() {
+        format!("{name} ")
+    } else {
+        format!("{name}{{{labels}}} ")
+    };
     text.lines()
         .find_map(|l| l.strip_prefix(&prefix))
         .and_then(|v| v.trim().parse().ok())
@@ -141,8 +162,20 @@ pub fn promtool_check(text: &str) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("promtool not found ({e}); install it with `make test` or `apt-get install prometheus`"));
-    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
-    let messages = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success() && messages.trim().is_empty(), "promtool check metrics objects:\n{messages}\n--- input ---\n{text}");
+    let messages = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && messages.trim().is_empty(),
+        "promtool check metrics objects:\n{messages}\n--- input ---\n{text}"
+    );
 }

@@ -4,6 +4,7 @@
 // Helpers are `pub` so sibling test modules can share them; the binary has no
 // external users for the lint to protect.
 #![allow(unreachable_pub)]
-mod scheduler;
+mod cli;
 mod daemon;
 mod harness;
+mod scheduler;

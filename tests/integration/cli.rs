@@ -1,0 +1,196 @@
+//! The `outpost` binary itself: `check`, `probe`, and the daemon's signals.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use http::StatusCode;
+
+use crate::harness::{request, sample, target_server};
+
+const BIN: &str = env!("CARGO_BIN_EXE_outpost");
+
+fn write_config(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("probes.toml");
+    std::fs::write(&path, text).unwrap();
+    (dir, path)
+}
+
+#[test]
+fn check_accepts_the_shipped_config_with_a_summary() {
+    let out = Command::new(BIN)
+        .args(["check", "--config", "probes.toml"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout.trim(), "probes.toml: OK: 6 modules, 2 probes");
+    let out = Command::new(BIN)
+        .args(["check", "--config", "examples/regions.toml"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "examples/regions.toml: OK: 6 modules, 4 probes"
+    );
+}
+
+#[test]
+fn check_lists_every_error_with_its_position_and_exits_1() {
+    let (_dir, path) = write_config(
+        "[modules.m]\nprober = \"http\"\n\n[[probes]]\nname = \"a\"\nmodule = \"nope\"\ntarget = \"http://127.0.0.1/\"\ninterval = \"0s\"\n",
+    );
+    let out = Command::new(BIN)
+        .arg("check")
+        .arg("--config")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let p = path.display();
+    assert!(
+        stderr.contains(&format!("{p}:6:")),
+        "unknown module not located:\n{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("{p}:8:")),
+        "bad interval not located:\n{stderr}"
+    );
+    assert!(stderr.contains("2 error(s)"), "{stderr}");
+}
+
+#[test]
+fn check_reports_a_missing_file_without_panicking() {
+    let out = Command::new(BIN)
+        .args(["check", "--config", "/nonexistent/probes.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/probes.toml"));
+}
+
+/// Starts the binary on 127.0.0.1:0 and reads the bound address from its log.
+fn spawn_daemon(config: &std::path::Path) -> (Child, SocketAddr) {
+    let mut child = Command::new(BIN)
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--log-format",
+            "json",
+            "--config",
+        ])
+        .arg(config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    let addr = loop {
+        let line = lines
+            .next()
+            .expect("daemon exited before logging its address")
+            .unwrap();
+        if let Some(rest) = line.split("\"address\":\"").nth(1) {
+            break rest.split('"').next().unwrap().parse().unwrap();
+        }
+    };
+    // Keep draining the log so the daemon never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (child, addr)
+}
+
+fn signal(child: &Child, sig: &str) {
+    let ok = Command::new("kill")
+        .args([sig, &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill {sig} failed");
+}
+
+/// Waits for the child to exit, for at most `limit`; kills it if it does not.
+fn wait_exit(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    None
+}
+
+#[tokio::test]
+async fn sighup_reloads_and_sigterm_stops_within_five_seconds() {
+    let target = target_server().await;
+    let base = format!(
+        "[modules.http_2xx]\nprober = \"http\"\n[modules.http_2xx.http]\npreferred_ip_protocol = \"ip4\"\n\n\
+         [[probes]]\nname = \"slow\"\nmodule = \"http_2xx\"\ntarget = \"http://{target}/slow\"\ninterval = \"1s\"\n"
+    );
+    let (_dir, path) = write_config(&base);
+    let (mut child, addr) = spawn_daemon(&path);
+    let (status, _, metrics) = request(addr, "GET", "/metrics", &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(sample(&metrics, "outpost_probes", ""), Some(1.0));
+
+    std::fs::write(&path, format!("{base}\n[[probes]]\nname = \"ok\"\nmodule = \"http_2xx\"\ntarget = \"http://{target}/ok\"\ninterval = \"1s\"\n")).unwrap();
+    signal(&child, "-HUP");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut probes = None;
+    while Instant::now() < deadline {
+        let (_, _, metrics) = request(addr, "GET", "/metrics", &[]).await;
+        probes = sample(&metrics, "outpost_probes", "");
+        if probes == Some(2.0) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(probes, Some(2.0), "SIGHUP did not reload");
+
+    // A run is in flight against /slow (5 s); SIGTERM must not wait for it.
+    signal(&child, "-TERM");
+    let status = wait_exit(&mut child, Duration::from_secs(5));
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "did not exit 0 within 5 s: {status:?}"
+    );
+}
+
+#[tokio::test]
+async fn probe_subcommand_prints_a_trace_and_sets_the_exit_code() {
+    let target = target_server().await;
+    let (_dir, path) = write_config("[modules.http_2xx]\nprober = \"http\"\n[modules.http_2xx.http]\npreferred_ip_protocol = \"ip4\"\n");
+    let run = |url: String| {
+        let path = path.clone();
+        tokio::task::spawn_blocking(move || {
+            Command::new(BIN)
+                .arg("--config")
+                .arg(&path)
+                .args(["probe", &url])
+                .output()
+                .unwrap()
+        })
+    };
+    let ok = run(format!("http://{target}/ok")).await.unwrap();
+    let text = String::from_utf8_lossy(&ok.stdout);
+    assert!(ok.status.success(), "{text}");
+    assert!(text.contains("probe_success 1"), "{text}");
+    assert!(text.contains("Probe succeeded"), "{text}");
+    let fail = run(format!("http://{target}/fail")).await.unwrap();
+    assert_eq!(fail.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&fail.stdout).contains("probe_http_status_code 500"));
+}
