@@ -121,6 +121,10 @@ fmt() { awk -v v="$1" -v p="${2:-1}" 'BEGIN { printf "%.*f", p, v }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print "—"; else printf "%.2f×", a / b }'; }
 
 # --- tools ------------------------------------------------------------------------------
+LOAD_AT_START=$(cut -d' ' -f1-3 /proc/loadavg)
+if awk -v l="${LOAD_AT_START%% *}" -v n="$(nproc)" 'BEGIN { exit !(l > n / 2) }'; then
+  log "WARNING: load average $LOAD_AT_START on $(nproc) cores: other work will skew the figures"
+fi
 log "checking tools"
 PKGS=(nginx-light wrk curl)
 [[ " ${EXPORTERS[*]} " == *" blackbox "* ]] && PKGS+=(prometheus-blackbox-exporter)
@@ -307,7 +311,8 @@ o_bin=$(mib "$(mib "${BIN_BYTES[outpost]:-}")"); b_bin=$(mib "$(mib "${BIN_BYTES
 cpu_model=$(lscpu | awk -F': *' '/^Model name/ { print $2; exit }')
 REPORT="$TMP/report.md"
 {
-  echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) cores ($cpu_model), Linux $(uname -r)."
+  echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) cores ($cpu_model), Linux $(uname -r);"
+  echo "load average before the run: $LOAD_AT_START."
   echo "Versions: ${VERSION[outpost]:-outpost not run}; ${VERSION[blackbox]:-Blackbox Exporter not run}; $(nginx -v 2>&1 | sed 's/^nginx version: //'); $(wrk --version 2>&1 | head -n 1 | awk '{ print $1, $2 }')."
   echo
   echo "Each exporter probes \`$TARGET\` (nginx, a static 200 page) with the module \`http_2xx\`"
