@@ -31,13 +31,16 @@ if ((${#missing[@]} == 0)); then
   echo "install-test-deps: all ${#want[@]} packages already installed"
 else
   echo "install-test-deps: installing ${missing[*]}"
+  sudo=()
   if [[ $(id -u) -ne 0 ]]; then
-    echo "install-test-deps: need root to apt-get install ${missing[*]}" >&2
-    exit 1
+    command -v sudo >/dev/null 2>&1 || {
+      echo "install-test-deps: need root (or sudo) to apt-get install ${missing[*]}" >&2
+      exit 1
+    }
+    sudo=(sudo)
   fi
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
 # Python tools for the tests (none yet). When one is needed, create a venv here, e.g.
