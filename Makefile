@@ -1,0 +1,62 @@
+# outpost: build, check and benchmark entry points. `make test` is what CI runs
+# (.ci/run); every step prints a banner and the first failure stops the run.
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.NOTPARALLEL:
+.DEFAULT_GOAL := test
+
+CARGO ?= cargo
+# nginx and friends live in /usr/sbin, which a non-login shell may lack.
+export PATH := $(PATH):/usr/sbin
+
+RULES      := $(wildcard prometheus/*.rules.yml)
+RULE_TESTS := $(wildcard prometheus/tests/*.yml)
+AM_CONFIGS := $(wildcard deploy/alertmanager/*.yml)
+SCRIPTS    := $(wildcard .ci/run scripts/*.sh benches/*.sh)
+
+banner = @printf '\n==> %s\n' '$(1)'
+
+.PHONY: test deps fmt-check clippy cargo-test rules alertmanager lint fmt shellcheck bench
+
+test: deps fmt-check clippy cargo-test rules alertmanager
+	$(call banner,make test: all steps passed)
+
+deps:
+	$(call banner,test dependencies (scripts/install-test-deps.sh))
+	scripts/install-test-deps.sh
+
+fmt-check:
+	$(call banner,cargo fmt --check)
+	$(CARGO) fmt --all -- --check
+
+clippy:
+	$(call banner,cargo clippy -D warnings)
+	$(CARGO) clippy --all-targets -- -D warnings
+
+cargo-test:
+	$(call banner,cargo test)
+	$(CARGO) test
+
+rules:
+	$(call banner,promtool: Prometheus rules and rule tests)
+	$(if $(RULES),promtool check rules $(RULES),@echo 'no prometheus/*.rules.yml yet: skipped')
+	$(if $(RULE_TESTS),promtool test rules $(RULE_TESTS),@echo 'no prometheus/tests/*.yml yet: skipped')
+
+alertmanager:
+	$(call banner,amtool: AlertManager configuration)
+	$(if $(AM_CONFIGS),amtool check-config $(AM_CONFIGS),@echo 'no deploy/alertmanager/*.yml yet: skipped')
+
+# Conveniences, not part of `make test`.
+lint: fmt-check clippy shellcheck
+
+fmt:
+	$(CARGO) fmt --all
+
+shellcheck:
+	$(call banner,shellcheck)
+	@if command -v shellcheck >/dev/null; then shellcheck $(SCRIPTS) && echo ok; \
+	 else echo 'shellcheck not installed (apt-get install shellcheck): skipped'; fi
+
+# outpost vs Blackbox Exporter on /probe; writes docs/benchmarks.md. See the script's header.
+bench:
+	benches/probe_bench.sh

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Install what `make test` needs on a Debian 12 machine (run as root).
+#
+# Idempotent and quick when everything is already there: each package is checked with
+# `dpkg -s` first, and apt is only touched for what is missing. Extra package names given
+# as arguments are ensured too (the benchmark uses this for its own tools).
+#
+# Adding a dependency for the tests: append it to TEST_PACKAGES (and, if its command
+# name differs from the package's, to the check in the summary at the end).
+set -euo pipefail
+
+# Debian packages the tests use. Later issues add e.g. dnsmasq-base mariadb-server.
+#   prometheus               -> promtool (metrics and rule checks, integration tests)
+#   prometheus-alertmanager  -> amtool   (alertmanager config checks)
+#   nginx-light              -> a real HTTP peer for tests and the benchmark
+#   wrk                      -> load generator for the benchmark
+TEST_PACKAGES="prometheus prometheus-alertmanager nginx-light wrk curl ca-certificates"
+
+want=("$@")
+read -r -a base <<<"$TEST_PACKAGES"
+want=("${base[@]}" "${want[@]}")
+
+missing=()
+for pkg in "${want[@]}"; do
+  if ! dpkg -s "$pkg" 2>/dev/null | grep -q '^Status: install ok installed'; then
+    missing+=("$pkg")
+  fi
+done
+
+if ((${#missing[@]} == 0)); then
+  echo "install-test-deps: all ${#want[@]} packages already installed"
+else
+  echo "install-test-deps: installing ${missing[*]}"
+  sudo=()
+  if [[ $(id -u) -ne 0 ]]; then
+    command -v sudo >/dev/null 2>&1 || {
+      echo "install-test-deps: need root (or sudo) to apt-get install ${missing[*]}" >&2
+      exit 1
+    }
+    sudo=(sudo)
+  fi
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# Python tools for the tests (none yet). When one is needed, create a venv here, e.g.
+#   [[ -x .venv/bin/python ]] || python3 -m venv .venv   (needs the python3-venv package)
+#   .venv/bin/pip install -q -r requirements-test.txt
+# and make the Makefile put .venv/bin on PATH. (.venv/ is already in .gitignore.)
+
+# The commands the tests call, found on PATH.
+for cmd in promtool amtool nginx wrk curl; do
+  if ! command -v "$cmd" >/dev/null 2>&1; then
+    # nginx lives in /usr/sbin, which a non-login root shell may not have on PATH.
+    if [[ $cmd == nginx && -x /usr/sbin/nginx ]]; then continue; fi
+    echo "install-test-deps: '$cmd' still not on PATH after install" >&2
+    exit 1
+  fi
+done
+
+# The Rust components the checks use: there is no network path to install them here.
+for sub in fmt clippy; do
+  if ! cargo "$sub" --version >/dev/null 2>&1; then
+    echo "install-test-deps: 'cargo $sub' is missing (rustup component add ${sub/fmt/rustfmt})" >&2
+    exit 1
+  fi
+done
