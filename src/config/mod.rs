@@ -12,6 +12,13 @@ pub mod error;
 pub mod file;
 pub mod validate;
 
+mod http_module;
+mod modules;
+mod probes;
+mod tls_files;
+mod tree;
+mod values;
+
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};

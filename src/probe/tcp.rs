@@ -9,5 +9,8 @@ pub async fn probe(
     _ctx: &ProbeContext,
     _rec: &mut Recorder,
 ) -> Result<(), ProbeFailure> {
-    Err(ProbeFailure::new(FailureReason::Io, "tcp prober not written yet"))
+    Err(ProbeFailure::new(
+        FailureReason::Io,
+        "tcp prober not written yet",
+    ))
 }
