@@ -182,14 +182,14 @@ fn request_headers(
 fn body(ctx: &mut Ctx<'_>, path: &str, file: &HttpFile) -> Option<Bytes> {
     match (&file.body, &file.body_file) {
         (Some(body), Some(body_file)) => {
-            let later = if body.span().start > body_file.span().start {
-                body.span()
+            let (later, key) = if body.span().start > body_file.span().start {
+                (body.span(), "body")
             } else {
-                body_file.span()
+                (body_file.span(), "body_file")
             };
             ctx.error_hint(
                 later,
-                path,
+                &tree::key(path, key),
                 "body and body_file are mutually exclusive",
                 "set only one of them",
             );

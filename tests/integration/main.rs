@@ -1,2 +1,4 @@
 //! outpost's integration tests: one binary, one module per area, shared peers and
 //! helpers under `support/`.
+
+mod config;
