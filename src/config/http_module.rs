@@ -5,11 +5,11 @@ use http::{HeaderName, HeaderValue, Method, Uri};
 use toml::de::DeValue;
 use toml::Spanned;
 
-use super::file::{BasicAuthFile, HeaderMatchFile, HttpFile, SizeText, StringMap};
+use super::file::{HeaderMatchFile, HttpFile, SizeText, StringMap};
 use super::tree::{self, child, decode};
 use super::validate::Ctx;
-use super::{tls_files, values};
-use super::{Auth, Compression, HeaderMatch, HttpModule, IpSettings};
+use super::{auth, tls_files, values};
+use super::{Compression, HeaderMatch, HttpModule, IpSettings};
 
 /// HTTP versions a response can be checked against.
 const HTTP_VERSIONS: &[&str] = &["HTTP/1.0", "HTTP/1.1", "HTTP/2.0"];
@@ -30,9 +30,15 @@ pub(crate) fn build(
     );
     let file = decode::<HttpFile>(ctx, value, path)?;
     let before = ctx.error_count();
-    let at = |key: &str| tree::key(path, key);
     for (key, span) in file.unsupported() {
-        ctx.unsupported(span, &at(key), &format!("`{key}`"));
+        ctx.unsupported(span, &tree::key(path, key), &format!("`{key}`"));
+    }
+    if let Some(h3) = file.enable_http3.as_ref().filter(|h3| *h3.get_ref()) {
+        ctx.unsupported(
+            h3.span(),
+            &tree::key(path, "enable_http3"),
+            "HTTP/3 (`enable_http3 = true`)",
+        );
     }
     let mut m = HttpModule {
         fail_if_ssl: file.fail_if_ssl.unwrap_or(false),
@@ -41,8 +47,15 @@ pub(crate) fn build(
         enable_http2: file.enable_http2.unwrap_or(true),
         ..HttpModule::default()
     };
-    m.valid_status_codes = status_codes(ctx, &at("valid_status_codes"), &file);
-    m.valid_http_versions = http_versions(ctx, &at("valid_http_versions"), &file);
+    request(ctx, path, &file, &mut m);
+    response_checks(ctx, path, &file, &mut m);
+    m.tls = tls?;
+    (ctx.error_count() == before).then_some(m)
+}
+
+/// What is sent, and how: method, headers, body, auth, proxy, redirects.
+fn request(ctx: &mut Ctx<'_>, path: &str, file: &HttpFile, m: &mut HttpModule) {
+    let at = |key: &str| tree::key(path, key);
     if let Some(method) = &file.method {
         match Method::from_bytes(method.get_ref().as_bytes()) {
             Ok(parsed) => m.method = parsed,
@@ -56,12 +69,32 @@ pub(crate) fn build(
     if let Some(headers) = &file.headers {
         m.headers = request_headers(ctx, &at("headers"), headers);
     }
-    m.body = body(ctx, path, &file);
-    m.compression = compression(ctx, path, &file);
-    m.follow_redirects = follow_redirects(ctx, path, &file);
+    m.body = body(ctx, path, file);
+    m.compression = compression(ctx, path, file);
+    m.follow_redirects = follow_redirects(ctx, path, file);
     if let Some(max) = &file.max_redirects {
         m.max_redirects = *max.get_ref();
     }
+    m.auth = auth::build(ctx, path, file);
+    if let Some(proxy) = &file.proxy_url {
+        m.proxy_url = proxy_url(ctx, &at("proxy_url"), proxy);
+    }
+    m.ip = IpSettings {
+        preferred: file
+            .preferred_ip_protocol
+            .as_ref()
+            .and_then(|p| values::ip_protocol(ctx, &at("preferred_ip_protocol"), p))
+            .unwrap_or_default(),
+        fallback: file.ip_protocol_fallback.unwrap_or(true),
+        source_ip: None,
+    };
+}
+
+/// What the response must look like: status, version, headers, body, size.
+fn response_checks(ctx: &mut Ctx<'_>, path: &str, file: &HttpFile, m: &mut HttpModule) {
+    let at = |key: &str| tree::key(path, key);
+    m.valid_status_codes = status_codes(ctx, &at("valid_status_codes"), file);
+    m.valid_http_versions = http_versions(ctx, &at("valid_http_versions"), file);
     m.fail_if_body_matches_regexp = regexes(
         ctx,
         &at("fail_if_body_matches_regexp"),
@@ -82,31 +115,9 @@ pub(crate) fn build(
         &at("fail_if_header_not_matches"),
         &file.fail_if_header_not_matches,
     );
-    m.auth = auth(ctx, path, &file);
-    if let Some(proxy) = &file.proxy_url {
-        m.proxy_url = proxy_url(ctx, &at("proxy_url"), proxy);
-    }
-    if let Some(h3) = file.enable_http3.as_ref().filter(|h3| *h3.get_ref()) {
-        ctx.unsupported(
-            h3.span(),
-            &at("enable_http3"),
-            "HTTP/3 (`enable_http3 = true`)",
-        );
-    }
-    m.ip = IpSettings {
-        preferred: file
-            .preferred_ip_protocol
-            .as_ref()
-            .and_then(|p| values::ip_protocol(ctx, &at("preferred_ip_protocol"), p))
-            .unwrap_or_default(),
-        fallback: file.ip_protocol_fallback.unwrap_or(true),
-        source_ip: None,
-    };
     if let Some(limit) = &file.body_size_limit {
         m.body_size_limit = body_size_limit(ctx, &at("body_size_limit"), limit);
     }
-    m.tls = tls?;
-    (ctx.error_count() == before).then_some(m)
 }
 
 fn status_codes(ctx: &mut Ctx<'_>, path: &str, file: &HttpFile) -> Vec<u16> {
@@ -316,96 +327,6 @@ fn header_matchers(
         }
     }
     out
-}
-
-/// At most one of basic_auth, bearer_token, bearer_token_file.
-fn auth(ctx: &mut Ctx<'_>, path: &str, file: &HttpFile) -> Option<Auth> {
-    let methods = [
-        ("basic_auth", file.basic_auth.as_ref().map(Spanned::span)),
-        (
-            "bearer_token",
-            file.bearer_token.as_ref().map(Spanned::span),
-        ),
-        (
-            "bearer_token_file",
-            file.bearer_token_file.as_ref().map(Spanned::span),
-        ),
-    ];
-    let mut set: Vec<_> = methods
-        .iter()
-        .filter_map(|(k, s)| s.clone().map(|s| (*k, s)))
-        .collect();
-    set.sort_by_key(|(_, s)| s.start);
-    if let [(first, _), rest @ ..] = set.as_slice() {
-        for (key, span) in rest {
-            ctx.error_hint(
-                span.clone(),
-                &tree::key(path, key),
-                format!("{first} and {key} are mutually exclusive"),
-                "configure at most one of basic_auth, bearer_token and bearer_token_file",
-            );
-        }
-        if !rest.is_empty() {
-            return None;
-        }
-    }
-    if let Some(basic) = &file.basic_auth {
-        return basic_auth(ctx, &tree::key(path, "basic_auth"), basic.get_ref());
-    }
-    if let Some(token) = &file.bearer_token {
-        return Some(Auth::Bearer(token.get_ref().clone()));
-    }
-    let name = file.bearer_token_file.as_ref()?;
-    secret_file(ctx, &tree::key(path, "bearer_token_file"), name).map(Auth::Bearer)
-}
-
-fn basic_auth(ctx: &mut Ctx<'_>, path: &str, file: &BasicAuthFile) -> Option<Auth> {
-    let username = match (&file.username, &file.username_file) {
-        (Some(_), Some(f)) => {
-            ctx.error(
-                f.span(),
-                &tree::key(path, "username_file"),
-                "username and username_file are mutually exclusive",
-            );
-            None
-        }
-        (Some(u), None) => Some(u.get_ref().clone()),
-        (None, Some(f)) => secret_file(ctx, &tree::key(path, "username_file"), f),
-        (None, None) => Some(String::new()),
-    };
-    let password = match (&file.password, &file.password_file) {
-        (Some(_), Some(f)) => {
-            ctx.error(
-                f.span(),
-                &tree::key(path, "password_file"),
-                "password and password_file are mutually exclusive",
-            );
-            None
-        }
-        (Some(p), None) => Some(p.get_ref().clone()),
-        (None, Some(f)) => secret_file(ctx, &tree::key(path, "password_file"), f),
-        (None, None) => Some(String::new()),
-    };
-    Some(Auth::Basic {
-        username: username?,
-        password: password?,
-    })
-}
-
-/// A credential read from a file, trailing newline trimmed.
-fn secret_file(ctx: &mut Ctx<'_>, path: &str, name: &Spanned<String>) -> Option<String> {
-    let (file, bytes) = ctx.read_file(path, name)?;
-    match String::from_utf8(bytes) {
-        Ok(text) => Some(text.trim_end_matches(['\n', '\r']).to_string()),
-        Err(_) => {
-            ctx.error(
-                name.span(),
-                path,
-                format!("{} is not UTF-8 text", file.display()),
-            );
-            None
-        }
-    }
 }
 
 fn proxy_url(ctx: &mut Ctx<'_>, path: &str, value: &Spanned<String>) -> Option<Uri> {

@@ -12,6 +12,7 @@ pub mod error;
 pub mod file;
 pub mod validate;
 
+mod auth;
 mod http_module;
 mod modules;
 mod probes;

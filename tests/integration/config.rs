@@ -544,6 +544,37 @@ fn every_table_of_every_good_config_rejects_an_unknown_key() {
 }
 
 #[test]
+fn the_strictness_test_reaches_every_kind_of_table() {
+    let text = std::fs::read_to_string(format!("{GOOD}/kitchen-sink.toml")).unwrap_or_default();
+    let tables: Vec<String> = injections(&text).into_iter().map(|i| i.table).collect();
+    for want in [
+        "",
+        "server",
+        "modules.http_everything",
+        "modules.http_everything.http",
+        "modules.http_everything.http.tls_config",
+        "modules.http_everything.http.basic_auth",
+        "modules.http_everything.http.fail_if_header_matches[0]",
+        "modules.http_everything.http.fail_if_header_not_matches[0]",
+        "modules.tcp_tls.tcp",
+        "modules.tcp_tls.tcp.tls_config",
+        "probes[0]",
+        "probes[5]",
+    ] {
+        assert!(
+            tables.iter().any(|t| t == want),
+            "no injection into `{want}`: {tables:?}"
+        );
+    }
+    let text = std::fs::read_to_string(format!("{GOOD}/tcp.toml")).unwrap_or_default();
+    let tables: Vec<String> = injections(&text).into_iter().map(|i| i.table).collect();
+    assert!(
+        tables.iter().any(|t| t == "modules.smtps.tcp.tls_config"),
+        "{tables:?}"
+    );
+}
+
+#[test]
 fn mangled_configs_never_panic() {
     let mut inputs: Vec<(PathBuf, String)> = Vec::new();
     for path in toml_files(GOOD).into_iter().chain(toml_files(BAD)) {
