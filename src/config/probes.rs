@@ -177,13 +177,14 @@ fn unknown_module(
     module: &Spanned<String>,
     modules: &BTreeMap<String, ModuleSummary>,
 ) {
-    let names = modules.keys().map(String::as_str);
-    let hint = match values::suggest(module.get_ref(), names.clone()) {
-        Some(close) => format!("did you mean {close:?}?"),
+    let names: Vec<&str> = modules.keys().map(String::as_str).collect();
+    let defined = format!("defined modules: {}", names.join(", "));
+    let hint = match values::suggest(module.get_ref(), names.iter().copied()) {
+        Some(close) => format!("did you mean {close:?}? {defined}"),
         None if modules.is_empty() => {
             "no modules are defined; add one as [modules.NAME]".to_string()
         }
-        None => format!("defined modules: {}", names.collect::<Vec<_>>().join(", ")),
+        None => defined,
     };
     ctx.error_hint(
         module.span(),

@@ -154,7 +154,7 @@ interval = "1m"
         errors,
         "probes.toml:4:1: modules.a: unknown key `bogus_one` (hint: valid keys here: prober, timeout, run_duration_buckets, http, tcp, icmp, dns, grpc, unix, websocket)\n\
          probes.toml:8:1: modules.b: unknown key `bogus_two` (hint: valid keys here: prober, timeout, run_duration_buckets, http, tcp, icmp, dns, grpc, unix, websocket)\n\
-         probes.toml:12:10: probes[0].module: unknown module \"c\" (hint: did you mean \"a\"?)"
+         probes.toml:12:10: probes[0].module: unknown module \"c\" (hint: did you mean \"a\"? defined modules: a, b)"
     );
 }
 
@@ -607,6 +607,31 @@ fn mangled_configs_never_panic() {
             ("= ", "= 1979-05-27 #"),
         ] {
             let _ = Config::from_str_at(&text.replace(swap.0, swap.1), path);
+        }
+    }
+}
+
+#[test]
+fn the_examples_in_the_configuration_docs_are_valid() {
+    let docs = std::fs::read_to_string("docs/configuration.md").unwrap_or_default();
+    let blocks: Vec<&str> = docs
+        .split("```toml\n")
+        .skip(1)
+        .filter_map(|b| b.split("```").next())
+        .collect();
+    assert!(
+        blocks.len() >= 8,
+        "toml examples missing from docs/configuration.md"
+    );
+    for block in blocks {
+        let Err(errors) = Config::from_str_at(block, Path::new("docs/example.toml")) else {
+            continue;
+        };
+        for e in errors.0 {
+            // Examples may name files that are not here, or a module from another example.
+            let acceptable =
+                e.message.starts_with("cannot read ") || e.message.starts_with("unknown module");
+            assert!(acceptable, "docs example is invalid: {e}\n{block}");
         }
     }
 }
