@@ -187,6 +187,8 @@ fn redact_value(value: &mut toml::Value) {
             for (k, v) in table.iter_mut() {
                 if is_secret_key(k) && !v.is_table() {
                     *v = toml::Value::String(SECRET.to_string());
+                } else if let (true, toml::Value::String(url)) = (k.ends_with("_url"), &mut *v) {
+                    *url = redact_url_password(url);
                 } else {
                     redact_value(v);
                 }
@@ -194,6 +196,26 @@ fn redact_value(value: &mut toml::Value) {
         }
         toml::Value::Array(items) => items.iter_mut().for_each(redact_value),
         _ => {}
+    }
+}
+
+/// `scheme://user:password@host/...` with the password replaced by `<secret>`.
+fn redact_url_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
+            if user.len() == userinfo.len() {
+                url.to_string()
+            } else {
+                format!("{scheme}://{user}:{SECRET}@{host}{tail}")
+            }
+        }
+        None => url.to_string(),
     }
 }
 
@@ -207,6 +229,23 @@ mod tests {
         assert_eq!(key("modules", "http_2xx"), "modules.http_2xx");
         assert_eq!(key("modules", "a.b"), "modules.\"a.b\"");
         assert_eq!(index("probes", 2), "probes[2]");
+    }
+
+    #[test]
+    fn url_passwords_are_redacted() {
+        assert_eq!(
+            redact_url_password("http://u:p@proxy:3128/x"),
+            "http://u:<secret>@proxy:3128/x"
+        );
+        assert_eq!(
+            redact_url_password("http://u@proxy:3128"),
+            "http://u@proxy:3128"
+        );
+        assert_eq!(
+            redact_url_password("http://proxy:3128/a@b"),
+            "http://proxy:3128/a@b"
+        );
+        assert_eq!(redact_url_password("not a url"), "not a url");
     }
 
     #[test]

@@ -421,6 +421,17 @@ fn redacted_modules_hide_secrets() {
     );
     // The redacted text is TOML that reads back.
     assert!(redacted.parse::<toml::Table>().is_ok(), "{redacted}");
+
+    let text = "[modules.p]\nprober = \"http\"\nhttp = { proxy_url = \"http://u:proxypass@proxy:3128\" }\n";
+    let config = Config::from_str_at(text, Path::new("probes.toml")).ok();
+    let redacted = config
+        .map(|c| c.modules["p"].redacted.clone())
+        .unwrap_or_default();
+    assert!(
+        redacted.contains("http://u:<secret>@proxy:3128"),
+        "{redacted}"
+    );
+    assert!(!redacted.contains("proxypass"), "{redacted}");
 }
 
 /// One place to put `bogus_key = 1`: the text offset, the text, the table's key
