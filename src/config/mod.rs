@@ -12,6 +12,14 @@ pub mod error;
 pub mod file;
 pub mod validate;
 
+mod auth;
+mod http_module;
+mod modules;
+mod probes;
+mod tls_files;
+mod tree;
+mod values;
+
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};

@@ -1,8 +1,21 @@
-//! One validation pass over the file model, collecting every error. (To be written.)
+//! One validation pass over the file model, collecting every error.
+//!
+//! The TOML is parsed once into a tree that keeps spans. Then `[server]`, each
+//! module and each probe is deserialized and checked on its own, so one bad
+//! entry never hides another; only a TOML syntax error stops the pass. Errors
+//! carry `file:line:col`, the key path and a hint, and come out in file order.
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
 
-use super::{Config, ConfigError, ConfigErrors};
+use toml::de::{DeTable, DeValue};
+use toml::Spanned;
+
+use super::error::line_col;
+use super::file::ServerFile;
+use super::tree::decode;
+use super::{modules, probes, values, Config, ConfigError, ConfigErrors, ServerConfig};
 
 /// Reads `path`, then parses and validates it.
 pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
@@ -19,14 +32,182 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
     parse_and_validate(&text, path)
 }
 
-/// Parses and validates `text` read from `path`.
-pub fn parse_and_validate(_text: &str, path: &Path) -> Result<Config, ConfigErrors> {
-    Err(ConfigErrors(vec![ConfigError {
-        file: path.to_path_buf(),
-        line: 0,
-        column: 0,
-        key: String::new(),
-        message: "configuration parsing is not written yet".to_string(),
-        hint: None,
-    }]))
+/// Parses and validates `text` read from `path`. Relative file names inside it
+/// (`body_file`, `ca_file` ...) are resolved against the directory of `path`.
+pub fn parse_and_validate(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
+    let mut ctx = Ctx::new(path, text);
+    let root = match DeTable::parse(text) {
+        Ok(root) => root,
+        Err(e) => {
+            let span = e.span().unwrap_or(0..0);
+            let message = e.message().trim().replace('\n', "; ");
+            ctx.error(span, "", format!("invalid TOML: {message}"));
+            return Err(ctx.into_errors());
+        }
+    };
+    let root = Spanned::new(root.span(), DeValue::Table(root.into_inner()));
+
+    let mut server = ServerConfig::default();
+    let mut module_table = None;
+    let mut probe_list = None;
+    if let Some(table) = root.get_ref().as_table() {
+        for (key, value) in table.iter() {
+            match key.get_ref().as_ref() {
+                "server" => server = build_server(&mut ctx, value),
+                "modules" => module_table = Some(value),
+                "probes" => probe_list = Some(value),
+                other => ctx.unknown_key(key.span(), "", other, &["server", "modules", "probes"]),
+            }
+        }
+    }
+    let (modules, summaries) = match module_table {
+        Some(value) => modules::build_all(&mut ctx, value),
+        None => (BTreeMap::new(), BTreeMap::new()),
+    };
+    let probes = match probe_list {
+        Some(value) => probes::build_all(&mut ctx, value, &summaries),
+        None => Vec::new(),
+    };
+    if !ctx.errors.is_empty() {
+        return Err(ctx.into_errors());
+    }
+    Ok(Config {
+        source: path.to_path_buf(),
+        server,
+        modules,
+        probes,
+    })
+}
+
+fn build_server(ctx: &mut Ctx<'_>, value: &Spanned<DeValue<'_>>) -> ServerConfig {
+    let mut server = ServerConfig::default();
+    let Some(file) = decode::<ServerFile>(ctx, value, "server") else {
+        return server;
+    };
+    if let Some(max) = file.max_concurrent_probes {
+        match usize::try_from(*max.get_ref()) {
+            Ok(n) if n > 0 => server.max_concurrent_probes = n,
+            _ => ctx.error(
+                max.span(),
+                "server.max_concurrent_probes",
+                "must be an integer greater than zero",
+            ),
+        }
+    }
+    if let Some(offset) = &file.timeout_offset {
+        if let Some(d) = values::duration(ctx, "server.timeout_offset", offset, false) {
+            server.timeout_offset = d;
+        }
+    }
+    server
+}
+
+/// The state of one validation pass: where errors go and how to find files.
+#[derive(Debug)]
+pub(crate) struct Ctx<'t> {
+    file: PathBuf,
+    dir: PathBuf,
+    text: &'t str,
+    errors: Vec<ConfigError>,
+}
+
+impl<'t> Ctx<'t> {
+    fn new(file: &Path, text: &'t str) -> Self {
+        Ctx {
+            file: file.to_path_buf(),
+            dir: file.parent().map(Path::to_path_buf).unwrap_or_default(),
+            text,
+            errors: Vec::new(),
+        }
+    }
+
+    /// The text being validated.
+    pub(crate) fn text(&self) -> &'t str {
+        self.text
+    }
+
+    /// How many errors so far; compare before and after a block to know whether
+    /// it was valid.
+    pub(crate) fn error_count(&self) -> usize {
+        self.errors.len()
+    }
+
+    pub(crate) fn error(&mut self, span: Range<usize>, key: &str, message: impl Into<String>) {
+        self.push(span, key, message.into(), None);
+    }
+
+    pub(crate) fn error_hint(
+        &mut self,
+        span: Range<usize>,
+        key: &str,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) {
+        self.push(span, key, message.into(), Some(hint.into()));
+    }
+
+    /// An unknown key in the table at `table`; `valid` are the keys it may hold.
+    pub(crate) fn unknown_key(
+        &mut self,
+        span: Range<usize>,
+        table: &str,
+        key: &str,
+        valid: &[&str],
+    ) {
+        let hint = match values::suggest(key, valid.iter().copied()) {
+            Some(close) => format!("did you mean `{close}`?"),
+            None if valid.is_empty() => "this table takes no keys".to_string(),
+            None if valid.len() <= 12 => format!("valid keys here: {}", valid.join(", ")),
+            None => "docs/configuration.md lists the keys of every table".to_string(),
+        };
+        self.push(span, table, format!("unknown key `{key}`"), Some(hint));
+    }
+
+    /// A Blackbox option outpost does not implement yet.
+    pub(crate) fn unsupported(&mut self, span: Range<usize>, path: &str, what: &str) {
+        self.error_hint(
+            span,
+            path,
+            format!("{what} is not supported yet"),
+            "see \"Differences from Blackbox Exporter\" in docs/configuration.md",
+        );
+    }
+
+    /// Reads a file named in the config (relative to the config's directory).
+    pub(crate) fn read_file(
+        &mut self,
+        key: &str,
+        name: &Spanned<String>,
+    ) -> Option<(PathBuf, Vec<u8>)> {
+        let path = self.dir.join(name.get_ref());
+        match std::fs::read(&path) {
+            Ok(bytes) => Some((path, bytes)),
+            Err(e) => {
+                self.error_hint(
+                    name.span(),
+                    key,
+                    format!("cannot read {}: {e}", path.display()),
+                    "relative paths are resolved from the directory of the config file",
+                );
+                None
+            }
+        }
+    }
+
+    fn push(&mut self, span: Range<usize>, key: &str, message: String, hint: Option<String>) {
+        let (line, column) = line_col(self.text, span.start);
+        self.errors.push(ConfigError {
+            file: self.file.clone(),
+            line,
+            column,
+            key: key.to_string(),
+            message,
+            hint,
+        });
+    }
+
+    fn into_errors(mut self) -> ConfigErrors {
+        self.errors.sort_by_key(|e| (e.line, e.column));
+        ConfigErrors(self.errors)
+    }
 }

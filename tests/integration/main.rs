@@ -5,6 +5,7 @@
 // external users for the lint to protect.
 #![allow(unreachable_pub)]
 mod cli;
+mod config;
 mod daemon;
 mod harness;
 mod scheduler;

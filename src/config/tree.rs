@@ -1,0 +1,265 @@
+//! The parsed TOML tree with spans: key paths, per-block deserialization and
+//! redaction. Everything here works on `toml::de::DeValue`, which keeps the span
+//! of every key and value.
+
+use std::ops::Range;
+
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use toml::de::{DeValue, ValueDeserializer};
+use toml::Spanned;
+
+use super::validate::Ctx;
+
+/// What a secret value is replaced by in [`redact`].
+pub(crate) const SECRET: &str = "<secret>";
+
+/// Appends `key` to a dotted key path, quoting it if it is not a bare TOML key.
+pub(crate) fn key(path: &str, key: &str) -> String {
+    let bare = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    let segment = if bare {
+        key.to_string()
+    } else {
+        format!("{key:?}")
+    };
+    if path.is_empty() {
+        segment
+    } else {
+        format!("{path}.{segment}")
+    }
+}
+
+/// Appends an array index to a key path: `probes[2]`.
+pub(crate) fn index(path: &str, i: usize) -> String {
+    format!("{path}[{i}]")
+}
+
+/// The entry `name` of a table value, if the value is a table and has it.
+pub(crate) fn child<'a, 'i>(
+    value: &'a Spanned<DeValue<'i>>,
+    name: &str,
+) -> Option<&'a Spanned<DeValue<'i>>> {
+    value.get_ref().as_table().and_then(|t| t.get(name))
+}
+
+/// Deserializes `value` (found at `path`) into a file-model type. On failure the
+/// error is recorded with the position and key path serde's error points at, and
+/// `None` is returned: the caller skips the checks that needed it.
+pub(crate) fn decode<T: DeserializeOwned>(
+    ctx: &mut Ctx<'_>,
+    value: &Spanned<DeValue<'_>>,
+    path: &str,
+) -> Option<T> {
+    match T::deserialize(ValueDeserializer::from(value.clone())) {
+        Ok(decoded) => Some(decoded),
+        Err(e) => {
+            let span = e.span().unwrap_or_else(|| value.span());
+            let (segments, at_key) = locate(value, &span).unwrap_or_default();
+            report_serde_error(ctx, span, path, &segments, at_key, e.message());
+            None
+        }
+    }
+}
+
+/// One step of a key path below a block.
+#[derive(Debug, Clone)]
+enum Segment {
+    Key(String),
+    Index(usize),
+}
+
+fn join(path: &str, segments: &[Segment]) -> String {
+    segments.iter().fold(path.to_string(), |p, s| match s {
+        Segment::Key(k) => key(&p, k),
+        Segment::Index(i) => index(&p, *i),
+    })
+}
+
+/// A table entry or array item: its path segment, key span, and value.
+type Child<'a, 'i> = (Segment, Option<Range<usize>>, &'a Spanned<DeValue<'i>>);
+
+/// Finds the key or value at `span` below `value`: the path to it and whether the
+/// span is the key's (rather than the value's).
+fn locate(value: &Spanned<DeValue<'_>>, span: &Range<usize>) -> Option<(Vec<Segment>, bool)> {
+    if value.span() == *span {
+        return Some((Vec::new(), false));
+    }
+    let children: Vec<Child<'_, '_>> = match value.get_ref() {
+        DeValue::Table(t) => t
+            .iter()
+            .map(|(k, v)| (Segment::Key(k.get_ref().to_string()), Some(k.span()), v))
+            .collect(),
+        DeValue::Array(a) => a
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (Segment::Index(i), None, v))
+            .collect(),
+        _ => Vec::new(),
+    };
+    for (segment, key_span, child) in &children {
+        if key_span.as_ref() == Some(span) {
+            return Some((vec![segment.clone()], true));
+        }
+        if let Some((mut rest, at_key)) = locate(child, span) {
+            rest.insert(0, segment.clone());
+            return Some((rest, at_key));
+        }
+    }
+    // No exact match: the innermost value containing the span.
+    for (segment, _, child) in &children {
+        let s = child.span();
+        if s.start <= span.start && span.end <= s.end && s != value.span() {
+            let (mut rest, at_key) = locate(child, span).unwrap_or_default();
+            rest.insert(0, segment.clone());
+            return Some((rest, at_key));
+        }
+    }
+    None
+}
+
+fn report_serde_error(
+    ctx: &mut Ctx<'_>,
+    span: Range<usize>,
+    path: &str,
+    segments: &[Segment],
+    at_key: bool,
+    message: &str,
+) {
+    let message = message.trim().replace('\n', "; ");
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        let mut names = backticked(&format!("`{rest}"));
+        if !names.is_empty() {
+            let unknown = names.remove(0);
+            // The path names the table; the message names the key.
+            let table = if at_key {
+                &segments[..segments.len().saturating_sub(1)]
+            } else {
+                segments
+            };
+            let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+            ctx.unknown_key(span, &join(path, table), &unknown, &refs);
+            return;
+        }
+    }
+    let full = join(path, segments);
+    if let Some(rest) = message.strip_prefix("missing field `") {
+        if let Some(name) = backticked(&format!("`{rest}")).first() {
+            ctx.error(span, &full, format!("missing required key `{name}`"));
+            return;
+        }
+    }
+    ctx.error(span, &full, message);
+}
+
+/// The `backticked` names in a serde message, in order.
+fn backticked(text: &str) -> Vec<String> {
+    text.split('`')
+        .enumerate()
+        .filter(|(i, _)| i % 2 == 1)
+        .map(|(_, s)| s.to_string())
+        .collect()
+}
+
+/// Whether a key holds a secret: its value never leaves the process.
+pub(crate) fn is_secret_key(key: &str) -> bool {
+    matches!(key, "password" | "bearer_token" | "credentials") || key.ends_with("_token")
+}
+
+/// The table as written, re-serialised as TOML with every secret replaced by
+/// `<secret>`.
+pub(crate) fn redact(value: &Spanned<DeValue<'_>>) -> String {
+    let Ok(mut plain) = toml::Value::deserialize(ValueDeserializer::from(value.clone())) else {
+        return String::new();
+    };
+    redact_value(&mut plain);
+    match plain {
+        toml::Value::Table(table) => toml::to_string(&table).unwrap_or_default(),
+        other => other.to_string(),
+    }
+}
+
+fn redact_value(value: &mut toml::Value) {
+    match value {
+        toml::Value::Table(table) => {
+            for (k, v) in table.iter_mut() {
+                if is_secret_key(k) && !v.is_table() {
+                    *v = toml::Value::String(SECRET.to_string());
+                } else if let (true, toml::Value::String(url)) = (k.ends_with("_url"), &mut *v) {
+                    *url = redact_url_password(url);
+                } else {
+                    redact_value(v);
+                }
+            }
+        }
+        toml::Value::Array(items) => items.iter_mut().for_each(redact_value),
+        _ => {}
+    }
+}
+
+/// `scheme://user:password@host/...` with the password replaced by `<secret>`.
+fn redact_url_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
+            if user.len() == userinfo.len() {
+                url.to_string()
+            } else {
+                format!("{scheme}://{user}:{SECRET}@{host}{tail}")
+            }
+        }
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_paths_quote_keys_that_are_not_bare() {
+        assert_eq!(key("", "modules"), "modules");
+        assert_eq!(key("modules", "http_2xx"), "modules.http_2xx");
+        assert_eq!(key("modules", "a.b"), "modules.\"a.b\"");
+        assert_eq!(index("probes", 2), "probes[2]");
+    }
+
+    #[test]
+    fn url_passwords_are_redacted() {
+        assert_eq!(
+            redact_url_password("http://u:p@proxy:3128/x"),
+            "http://u:<secret>@proxy:3128/x"
+        );
+        assert_eq!(
+            redact_url_password("http://u@proxy:3128"),
+            "http://u@proxy:3128"
+        );
+        assert_eq!(
+            redact_url_password("http://proxy:3128/a@b"),
+            "http://proxy:3128/a@b"
+        );
+        assert_eq!(redact_url_password("not a url"), "not a url");
+    }
+
+    #[test]
+    fn secret_keys() {
+        for k in ["password", "bearer_token", "credentials", "api_token"] {
+            assert!(is_secret_key(k), "{k}");
+        }
+        for k in [
+            "password_file",
+            "bearer_token_file",
+            "username",
+            "token_url",
+        ] {
+            assert!(!is_secret_key(k), "{k}");
+        }
+    }
+}
