@@ -83,7 +83,10 @@ pub fn outcomes(prober: &Prober) -> &'static [&'static str] {
 pub async fn run(module: &Module, target: &str, ctx: &ProbeContext) -> ProbeReport {
     let started_at = SystemTime::now();
     let mut rec = Recorder::new(ctx.debug);
-    let timeout = ctx.deadline.saturating_duration_since(rec.started());
+    // The deadline was set a few microseconds before this point; rounding to the
+    // millisecond reports the timeout that was configured, not that drift.
+    let left = ctx.deadline.saturating_duration_since(rec.started());
+    let timeout = Duration::from_millis((left.as_secs_f64() * 1000.0).round() as u64);
     rec.trace(format_args!(
         "Beginning probe: prober={} target={target} timeout={:.3}s",
         module.prober.kind(),

@@ -12,7 +12,7 @@ fn config(target: std::net::SocketAddr, extra: &str) -> String {
         r#"
 [modules.http_2xx]
 prober = "http"
-timeout = "2s"
+timeout = "1s"
 [modules.http_2xx.http]
 preferred_ip_protocol = "ip4"
 
@@ -216,8 +216,8 @@ async fn probe_endpoint_is_blackbox_compatible() {
         !body.contains("probe=\""),
         "no probe label on /probe:\n{body}"
     );
-    // Module timeout 2s is shorter than 120s - 0.5s.
-    assert_eq!(sample(&body, "probe_timeout_seconds", ""), Some(2.0));
+    // Module timeout 1s is shorter than 120s - 0.5s.
+    assert_eq!(sample(&body, "probe_timeout_seconds", ""), Some(1.0));
     promtool_check(&body);
 
     let (_, _, body) = request(
