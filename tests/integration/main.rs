@@ -8,4 +8,5 @@ mod cli;
 mod config;
 mod daemon;
 mod harness;
+mod prometheus_e2e;
 mod scheduler;
