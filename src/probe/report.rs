@@ -228,6 +228,20 @@ impl Recorder {
         }
     }
 
+    /// Removes every sample named `name` (a series measured on an earlier hop that
+    /// the final answer does not have, such as TLS series after a redirect to http).
+    pub fn remove(&mut self, name: &str) {
+        self.samples.retain(|s| s.name != name);
+    }
+
+    /// The value of the first sample named `name` with no labels, if recorded.
+    pub fn get(&self, name: &str) -> Option<f64> {
+        self.samples
+            .iter()
+            .find(|s| s.name == name && s.labels.is_empty())
+            .map(|s| s.value)
+    }
+
     /// Whether a trace is being kept (so callers can skip formatting).
     pub fn tracing(&self) -> bool {
         self.debug
