@@ -161,8 +161,7 @@ impl ProbeReport {
             .find(|s| {
                 s.name == name
                     && s.labels.len() == labels.len()
-                    && s
-                        .labels
+                    && s.labels
                         .iter()
                         .zip(labels)
                         .all(|((k, v), (ek, ev))| k == ek && v == ev)
@@ -197,7 +196,12 @@ impl Recorder {
     }
 
     /// Sets a gauge with labels, replacing an earlier sample with the same labels.
-    pub fn set_with(&mut self, name: &'static str, labels: Vec<(&'static str, String)>, value: f64) {
+    pub fn set_with(
+        &mut self,
+        name: &'static str,
+        labels: Vec<(&'static str, String)>,
+        value: f64,
+    ) {
         match self
             .samples
             .iter_mut()
@@ -213,7 +217,12 @@ impl Recorder {
     }
 
     /// Adds to a gauge with labels (creating it at 0): phases summed over redirects.
-    pub fn add_with(&mut self, name: &'static str, labels: Vec<(&'static str, String)>, delta: f64) {
+    pub fn add_with(
+        &mut self,
+        name: &'static str,
+        labels: Vec<(&'static str, String)>,
+        delta: f64,
+    ) {
         match self
             .samples
             .iter_mut()

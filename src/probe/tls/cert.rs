@@ -147,10 +147,11 @@ const SERIALNUMBER: &str = "2.5.4.5";
 /// attribute appended in reverse order of appearance as `OID=#hex(DER)`.
 pub fn go_name_string(name: &X509Name<'_>) -> String {
     let mut others: Vec<&AttributeTypeAndValue<'_>> = Vec::new();
-    let mut fields: Vec<(&str, Vec<String>)> = [C, ST, L, STREET, POSTALCODE, O, OU, CN, SERIALNUMBER]
-        .iter()
-        .map(|o| (*o, Vec::new()))
-        .collect();
+    let mut fields: Vec<(&str, Vec<String>)> =
+        [C, ST, L, STREET, POSTALCODE, O, OU, CN, SERIALNUMBER]
+            .iter()
+            .map(|o| (*o, Vec::new()))
+            .collect();
     for atv in name.iter().flat_map(|rdn| rdn.iter()) {
         let oid = atv.attr_type().to_id_string();
         match fields.iter_mut().find(|(o, _)| *o == oid) {
@@ -270,7 +271,10 @@ fn push_der_len(out: &mut Vec<u8>, len: usize) {
         return;
     }
     let bytes = len.to_be_bytes();
-    let start = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len() - 1);
+    let start = bytes
+        .iter()
+        .position(|b| *b != 0)
+        .unwrap_or(bytes.len() - 1);
     out.push(0x80 | (bytes.len() - start) as u8);
     out.extend_from_slice(&bytes[start..]);
 }

@@ -170,7 +170,9 @@ fn client_config(
     let mut config = match &settings.client_cert {
         Some(cc) => builder
             .with_client_auth_cert(cc.chain.clone(), cc.key.clone_key())
-            .map_err(|e| ProbeFailure::new(FailureReason::Tls, format!("client certificate: {e}")))?,
+            .map_err(|e| {
+                ProbeFailure::new(FailureReason::Tls, format!("client certificate: {e}"))
+            })?,
         None => builder.with_no_client_auth(),
     };
     config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
@@ -293,7 +295,10 @@ pub fn record_chain(rec: &mut Recorder, chain: &[CertificateDer<'_>]) {
         rec.set(names::PROBE_SSL_EARLIEST_CERT_EXPIRY, t as f64);
     }
     if let Some(t) = summary.chain_expiry {
-        rec.set(names::PROBE_SSL_LAST_CHAIN_EXPIRY_TIMESTAMP_SECONDS, t as f64);
+        rec.set(
+            names::PROBE_SSL_LAST_CHAIN_EXPIRY_TIMESTAMP_SECONDS,
+            t as f64,
+        );
     }
     if let Some(leaf) = summary.leaf {
         rec.trace(format_args!(
