@@ -243,14 +243,6 @@ impl Recorder {
         self.samples.retain(|s| s.name != name);
     }
 
-    /// The value of the first sample named `name` with no labels, if recorded.
-    pub fn get(&self, name: &str) -> Option<f64> {
-        self.samples
-            .iter()
-            .find(|s| s.name == name && s.labels.is_empty())
-            .map(|s| s.value)
-    }
-
     /// Whether a trace is being kept (so callers can skip formatting).
     pub fn tracing(&self) -> bool {
         self.debug
