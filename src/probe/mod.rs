@@ -6,6 +6,7 @@
 //! and [`run`] dispatches with one `match` on [`Prober`]. The deadline is enforced
 //! here, around the whole run, so no prober can overrun it.
 
+pub mod body;
 pub mod http;
 pub mod net;
 pub mod report;

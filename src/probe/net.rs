@@ -1,1 +1,342 @@
-//! (To be written.)
+//! Name resolution and timed TCP connect, shared by every prober that dials a host.
+//!
+//! Address choice follows Blackbox's `chooseProtocol` (`prober/utils.go`): one
+//! address, no happy eyeballs, no retry. With `ip_protocol_fallback` (the default)
+//! both families are looked up and the first address of the preferred family wins,
+//! else the first of the other; without it only the preferred family is looked up.
+//! Fallback applies to resolution only, never to a failed connect.
+//!
+//! The resolver is built once per process from the system configuration
+//! (`/etc/resolv.conf`, `/etc/hosts`), falling back to an empty configuration (hosts
+//! file only) when the system's cannot be read. Like Go's resolver it is asked on
+//! every run; its answer cache honours the records' TTLs.
+
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use hickory_resolver::config::{LookupIpStrategy, ResolverConfig};
+use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_resolver::TokioResolver;
+use tokio::net::{TcpSocket, TcpStream};
+
+use super::{FailureReason, ProbeFailure, Recorder};
+use crate::config::{IpProtocol, IpSettings};
+use crate::metrics::names;
+
+/// One resolver per address-family strategy, built on first use.
+struct Resolvers {
+    v4: Option<TokioResolver>,
+    v6: Option<TokioResolver>,
+}
+
+static RESOLVERS: OnceLock<Resolvers> = OnceLock::new();
+
+fn build_resolver(strategy: LookupIpStrategy) -> Option<TokioResolver> {
+    let mut builder = match TokioResolver::builder_tokio() {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::warn!(error = %e, "System resolver configuration unreadable; using hosts file only");
+            TokioResolver::builder_with_config(
+                ResolverConfig::default(),
+                TokioRuntimeProvider::default(),
+            )
+        }
+    };
+    builder.options_mut().ip_strategy = strategy;
+    match builder.build() {
+        Ok(r) => Some(r),
+        Err(e) => {
+            tracing::error!(error = %e, "Could not build the DNS resolver");
+            None
+        }
+    }
+}
+
+fn resolvers() -> &'static Resolvers {
+    RESOLVERS.get_or_init(|| Resolvers {
+        v4: build_resolver(LookupIpStrategy::Ipv4Only),
+        v6: build_resolver(LookupIpStrategy::Ipv6Only),
+    })
+}
+
+/// The address family of `ip` as Blackbox reports it (`probe_ip_protocol`).
+pub fn family(ip: IpAddr) -> IpProtocol {
+    match ip {
+        IpAddr::V4(_) => IpProtocol::Ip4,
+        IpAddr::V6(v6) if v6.to_ipv4_mapped().is_some() => IpProtocol::Ip4,
+        IpAddr::V6(_) => IpProtocol::Ip6,
+    }
+}
+
+fn protocol_value(p: IpProtocol) -> f64 {
+    match p {
+        IpProtocol::Ip4 => 4.0,
+        IpProtocol::Ip6 => 6.0,
+    }
+}
+
+/// FNV-32a over `bytes` (Go's `hash/fnv` `New32a`).
+pub fn fnv32a(bytes: &[u8]) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in bytes {
+        h ^= u32::from(*b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    h
+}
+
+/// Where an address came from: Go's resolver hands out IPv4 addresses in two
+/// byte forms, and Blackbox hashes whichever it got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddrSource {
+    /// An IP literal target: Go returns `IP.To16()`, so IPv4 is hashed as the
+    /// 16-byte IPv4-mapped form `::ffff:a.b.c.d`.
+    Literal,
+    /// An answer of the resolver: Go keeps an A record's 4 bytes.
+    Resolved,
+}
+
+/// `probe_ip_addr_hash` for `ip`, byte-compatible with Blackbox's (`ipHash` over
+/// Go's `net.IP`). Go gives a DNS A answer as 4 bytes, but an IP literal (and an
+/// `/etc/hosts` entry) as 16 bytes; we cannot tell a hosts-file answer from a DNS
+/// one, so those hash as 4 bytes here (a documented departure).
+pub fn ip_hash(ip: IpAddr, source: AddrSource) -> u32 {
+    match (ip, source) {
+        (IpAddr::V4(v4), AddrSource::Literal) => fnv32a(&v4.to_ipv6_mapped().octets()),
+        (IpAddr::V4(v4), AddrSource::Resolved) => fnv32a(&v4.octets()),
+        (IpAddr::V6(v6), _) => fnv32a(&v6.octets()),
+    }
+}
+
+/// Parses `host` as an IP literal (brackets allowed around IPv6).
+pub fn ip_literal(host: &str) -> Option<IpAddr> {
+    let h = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    h.parse::<IpAddr>().ok()
+}
+
+/// Chooses the address of `host` the way Blackbox does, recording
+/// `probe_dns_lookup_time_seconds`, `probe_ip_protocol` and `probe_ip_addr_hash`.
+/// Returns the address and the lookup time (for a prober's `resolve` phase).
+pub async fn resolve_target(
+    host: &str,
+    ip: &IpSettings,
+    rec: &mut Recorder,
+) -> Result<(IpAddr, Duration), ProbeFailure> {
+    rec.set(names::PROBE_IP_PROTOCOL, 0.0);
+    let started = Instant::now();
+    let result = choose(host, ip).await;
+    let took = started.elapsed();
+    rec.set(names::PROBE_DNS_LOOKUP_TIME_SECONDS, took.as_secs_f64());
+    match result {
+        Ok((addr, source)) => {
+            rec.set(names::PROBE_IP_PROTOCOL, protocol_value(family(addr)));
+            rec.set(names::PROBE_IP_ADDR_HASH, f64::from(ip_hash(addr, source)));
+            rec.trace(format_args!(
+                "Resolved {host} to {addr} in {:.6}s",
+                took.as_secs_f64()
+            ));
+            Ok((addr, took))
+        }
+        Err(f) => {
+            rec.trace(format_args!(
+                "Resolution of {host} failed after {:.6}s: {}",
+                took.as_secs_f64(),
+                f.message
+            ));
+            Err(f)
+        }
+    }
+}
+
+/// Resolves `host` with the same address choice, recording nothing (a proxy's
+/// host, a redirect's new host).
+pub async fn resolve_quiet(host: &str, ip: &IpSettings) -> Result<IpAddr, ProbeFailure> {
+    choose(host, ip).await.map(|(a, _)| a)
+}
+
+async fn choose(host: &str, ip: &IpSettings) -> Result<(IpAddr, AddrSource), ProbeFailure> {
+    if let Some(addr) = ip_literal(host) {
+        return Ok((addr, AddrSource::Literal));
+    }
+    if host.is_empty() {
+        return Err(ProbeFailure::new(FailureReason::Resolve, "empty host name"));
+    }
+    let r = resolvers();
+    let (preferred, other) = match ip.preferred {
+        IpProtocol::Ip4 => (&r.v4, &r.v6),
+        IpProtocol::Ip6 => (&r.v6, &r.v4),
+    };
+    let preferred_family = ip.preferred;
+    if !ip.fallback {
+        let addrs = lookup(preferred, host).await?;
+        return addrs
+            .into_iter()
+            .find(|a| family(*a) == preferred_family)
+            .map(|a| (a, AddrSource::Resolved))
+            .ok_or_else(|| {
+                ProbeFailure::new(
+                    FailureReason::Resolve,
+                    format!("no {} address for {host}", family_name(preferred_family)),
+                )
+            });
+    }
+    let (a, b) = tokio::join!(lookup(preferred, host), lookup(other, host));
+    let mut all: Vec<IpAddr> = Vec::new();
+    let mut first_err = None;
+    for r in [a, b] {
+        match r {
+            Ok(v) => all.extend(v),
+            Err(e) => {
+                first_err.get_or_insert(e);
+            }
+        }
+    }
+    if let Some(addr) = all.iter().find(|a| family(**a) == preferred_family) {
+        return Ok((*addr, AddrSource::Resolved));
+    }
+    match (all.first(), first_err) {
+        (Some(addr), _) => Ok((*addr, AddrSource::Resolved)),
+        (None, Some(e)) => Err(e),
+        (None, None) => Err(ProbeFailure::new(
+            FailureReason::Resolve,
+            format!("no address for {host}"),
+        )),
+    }
+}
+
+fn family_name(p: IpProtocol) -> &'static str {
+    match p {
+        IpProtocol::Ip4 => "IPv4",
+        IpProtocol::Ip6 => "IPv6",
+    }
+}
+
+async fn lookup(resolver: &Option<TokioResolver>, host: &str) -> Result<Vec<IpAddr>, ProbeFailure> {
+    let Some(resolver) = resolver else {
+        return Err(ProbeFailure::new(
+            FailureReason::Resolve,
+            "no DNS resolver available",
+        ));
+    };
+    match resolver.lookup_ip(host).await {
+        Ok(l) => Ok(l.iter().collect()),
+        Err(e) => Err(ProbeFailure::new(
+            FailureReason::Resolve,
+            format!("resolving {host}: {e}"),
+        )),
+    }
+}
+
+/// Opens a TCP connection to `addr`, bound to `source_ip` when set, with
+/// TCP_NODELAY. The caller times it.
+pub async fn connect(addr: SocketAddr, source_ip: Option<IpAddr>) -> io::Result<TcpStream> {
+    let socket = match addr {
+        SocketAddr::V4(_) => TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => TcpSocket::new_v6()?,
+    };
+    if let Some(src) = source_ip {
+        let src = match (src, addr) {
+            // A v4 source for a v6 destination (or the reverse) cannot work: say so.
+            (IpAddr::V4(_), SocketAddr::V6(_)) | (IpAddr::V6(_), SocketAddr::V4(_)) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("source address {src} is not of the family of {addr}"),
+                ))
+            }
+            _ => src,
+        };
+        socket.bind(SocketAddr::new(src, 0))?;
+    }
+    let stream = socket.connect(addr).await?;
+    stream.set_nodelay(true)?;
+    Ok(stream)
+}
+
+/// Connects with [`connect`], recording the trace line and mapping errors to
+/// [`FailureReason::Connect`]. Returns the stream and the connect duration.
+pub async fn connect_timed(
+    addr: SocketAddr,
+    source_ip: Option<IpAddr>,
+    rec: &mut Recorder,
+) -> Result<(TcpStream, Duration), ProbeFailure> {
+    let started = Instant::now();
+    let result = connect(addr, source_ip).await;
+    let took = started.elapsed();
+    match result {
+        Ok(s) => {
+            rec.trace(format_args!(
+                "Connected to {addr} in {:.6}s",
+                took.as_secs_f64()
+            ));
+            Ok((s, took))
+        }
+        Err(e) => {
+            rec.trace(format_args!(
+                "Connect to {addr} failed after {:.6}s: {e}",
+                took.as_secs_f64()
+            ));
+            Err(ProbeFailure::new(
+                FailureReason::Connect,
+                format!("connecting to {addr}: {e}"),
+            ))
+        }
+    }
+}
+
+/// Splits `host:port` (IPv6 in brackets). The port is required.
+pub fn split_host_port(target: &str) -> Option<(String, u16)> {
+    let (host, port) = if let Some(rest) = target.strip_prefix('[') {
+        let (h, p) = rest.split_once(']')?;
+        (h, p.strip_prefix(':')?)
+    } else {
+        let (h, p) = target.rsplit_once(':')?;
+        if h.contains(':') {
+            return None;
+        }
+        (h, p)
+    };
+    if host.is_empty() {
+        return None;
+    }
+    let port: u16 = port.parse().ok()?;
+    Some((host.to_string(), port))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fnv_matches_go() {
+        // Go: fnv.New32a() over no bytes is the offset basis; "a" is a known vector.
+        assert_eq!(fnv32a(b""), 0x811c_9dc5);
+        assert_eq!(fnv32a(b"a"), 0xe40c_292c);
+        assert_eq!(fnv32a(b"foobar"), 0xbf9c_f968);
+    }
+
+    #[test]
+    fn ipv4_literal_hashes_in_16_byte_form() {
+        let ip = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+        let mut mapped = [0u8; 16];
+        mapped[10] = 0xff;
+        mapped[11] = 0xff;
+        mapped[12..].copy_from_slice(&[127, 0, 0, 1]);
+        assert_eq!(ip_hash(ip, AddrSource::Literal), fnv32a(&mapped));
+        assert_eq!(ip_hash(ip, AddrSource::Resolved), fnv32a(&[127, 0, 0, 1]));
+    }
+
+    #[test]
+    fn host_port() {
+        assert_eq!(split_host_port("a:1"), Some(("a".into(), 1)));
+        assert_eq!(split_host_port("[::1]:80"), Some(("::1".into(), 80)));
+        assert_eq!(split_host_port("::1:80"), None);
+        assert_eq!(split_host_port("a"), None);
+        assert_eq!(split_host_port("a:x"), None);
+        assert_eq!(split_host_port(":80"), None);
+    }
+}

@@ -237,6 +237,12 @@ impl Recorder {
         }
     }
 
+    /// Removes every sample named `name` (a series measured on an earlier hop that
+    /// the final answer does not have, such as TLS series after a redirect to http).
+    pub fn remove(&mut self, name: &str) {
+        self.samples.retain(|s| s.name != name);
+    }
+
     /// Whether a trace is being kept (so callers can skip formatting).
     pub fn tracing(&self) -> bool {
         self.debug

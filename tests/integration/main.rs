@@ -8,5 +8,8 @@ mod cli;
 mod config;
 mod daemon;
 mod harness;
+mod http_probe;
 mod prometheus_e2e;
 mod scheduler;
+mod support;
+mod tcp_probe;

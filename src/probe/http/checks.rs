@@ -1,0 +1,302 @@
+//! The final response: its series, Blackbox's checks in Blackbox's order (status,
+//! headers, body, version, TLS), and the streaming body read.
+
+use std::time::Instant;
+
+use http::Version;
+use http_body_util::BodyExt as _;
+
+use super::conn::{add_phase, HopResponse};
+use crate::config::{HeaderMatch, HttpModule};
+use crate::metrics::names;
+use crate::probe::body::{BodyReader, BodyStop, RegexVerdict};
+use crate::probe::{FailureReason, ProbeFailure, Recorder};
+
+pub(super) async fn finish(
+    resp: &mut HopResponse,
+    module: &HttpModule,
+    rec: &mut Recorder,
+) -> Result<(), ProbeFailure> {
+    let head = &resp.head;
+    let status = head.status.as_u16();
+    rec.set(names::PROBE_HTTP_STATUS_CODE, f64::from(status));
+    rec.set(names::PROBE_HTTP_CONTENT_LENGTH, content_length(head));
+    rec.set(names::PROBE_HTTP_VERSION, version_number(head.version));
+    rec.set(names::PROBE_HTTP_SSL, if resp.over_tls { 1.0 } else { 0.0 });
+    if !resp.over_tls {
+        super::drop_tls_series(rec);
+    }
+    if let Some(t) = last_modified(head) {
+        rec.set(names::PROBE_HTTP_LAST_MODIFIED_TIMESTAMP_SECONDS, t);
+    }
+
+    let mut failure = check_status(status, &module.valid_status_codes).err();
+    if failure.is_none()
+        && !(module.fail_if_header_matches.is_empty()
+            && module.fail_if_header_not_matches.is_empty())
+    {
+        let r = check_headers(&head.headers, module);
+        rec.set(
+            names::PROBE_FAILED_DUE_TO_REGEX,
+            if r.is_ok() { 0.0 } else { 1.0 },
+        );
+        failure = r.err();
+    }
+
+    // Body regexes run only while the probe is still successful (as Blackbox).
+    let (fail_if, fail_if_not) = if failure.is_none() {
+        (
+            bytes_regexes(&module.fail_if_body_matches_regexp),
+            bytes_regexes(&module.fail_if_body_not_matches_regexp),
+        )
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let mut reader = BodyReader::new(
+        module.compression,
+        module.body_size_limit,
+        fail_if,
+        fail_if_not,
+    );
+    let matching = reader.matching();
+    let body_result = read_body(resp, &mut reader, rec).await;
+    if matching {
+        let failed = matches!(
+            body_result,
+            Err(ref f) if f.reason == FailureReason::BodyRegex
+        );
+        rec.set(
+            names::PROBE_FAILED_DUE_TO_REGEX,
+            if failed { 1.0 } else { 0.0 },
+        );
+    }
+    failure = failure.or(body_result.err());
+
+    let proto = proto_name(resp.head.version);
+    if !module.valid_http_versions.is_empty()
+        && !module.valid_http_versions.iter().any(|v| v == proto)
+    {
+        failure = failure.or(Some(ProbeFailure::new(
+            FailureReason::HttpVersion,
+            format!(
+                "{proto} is not in valid_http_versions {:?}",
+                module.valid_http_versions
+            ),
+        )));
+    }
+    if resp.over_tls && module.fail_if_ssl {
+        failure = failure.or(Some(ProbeFailure::new(
+            FailureReason::SslForbidden,
+            "final request was over SSL",
+        )));
+    } else if !resp.over_tls && module.fail_if_not_ssl {
+        failure = failure.or(Some(ProbeFailure::new(
+            FailureReason::SslRequired,
+            "final request was not over SSL",
+        )));
+    }
+    match failure {
+        Some(f) => Err(f),
+        None => Ok(()),
+    }
+}
+
+/// Reads the body frame by frame into `reader`, writing
+/// `probe_http_uncompressed_body_length` as it goes and the `transfer` phase at
+/// the end (also when reading stops early).
+async fn read_body(
+    resp: &mut HopResponse,
+    reader: &mut BodyReader,
+    rec: &mut Recorder,
+) -> Result<(), ProbeFailure> {
+    let result = read_frames(resp, reader, rec).await;
+    let end = Instant::now();
+    add_phase(
+        rec,
+        "transfer",
+        end.duration_since(resp.first_byte).as_secs_f64(),
+    );
+    rec.set(
+        names::PROBE_HTTP_UNCOMPRESSED_BODY_LENGTH,
+        reader.uncompressed_len() as f64,
+    );
+    rec.trace(format_args!(
+        "Read {} body bytes ({} after decompression)",
+        reader.raw_len(),
+        reader.uncompressed_len()
+    ));
+    result
+}
+
+async fn read_frames(
+    resp: &mut HopResponse,
+    reader: &mut BodyReader,
+    rec: &mut Recorder,
+) -> Result<(), ProbeFailure> {
+    loop {
+        let frame = resp.driver.drive(resp.body.frame()).await;
+        let frame = match frame {
+            None => break,
+            Some(Ok(f)) => f,
+            Some(Err(e)) => {
+                let detail = resp
+                    .driver
+                    .error
+                    .take()
+                    .map(|d| format!(" ({d})"))
+                    .unwrap_or_default();
+                return Err(ProbeFailure::new(
+                    FailureReason::Io,
+                    format!("reading the body: {e}{detail}"),
+                ));
+            }
+        };
+        let Ok(data) = frame.into_data() else {
+            continue; // trailers
+        };
+        let pushed = reader.push(&data);
+        rec.set(
+            names::PROBE_HTTP_UNCOMPRESSED_BODY_LENGTH,
+            reader.uncompressed_len() as f64,
+        );
+        pushed.map_err(stop_failure)?;
+    }
+    match reader.finish().map_err(stop_failure)? {
+        RegexVerdict::Missing(p) => Err(ProbeFailure::new(
+            FailureReason::BodyRegex,
+            format!("body did not match {p:?}"),
+        )),
+        RegexVerdict::NotRun | RegexVerdict::Pass => Ok(()),
+    }
+}
+
+fn stop_failure(stop: BodyStop) -> ProbeFailure {
+    match stop {
+        BodyStop::TooLarge => ProbeFailure::new(
+            FailureReason::BodyTooLarge,
+            "body larger than body_size_limit",
+        ),
+        BodyStop::Matched(p) => {
+            ProbeFailure::new(FailureReason::BodyRegex, format!("body matched {p:?}"))
+        }
+        BodyStop::Decompression(m) => ProbeFailure::new(FailureReason::Decompression, m),
+    }
+}
+
+fn bytes_regexes(res: &[regex::Regex]) -> Vec<regex::bytes::Regex> {
+    // Patterns compiled as str regexes at load time compile as bytes regexes too.
+    res.iter()
+        .filter_map(|r| regex::bytes::Regex::new(r.as_str()).ok())
+        .collect()
+}
+
+fn check_status(status: u16, valid: &[u16]) -> Result<(), ProbeFailure> {
+    let ok = if valid.is_empty() {
+        (200..300).contains(&status)
+    } else {
+        valid.contains(&status)
+    };
+    if ok {
+        return Ok(());
+    }
+    let wanted = if valid.is_empty() {
+        "2xx".to_string()
+    } else {
+        format!("{valid:?}")
+    };
+    Err(ProbeFailure::new(
+        FailureReason::HttpStatus,
+        format!("status code {status}, wanted {wanted}"),
+    ))
+}
+
+fn check_headers(headers: &http::HeaderMap, module: &HttpModule) -> Result<(), ProbeFailure> {
+    let fail = |msg: String| ProbeFailure::new(FailureReason::HeaderRegex, msg);
+    let values = |m: &HeaderMatch| -> Vec<String> {
+        headers
+            .get_all(&m.header)
+            .iter()
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .collect()
+    };
+    for m in &module.fail_if_header_matches {
+        let vals = values(m);
+        if vals.is_empty() {
+            if m.allow_missing {
+                continue;
+            }
+            return Err(fail(format!("missing required header {}", m.header)));
+        }
+        if vals.iter().any(|v| m.regexp.is_match(v)) {
+            return Err(fail(format!(
+                "header {} matched {:?}",
+                m.header,
+                m.regexp.as_str()
+            )));
+        }
+    }
+    for m in &module.fail_if_header_not_matches {
+        let vals = values(m);
+        if vals.is_empty() {
+            if m.allow_missing {
+                continue;
+            }
+            return Err(fail(format!("missing required header {}", m.header)));
+        }
+        if !vals.iter().any(|v| m.regexp.is_match(v)) {
+            return Err(fail(format!(
+                "header {} did not match {:?}",
+                m.header,
+                m.regexp.as_str()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Go's `resp.ContentLength`: the header's value, -1 when absent or invalid.
+fn content_length(head: &http::response::Parts) -> f64 {
+    head.headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map_or(-1.0, |n| n as f64)
+}
+
+fn last_modified(head: &http::response::Parts) -> Option<f64> {
+    let v = head
+        .headers
+        .get(http::header::LAST_MODIFIED)?
+        .to_str()
+        .ok()?;
+    let t = httpdate::parse_http_date(v).ok()?;
+    let secs = match t.duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => d.as_secs() as f64,
+        Err(e) => -(e.duration().as_secs() as f64),
+    };
+    Some(secs)
+}
+
+/// `resp.Proto` as Go spells it.
+fn proto_name(v: Version) -> &'static str {
+    match v {
+        Version::HTTP_09 => "HTTP/0.9",
+        Version::HTTP_10 => "HTTP/1.0",
+        Version::HTTP_11 => "HTTP/1.1",
+        Version::HTTP_2 => "HTTP/2.0",
+        Version::HTTP_3 => "HTTP/3.0",
+        _ => "unknown",
+    }
+}
+
+/// `probe_http_version`: 1.0 → 1, 1.1 → 1.1, 2 → 2.
+fn version_number(v: Version) -> f64 {
+    match v {
+        Version::HTTP_09 => 0.9,
+        Version::HTTP_10 => 1.0,
+        Version::HTTP_11 => 1.1,
+        Version::HTTP_2 => 2.0,
+        Version::HTTP_3 => 3.0,
+        _ => 0.0,
+    }
+}

@@ -1,0 +1,425 @@
+//! One request/response exchange on a fresh connection: connect (directly or
+//! through an http proxy), TLS, HTTP/1.1 or HTTP/2 by ALPN, send, read the head.
+//! Each phase is timed into `probe_http_duration_seconds`. A connection is never
+//! reused and a request is never retried.
+
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::time::Instant;
+
+use base64::Engine as _;
+use bytes::Bytes;
+use http::header::{HeaderMap, HeaderValue, CONNECTION, HOST};
+use http::{Method, Request, Uri, Version};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::client::conn::{http1, http2};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_util::either::Either;
+use url::Url;
+
+use super::target;
+use crate::config::HttpModule;
+use crate::metrics::names;
+use crate::probe::{net, tls, FailureReason, ProbeFailure, Recorder};
+
+/// Limit on a proxy's answer to CONNECT and on response header lists (h2).
+const MAX_HEAD: usize = 64 * 1024;
+
+/// Adds `secs` to one `probe_http_duration_seconds` phase.
+pub(super) fn add_phase(rec: &mut Recorder, phase: &'static str, secs: f64) {
+    rec.add_with(
+        names::PROBE_HTTP_DURATION_SECONDS,
+        vec![("phase", phase.to_string())],
+        secs,
+    );
+}
+
+type ConnFuture = Pin<Box<dyn Future<Output = hyper::Result<()>> + Send>>;
+
+/// Drives a hyper connection while the caller awaits something that needs it
+/// (the response head, body frames). Nothing is spawned: dropping the probe
+/// drops the connection.
+pub(super) struct Driver {
+    conn: Option<ConnFuture>,
+    /// Why the connection ended, if it ended with an error.
+    pub(super) error: Option<String>,
+}
+
+impl Driver {
+    pub(super) async fn drive<F: Future>(&mut self, f: F) -> F::Output {
+        tokio::pin!(f);
+        loop {
+            let Some(conn) = self.conn.as_mut() else {
+                return f.await;
+            };
+            tokio::select! {
+                biased;
+                out = &mut f => return out,
+                r = conn => {
+                    if let Err(e) = r {
+                        self.error = Some(e.to_string());
+                    }
+                    self.conn = None;
+                }
+            }
+        }
+    }
+}
+
+/// What one hop sends.
+pub(super) struct HopRequest<'a> {
+    pub(super) url: &'a Url,
+    /// The address to dial (or to name to the proxy); `None` when the proxy
+    /// resolves the name (`skip_resolve_phase_with_proxy`).
+    pub(super) ip: Option<IpAddr>,
+    pub(super) method: Method,
+    pub(super) body: Option<Bytes>,
+    pub(super) headers: HeaderMap,
+    /// The Host header (`:authority` over HTTP/2).
+    pub(super) host_header: String,
+    /// SNI and the name verified.
+    pub(super) sni: String,
+}
+
+/// What one hop received: the head, and the body still to read.
+pub(super) struct HopResponse {
+    pub(super) head: http::response::Parts,
+    pub(super) body: Incoming,
+    pub(super) driver: Driver,
+    pub(super) over_tls: bool,
+    pub(super) first_byte: Instant,
+}
+
+type Stream = Either<TcpStream, tokio_rustls::client::TlsStream<TcpStream>>;
+
+fn http_err(context: &str, e: impl std::fmt::Display) -> ProbeFailure {
+    ProbeFailure::new(FailureReason::Http, format!("{context}: {e}"))
+}
+
+/// Runs one exchange; see the module docs.
+pub(super) async fn exchange(
+    req: HopRequest<'_>,
+    module: &HttpModule,
+    rec: &mut Recorder,
+) -> Result<HopResponse, ProbeFailure> {
+    let https = req.url.scheme() == "https";
+    let port = target::port(req.url);
+    let target_authority = match req.ip {
+        Some(ip) => SocketAddr::new(ip, port).to_string(),
+        None => format!("{}:{port}", bracket(&target::host(req.url))),
+    };
+
+    // connect: to the target, or to the proxy (and through its tunnel).
+    let started = Instant::now();
+    let tcp = match &module.proxy_url {
+        None => {
+            let ip = req.ip.ok_or_else(|| {
+                ProbeFailure::new(FailureReason::Resolve, "no address to connect to")
+            })?;
+            let (s, _) = net::connect_timed(SocketAddr::new(ip, port), module.ip.source_ip, rec)
+                .await
+                .inspect_err(|_| add_phase(rec, "connect", started.elapsed().as_secs_f64()))?;
+            s
+        }
+        Some(proxy) => {
+            let r = connect_proxy(proxy, module, https.then_some(&target_authority), rec).await;
+            if r.is_err() {
+                add_phase(rec, "connect", started.elapsed().as_secs_f64());
+            }
+            r?
+        }
+    };
+    add_phase(rec, "connect", started.elapsed().as_secs_f64());
+
+    // tls
+    let (io, h2): (Stream, bool) = if https {
+        let alpn: &[&[u8]] = if module.enable_http2 {
+            &[b"h2", b"http/1.1"]
+        } else {
+            &[b"http/1.1"]
+        };
+        let series = tls::SeriesOptions { cipher: true };
+        let result = tls::handshake(tcp, &module.tls, &req.sni, alpn, series, rec).await;
+        let (stream, session) = match result {
+            Ok(ok) => ok,
+            Err(f) => {
+                add_phase(rec, "tls", 0.0);
+                return Err(f);
+            }
+        };
+        add_phase(rec, "tls", session.took.as_secs_f64());
+        let h2 = session.alpn.as_deref() == Some(b"h2");
+        (Either::Right(stream), h2)
+    } else {
+        (Either::Left(tcp), false)
+    };
+    let conn_ready = Instant::now();
+
+    // processing: handshake the HTTP connection, send, wait for the head.
+    let request = build_request(&req, module, h2, https)?;
+    trace_request(rec, &request);
+    let (mut driver, response) = if h2 {
+        let (mut sender, conn) = http2::Builder::new(TokioExecutor::new())
+            .max_header_list_size(MAX_HEAD as u32)
+            .handshake::<_, Full<Bytes>>(TokioIo::new(io))
+            .await
+            .map_err(|e| http_err("HTTP/2 handshake", e))?;
+        let mut driver = Driver {
+            conn: Some(Box::pin(conn)),
+            error: None,
+        };
+        let r = driver.drive(sender.send_request(request)).await;
+        (driver, r)
+    } else {
+        let (mut sender, conn) = http1::Builder::new()
+            .handshake::<_, Full<Bytes>>(TokioIo::new(io))
+            .await
+            .map_err(|e| http_err("HTTP/1.1 handshake", e))?;
+        let mut driver = Driver {
+            conn: Some(Box::pin(conn)),
+            error: None,
+        };
+        let r = driver.drive(sender.send_request(request)).await;
+        (driver, r)
+    };
+    let response = response.map_err(|e| {
+        let detail = driver
+            .error
+            .take()
+            .map(|d| format!(" ({d})"))
+            .unwrap_or_default();
+        http_err("HTTP request failed", format!("{e}{detail}"))
+    })?;
+    let first_byte = Instant::now();
+    add_phase(
+        rec,
+        "processing",
+        first_byte.duration_since(conn_ready).as_secs_f64(),
+    );
+    let (head, body) = response.into_parts();
+    trace_response(rec, &head);
+    Ok(HopResponse {
+        head,
+        body,
+        driver,
+        over_tls: https,
+        first_byte,
+    })
+}
+
+fn bracket(host: &str) -> String {
+    if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host.to_string()
+    }
+}
+
+fn build_request(
+    req: &HopRequest<'_>,
+    _module: &HttpModule,
+    h2: bool,
+    https: bool,
+) -> Result<Request<Full<Bytes>>, ProbeFailure> {
+    let path = target::origin_form(req.url);
+    let scheme = if https { "https" } else { "http" };
+    let uri_text = if h2 {
+        format!("{scheme}://{}{path}", req.host_header)
+    } else if !https && _module.proxy_url.is_some() {
+        // Absolute-form for a plain-http request through a proxy.
+        let authority = match req.ip {
+            Some(ip) => SocketAddr::new(ip, target::port(req.url)).to_string(),
+            None => target::authority(req.url),
+        };
+        format!("http://{authority}{path}")
+    } else {
+        path
+    };
+    let uri: Uri = uri_text.parse().map_err(|e| {
+        ProbeFailure::new(
+            FailureReason::InvalidTarget,
+            format!("cannot form a request URI from {uri_text:?}: {e}"),
+        )
+    })?;
+    let mut builder = Request::builder().method(req.method.clone()).uri(uri);
+    if h2 {
+        builder = builder.version(Version::HTTP_2);
+    } else {
+        let host = HeaderValue::from_str(&req.host_header).map_err(|e| {
+            ProbeFailure::new(
+                FailureReason::InvalidTarget,
+                format!("invalid Host {:?}: {e}", req.host_header),
+            )
+        })?;
+        builder = builder
+            .version(Version::HTTP_11)
+            .header(HOST, host)
+            .header(CONNECTION, HeaderValue::from_static("close"));
+    }
+    let mut request = builder
+        .body(Full::new(req.body.clone().unwrap_or_default()))
+        .map_err(|e| ProbeFailure::new(FailureReason::InvalidTarget, format!("request: {e}")))?;
+    for (name, value) in &req.headers {
+        request.headers_mut().append(name.clone(), value.clone());
+    }
+    Ok(request)
+}
+
+/// Headers whose value is never traced.
+fn secret_header(name: &http::HeaderName) -> bool {
+    matches!(
+        name.as_str(),
+        "authorization" | "proxy-authorization" | "cookie" | "set-cookie"
+    )
+}
+
+fn trace_request(rec: &mut Recorder, req: &Request<Full<Bytes>>) {
+    if !rec.tracing() {
+        return;
+    }
+    rec.trace(format_args!(
+        "Sending {} {} {:?}",
+        req.method(),
+        req.uri(),
+        req.version()
+    ));
+    for (name, value) in req.headers() {
+        let v = if secret_header(name) {
+            "<secret>".to_string()
+        } else {
+            String::from_utf8_lossy(value.as_bytes()).into_owned()
+        };
+        rec.trace(format_args!("  > {name}: {v}"));
+    }
+}
+
+fn trace_response(rec: &mut Recorder, head: &http::response::Parts) {
+    if !rec.tracing() {
+        return;
+    }
+    rec.trace(format_args!("Received {:?} {}", head.version, head.status));
+    for (name, value) in &head.headers {
+        let v = if secret_header(name) {
+            "<secret>".to_string()
+        } else {
+            String::from_utf8_lossy(value.as_bytes()).into_owned()
+        };
+        rec.trace(format_args!("  < {name}: {v}"));
+    }
+}
+
+/// Connects to the proxy; for an https target, opens a CONNECT tunnel to
+/// `tunnel_to` (`host:port`) first.
+async fn connect_proxy(
+    proxy: &Uri,
+    module: &HttpModule,
+    tunnel_to: Option<&String>,
+    rec: &mut Recorder,
+) -> Result<TcpStream, ProbeFailure> {
+    let host = proxy.host().unwrap_or_default();
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    let port = proxy.port_u16().unwrap_or(80);
+    let ip = net::resolve_quiet(host, &module.ip).await.map_err(|f| {
+        ProbeFailure::new(
+            FailureReason::Proxy,
+            format!("resolving proxy {host}: {}", f.message),
+        )
+    })?;
+    let (mut stream, _) =
+        net::connect_timed(SocketAddr::new(ip, port), module.ip.source_ip, rec).await?;
+    let Some(authority) = tunnel_to else {
+        return Ok(stream);
+    };
+    let mut head = format!("CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n");
+    if let Some(auth) = proxy_authorization(proxy) {
+        head.push_str(&format!("Proxy-Authorization: {auth}\r\n"));
+    }
+    head.push_str("\r\n");
+    rec.trace(format_args!(
+        "Opening a tunnel to {authority} through proxy {host}:{port}"
+    ));
+    stream
+        .write_all(head.as_bytes())
+        .await
+        .map_err(|e| ProbeFailure::new(FailureReason::Proxy, format!("writing CONNECT: {e}")))?;
+    let answer = read_head(&mut stream).await?;
+    let status_line = answer.lines().next().unwrap_or_default();
+    let code = status_line.split_whitespace().nth(1).unwrap_or_default();
+    if !code.starts_with('2') {
+        return Err(ProbeFailure::new(
+            FailureReason::Proxy,
+            format!("proxy refused CONNECT {authority}: {status_line:?}"),
+        ));
+    }
+    rec.trace(format_args!("Proxy answered {status_line:?}"));
+    Ok(stream)
+}
+
+/// `Proxy-Authorization` from userinfo in the proxy URL, if any.
+fn proxy_authorization(proxy: &Uri) -> Option<String> {
+    let authority = proxy.authority()?.as_str();
+    let (userinfo, _) = authority.rsplit_once('@')?;
+    let decoded = percent_decode(userinfo);
+    Some(format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(decoded)
+    ))
+}
+
+fn percent_decode(s: &str) -> Vec<u8> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| char::from(c).to_digit(16);
+        match (
+            b[i],
+            b.get(i + 1).copied().and_then(hex),
+            b.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (c, _, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// Reads a response head (up to the blank line) without reading past it.
+async fn read_head<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
+) -> Result<String, ProbeFailure> {
+    let mut buf = Vec::with_capacity(256);
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        if buf.len() >= MAX_HEAD {
+            return Err(ProbeFailure::new(
+                FailureReason::Proxy,
+                "proxy answer to CONNECT too long",
+            ));
+        }
+        let n = stream.read(&mut byte).await.map_err(|e| {
+            ProbeFailure::new(FailureReason::Proxy, format!("reading CONNECT answer: {e}"))
+        })?;
+        if n == 0 {
+            return Err(ProbeFailure::new(
+                FailureReason::Proxy,
+                "proxy closed the connection during CONNECT",
+            ));
+        }
+        buf.push(byte[0]);
+    }
+    Ok(String::from_utf8_lossy(&buf).into_owned())
+}

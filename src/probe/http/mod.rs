@@ -1,0 +1,330 @@
+//! The `http` prober, at Blackbox parity (`prober/http.go`).
+//!
+//! Phases as functions: resolve → connect → tls → request ([`conn`]), redirects
+//! and the cookie jar ([`target`]), then the final response's checks and its body
+//! read in a streaming, bounded way ([`checks`], [`crate::probe::body`]).
+//!
+//! Departures from Blackbox, each deliberate:
+//! - A request is never retried (Go's transport retries idempotent requests on a
+//!   closed connection, #1453).
+//! - Certificate series are kept when verification fails (see [`crate::probe::tls`]).
+//! - Credentials (`basic_auth`, bearer, module `Authorization`/`Cookie` headers)
+//!   are not sent to a redirect target on another host; Blackbox's auth round
+//!   tripper adds them on every hop.
+//! - Redirect hops to a new host are resolved with the module's address choice
+//!   (Go's dialer would try both families); the IP series describe the first hop.
+//! - The cookie jar is host-only and ignores cookie attributes.
+//! - `max_redirects` (default 10) replaces Blackbox's fixed cap; going over it
+//!   fails with `too_many_redirects` whatever `valid_status_codes` says.
+//! - The body is never held in memory; body regexes run over a sliding window
+//!   ([`crate::probe::body::REGEX_WINDOW`]).
+
+mod checks;
+mod conn;
+mod target;
+
+use std::net::IpAddr;
+
+use base64::Engine as _;
+use bytes::Bytes;
+use http::header::{
+    HeaderMap, HeaderValue, ACCEPT_ENCODING, AUTHORIZATION, CONTENT_LENGTH, COOKIE, HOST,
+    USER_AGENT,
+};
+use http::Method;
+use url::Url;
+
+use super::{net, tls, FailureReason, ProbeContext, ProbeFailure, Recorder};
+use crate::config::{Auth, HttpModule};
+use crate::metrics::names;
+
+/// `User-Agent` sent unless the module sets one.
+pub const USER_AGENT_DEFAULT: &str = concat!("outpost/", env!("CARGO_PKG_VERSION"));
+
+pub async fn probe(
+    target: &str,
+    module: &HttpModule,
+    ctx: &ProbeContext,
+    rec: &mut Recorder,
+) -> Result<(), ProbeFailure> {
+    register_series(rec);
+    let url = target::parse_target(target)?;
+    let host_override = host_override(module, ctx)?;
+    let mut run = Run {
+        first: (target::host(&url), target::port(&url)),
+        url,
+        method: module.method.clone(),
+        body: module.body.clone(),
+        host_override,
+        same_origin_credentials: true,
+        redirects: 0,
+        jar: target::CookieJar::default(),
+        resolved: Vec::new(),
+    };
+    loop {
+        let hop = run.hop_request(module, rec).await?;
+        let mut resp = conn::exchange(hop, module, rec).await?;
+        let status = resp.head.status.as_u16();
+        rec.set(names::PROBE_HTTP_STATUS_CODE, f64::from(status));
+        let host = target::host(&run.url);
+        for v in resp.head.headers.get_all(http::header::SET_COOKIE) {
+            if let Ok(v) = v.to_str() {
+                run.jar.store(&host, v);
+            }
+        }
+        let location = resp
+            .head
+            .headers
+            .get(http::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let Some(location) = location.filter(|_| target::is_redirect(status)) else {
+            return checks::finish(&mut resp, module, rec).await;
+        };
+        if !module.follow_redirects {
+            // Blackbox's CheckRedirect counts the redirect it refuses.
+            rec.set(names::PROBE_HTTP_REDIRECTS, 1.0);
+            rec.trace(format_args!("Not following redirect to {location}"));
+            return checks::finish(&mut resp, module, rec).await;
+        }
+        run.redirects += 1;
+        rec.set(names::PROBE_HTTP_REDIRECTS, f64::from(run.redirects));
+        if run.redirects > module.max_redirects {
+            return Err(ProbeFailure::new(
+                FailureReason::TooManyRedirects,
+                format!(
+                    "more than {} redirects (last {status} to {location})",
+                    module.max_redirects
+                ),
+            ));
+        }
+        run.follow(status, &location, rec)?;
+        // The redirect's own body is not read: its connection is dropped here.
+        drop(resp);
+    }
+}
+
+/// Series Blackbox registers on every http run, at 0 until measured.
+fn register_series(rec: &mut Recorder) {
+    for phase in ["connect", "tls", "processing", "transfer"] {
+        conn::add_phase(rec, phase, 0.0);
+    }
+    for name in [
+        names::PROBE_HTTP_STATUS_CODE,
+        names::PROBE_HTTP_CONTENT_LENGTH,
+        names::PROBE_HTTP_UNCOMPRESSED_BODY_LENGTH,
+        names::PROBE_HTTP_REDIRECTS,
+        names::PROBE_HTTP_SSL,
+        names::PROBE_HTTP_VERSION,
+        names::PROBE_FAILED_DUE_TO_REGEX,
+    ] {
+        rec.set(name, 0.0);
+    }
+}
+
+/// The Host override: the module's `Host` header, or the `hostname` parameter;
+/// both set and different is refused.
+fn host_override(module: &HttpModule, ctx: &ProbeContext) -> Result<Option<String>, ProbeFailure> {
+    let from_module = module
+        .headers
+        .iter()
+        .find(|(n, _)| n == HOST)
+        .map(|(_, v)| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    match (from_module, &ctx.hostname) {
+        (Some(m), Some(h)) if !m.eq_ignore_ascii_case(h) => Err(ProbeFailure::new(
+            FailureReason::InvalidTarget,
+            format!("the hostname parameter {h:?} conflicts with the module's Host header {m:?}"),
+        )),
+        (Some(m), _) => Ok(Some(m)),
+        (None, h) => Ok(h.clone()),
+    }
+}
+
+/// The state of one run across redirect hops.
+struct Run {
+    url: Url,
+    /// Host and port of the first hop (SNI settings apply to it and to hops back to it).
+    first: (String, u16),
+    method: Method,
+    body: Option<Bytes>,
+    /// The Host override, while it applies (dropped on an absolute redirect).
+    host_override: Option<String>,
+    /// Whether credentials may be sent (false once redirected to another host).
+    same_origin_credentials: bool,
+    redirects: u32,
+    jar: target::CookieJar,
+    resolved: Vec<(String, IpAddr)>,
+}
+
+impl Run {
+    async fn hop_request<'a>(
+        &'a mut self,
+        module: &HttpModule,
+        rec: &mut Recorder,
+    ) -> Result<conn::HopRequest<'a>, ProbeFailure> {
+        let host = target::host(&self.url);
+        let ip = self.address(&host, module, rec).await?;
+        let same_as_first = (host.clone(), target::port(&self.url)) == self.first;
+        let host_header = self
+            .host_override
+            .clone()
+            .unwrap_or_else(|| target::authority(&self.url));
+        let sni = if same_as_first {
+            module
+                .tls
+                .server_name
+                .clone()
+                .or_else(|| self.host_override.as_deref().map(strip_port))
+                .unwrap_or_else(|| host.clone())
+        } else {
+            host.clone()
+        };
+        let headers = self.headers(module, &host)?;
+        rec.trace(format_args!("Requesting {} {}", self.method, self.url));
+        Ok(conn::HopRequest {
+            url: &self.url,
+            ip,
+            method: self.method.clone(),
+            body: self.body.clone(),
+            headers,
+            host_header,
+            sni,
+        })
+    }
+
+    /// The address of `host`: resolved once per run and host. The first
+    /// resolution writes the IP series and the `resolve` phase; later ones (a
+    /// redirect to a new host) add to the phase only. With a proxy and
+    /// `skip_resolve_phase_with_proxy` nothing is resolved.
+    async fn address(
+        &mut self,
+        host: &str,
+        module: &HttpModule,
+        rec: &mut Recorder,
+    ) -> Result<Option<IpAddr>, ProbeFailure> {
+        if module.proxy_url.is_some() && module.skip_resolve_phase_with_proxy {
+            return Ok(None);
+        }
+        if let Some((_, ip)) = self.resolved.iter().find(|(h, _)| h == host) {
+            return Ok(Some(*ip));
+        }
+        let (ip, took) = if self.resolved.is_empty() {
+            let r = net::resolve_target(host, &module.ip, rec).await;
+            if let Err(f) = &r {
+                conn::add_phase(rec, "resolve", 0.0);
+                return Err(f.clone());
+            }
+            r?
+        } else {
+            let started = std::time::Instant::now();
+            let ip = net::resolve_quiet(host, &module.ip).await?;
+            (ip, started.elapsed())
+        };
+        conn::add_phase(rec, "resolve", took.as_secs_f64());
+        self.resolved.push((host.to_string(), ip));
+        Ok(Some(ip))
+    }
+
+    fn headers(&self, module: &HttpModule, host: &str) -> Result<HeaderMap, ProbeFailure> {
+        let mut headers = HeaderMap::new();
+        for (name, value) in &module.headers {
+            if name == HOST {
+                continue;
+            }
+            if !self.same_origin_credentials && (name == AUTHORIZATION || name == COOKIE) {
+                continue;
+            }
+            headers.append(name.clone(), value.clone());
+        }
+        if !headers.contains_key(USER_AGENT) {
+            headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_DEFAULT));
+        }
+        if let Some(c) = module.compression {
+            if !headers.contains_key(ACCEPT_ENCODING) {
+                headers.insert(ACCEPT_ENCODING, HeaderValue::from_static(c.token()));
+            }
+        }
+        if self.same_origin_credentials && !headers.contains_key(AUTHORIZATION) {
+            if let Some(auth) = &module.auth {
+                headers.insert(AUTHORIZATION, auth_value(auth)?);
+            }
+        }
+        if let Some(jar) = self.jar.header_for(host) {
+            let value = match headers.get(COOKIE).and_then(|v| v.to_str().ok()) {
+                Some(existing) => format!("{existing}; {jar}"),
+                None => jar,
+            };
+            let value = HeaderValue::from_str(&value).map_err(|e| {
+                ProbeFailure::new(FailureReason::Http, format!("unusable cookie: {e}"))
+            })?;
+            headers.insert(COOKIE, value);
+        }
+        if let Some(body) = &self.body {
+            headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
+        }
+        Ok(headers)
+    }
+
+    /// Moves to the redirect's target.
+    fn follow(
+        &mut self,
+        status: u16,
+        location: &str,
+        rec: &mut Recorder,
+    ) -> Result<(), ProbeFailure> {
+        let next = target::resolve_location(&self.url, location)?;
+        rec.trace(format_args!(
+            "Redirect {} ({status}) to {next}",
+            self.redirects
+        ));
+        let (method, keep_body) = target::redirect_method(status, &self.method);
+        self.method = method;
+        if !keep_body {
+            self.body = None;
+        }
+        // Go keeps a custom Host only through a relative Location.
+        if Url::parse(location).is_ok() {
+            self.host_override = None;
+        }
+        if target::host(&next) != target::host(&self.url) {
+            self.same_origin_credentials = false;
+        }
+        self.url = next;
+        Ok(())
+    }
+}
+
+fn strip_port(host: &str) -> String {
+    if let Some(rest) = host.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or(rest).to_string();
+    }
+    match host.rsplit_once(':') {
+        Some((h, p)) if !h.contains(':') && p.bytes().all(|b| b.is_ascii_digit()) => h.to_string(),
+        _ => host.to_string(),
+    }
+}
+
+fn auth_value(auth: &Auth) -> Result<HeaderValue, ProbeFailure> {
+    let text = match auth {
+        Auth::Basic { username, password } => format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"))
+        ),
+        Auth::Bearer(token) => format!("Bearer {token}"),
+    };
+    let mut v = HeaderValue::from_str(&text).map_err(|_| {
+        ProbeFailure::new(
+            FailureReason::InvalidTarget,
+            "credentials cannot be sent in an Authorization header",
+        )
+    })?;
+    v.set_sensitive(true);
+    Ok(v)
+}
+
+/// Whether the TLS series of an earlier hop must go (final answer not over TLS).
+fn drop_tls_series(rec: &mut Recorder) {
+    for name in tls::SERIES {
+        rec.remove(name);
+    }
+}

@@ -1,0 +1,56 @@
+//! Shared test peers and helpers: certificates made with rcgen, in-process
+//! HTTP(S) servers, a CONNECT/absolute-form proxy, and metric assertions.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test peers fail loudly on unexpected errors"
+)]
+
+pub(crate) mod certs;
+pub(crate) mod metrics;
+pub(crate) mod proxy;
+pub(crate) mod server;
+
+use std::time::Duration;
+
+use outpost::config::{HttpModule, Module, Prober, TcpModule};
+use outpost::probe::{self, ProbeContext, ProbeReport};
+
+/// Wraps an http module as a `Module`.
+pub(crate) fn http_module(m: HttpModule) -> Module {
+    Module {
+        name: "test_http".into(),
+        timeout: None,
+        prober: Prober::Http(Box::new(m)),
+        run_duration_buckets: vec![],
+        redacted: String::new(),
+    }
+}
+
+/// Wraps a tcp module as a `Module`.
+pub(crate) fn tcp_module(m: TcpModule) -> Module {
+    Module {
+        name: "test_tcp".into(),
+        timeout: None,
+        prober: Prober::Tcp(m),
+        run_duration_buckets: vec![],
+        redacted: String::new(),
+    }
+}
+
+/// Runs one probe with a 10 s deadline and the trace on.
+pub(crate) async fn run(module: &Module, target: &str) -> ProbeReport {
+    run_with(module, target, Duration::from_secs(10), None).await
+}
+
+pub(crate) async fn run_with(
+    module: &Module,
+    target: &str,
+    timeout: Duration,
+    hostname: Option<&str>,
+) -> ProbeReport {
+    let mut ctx = ProbeContext::new(timeout);
+    ctx.debug = true;
+    ctx.hostname = hostname.map(str::to_string);
+    probe::run(module, target, &ctx).await
+}
