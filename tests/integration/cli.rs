@@ -42,7 +42,7 @@ fn check_accepts_the_shipped_config_with_a_summary() {
     );
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
-        "examples/regions.toml: OK: 5 modules, 4 probes"
+        "examples/regions.toml: OK: 5 modules, 6 probes"
     );
 }
 

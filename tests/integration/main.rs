@@ -4,6 +4,8 @@
 // Helpers are `pub` so sibling test modules can share them; the binary has no
 // external users for the lint to protect.
 #![allow(unreachable_pub)]
+// In a test a panic is the failure report: unwrap and expect are the point.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 mod cli;
 mod config;
 mod daemon;
