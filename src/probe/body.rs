@@ -233,6 +233,11 @@ impl BodyReader {
         }
     }
 
+    /// Whether a decoder runs (the caller feeds it small slices).
+    pub fn decoding(&self) -> bool {
+        !matches!(self.decoder, Decoder::Identity(_))
+    }
+
     /// Whether any regex rule is being run.
     pub fn matching(&self) -> bool {
         self.decoder.sink().window.is_some()

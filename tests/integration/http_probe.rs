@@ -302,6 +302,8 @@ async fn redirects_followed_or_not() {
     let r = run(&m, &s.url("/redirect")).await;
     assert_outcome(&r, "success");
     assert_metric(&r, "probe_http_status_code", &[], 302.0);
+    // Blackbox counts the redirect it did not follow.
+    assert_metric(&r, "probe_http_redirects", &[], 1.0);
     assert_eq!(s.requests().len(), 3);
 }
 
@@ -810,9 +812,35 @@ async fn proxy_absolute_form_and_connect() {
     assert_outcome(&r, "success");
     assert_metric(&r, "probe_http_ssl", &[], 1.0);
 
+    // Credentials in the proxy URL go to the proxy, for both modes.
+    let with_auth = |tls: TlsSettings| {
+        http_module(HttpModule {
+            proxy_url: Some(format!("http://user:p%40ss@{}", p.addr).parse().unwrap()),
+            tls,
+            ..Default::default()
+        })
+    };
+    assert_outcome(
+        &run(&with_auth(TlsSettings::default()), &s.url("/status/200")).await,
+        "success",
+    );
+    assert_outcome(
+        &run(&with_auth(trusting(&t.ca)), &tls_server.https_url("/")).await,
+        "success",
+    );
+
     let lines = p.request_lines();
     assert_eq!(lines[0], format!("GET {} HTTP/1.1", s.url("/status/200")));
     assert_eq!(lines[2], format!("CONNECT {} HTTP/1.1", tls_server.addr));
+    // base64("user:p@ss")
+    assert_eq!(
+        lines[4].to_ascii_lowercase(),
+        "proxy-authorization: basic dxnlcjpwqhnz"
+    );
+    assert_eq!(
+        lines[6].to_ascii_lowercase(),
+        "proxy-authorization: basic dxnlcjpwqhnz"
+    );
 }
 
 // Row 28.

@@ -125,3 +125,56 @@ async fn ip_series_of_a_literal() {
     assert_metric(&r, "probe_ip_addr_hash", &[], f64::from(expected));
     task.abort();
 }
+
+// Row 42: `localhost` with each preference, and `source_ip_address`.
+#[tokio::test]
+async fn ip_protocol_preference_for_localhost() {
+    use outpost::config::{IpProtocol, IpSettings};
+    let v4 = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let v6 = TcpListener::bind("[::1]:0").await.unwrap();
+    let (p4, p6) = (
+        v4.local_addr().unwrap().port(),
+        v6.local_addr().unwrap().port(),
+    );
+    let ip = |preferred, fallback| IpSettings {
+        preferred,
+        fallback,
+        source_ip: None,
+    };
+    let cases = [
+        (ip(IpProtocol::Ip4, true), p4, 4.0),
+        (ip(IpProtocol::Ip4, false), p4, 4.0),
+        (ip(IpProtocol::Ip6, true), p6, 6.0),
+        (ip(IpProtocol::Ip6, false), p6, 6.0),
+    ];
+    for (settings, port, protocol) in cases {
+        let m = tcp_module(TcpModule {
+            ip: settings,
+            ..Default::default()
+        });
+        let r = run(&m, &format!("localhost:{port}")).await;
+        assert_outcome(&r, "success");
+        assert_metric(&r, "probe_ip_protocol", &[], protocol);
+    }
+    let bound = tcp_module(TcpModule {
+        ip: IpSettings {
+            preferred: IpProtocol::Ip4,
+            fallback: false,
+            source_ip: Some(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+        },
+        ..Default::default()
+    });
+    assert_outcome(&run(&bound, &format!("localhost:{p4}")).await, "success");
+    let wrong_family = tcp_module(TcpModule {
+        ip: IpSettings {
+            preferred: IpProtocol::Ip6,
+            fallback: false,
+            source_ip: Some(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+        },
+        ..Default::default()
+    });
+    assert_outcome(
+        &run(&wrong_family, &format!("localhost:{p6}")).await,
+        "connect",
+    );
+}

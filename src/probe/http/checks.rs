@@ -12,6 +12,9 @@ use crate::metrics::names;
 use crate::probe::body::{BodyReader, BodyStop, RegexVerdict};
 use crate::probe::{FailureReason, ProbeFailure, Recorder};
 
+/// Compressed bytes fed to the decoder between two yields.
+const FEED_SLICE: usize = 4096;
+
 pub(super) async fn finish(
     resp: &mut HopResponse,
     module: &HttpModule,
@@ -154,12 +157,25 @@ async fn read_frames(
         let Ok(data) = frame.into_data() else {
             continue; // trailers
         };
-        let pushed = reader.push(&data);
-        rec.set(
-            names::PROBE_HTTP_UNCOMPRESSED_BODY_LENGTH,
-            reader.uncompressed_len() as f64,
-        );
-        pushed.map_err(stop_failure)?;
+        // Decompression is synchronous work: feed compressed input in small
+        // slices and yield between them, so a bomb cannot hold the thread past
+        // the deadline.
+        let slice = if reader.decoding() {
+            FEED_SLICE
+        } else {
+            data.len().max(1)
+        };
+        for piece in data.chunks(slice) {
+            let pushed = reader.push(piece);
+            rec.set(
+                names::PROBE_HTTP_UNCOMPRESSED_BODY_LENGTH,
+                reader.uncompressed_len() as f64,
+            );
+            pushed.map_err(stop_failure)?;
+            if reader.decoding() {
+                tokio::task::yield_now().await;
+            }
+        }
     }
     match reader.finish().map_err(stop_failure)? {
         RegexVerdict::Missing(p) => Err(ProbeFailure::new(

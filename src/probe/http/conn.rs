@@ -8,7 +8,6 @@ use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::time::Instant;
 
-use base64::Engine as _;
 use bytes::Bytes;
 use http::header::{HeaderMap, HeaderValue, CONNECTION, HOST};
 use http::{Method, Request, Uri, Version};
@@ -16,17 +15,16 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::client::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_util::either::Either;
 use url::Url;
 
-use super::target;
+use super::{proxy, target};
 use crate::config::HttpModule;
 use crate::metrics::names;
 use crate::probe::{net, tls, FailureReason, ProbeFailure, Recorder};
 
-/// Limit on a proxy's answer to CONNECT and on response header lists (h2).
+/// Limit on response header lists (h2).
 const MAX_HEAD: usize = 64 * 1024;
 
 /// Adds `secs` to one `probe_http_duration_seconds` phase.
@@ -126,7 +124,7 @@ pub(super) async fn exchange(
             s
         }
         Some(proxy) => {
-            let r = connect_proxy(proxy, module, https.then_some(&target_authority), rec).await;
+            let r = proxy::connect(proxy, module, https.then_some(&target_authority), rec).await;
             if r.is_err() {
                 add_phase(rec, "connect", started.elapsed().as_secs_f64());
             }
@@ -146,10 +144,7 @@ pub(super) async fn exchange(
         let result = tls::handshake(tcp, &module.tls, &req.sni, alpn, series, rec).await;
         let (stream, session) = match result {
             Ok(ok) => ok,
-            Err(f) => {
-                add_phase(rec, "tls", 0.0);
-                return Err(f);
-            }
+            Err(f) => return Err(f),
         };
         add_phase(rec, "tls", session.took.as_secs_f64());
         let h2 = session.alpn.as_deref() == Some(b"h2");
@@ -221,7 +216,7 @@ fn bracket(host: &str) -> String {
 
 fn build_request(
     req: &HopRequest<'_>,
-    _module: &HttpModule,
+    module: &HttpModule,
     h2: bool,
     https: bool,
 ) -> Result<Request<Full<Bytes>>, ProbeFailure> {
@@ -229,7 +224,7 @@ fn build_request(
     let scheme = if https { "https" } else { "http" };
     let uri_text = if h2 {
         format!("{scheme}://{}{path}", req.host_header)
-    } else if !https && _module.proxy_url.is_some() {
+    } else if !https && module.proxy_url.is_some() {
         // Absolute-form for a plain-http request through a proxy.
         let authority = match req.ip {
             Some(ip) => SocketAddr::new(ip, target::port(req.url)).to_string(),
@@ -265,6 +260,17 @@ fn build_request(
         .map_err(|e| ProbeFailure::new(FailureReason::InvalidTarget, format!("request: {e}")))?;
     for (name, value) in &req.headers {
         request.headers_mut().append(name.clone(), value.clone());
+    }
+    if !https {
+        if let Some(auth) = module.proxy_url.as_ref().and_then(proxy::authorization) {
+            let mut v = HeaderValue::from_str(&auth).map_err(|_| {
+                ProbeFailure::new(FailureReason::Proxy, "unusable proxy credentials")
+            })?;
+            v.set_sensitive(true);
+            request
+                .headers_mut()
+                .insert(http::header::PROXY_AUTHORIZATION, v);
+        }
     }
     Ok(request)
 }
@@ -310,116 +316,4 @@ fn trace_response(rec: &mut Recorder, head: &http::response::Parts) {
         };
         rec.trace(format_args!("  < {name}: {v}"));
     }
-}
-
-/// Connects to the proxy; for an https target, opens a CONNECT tunnel to
-/// `tunnel_to` (`host:port`) first.
-async fn connect_proxy(
-    proxy: &Uri,
-    module: &HttpModule,
-    tunnel_to: Option<&String>,
-    rec: &mut Recorder,
-) -> Result<TcpStream, ProbeFailure> {
-    let host = proxy.host().unwrap_or_default();
-    let host = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host);
-    let port = proxy.port_u16().unwrap_or(80);
-    let ip = net::resolve_quiet(host, &module.ip).await.map_err(|f| {
-        ProbeFailure::new(
-            FailureReason::Proxy,
-            format!("resolving proxy {host}: {}", f.message),
-        )
-    })?;
-    let (mut stream, _) =
-        net::connect_timed(SocketAddr::new(ip, port), module.ip.source_ip, rec).await?;
-    let Some(authority) = tunnel_to else {
-        return Ok(stream);
-    };
-    let mut head = format!("CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n");
-    if let Some(auth) = proxy_authorization(proxy) {
-        head.push_str(&format!("Proxy-Authorization: {auth}\r\n"));
-    }
-    head.push_str("\r\n");
-    rec.trace(format_args!(
-        "Opening a tunnel to {authority} through proxy {host}:{port}"
-    ));
-    stream
-        .write_all(head.as_bytes())
-        .await
-        .map_err(|e| ProbeFailure::new(FailureReason::Proxy, format!("writing CONNECT: {e}")))?;
-    let answer = read_head(&mut stream).await?;
-    let status_line = answer.lines().next().unwrap_or_default();
-    let code = status_line.split_whitespace().nth(1).unwrap_or_default();
-    if !code.starts_with('2') {
-        return Err(ProbeFailure::new(
-            FailureReason::Proxy,
-            format!("proxy refused CONNECT {authority}: {status_line:?}"),
-        ));
-    }
-    rec.trace(format_args!("Proxy answered {status_line:?}"));
-    Ok(stream)
-}
-
-/// `Proxy-Authorization` from userinfo in the proxy URL, if any.
-fn proxy_authorization(proxy: &Uri) -> Option<String> {
-    let authority = proxy.authority()?.as_str();
-    let (userinfo, _) = authority.rsplit_once('@')?;
-    let decoded = percent_decode(userinfo);
-    Some(format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(decoded)
-    ))
-}
-
-fn percent_decode(s: &str) -> Vec<u8> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let hex = |c: u8| char::from(c).to_digit(16);
-        match (
-            b[i],
-            b.get(i + 1).copied().and_then(hex),
-            b.get(i + 2).copied().and_then(hex),
-        ) {
-            (b'%', Some(h), Some(l)) => {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-            }
-            (c, _, _) => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    out
-}
-
-/// Reads a response head (up to the blank line) without reading past it.
-async fn read_head<S: AsyncRead + AsyncWrite + Unpin>(
-    stream: &mut S,
-) -> Result<String, ProbeFailure> {
-    let mut buf = Vec::with_capacity(256);
-    let mut byte = [0u8; 1];
-    while !buf.ends_with(b"\r\n\r\n") {
-        if buf.len() >= MAX_HEAD {
-            return Err(ProbeFailure::new(
-                FailureReason::Proxy,
-                "proxy answer to CONNECT too long",
-            ));
-        }
-        let n = stream.read(&mut byte).await.map_err(|e| {
-            ProbeFailure::new(FailureReason::Proxy, format!("reading CONNECT answer: {e}"))
-        })?;
-        if n == 0 {
-            return Err(ProbeFailure::new(
-                FailureReason::Proxy,
-                "proxy closed the connection during CONNECT",
-            ));
-        }
-        buf.push(byte[0]);
-    }
-    Ok(String::from_utf8_lossy(&buf).into_owned())
 }

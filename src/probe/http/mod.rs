@@ -21,6 +21,7 @@
 
 mod checks;
 mod conn;
+mod proxy;
 mod target;
 
 use std::net::IpAddr;

@@ -1,5 +1,5 @@
 //! A tiny HTTP proxy: CONNECT tunnels and absolute-form requests, recording the
-//! request line of each connection.
+//! request line of each connection (and any Proxy-Authorization header line).
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -55,6 +55,11 @@ async fn handle(mut client: TcpStream, lines: Arc<Mutex<Vec<String>>>) {
     let text = String::from_utf8_lossy(&head).into_owned();
     let line = text.lines().next().unwrap_or_default().to_string();
     lines.lock().unwrap().push(line.clone());
+    lines.lock().unwrap().extend(
+        text.lines()
+            .filter(|l| l.to_ascii_lowercase().starts_with("proxy-authorization"))
+            .map(str::to_string),
+    );
     let mut parts = line.split_whitespace();
     let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
     if method == "CONNECT" {

@@ -1,0 +1,127 @@
+//! Through an http proxy: the TCP connection to it, and for https targets a
+//! CONNECT tunnel (credentials from the proxy URL's userinfo, Basic).
+
+use std::net::SocketAddr;
+
+use base64::Engine as _;
+use http::Uri;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::config::HttpModule;
+use crate::probe::{net, FailureReason, ProbeFailure, Recorder};
+
+/// Limit on the proxy's answer to CONNECT.
+const MAX_HEAD: usize = 64 * 1024;
+
+/// Connects to the proxy; for an https target, opens a CONNECT tunnel to
+/// `tunnel_to` (`host:port`) first.
+pub(super) async fn connect(
+    proxy: &Uri,
+    module: &HttpModule,
+    tunnel_to: Option<&String>,
+    rec: &mut Recorder,
+) -> Result<TcpStream, ProbeFailure> {
+    let host = proxy.host().unwrap_or_default();
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    let port = proxy.port_u16().unwrap_or(80);
+    let ip = net::resolve_quiet(host, &module.ip).await.map_err(|f| {
+        ProbeFailure::new(
+            FailureReason::Proxy,
+            format!("resolving proxy {host}: {}", f.message),
+        )
+    })?;
+    let (mut stream, _) =
+        net::connect_timed(SocketAddr::new(ip, port), module.ip.source_ip, rec).await?;
+    let Some(authority) = tunnel_to else {
+        return Ok(stream);
+    };
+    let mut head = format!("CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n");
+    if let Some(auth) = authorization(proxy) {
+        head.push_str(&format!("Proxy-Authorization: {auth}\r\n"));
+    }
+    head.push_str("\r\n");
+    rec.trace(format_args!(
+        "Opening a tunnel to {authority} through proxy {host}:{port}"
+    ));
+    stream
+        .write_all(head.as_bytes())
+        .await
+        .map_err(|e| ProbeFailure::new(FailureReason::Proxy, format!("writing CONNECT: {e}")))?;
+    let answer = read_head(&mut stream).await?;
+    let status_line = answer.lines().next().unwrap_or_default();
+    let code = status_line.split_whitespace().nth(1).unwrap_or_default();
+    if !code.starts_with('2') {
+        return Err(ProbeFailure::new(
+            FailureReason::Proxy,
+            format!("proxy refused CONNECT {authority}: {status_line:?}"),
+        ));
+    }
+    rec.trace(format_args!("Proxy answered {status_line:?}"));
+    Ok(stream)
+}
+
+/// `Proxy-Authorization` from userinfo in the proxy URL, if any.
+pub(super) fn authorization(proxy: &Uri) -> Option<String> {
+    let authority = proxy.authority()?.as_str();
+    let (userinfo, _) = authority.rsplit_once('@')?;
+    let decoded = percent_decode(userinfo);
+    Some(format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(decoded)
+    ))
+}
+
+fn percent_decode(s: &str) -> Vec<u8> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| char::from(c).to_digit(16);
+        match (
+            b[i],
+            b.get(i + 1).copied().and_then(hex),
+            b.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (c, _, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// Reads a response head (up to the blank line) without reading past it.
+async fn read_head<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
+) -> Result<String, ProbeFailure> {
+    let mut buf = Vec::with_capacity(256);
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        if buf.len() >= MAX_HEAD {
+            return Err(ProbeFailure::new(
+                FailureReason::Proxy,
+                "proxy answer to CONNECT too long",
+            ));
+        }
+        let n = stream.read(&mut byte).await.map_err(|e| {
+            ProbeFailure::new(FailureReason::Proxy, format!("reading CONNECT answer: {e}"))
+        })?;
+        if n == 0 {
+            return Err(ProbeFailure::new(
+                FailureReason::Proxy,
+                "proxy closed the connection during CONNECT",
+            ));
+        }
+        buf.push(byte[0]);
+    }
+    Ok(String::from_utf8_lossy(&buf).into_owned())
+}
