@@ -15,7 +15,8 @@ pub fn parse(text: &str) -> Result<Duration, String> {
         ("s", 1000),
         ("ms", 1),
     ];
-    let invalid = || format!("invalid duration {text:?}: expected e.g. \"15s\", \"500ms\", \"1m30s\"");
+    let invalid =
+        || format!("invalid duration {text:?}: expected e.g. \"15s\", \"500ms\", \"1m30s\"");
     if text == "0" {
         return Ok(Duration::ZERO);
     }
@@ -87,7 +88,17 @@ mod tests {
 
     #[test]
     fn rejects_malformed_durations() {
-        for bad in ["", "15", "s", "1.5s", "-1s", "10sec", "30s1m", "1s1s", "99999999999999999999y"] {
+        for bad in [
+            "",
+            "15",
+            "s",
+            "1.5s",
+            "-1s",
+            "10sec",
+            "30s1m",
+            "1s1s",
+            "99999999999999999999y",
+        ] {
             assert!(parse(bad).is_err(), "{bad:?} should be rejected");
         }
     }

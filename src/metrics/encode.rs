@@ -27,7 +27,8 @@ impl Format {
                 if a.split(',').any(|part| {
                     let mut params = part.split(';').map(str::trim);
                     let is_om = params.next() == Some("application/openmetrics-text");
-                    let q_zero = params.any(|p| p.starts_with("q=") && p[2..].parse() == Ok(0.0f64));
+                    let q_zero =
+                        params.any(|p| p.starts_with("q=") && p[2..].parse() == Ok(0.0f64));
                     is_om && !q_zero
                 }) =>
             {
@@ -94,7 +95,14 @@ impl Encoder {
 
     /// A whole histogram sample set: cumulative `counts` per upper bound in
     /// `buckets` (the +Inf bucket is `count`), then `_sum` and `_count`.
-    pub fn histogram(&mut self, labels: &Labels<'_>, buckets: &[f64], counts: &[u64], sum: f64, count: u64) {
+    pub fn histogram(
+        &mut self,
+        labels: &Labels<'_>,
+        buckets: &[f64],
+        counts: &[u64],
+        sum: f64,
+        count: u64,
+    ) {
         let base = match &self.current {
             Some((n, Kind::Histogram)) => n.clone(),
             _ => return,
@@ -215,7 +223,10 @@ mod tests {
         assert!(out.contains("d_bucket{p=\"a\",le=\"0.5\"} 1\n"), "{out}");
         assert!(out.contains("d_bucket{p=\"a\",le=\"2\"} 2\n"), "{out}");
         assert!(out.contains("d_bucket{p=\"a\",le=\"+Inf\"} 3\n"), "{out}");
-        assert!(out.contains("d_sum{p=\"a\"} 1.75\nd_count{p=\"a\"} 3\n"), "{out}");
+        assert!(
+            out.contains("d_sum{p=\"a\"} 1.75\nd_count{p=\"a\"} 3\n"),
+            "{out}"
+        );
     }
 
     #[test]
@@ -244,7 +255,10 @@ mod tests {
             )),
             Format::OpenMetrics
         );
-        assert_eq!(Format::negotiate(Some("application/openmetrics-text;q=0")), Format::Text);
+        assert_eq!(
+            Format::negotiate(Some("application/openmetrics-text;q=0")),
+            Format::Text
+        );
     }
 
     #[test]
