@@ -16,7 +16,7 @@ SCRIPTS    := $(wildcard .ci/run scripts/*.sh benches/*.sh)
 
 banner = @printf '\n==> %s\n' '$(1)'
 
-.PHONY: test deps fmt-check clippy cargo-test rules alertmanager lint fmt shellcheck bench
+.PHONY: test deps fmt-check clippy cargo-test rules alertmanager lint fmt shellcheck bench bench-probe bench-endless
 
 test: deps fmt-check clippy cargo-test rules alertmanager
 	$(call banner,make test: all steps passed)
@@ -57,6 +57,13 @@ shellcheck:
 	@if command -v shellcheck >/dev/null; then shellcheck $(SCRIPTS) && echo ok; \
 	 else echo 'shellcheck not installed (apt-get install shellcheck): skipped'; fi
 
-# outpost vs Blackbox Exporter on /probe; writes docs/benchmarks.md. See the script's header.
-bench:
+# outpost vs Blackbox Exporter; each script writes its section of docs/benchmarks.md.
+bench: bench-probe bench-endless
+
+# Throughput, CPU per probe, RSS, start-up and binary size under wrk. See the script's header.
+bench-probe:
 	benches/probe_bench.sh
+
+# A target with an endless body and a body regex: time to fail and peak RSS.
+bench-endless:
+	benches/endless_body.sh
