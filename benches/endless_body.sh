@@ -35,6 +35,7 @@ fi
 
 python3 benches/endless_body.py "$TMP/port" &
 PIDS+=($!)
+disown
 for _ in $(seq 100); do [[ -s $TMP/port ]] && break; sleep 0.05; done
 TARGET="http://127.0.0.1:$(cat "$TMP/port")/"
 

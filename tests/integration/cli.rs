@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use http::StatusCode;
 
-use crate::harness::{request, sample, target_server};
+use crate::support::daemon::{request, sample, target_server};
 
 const BIN: &str = env!("CARGO_BIN_EXE_outpost");
 

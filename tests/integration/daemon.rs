@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use http::StatusCode;
 
-use crate::harness::{promtool_check, request, sample, target_server, TestDaemon};
+use crate::support::daemon::{promtool_check, request, sample, target_server, TestDaemon};
 
 fn config(target: std::net::SocketAddr, extra: &str) -> String {
     format!(

@@ -9,7 +9,6 @@
 mod cli;
 mod config;
 mod daemon;
-mod harness;
 mod http_probe;
 mod prometheus_e2e;
 mod scheduler;

@@ -4,7 +4,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use crate::harness::{request, target_server, TestDaemon};
+use crate::support::daemon::{request, target_server, TestDaemon};
 
 struct KillOnDrop(Child);
 

@@ -7,6 +7,7 @@
 )]
 
 pub(crate) mod certs;
+pub(crate) mod daemon;
 pub(crate) mod metrics;
 pub(crate) mod proxy;
 pub(crate) mod server;
