@@ -165,10 +165,17 @@ fn internal_error(path: &Path, message: &str) -> ConfigErrors {
     }])
 }
 
-/// Reloads whenever the file's contents change, checked every `every`.
-pub async fn watch_config(app: Arc<App>, every: Duration, shutdown: CancellationToken) {
+/// Reloads whenever the file's contents differ from `loaded` (what the running
+/// configuration was read from, taken by the caller before this task first runs
+/// so that an edit made meanwhile is not missed), checked every `every`.
+pub async fn watch_config(
+    app: Arc<App>,
+    loaded: Option<Vec<u8>>,
+    every: Duration,
+    shutdown: CancellationToken,
+) {
     let read = |p: &Path| std::fs::read(p).ok();
-    let mut last = read(&app.config_path());
+    let mut last = loaded;
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {

@@ -55,9 +55,12 @@ impl Daemon {
         options: Options,
         shutdown: CancellationToken,
     ) -> Daemon {
+        let loaded = options
+            .watch_interval
+            .and_then(|_| std::fs::read(&config.source).ok());
         let app = App::start(config, options.runner, shutdown.child_token());
         if let Some(every) = options.watch_interval {
-            tokio::spawn(watch_config(app.clone(), every, shutdown.clone()));
+            tokio::spawn(watch_config(app.clone(), loaded, every, shutdown.clone()));
         }
         let server = tokio::spawn(crate::server::serve(
             listener,

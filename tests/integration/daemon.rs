@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use http::StatusCode;
 
+use outpost::daemon::Options;
+
 use crate::support::daemon::{promtool_check, request, sample, target_server, TestDaemon};
 
 fn config(target: std::net::SocketAddr, extra: &str) -> String {
@@ -371,5 +373,51 @@ async fn health_ready_and_status_page() {
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("<td>good</td><td>http_2xx</td>"), "{page}");
     assert_eq!(d.get("/nope").await.0, StatusCode::NOT_FOUND);
+    d.stop().await;
+}
+
+#[tokio::test]
+async fn the_file_watch_reloads_on_change_and_refuses_a_broken_file() {
+    let target = target_server().await;
+    let options = Options {
+        watch_interval: Some(Duration::from_millis(100)),
+        ..Options::default()
+    };
+    let d = TestDaemon::start_with(&config(target, ""), options).await;
+    let one_more = format!(
+        "{}\n[[probes]]\nname = \"watched\"\nmodule = \"tcp_connect\"\ntarget = \"{target}\"\ninterval = \"1s\"\n",
+        config(target, "")
+    );
+    std::fs::write(&d.config_path, one_more).unwrap();
+    let text = d
+        .metrics_when(Duration::from_secs(10), |t| {
+            sample(t, "outpost_probes", "") == Some(6.0)
+        })
+        .await;
+    assert_eq!(
+        sample(&text, "outpost_probes", ""),
+        Some(6.0),
+        "the watch did not reload:\n{text}"
+    );
+    assert_eq!(
+        sample(&text, "outpost_config_last_reload_successful", ""),
+        Some(1.0)
+    );
+
+    std::fs::write(&d.config_path, "[[probes]]\nname = 1\n").unwrap();
+    let text = d
+        .metrics_when(Duration::from_secs(10), |t| {
+            sample(t, "outpost_config_last_reload_successful", "") == Some(0.0)
+        })
+        .await;
+    assert_eq!(
+        sample(&text, "outpost_config_last_reload_successful", ""),
+        Some(0.0)
+    );
+    assert_eq!(
+        sample(&text, "outpost_probes", ""),
+        Some(6.0),
+        "a broken file replaced the running config"
+    );
     d.stop().await;
 }

@@ -28,6 +28,11 @@ pub struct TestDaemon {
 impl TestDaemon {
     /// Writes `toml` as the config file and starts the daemon on it.
     pub async fn start(toml: &str) -> TestDaemon {
+        Self::start_with(toml, Options::default()).await
+    }
+
+    /// As [`TestDaemon::start`], with daemon options (e.g. the config file watch).
+    pub async fn start_with(toml: &str, options: Options) -> TestDaemon {
         let dir = tempfile::tempdir().unwrap();
         let config_path = dir.path().join("probes.toml");
         std::fs::write(&config_path, toml).unwrap();
@@ -38,7 +43,7 @@ impl TestDaemon {
         let daemon = Daemon::start(
             config,
             listener,
-            Options::default(),
+            options,
             CancellationToken::new(),
         );
         TestDaemon {
