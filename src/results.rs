@@ -106,6 +106,11 @@ impl ProbeState {
         r.latest = Some(Arc::new(report));
     }
 
+    /// The outcome of the latest run, if any (cheaper than a snapshot).
+    pub fn latest_outcome(&self) -> Option<&'static str> {
+        self.lock().latest.as_ref().map(|r| r.outcome())
+    }
+
     /// A consistent copy of the results (the report itself is shared, not copied).
     pub fn snapshot(&self) -> Snapshot {
         self.lock().clone()

@@ -342,7 +342,7 @@ async fn run_loop(
 /// Logs when a probe starts failing, changes failure reason or recovers; a probe
 /// failing the same way every interval logs once, not every run.
 fn log_transition(state: &ProbeState, report: &ProbeReport) {
-    let previous = state.snapshot().latest.map(|r| r.outcome());
+    let previous = state.latest_outcome();
     let spec = &state.spec;
     match (&report.failure, previous) {
         (Some(f), prev) if prev != Some(f.reason.as_label()) => {

@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 mod cli;
 mod config;
+mod contract;
 mod daemon;
 mod http_probe;
 mod prometheus_e2e;
