@@ -588,6 +588,43 @@ fn trusting(ca: &Ca) -> TlsSettings {
     }
 }
 
+#[tokio::test]
+async fn client_certificate_for_mutual_tls() {
+    let t = tls_localhost();
+    let client = t.ca.leaf(&["outpost-client"], &[], (2035, 1, 1));
+    let s = serve(
+        Some(server::tls_config_requiring_client_cert(&t.leaf, &t.ca)),
+        handler(|_| respond(200, &[], "hello client")),
+    )
+    .await;
+    let with_cert = http_module(HttpModule {
+        tls: TlsSettings {
+            client_cert: Some(outpost::config::ClientCert {
+                chain: vec![client.chain[0].clone()],
+                key: client.key.clone_key(),
+            }),
+            ..trusting(&t.ca)
+        },
+        ..Default::default()
+    });
+    let r = run(&with_cert, &s.https_url("/")).await;
+    assert_outcome(&r, "success");
+    assert_metric(&r, "probe_http_status_code", &[], 200.0);
+
+    let without_cert = http_module(HttpModule {
+        tls: trusting(&t.ca),
+        ..Default::default()
+    });
+    let r = run(&without_cert, &s.https_url("/")).await;
+    assert_outcome(&r, "tls");
+    assert_metric(&r, "probe_http_status_code", &[], 0.0);
+    assert_eq!(
+        s.requests().len(),
+        1,
+        "only the probe with a certificate got through"
+    );
+}
+
 // Row 26 and the certificate and TLS series.
 #[tokio::test]
 async fn https_phases_and_certificate_series() {

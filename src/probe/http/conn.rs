@@ -45,6 +45,9 @@ pub(super) struct Driver {
     conn: Option<ConnFuture>,
     /// Why the connection ended, if it ended with an error.
     pub(super) error: Option<String>,
+    /// The TLS error behind that, if any (e.g. the server's alert refusing our
+    /// client certificate, which TLS 1.3 delivers after the handshake).
+    pub(super) tls_error: Option<String>,
 }
 
 impl Driver {
@@ -60,6 +63,7 @@ impl Driver {
                 r = conn => {
                     if let Err(e) = r {
                         self.error = Some(e.to_string());
+                        self.tls_error = tls_cause(&e);
                     }
                     self.conn = None;
                 }
@@ -93,6 +97,25 @@ pub(super) struct HopResponse {
 }
 
 type Stream = Either<TcpStream, tokio_rustls::client::TlsStream<TcpStream>>;
+
+/// The rustls error somewhere in `e`'s chain of causes, if there is one.
+fn tls_cause(e: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if let Some(tls) = c.downcast_ref::<rustls::Error>() {
+            return Some(tls.to_string());
+        }
+        if let Some(tls) = c
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        {
+            return Some(tls.to_string());
+        }
+        cause = c.source();
+    }
+    None
+}
 
 fn http_err(context: &str, e: impl std::fmt::Display) -> ProbeFailure {
     ProbeFailure::new(FailureReason::Http, format!("{context}: {e}"))
@@ -166,6 +189,7 @@ pub(super) async fn exchange(
         let mut driver = Driver {
             conn: Some(Box::pin(conn)),
             error: None,
+            tls_error: None,
         };
         let r = driver.drive(sender.send_request(request)).await;
         (driver, r)
@@ -177,11 +201,18 @@ pub(super) async fn exchange(
         let mut driver = Driver {
             conn: Some(Box::pin(conn)),
             error: None,
+            tls_error: None,
         };
         let r = driver.drive(sender.send_request(request)).await;
         (driver, r)
     };
     let response = response.map_err(|e| {
+        if let Some(tls) = tls_cause(&e).or_else(|| driver.tls_error.take()) {
+            return ProbeFailure::new(
+                FailureReason::Tls,
+                format!("TLS session failed after the handshake: {tls}"),
+            );
+        }
         let detail = driver
             .error
             .take()

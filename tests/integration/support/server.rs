@@ -127,6 +127,25 @@ pub(crate) fn tls_config(leaf: &Leaf, alpn: &[&[u8]], max_tls12: bool) -> Arc<Se
     Arc::new(cfg)
 }
 
+/// TLS settings of a test server that requires a client certificate issued by `ca`.
+pub(crate) fn tls_config_requiring_client_cert(
+    leaf: &Leaf,
+    ca: &crate::support::certs::Ca,
+) -> Arc<ServerConfig> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier =
+        rustls::server::WebPkiClientVerifier::builder_with_provider(ca.roots(), provider.clone())
+            .build()
+            .unwrap();
+    let cfg = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(leaf.chain.clone(), leaf.key.clone_key())
+        .unwrap();
+    Arc::new(cfg)
+}
+
 /// Serves `handler` on 127.0.0.1:0 (HTTP/1.1 and HTTP/2, TLS when `tls` is set).
 pub(crate) async fn serve(tls: Option<Arc<ServerConfig>>, handler: Handler) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
