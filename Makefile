@@ -16,7 +16,7 @@ SCRIPTS    := $(wildcard .ci/run scripts/*.sh benches/*.sh)
 
 banner = @printf '\n==> %s\n' '$(1)'
 
-.PHONY: test deps fmt-check clippy cargo-test rules alertmanager lint fmt shellcheck bench bench-probe bench-endless
+.PHONY: test deps fmt-check clippy cargo-test rules alertmanager lint fmt shellcheck bench bench-probe bench-endless bench-scale
 
 test: deps fmt-check clippy cargo-test rules alertmanager
 	$(call banner,make test: all steps passed)
@@ -58,7 +58,7 @@ shellcheck:
 	 else echo 'shellcheck not installed (apt-get install shellcheck): skipped'; fi
 
 # outpost vs Blackbox Exporter; each script writes its section of docs/benchmarks.md.
-bench: bench-probe bench-endless
+bench: bench-probe bench-endless bench-scale
 
 # Throughput, CPU per probe, RSS, start-up and binary size under wrk. See the script's header.
 bench-probe:
@@ -67,3 +67,7 @@ bench-probe:
 # A target with an endless body and a body regex: time to fail and peak RSS.
 bench-endless:
 	benches/endless_body.sh
+
+# Thousands of scheduled probes: CPU, RSS, scheduler lag, cost of a /metrics scrape.
+bench-scale:
+	benches/scale.sh

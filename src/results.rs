@@ -69,6 +69,9 @@ pub struct Snapshot {
 pub struct ProbeState {
     pub spec: ProbeSpec,
     pub module: Arc<Module>,
+    /// `probe`, `module`, `target` and the static labels, escaped once, leading
+    /// every series of this probe on `/metrics`.
+    pub label_prefix: String,
     results: Mutex<Snapshot>,
 }
 
@@ -81,9 +84,17 @@ impl ProbeState {
             outcomes.insert(*outcome, 0);
         }
         let run_durations = Histogram::new(&module.run_duration_buckets);
+        let mut base = vec![
+            ("probe", spec.name.as_str()),
+            ("module", spec.module.as_str()),
+            ("target", spec.target.as_str()),
+        ];
+        base.extend(spec.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let label_prefix = crate::metrics::encode::label_prefix(&base);
         ProbeState {
             spec,
             module,
+            label_prefix,
             results: Mutex::new(Snapshot {
                 latest: None,
                 outcomes,

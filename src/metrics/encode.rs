@@ -55,7 +55,9 @@ pub type Labels<'a> = [(&'a str, &'a str)];
 pub struct Encoder {
     format: Format,
     out: String,
-    current: Option<(String, Kind)>,
+    /// The current family's sample name (gauge, counter) or base name (histogram).
+    current: String,
+    kind: Option<Kind>,
 }
 
 impl Encoder {
@@ -63,7 +65,8 @@ impl Encoder {
         Encoder {
             format,
             out: String::with_capacity(4096),
-            current: None,
+            current: String::new(),
+            kind: None,
         }
     }
 
@@ -81,16 +84,30 @@ impl Encoder {
         };
         let _ = writeln!(self.out, "# HELP {family_name} {}", escape_help(help));
         let _ = writeln!(self.out, "# TYPE {family_name} {type_name}");
-        self.current = Some((name.to_string(), kind));
+        self.current.clear();
+        self.current.push_str(name);
+        self.kind = Some(kind);
     }
 
     /// A gauge or counter sample of the current family.
     pub fn sample(&mut self, labels: &Labels<'_>, value: f64) {
-        let name = match &self.current {
-            Some((n, _)) => n.clone(),
-            None => return,
-        };
-        self.line(&name, labels, None, value);
+        self.sample_with_prefix("", labels, value);
+    }
+
+    /// A sample whose label set starts with `prefix`, labels already written and
+    /// escaped by [`label_prefix`] (shared by every series of one probe).
+    pub fn sample_with_prefix(&mut self, prefix: &str, labels: &Labels<'_>, value: f64) {
+        if matches!(self.kind, Some(Kind::Gauge | Kind::Counter)) {
+            write_line(
+                &mut self.out,
+                &self.current,
+                "",
+                prefix,
+                labels,
+                None,
+                value,
+            );
+        }
     }
 
     /// A whole histogram sample set: cumulative `counts` per upper bound in
@@ -103,18 +120,54 @@ impl Encoder {
         sum: f64,
         count: u64,
     ) {
-        let base = match &self.current {
-            Some((n, Kind::Histogram)) => n.clone(),
-            _ => return,
-        };
-        let bucket = format!("{base}_bucket");
-        for (bound, c) in buckets.iter().zip(counts) {
-            let le = self.format_le(*bound);
-            self.line(&bucket, labels, Some(&le), *c as f64);
+        self.histogram_with_prefix("", labels, buckets, counts, sum, count);
+    }
+
+    /// [`Encoder::histogram`] with a label prefix, as in [`Encoder::sample_with_prefix`].
+    pub fn histogram_with_prefix(
+        &mut self,
+        prefix: &str,
+        labels: &Labels<'_>,
+        buckets: &[f64],
+        counts: &[u64],
+        sum: f64,
+        count: u64,
+    ) {
+        if self.kind != Some(Kind::Histogram) {
+            return;
         }
-        self.line(&bucket, labels, Some("+Inf"), count as f64);
-        self.line(&format!("{base}_sum"), labels, None, sum);
-        self.line(&format!("{base}_count"), labels, None, count as f64);
+        let base = &self.current;
+        for (bound, c) in buckets.iter().zip(counts) {
+            let le = format_le(self.format, *bound);
+            write_line(
+                &mut self.out,
+                base,
+                "_bucket",
+                prefix,
+                labels,
+                Some(&le),
+                *c as f64,
+            );
+        }
+        write_line(
+            &mut self.out,
+            base,
+            "_bucket",
+            prefix,
+            labels,
+            Some("+Inf"),
+            count as f64,
+        );
+        write_line(&mut self.out, base, "_sum", prefix, labels, None, sum);
+        write_line(
+            &mut self.out,
+            base,
+            "_count",
+            prefix,
+            labels,
+            None,
+            count as f64,
+        );
     }
 
     /// The finished exposition.
@@ -124,38 +177,71 @@ impl Encoder {
         }
         self.out
     }
+}
 
-    fn format_le(&self, bound: f64) -> String {
-        let s = format_value(bound);
-        // OpenMetrics wants canonical floats in `le` ("1.0", not "1").
-        if self.format == Format::OpenMetrics && !s.contains(['.', 'e', 'I', 'N']) {
-            format!("{s}.0")
-        } else {
-            s
+/// Writes `labels` as the start of a label set (`a="x",b="y"`), escaped, for
+/// [`Encoder::sample_with_prefix`].
+pub fn label_prefix(labels: &Labels<'_>) -> String {
+    let mut out = String::new();
+    for (i, (k, v)) in labels.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
         }
+        out.push_str(k);
+        out.push_str("=\"");
+        escape_label_value(&mut out, v);
+        out.push('"');
     }
+    out
+}
 
-    fn line(&mut self, name: &str, labels: &Labels<'_>, le: Option<&str>, value: f64) {
-        self.out.push_str(name);
-        if !labels.is_empty() || le.is_some() {
-            self.out.push('{');
-            let mut first = true;
-            let all = labels.iter().copied().chain(le.map(|v| ("le", v)));
-            for (k, v) in all {
-                if !first {
-                    self.out.push(',');
-                }
-                first = false;
-                self.out.push_str(k);
-                self.out.push_str("=\"");
-                escape_label_value(&mut self.out, v);
-                self.out.push('"');
+fn format_le(format: Format, bound: f64) -> String {
+    let s = format_value(bound);
+    // OpenMetrics wants canonical floats in `le` ("1.0", not "1").
+    if format == Format::OpenMetrics && !s.contains(['.', 'e', 'I', 'N']) {
+        format!("{s}.0")
+    } else {
+        s
+    }
+}
+
+fn write_line(
+    out: &mut String,
+    name: &str,
+    suffix: &str,
+    prefix: &str,
+    labels: &Labels<'_>,
+    le: Option<&str>,
+    value: f64,
+) {
+    out.push_str(name);
+    out.push_str(suffix);
+    if !prefix.is_empty() || !labels.is_empty() || le.is_some() {
+        out.push('{');
+        out.push_str(prefix);
+        let mut first = prefix.is_empty();
+        for (k, v) in labels.iter().copied().chain(le.map(|v| ("le", v))) {
+            if !first {
+                out.push(',');
             }
-            self.out.push('}');
+            first = false;
+            out.push_str(k);
+            out.push_str("=\"");
+            escape_label_value(out, v);
+            out.push('"');
         }
-        self.out.push(' ');
-        self.out.push_str(&format_value(value));
-        self.out.push('\n');
+        out.push('}');
+    }
+    out.push(' ');
+    push_value(out, value);
+    out.push('\n');
+}
+
+fn push_value(out: &mut String, v: f64) {
+    if v.is_finite() {
+        let _ = write!(out, "{v}");
+    } else {
+        out.push_str(&format_value(v));
     }
 }
 
@@ -235,6 +321,37 @@ mod tests {
         e.family("d", Kind::Histogram, "D.");
         e.histogram(&[], &[2.0], &[0], 0.0, 0);
         assert!(e.finish().contains("d_bucket{le=\"2.0\"} 0\n"));
+    }
+
+    #[test]
+    fn a_prefix_leads_the_label_set() {
+        let mut e = Encoder::new(Format::Text);
+        e.family("g", Kind::Gauge, "G.");
+        let prefix = label_prefix(&[("probe", "a\"b"), ("module", "m")]);
+        e.sample_with_prefix(&prefix, &[("phase", "tls")], 2.0);
+        e.sample_with_prefix(&prefix, &[], 1.0);
+        let out = e.finish();
+        assert!(
+            out.contains("g{probe=\"a\\\"b\",module=\"m\",phase=\"tls\"} 2\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("g{probe=\"a\\\"b\",module=\"m\"} 1\n"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn samples_outside_their_kind_are_not_written() {
+        let mut e = Encoder::new(Format::Text);
+        e.family("h", Kind::Histogram, "H.");
+        e.sample(&[], 1.0);
+        e.family("g", Kind::Gauge, "G.");
+        e.histogram(&[], &[1.0], &[0], 0.0, 0);
+        assert_eq!(
+            e.finish(),
+            "# HELP h H.\n# TYPE h histogram\n# HELP g G.\n# TYPE g gauge\n"
+        );
     }
 
     #[test]

@@ -1,7 +1,6 @@
 //! Turns stored state into exposition text: the scheduled probes' series and the
 //! daemon's own for `/metrics`, one report's series for `/probe`.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::encode::{Encoder, Format};
@@ -10,76 +9,57 @@ use super::process;
 use crate::probe::ProbeReport;
 use crate::results::{Histogram, ProbeState};
 
-type OwnedLabels = Vec<(&'static str, String)>;
-
-/// Gauge families gathered across probes, in first-seen order.
-#[derive(Default)]
-struct Gauges {
-    order: Vec<&'static str>,
-    index: HashMap<&'static str, usize>,
-    samples: Vec<Vec<(OwnedLabels, f64)>>,
-}
-
-impl Gauges {
-    fn push(&mut self, name: &'static str, labels: OwnedLabels, value: f64) {
-        let i = *self.index.entry(name).or_insert_with(|| {
-            self.order.push(name);
-            self.samples.push(Vec::new());
-            self.order.len() - 1
-        });
-        if let Some(family) = self.samples.get_mut(i) {
-            family.push((labels, value));
-        }
-    }
-
-    fn encode(self, enc: &mut Encoder) {
-        for (name, samples) in self.order.into_iter().zip(self.samples) {
-            let (kind, help) = names::describe(name);
-            enc.family(name, kind, help);
-            for (labels, value) in samples {
-                enc.sample(&borrow(&labels), value);
-            }
-        }
-    }
-}
-
-fn borrow<'a>(labels: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
-    labels.iter().map(|(k, v)| (*k, v.as_str())).collect()
-}
-
 /// The Blackbox series of one report, label-less but for their own labels, as
 /// `/probe` answers.
 pub fn render_report(format: Format, report: &ProbeReport) -> String {
-    let mut gauges = Gauges::default();
-    push_report(&mut gauges, &Vec::new(), report);
     let mut enc = Encoder::new(format);
-    gauges.encode(&mut enc);
+    write_reports(&mut enc, &[("", report)]);
     enc.finish()
 }
 
-fn push_report(gauges: &mut Gauges, base: &OwnedLabels, report: &ProbeReport) {
-    let with = |extra: &[(&'static str, String)]| -> OwnedLabels {
-        let mut l = base.clone();
-        l.extend(extra.iter().cloned());
-        l
-    };
-    gauges.push(
-        names::PROBE_SUCCESS,
-        with(&[]),
-        if report.success { 1.0 } else { 0.0 },
-    );
-    gauges.push(
-        names::PROBE_DURATION_SECONDS,
-        with(&[]),
-        report.duration.as_secs_f64(),
-    );
-    gauges.push(
-        names::PROBE_TIMEOUT_SECONDS,
-        with(&[]),
-        report.timeout.as_secs_f64(),
-    );
-    for s in &report.samples {
-        gauges.push(s.name, with(&s.labels), s.value);
+/// Writes the gauges of `reports`, each sample led by its report's label prefix,
+/// family by family: the run's own three series, then the prober's in the order
+/// first seen.
+/// A series every report has, read from the report itself.
+type RunLevelSeries = (&'static str, fn(&ProbeReport) -> f64);
+
+fn write_reports(enc: &mut Encoder, reports: &[(&str, &ProbeReport)]) {
+    let run_level: [RunLevelSeries; 3] = [
+        (names::PROBE_SUCCESS, |r| if r.success { 1.0 } else { 0.0 }),
+        (names::PROBE_DURATION_SECONDS, |r| r.duration.as_secs_f64()),
+        (names::PROBE_TIMEOUT_SECONDS, |r| r.timeout.as_secs_f64()),
+    ];
+    if reports.is_empty() {
+        return;
+    }
+    for (name, value) in run_level {
+        let (kind, help) = names::describe(name);
+        enc.family(name, kind, help);
+        for (prefix, report) in reports {
+            enc.sample_with_prefix(prefix, &[], value(report));
+        }
+    }
+    let mut families: Vec<&'static str> = Vec::new();
+    for (_, report) in reports {
+        for sample in &report.samples {
+            if !families.contains(&sample.name) {
+                families.push(sample.name);
+            }
+        }
+    }
+    for name in families {
+        let (kind, help) = names::describe(name);
+        enc.family(name, kind, help);
+        for (prefix, report) in reports {
+            for sample in report.samples.iter().filter(|s| s.name == name) {
+                let labels: Vec<(&str, &str)> = sample
+                    .labels
+                    .iter()
+                    .map(|(k, v)| (*k, v.as_str()))
+                    .collect();
+                enc.sample_with_prefix(prefix, &labels, sample.value);
+            }
+        }
     }
 }
 
@@ -112,72 +92,43 @@ pub fn render_metrics(format: Format, probes: &[Arc<ProbeState>], daemon: &Daemo
 }
 
 fn render_probes(enc: &mut Encoder, probes: &[Arc<ProbeState>]) {
-    let snapshots: Vec<_> = probes.iter().map(|p| (p, p.snapshot())).collect();
-    let mut gauges = Gauges::default();
-    let bases: Vec<OwnedLabels> = snapshots.iter().map(|(p, _)| base_labels(p)).collect();
-    for ((_, snap), base) in snapshots.iter().zip(&bases) {
-        if let Some(report) = &snap.latest {
-            push_report(&mut gauges, base, report);
-        }
-    }
-    for ((_, snap), base) in snapshots.iter().zip(&bases) {
-        if let Some(ts) = snap.last_run {
-            gauges.push(names::PROBE_LAST_RUN_TIMESTAMP_SECONDS, base.clone(), ts);
-        }
-    }
-    gauges.encode(enc);
+    let snapshots: Vec<_> = probes
+        .iter()
+        .map(|p| (p.label_prefix.as_str(), p.snapshot()))
+        .collect();
+    let reports: Vec<(&str, &ProbeReport)> = snapshots
+        .iter()
+        .filter_map(|(prefix, snap)| snap.latest.as_deref().map(|r| (*prefix, r)))
+        .collect();
+    write_reports(enc, &reports);
 
+    let (_, help) = names::describe(names::PROBE_LAST_RUN_TIMESTAMP_SECONDS);
+    enc.family(names::PROBE_LAST_RUN_TIMESTAMP_SECONDS, Kind::Gauge, help);
+    for (prefix, snap) in &snapshots {
+        if let Some(ts) = snap.last_run {
+            enc.sample_with_prefix(prefix, &[], ts);
+        }
+    }
     let (_, help) = names::describe(names::PROBE_RUNS_TOTAL);
     enc.family(names::PROBE_RUNS_TOTAL, Kind::Counter, help);
-    for ((_, snap), base) in snapshots.iter().zip(&bases) {
+    for (prefix, snap) in &snapshots {
         for (outcome, n) in &snap.outcomes {
-            let mut labels = borrow(base);
-            labels.push(("outcome", outcome));
-            enc.sample(&labels, *n as f64);
+            enc.sample_with_prefix(prefix, &[("outcome", outcome)], *n as f64);
         }
     }
     let (_, help) = names::describe(names::PROBE_RUN_DURATION_SECONDS);
     enc.family(names::PROBE_RUN_DURATION_SECONDS, Kind::Histogram, help);
-    for ((_, snap), base) in snapshots.iter().zip(&bases) {
+    for (prefix, snap) in &snapshots {
         let h = &snap.run_durations;
-        enc.histogram(
-            &borrow(base),
+        enc.histogram_with_prefix(
+            prefix,
+            &[],
             h.bounds(),
             h.cumulative_counts(),
             h.sum(),
             h.count(),
         );
     }
-}
-
-fn base_labels(p: &ProbeState) -> OwnedLabels {
-    let mut labels: OwnedLabels = vec![
-        ("probe", p.spec.name.clone()),
-        ("module", p.spec.module.clone()),
-        ("target", p.spec.target.clone()),
-    ];
-    // Static label names are validated, but they are only known at run time, so
-    // they are leaked once per distinct name to satisfy the `&'static str` keys.
-    labels.extend(p.spec.labels.iter().map(|(k, v)| (intern(k), v.clone())));
-    labels
-}
-
-/// A process-wide set of label names: bounded by the distinct static label names
-/// ever configured, which is small.
-fn intern(name: &str) -> &'static str {
-    use std::collections::HashSet;
-    use std::sync::{Mutex, OnceLock, PoisonError};
-    static NAMES: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
-    let mut set = NAMES
-        .get_or_init(|| Mutex::new(HashSet::new()))
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner);
-    if let Some(existing) = set.get(name) {
-        return existing;
-    }
-    let leaked: &'static str = Box::leak(name.to_owned().into_boxed_str());
-    set.insert(leaked);
-    leaked
 }
 
 fn render_daemon(enc: &mut Encoder, probe_count: usize, d: &DaemonView) {

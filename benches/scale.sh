@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# benches/scale.sh: outpost scheduling many probes at once. N http probes of a local
+# nginx (default 5000, every 10 s, so 500 runs/s) for a fixed time; reports runs/s
+# achieved, CPU per run, RSS, scheduler lag, skipped runs and the cost of one
+# /metrics scrape. Blackbox has no scheduler to compare with: the equivalent there is
+# Prometheus scraping /probe N times per interval (see the /probe benchmark for its
+# per-probe cost). Run it with `make bench-scale`. All traffic stays on 127.0.0.1.
+#
+# Environment: SCALE_PROBES [5000]  SCALE_INTERVAL [10s]  SCALE_SECONDS [60]
+#              OUTPOST_BIN [cargo build --release]  BENCH_DOC [docs/benchmarks.md]
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+export PATH="$PATH:/usr/sbin:/sbin"
+PROBES=${SCALE_PROBES:-5000}
+INTERVAL=${SCALE_INTERVAL:-10s}
+SECONDS_RUN=${SCALE_SECONDS:-60}
+DOC=${BENCH_DOC:-docs/benchmarks.md}
+START_MARK='<!-- bench:scale:start -->'
+END_MARK='<!-- bench:scale:end -->'
+TMP=$(mktemp -d /tmp/outpost-scale.XXXXXX)
+chmod 755 "$TMP"
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  sleep 0.3
+  for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+log() { printf '[scale %s] %s\n' "$(date +%T)" "$*" >&2; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_ok() {
+  for _ in $(seq 200); do curl -fsS -o /dev/null "$1" 2>/dev/null && return 0; sleep 0.05; done
+  log "no answer from $1"
+  return 1
+}
+cpu_s() { sed 's/.*) //' "/proc/$1/stat" | awk '{ printf "%.2f", ($12 + $13) / 100 }'; }
+kib() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"; }
+metric_sum() { awk -v n="$1" 'index($0, n) == 1 { s += $NF } END { printf "%.0f", s }'; }
+
+command -v nginx >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null
+if [[ -z ${OUTPOST_BIN:-} ]]; then
+  cargo build --release --quiet
+  OUTPOST_BIN=target/release/outpost
+fi
+
+NGINX_PORT=$(free_port)
+mkdir -p "$TMP/www" "$TMP/nginx-tmp"
+echo ok >"$TMP/www/index.html"
+chmod -R a+rX "$TMP/www"
+temp_paths="client_body_temp_path $TMP/nginx-tmp/body;"
+for m in proxy fastcgi uwsgi scgi; do
+  nginx -V 2>&1 | grep -q -- "--without-http_${m}_module" || temp_paths+=" ${m}_temp_path $TMP/nginx-tmp/$m;"
+done
+cat >"$TMP/nginx.conf" <<NGINX
+worker_processes 1;
+daemon off;
+pid $TMP/nginx.pid;
+error_log $TMP/nginx-error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    $temp_paths
+    server { listen 127.0.0.1:$NGINX_PORT; root $TMP/www; }
+}
+NGINX
+nginx -p "$TMP" -c "$TMP/nginx.conf" &
+PIDS+=($!)
+wait_ok "http://127.0.0.1:$NGINX_PORT/"
+
+{
+  printf '[server]\nmax_concurrent_probes = 256\n\n'
+  printf '[modules.http_2xx]\nprober = "http"\ntimeout = "5s"\n[modules.http_2xx.http]\npreferred_ip_protocol = "ip4"\n\n'
+  for i in $(seq "$PROBES"); do
+    printf '[[probes]]\nname = "p%d"\nmodule = "http_2xx"\ntarget = "http://127.0.0.1:%d/?p=%d"\ninterval = "%s"\nlabels = { shard = "s%d" }\n\n' \
+      "$i" "$NGINX_PORT" "$i" "$INTERVAL" $((i % 8))
+  done
+} >"$TMP/scale.toml"
+
+PORT=$(free_port)
+"$OUTPOST_BIN" --config "$TMP/scale.toml" --listen "127.0.0.1:$PORT" --log-level warn >"$TMP/outpost.log" 2>&1 &
+OUTPOST=$!
+PIDS+=("$OUTPOST")
+wait_ok "http://127.0.0.1:$PORT/-/healthy"
+idle_kib=$(kib "$OUTPOST" VmRSS)
+cpu0=$(cpu_s "$OUTPOST")
+log "$PROBES probes every $INTERVAL for ${SECONDS_RUN}s"
+sleep "$SECONDS_RUN"
+cpu1=$(cpu_s "$OUTPOST")
+scrape_start=$(date +%s.%N)
+curl -fsS "http://127.0.0.1:$PORT/metrics" >"$TMP/metrics.txt"
+scrape_end=$(date +%s.%N)
+cpu2=$(cpu_s "$OUTPOST")
+
+runs=$(metric_sum 'probe_runs_total{' <"$TMP/metrics.txt")
+successes=$(grep -F 'outcome="success"' "$TMP/metrics.txt" | metric_sum 'probe_runs_total{')
+skipped=$(metric_sum 'outpost_scheduler_skipped_runs_total' <"$TMP/metrics.txt")
+lag_count=$(metric_sum 'outpost_scheduler_lag_seconds_count' <"$TMP/metrics.txt")
+lag_under_10ms=$(metric_sum 'outpost_scheduler_lag_seconds_bucket{le="0.01"}' <"$TMP/metrics.txt")
+lag_under_100ms=$(metric_sum 'outpost_scheduler_lag_seconds_bucket{le="0.1"}' <"$TMP/metrics.txt")
+hwm_kib=$(kib "$OUTPOST" VmHWM)
+rss_kib=$(kib "$OUTPOST" VmRSS)
+metrics_bytes=$(stat -c %s "$TMP/metrics.txt")
+series=$(grep -vc '^#' "$TMP/metrics.txt")
+
+REPORT=$(awk -v n="$PROBES" -v iv="$INTERVAL" -v secs="$SECONDS_RUN" -v runs="$runs" -v ok="$successes" \
+  -v c0="$cpu0" -v c1="$cpu1" -v c2="$cpu2" -v idle="$idle_kib" -v hwm="$hwm_kib" -v rss="$rss_kib" \
+  -v skipped="$skipped" -v lagn="$lag_count" -v lag10="$lag_under_10ms" -v lag100="$lag_under_100ms" \
+  -v ss="$scrape_start" -v se="$scrape_end" -v mb="$metrics_bytes" -v series="$series" \
+  -v date="$(date -u '+%Y-%m-%d %H:%M UTC')" -v cores="$(nproc)" -v kernel="$(uname -r)" 'BEGIN {
+  printf "%d scheduled http probes of a local nginx, every %s, for %d s (`make bench-scale`, %s, %d cores, Linux %s).\n\n", n, iv, secs, date, cores, kernel
+  print "| figure | value |"
+  print "| --- | ---: |"
+  printf "| runs completed (all since start) | %d (%d successful) |\n", runs, ok
+  printf "| CPU during the %d s window | %.2f s (%.1f %% of one core) |\n", secs, c1 - c0, 100 * (c1 - c0) / secs
+  printf "| CPU per run (window CPU / runs planned in it) | %.3f ms |\n", 1000 * (c1 - c0) / (n * secs / (iv + 0)), 0
+  printf "| RSS after start / after the run / peak | %.1f / %.1f / %.1f MiB |\n", idle / 1024, rss / 1024, hwm / 1024
+  printf "| scheduler lag under 10 ms / under 100 ms | %.2f %% / %.2f %% of %d runs |\n", 100 * lag10 / lagn, 100 * lag100 / lagn, lagn
+  printf "| skipped runs | %d |\n", skipped
+  printf "| one /metrics scrape | %.0f ms, %.1f MiB, %d samples, %.2f s CPU |\n", 1000 * (se - ss), mb / 1048576, series, c2 - c1
+}')
+echo "$REPORT"
+if grep -qF "$START_MARK" "$DOC"; then
+  awk -v s="$START_MARK" -v e="$END_MARK" -v r="$REPORT" '
+    $0 == s { print; print r; skip = 1; next }
+    $0 == e { skip = 0 }
+    !skip { print }' "$DOC" >"$TMP/doc" && cat "$TMP/doc" >"$DOC"
+fi
