@@ -742,6 +742,45 @@ async fn self_signed_and_wrong_host() {
     assert_outcome(&run(&named, &s.https_url("/")).await, "success");
 }
 
+// min_version refuses an old server; max_version pins what is negotiated.
+#[tokio::test]
+async fn tls_min_and_max_version() {
+    use outpost::config::TlsVersion;
+    let t = tls_localhost();
+    let tls12_only = serve(
+        Some(server::tls_config(&t.leaf, &[b"http/1.1"], true)),
+        handler(|_| respond(200, &[], "old")),
+    )
+    .await;
+    let modern = https_server(&t.leaf, &[b"http/1.1"]).await;
+    let at_least_13 = http_module(HttpModule {
+        tls: TlsSettings {
+            min_version: Some(TlsVersion::Tls13),
+            ..trusting(&t.ca)
+        },
+        ..Default::default()
+    });
+    let r = run(&at_least_13, &tls12_only.https_url("/")).await;
+    assert_outcome(&r, "tls");
+    assert_absent(&r, "probe_tls_version_info");
+    let r = run(&at_least_13, &modern.https_url("/")).await;
+    assert_outcome(&r, "success");
+    assert_metric(&r, "probe_tls_version_info", &[("version", "TLS 1.3")], 1.0);
+
+    let at_most_12 = http_module(HttpModule {
+        tls: TlsSettings {
+            max_version: Some(TlsVersion::Tls12),
+            ..trusting(&t.ca)
+        },
+        ..Default::default()
+    });
+    let r = run(&at_most_12, &modern.https_url("/")).await;
+    assert_outcome(&r, "success");
+    assert_metric(&r, "probe_tls_version_info", &[("version", "TLS 1.2")], 1.0);
+    let ciphers = labels_of(&r, "probe_tls_cipher_info");
+    assert!(ciphers[0][0].1.starts_with("TLS_ECDHE_"), "{ciphers:?}");
+}
+
 // Row 24.
 #[tokio::test]
 async fn tls_config_is_ignored_for_plain_http() {
