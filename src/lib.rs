@@ -10,6 +10,16 @@
 //! - [`config`]: the file model, one validation pass, the typed [`config::Config`].
 //! - [`probe`]: one file per prober behind one signature; shared `net` and `tls`.
 //! - [`metrics`]: metric names, the exposition writer, renderers.
+//! - [`scheduler`]: owns time: intervals, start spread, concurrency cap, reload diff.
+//! - [`results`]: per probe, the latest report and run statistics, swapped together.
+//! - [`server`]: the HTTP endpoints; [`app`]: shared state and reloads;
+//!   [`daemon`]: the assembly, signals and shutdown; [`cli`]: the command line.
+//!
+//! Seams for what comes next: a prober is a new file under `probe/`, a variant of
+//! [`config::Prober`] and an arm in [`probe::run`]; AWS scrapes will refresh a cache
+//! on their own interval that `metrics::render` encodes beside the probes; a
+//! `/probe` target policy and listener auth go in `server`'s routing; sharding the
+//! probe list across replicas is a filter in [`scheduler::Scheduler::apply`].
 
 pub mod app;
 pub mod cli;
