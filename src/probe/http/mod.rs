@@ -1,8 +1,8 @@
 //! The `http` prober, at Blackbox parity (`prober/http.go`).
 //!
-//! Phases as functions: resolve → connect → tls → request ([`conn`]), redirects
-//! and the cookie jar ([`target`]), then the final response's checks and its body
-//! read in a streaming, bounded way ([`checks`], [`crate::probe::body`]).
+//! Phases as functions: resolve → connect → tls → request (`conn`), redirects
+//! and the cookie jar (`target`), then the final response's checks and its body
+//! read in a streaming, bounded way (`checks`, [`crate::probe::body`]).
 //!
 //! Departures from Blackbox, each deliberate:
 //! - A request is never retried (Go's transport retries idempotent requests on a
