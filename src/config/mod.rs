@@ -1,6 +1,6 @@
 //! The validated configuration: what the rest of outpost runs on.
 //!
-//! `probes.toml` is read in two stages (as ripgrep does with its flags): [`file`](self::file)
+//! `probes.toml` is read in two stages (as ripgrep does with its flags): [`mod@file`]
 //! mirrors the TOML with serde and keeps source spans; [`validate`] checks the whole
 //! file in one pass, collecting *every* error with `file:line:col`, and builds the
 //! types below. Once a [`Config`] exists, durations are parsed, regexes compiled,
