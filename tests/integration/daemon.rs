@@ -24,6 +24,12 @@ prober = "http"
 bearer_token = "s3cr3t-token"
 preferred_ip_protocol = "ip4"
 
+[modules.http_host]
+prober = "http"
+[modules.http_host.http]
+headers = {{ Host = "a.example" }}
+preferred_ip_protocol = "ip4"
+
 [modules.tcp_connect]
 prober = "tcp"
 [modules.tcp_connect.tcp]
@@ -266,6 +272,25 @@ async fn probe_endpoint_is_blackbox_compatible() {
         ),
         Some(2.0)
     );
+
+    // `hostname` may not contradict the module's Host header (Blackbox answers 400).
+    let (status, body) = d
+        .get(&format!(
+            "/probe?module=http_host&target=http://{target}/ok&hostname=b.example"
+        ))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body,
+        "Host header defined both in module configuration (a.example) and with URL-parameter 'hostname' (b.example)\n"
+    );
+    let (status, body) = d
+        .get(&format!(
+            "/probe?module=http_host&target=http://{target}/ok&hostname=a.example"
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(sample(&body, "probe_success", ""), Some(1.0));
 
     // `module` defaults to http_2xx.
     let (_, body) = d
