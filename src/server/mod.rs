@@ -25,6 +25,9 @@ mod status_page;
 /// How long open connections get to finish once shutdown starts.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
+/// How long a client has to send a request head.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
 type Body = Full<Bytes>;
 
 /// Serves until `shutdown` is cancelled, then stops accepting and gives open
@@ -34,7 +37,13 @@ pub async fn serve(
     app: Arc<App>,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    // A client that opens a connection and trickles its request head cannot hold
+    // it open forever: the head must arrive within HEADER_READ_TIMEOUT.
+    builder
+        .http1()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     loop {
         let accepted = tokio::select! {

@@ -446,3 +446,31 @@ async fn the_file_watch_reloads_on_change_and_refuses_a_broken_file() {
     );
     d.stop().await;
 }
+
+/// A client trickling its request head is cut off after the header read timeout
+/// (on a paused clock, which advances while everything waits on the socket).
+#[tokio::test(start_paused = true)]
+async fn a_client_that_never_finishes_its_request_head_is_disconnected() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let d = TestDaemon::start("[modules.http_2xx]\nprober = \"http\"\n").await;
+    let mut stream = tokio::net::TcpStream::connect(d.addr).await.unwrap();
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let started = tokio::time::Instant::now();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(60), stream.read_to_end(&mut answer)).await;
+    assert!(read.is_ok(), "connection still open after 60 s");
+    let waited = started.elapsed();
+    assert!(
+        waited >= outpost::server::HEADER_READ_TIMEOUT && waited < Duration::from_secs(60),
+        "closed after {waited:?}"
+    );
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
+        "{answer}"
+    );
+    d.stop().await;
+}
