@@ -65,11 +65,13 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
     crate::config::duration::parse(s)
 }
 
-/// Turns `:9465` into `0.0.0.0:9465`; other forms are used as given.
-pub fn listen_address(listen: &str) -> String {
+/// The addresses to try, in order, for `--listen`: `:9465` means every interface,
+/// IPv6 and IPv4 on one dual-stack socket where the host has IPv6, IPv4 only
+/// otherwise (as Go's `:9115` does for Blackbox); other forms are used as given.
+pub fn listen_addresses(listen: &str) -> Vec<String> {
     match listen.strip_prefix(':') {
-        Some(port) => format!("0.0.0.0:{port}"),
-        None => listen.to_string(),
+        Some(port) => vec![format!("[::]:{port}"), format!("0.0.0.0:{port}")],
+        None => vec![listen.to_string()],
     }
 }
 
@@ -79,9 +81,9 @@ mod tests {
 
     #[test]
     fn bare_port_listens_everywhere() {
-        assert_eq!(listen_address(":9465"), "0.0.0.0:9465");
-        assert_eq!(listen_address("127.0.0.1:1"), "127.0.0.1:1");
-        assert_eq!(listen_address("[::1]:9465"), "[::1]:9465");
+        assert_eq!(listen_addresses(":9465"), ["[::]:9465", "0.0.0.0:9465"]);
+        assert_eq!(listen_addresses("127.0.0.1:1"), ["127.0.0.1:1"]);
+        assert_eq!(listen_addresses("[::1]:9465"), ["[::1]:9465"]);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use outpost::cli::{listen_address, Cli, Command, LogFormat};
+use outpost::cli::{listen_addresses, Cli, Command, LogFormat};
 use outpost::config::Config;
 use outpost::daemon::{self, Daemon, Options};
 use outpost::probe::{self, ProbeContext};
@@ -91,12 +91,9 @@ async fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     let Some(config) = load(cli) else {
         return Ok(ExitCode::FAILURE);
     };
-    let address = listen_address(&cli.listen);
-    let listener = tokio::net::TcpListener::bind(&address)
-        .await
-        .with_context(|| format!("cannot listen on {address}"))?;
+    let listener = bind(&cli.listen).await?;
     tracing::info!(
-        address = %listener.local_addr().map_or(address.clone(), |a| a.to_string()),
+        address = %listener.local_addr().map_or_else(|_| cli.listen.clone(), |a| a.to_string()),
         config = %cli.config.display(),
         probes = config.probes.len(),
         version = env!("CARGO_PKG_VERSION"),
@@ -116,6 +113,21 @@ async fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     }
     tracing::info!("outpost stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Binds the first of `--listen`'s candidate addresses that works.
+async fn bind(listen: &str) -> anyhow::Result<tokio::net::TcpListener> {
+    let mut last_error = None;
+    for address in listen_addresses(listen) {
+        match tokio::net::TcpListener::bind(&address).await {
+            Ok(listener) => return Ok(listener),
+            Err(e) => {
+                last_error =
+                    Some(anyhow::Error::new(e).context(format!("cannot listen on {address}")))
+            }
+        }
+    }
+    Err(last_error.unwrap_or_else(|| anyhow::anyhow!("no address to listen on in {listen:?}")))
 }
 
 async fn probe_once(

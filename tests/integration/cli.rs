@@ -194,3 +194,40 @@ async fn probe_subcommand_prints_a_trace_and_sets_the_exit_code() {
     assert_eq!(fail.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&fail.stdout).contains("probe_http_status_code 500"));
 }
+
+/// `--listen :PORT` listens on every interface: IPv6 and IPv4 on one socket where
+/// the host has IPv6 (as Blackbox's `:9115`), IPv4 alone where it has not.
+#[tokio::test]
+async fn a_bare_port_listens_on_ipv4_and_ipv6_loopback() {
+    let (_dir, path) = write_config("[modules.http_2xx]\nprober = \"http\"\n");
+    let mut child = Command::new(BIN)
+        .args(["--listen", ":0", "--log-format", "json", "--config"])
+        .arg(&path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let address: SocketAddr = loop {
+        let line = lines.next().expect("daemon exited early").unwrap();
+        if let Some(rest) = line.split("\"address\":\"").nth(1) {
+            break rest.split('"').next().unwrap().parse().unwrap();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    assert!(address.ip().is_unspecified(), "{address}");
+    let v4: SocketAddr = format!("127.0.0.1:{}", address.port()).parse().unwrap();
+    assert_eq!(
+        request(v4, "GET", "/-/healthy", &[]).await.0,
+        StatusCode::OK
+    );
+    if address.is_ipv6() {
+        let v6: SocketAddr = format!("[::1]:{}", address.port()).parse().unwrap();
+        assert_eq!(
+            request(v6, "GET", "/-/healthy", &[]).await.0,
+            StatusCode::OK
+        );
+    }
+    signal(&child, "-TERM");
+    assert!(wait_exit(&mut child, Duration::from_secs(5)).is_some_and(|s| s.success()));
+}
