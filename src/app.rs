@@ -27,6 +27,8 @@ pub struct App {
     reload_lock: tokio::sync::Mutex<()>,
     probe_requests: Mutex<BTreeMap<(String, u16), u64>>,
     module_unknown: AtomicU64,
+    /// Length of the last `/metrics` page: the next one is about as long.
+    last_metrics_len: std::sync::atomic::AtomicUsize,
 }
 
 impl App {
@@ -46,6 +48,7 @@ impl App {
             reload_lock: tokio::sync::Mutex::new(()),
             probe_requests: Mutex::new(BTreeMap::new()),
             module_unknown: AtomicU64::new(0),
+            last_metrics_len: std::sync::atomic::AtomicUsize::new(0),
         })
     }
 
@@ -122,6 +125,19 @@ impl App {
 
     pub fn count_unknown_module(&self) {
         self.module_unknown.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The `/metrics` page, in `format`.
+    pub fn render_metrics(&self, format: crate::metrics::encode::Format) -> String {
+        let hint = self.last_metrics_len.load(Ordering::Relaxed);
+        let page = crate::metrics::render::render_metrics(
+            format,
+            &self.probes(),
+            &self.daemon_view(),
+            hint,
+        );
+        self.last_metrics_len.store(page.len(), Ordering::Relaxed);
+        page
     }
 
     /// The daemon's own figures for `/metrics`.

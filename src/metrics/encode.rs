@@ -62,9 +62,14 @@ pub struct Encoder {
 
 impl Encoder {
     pub fn new(format: Format) -> Self {
+        Self::with_capacity(format, 4096)
+    }
+
+    /// An encoder whose output buffer starts with room for `bytes`.
+    pub fn with_capacity(format: Format, bytes: usize) -> Self {
         Encoder {
             format,
-            out: String::with_capacity(4096),
+            out: String::with_capacity(bytes),
             current: String::new(),
             kind: None,
         }

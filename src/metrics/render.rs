@@ -1,12 +1,13 @@
 //! Turns stored state into exposition text: the scheduled probes' series and the
 //! daemon's own for `/metrics`, one report's series for `/probe`.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::encode::{Encoder, Format};
 use super::names::{self, Kind};
 use super::process;
-use crate::probe::ProbeReport;
+use crate::probe::{ProbeReport, Sample};
 use crate::results::{Histogram, ProbeState};
 
 /// The Blackbox series of one report, label-less but for their own labels, as
@@ -39,26 +40,29 @@ fn write_reports(enc: &mut Encoder, reports: &[(&str, &ProbeReport)]) {
             enc.sample_with_prefix(prefix, &[], value(report));
         }
     }
-    let mut families: Vec<&'static str> = Vec::new();
-    for (_, report) in reports {
+    // One pass groups every sample under its family (in order of first
+    // appearance), so each family is then written without rescanning all reports.
+    let mut index: HashMap<&'static str, usize> = HashMap::new();
+    let mut families: Vec<(&'static str, Vec<(&str, &Sample)>)> = Vec::new();
+    for (prefix, report) in reports {
         for sample in &report.samples {
-            if !families.contains(&sample.name) {
-                families.push(sample.name);
+            let i = *index.entry(sample.name).or_insert_with(|| {
+                families.push((sample.name, Vec::with_capacity(reports.len())));
+                families.len() - 1
+            });
+            if let Some((_, members)) = families.get_mut(i) {
+                members.push((prefix, sample));
             }
         }
     }
-    for name in families {
+    let mut labels: Vec<(&str, &str)> = Vec::new();
+    for (name, members) in families {
         let (kind, help) = names::describe(name);
         enc.family(name, kind, help);
-        for (prefix, report) in reports {
-            for sample in report.samples.iter().filter(|s| s.name == name) {
-                let labels: Vec<(&str, &str)> = sample
-                    .labels
-                    .iter()
-                    .map(|(k, v)| (*k, v.as_str()))
-                    .collect();
-                enc.sample_with_prefix(prefix, &labels, sample.value);
-            }
+        for (prefix, sample) in members {
+            labels.clear();
+            labels.extend(sample.labels.iter().map(|(k, v)| (*k, v.as_str())));
+            enc.sample_with_prefix(prefix, &labels, sample.value);
         }
     }
 }
@@ -83,8 +87,15 @@ pub struct DaemonView {
 }
 
 /// The whole `/metrics` page.
-pub fn render_metrics(format: Format, probes: &[Arc<ProbeState>], daemon: &DaemonView) -> String {
-    let mut enc = Encoder::new(format);
+/// The whole `/metrics` page. `size_hint`: the previous page's length, so a page of
+/// tens of MiB is written into one allocation instead of regrowing.
+pub fn render_metrics(
+    format: Format,
+    probes: &[Arc<ProbeState>],
+    daemon: &DaemonView,
+    size_hint: usize,
+) -> String {
+    let mut enc = Encoder::with_capacity(format, size_hint + size_hint / 8);
     render_probes(&mut enc, probes);
     render_daemon(&mut enc, probes.len(), daemon);
     render_process(&mut enc);

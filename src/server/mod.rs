@@ -17,7 +17,6 @@ use tokio_util::sync::CancellationToken;
 
 use crate::app::App;
 use crate::metrics::encode::Format;
-use crate::metrics::render;
 
 mod probe_endpoint;
 mod status_page;
@@ -108,7 +107,7 @@ fn metrics(app: &App, req: &Request<Incoming>) -> Response<Body> {
             .get(header::ACCEPT)
             .and_then(|v| v.to_str().ok()),
     );
-    let page = render::render_metrics(format, &app.probes(), &app.daemon_view());
+    let page = app.render_metrics(format);
     respond(StatusCode::OK, format.content_type(), page)
 }
 
