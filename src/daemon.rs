@@ -86,25 +86,42 @@ impl Daemon {
     }
 }
 
+/// The signals the daemon acts on, registered before it starts serving so that a
+/// SIGHUP arriving early reloads instead of killing the process (SIGHUP's default).
+#[cfg(unix)]
+#[derive(Debug)]
+pub struct Signals {
+    hup: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+#[cfg(unix)]
+impl Signals {
+    pub fn register() -> std::io::Result<Signals> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Signals {
+            hup: signal(SignalKind::hangup())?,
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+        })
+    }
+}
+
 /// Reloads on SIGHUP, stops on SIGTERM or SIGINT. Returns when a stop signal came.
 #[cfg(unix)]
-pub async fn handle_signals(app: Arc<App>, shutdown: CancellationToken) -> std::io::Result<()> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut hup = signal(SignalKind::hangup())?;
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
+pub async fn handle_signals(mut signals: Signals, app: Arc<App>, shutdown: CancellationToken) {
     loop {
         tokio::select! {
-            _ = hup.recv() => {
+            _ = signals.hup.recv() => {
                 tracing::info!("SIGHUP received; reloading the configuration");
                 let _ = app.reload().await;
             }
-            _ = term.recv() => break,
-            _ = int.recv() => break,
-            () = shutdown.cancelled() => return Ok(()),
+            _ = signals.term.recv() => break,
+            _ = signals.int.recv() => break,
+            () = shutdown.cancelled() => return,
         }
     }
     tracing::info!("Stop signal received; shutting down");
     shutdown.cancel();
-    Ok(())
 }

@@ -91,6 +91,7 @@ async fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     let Some(config) = load(cli) else {
         return Ok(ExitCode::FAILURE);
     };
+    let signals = daemon::Signals::register().context("cannot install signal handlers")?;
     let listener = bind(&cli.listen).await?;
     tracing::info!(
         address = %listener.local_addr().map_or_else(|_| cli.listen.clone(), |a| a.to_string()),
@@ -105,12 +106,14 @@ async fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         ..Options::default()
     };
     let daemon = Daemon::start(config, listener, options, shutdown.clone());
-    let signals = tokio::spawn(daemon::handle_signals(daemon.app.clone(), shutdown.clone()));
+    let signals = tokio::spawn(daemon::handle_signals(
+        signals,
+        daemon.app.clone(),
+        shutdown.clone(),
+    ));
     daemon.wait().await.context("serving HTTP failed")?;
     shutdown.cancel();
-    if let Ok(Err(e)) = signals.await {
-        tracing::warn!(error = %e, "Signal handling failed");
-    }
+    let _ = signals.await;
     tracing::info!("outpost stopped");
     Ok(ExitCode::SUCCESS)
 }
