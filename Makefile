@@ -54,7 +54,7 @@ fmt:
 
 shellcheck:
 	$(call banner,shellcheck)
-	@if command -v shellcheck >/dev/null; then shellcheck $(SCRIPTS) && echo ok; \
+	@if command -v shellcheck >/dev/null; then shellcheck -x $(SCRIPTS) && echo ok; \
 	 else echo 'shellcheck not installed (apt-get install shellcheck): skipped'; fi
 
 # outpost vs Blackbox Exporter; each script writes its section of docs/benchmarks.md.

@@ -7,6 +7,8 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+# shellcheck source=benches/lib.sh
+source benches/lib.sh
 DOC=${BENCH_DOC:-docs/benchmarks.md}
 START_MARK='<!-- bench:endless:start -->'
 END_MARK='<!-- bench:endless:end -->'
@@ -19,12 +21,6 @@ cleanup() {
 trap cleanup EXIT
 log() { printf '[endless %s] %s\n' "$(date +%T)" "$*" >&2; }
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_ok() {
-  for _ in $(seq 200); do curl -fsS -o /dev/null "$1" 2>/dev/null && return 0; sleep 0.05; done
-  log "no answer from $1"; return 1
-}
-hwm_kib() { awk '$1 == "VmHWM:" { print $2 }' "/proc/$1/status"; }
 
 command -v prometheus-blackbox-exporter >/dev/null ||
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus-blackbox-exporter >/dev/null
@@ -64,24 +60,24 @@ run_one() { # name command... ; the exporter listens on $PORT
   "$@" >"$TMP/$name.log" 2>&1 &
   local pid=$!
   PIDS+=("$pid")
-  wait_ok "http://127.0.0.1:$PORT/-/healthy"
+  wait_http_ok "http://127.0.0.1:$PORT/-/healthy"
   local idle
-  idle=$(hwm_kib "$pid")
+  idle=$(proc_kib "$pid" VmHWM)
   local start end body
   start=$(date +%s.%N)
   body=$(curl -sS -H 'X-Prometheus-Scrape-Timeout-Seconds: 30' "http://127.0.0.1:$PORT/probe?module=endless&target=$TARGET")
   end=$(date +%s.%N)
   local success
   success=$(awk '$1 == "probe_success" { print $2 }' <<<"$body")
-  RESULT[$name]=$(awk -v s="$start" -v e="$end" -v h="$(hwm_kib "$pid")" -v i="$idle" -v ok="$success" \
+  RESULT[$name]=$(awk -v s="$start" -v e="$end" -v h="$(proc_kib "$pid" VmHWM)" -v i="$idle" -v ok="$success" \
     'BEGIN { printf "| %.2f s | %s | %.1f MiB | %.1f MiB |", e - s, ok, i / 1024, h / 1024 }')
   kill -TERM "$pid"
   log "$name: ${RESULT[$name]}"
 }
 
-PORT=$(free_port)
+PORT=$(pick_port)
 run_one outpost "$OUTPOST_BIN" --config "$TMP/outpost.toml" --listen "127.0.0.1:$PORT"
-PORT=$(free_port)
+PORT=$(pick_port)
 run_one blackbox prometheus-blackbox-exporter --config.file="$TMP/blackbox.yml" --web.listen-address="127.0.0.1:$PORT"
 
 REPORT=$(cat <<MD
@@ -94,10 +90,5 @@ Endless body, body regex that never matches, module timeout 5 s, one \`/probe\` 
 | Blackbox Exporter $(prometheus-blackbox-exporter --version 2>&1 | awk 'NR == 1 { print $3 }') ${RESULT[blackbox]}
 MD
 )
-echo "$REPORT"
-if grep -qF "$START_MARK" "$DOC"; then
-  awk -v s="$START_MARK" -v e="$END_MARK" -v r="$REPORT" '
-    $0 == s { print; print r; skip = 1; next }
-    $0 == e { skip = 0 }
-    !skip { print }' "$DOC" >"$TMP/doc" && cat "$TMP/doc" >"$DOC"
-fi
+echo "$REPORT" | tee "$TMP/report.md"
+replace_section "$DOC" "$START_MARK" "$END_MARK" "$TMP/report.md"

@@ -23,6 +23,8 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+# shellcheck source=benches/lib.sh
+source benches/lib.sh
 export PATH="$PATH:/usr/sbin:/sbin"
 
 ROUNDS=${BENCH_ROUNDS:-3}
@@ -110,8 +112,6 @@ wait_ready() {
 CLK_TCK=$(getconf CLK_TCK)
 # utime+stime of a process (all its threads) in clock ticks. Fields after "(comm) ".
 cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
-# A /proc/PID/status field (VmRSS, VmHWM) in KiB.
-vm_kib() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"; }
 # Requests nginx has handled so far (stub_status), counting this one.
 nginx_requests() { curl -fsS "http://127.0.0.1:$NGINX_PORT/nginx_status" | awk 'NR == 3 { print $3 }'; }
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
@@ -154,29 +154,10 @@ fi
 
 # --- nginx, the probe target ------------------------------------------------------------
 NGINX_PORT=$(free_port)
-mkdir -p "$TMP/www" "$TMP/nginx-tmp"
+mkdir -p "$TMP/www"
 printf '<!doctype html><title>outpost bench</title><p>ok</p>\n' >"$TMP/www/index.html"
 chmod -R a+rX "$TMP/www"
-temp_paths="client_body_temp_path $TMP/nginx-tmp/body;"
-for m in proxy fastcgi uwsgi scgi; do
-  nginx -V 2>&1 | grep -q -- "--without-http_${m}_module" || temp_paths+=" ${m}_temp_path $TMP/nginx-tmp/$m;"
-done
-cat >"$TMP/nginx.conf" <<EOF
-worker_processes 1;
-daemon off;
-pid $TMP/nginx.pid;
-error_log $TMP/nginx-error.log warn;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    $temp_paths
-    server {
-        listen 127.0.0.1:$NGINX_PORT;
-        root $TMP/www;
-        location = /nginx_status { stub_status; }
-    }
-}
-EOF
+nginx_conf "$NGINX_PORT" "$TMP/www" "$TMP" 'location = /nginx_status { stub_status; }' >"$TMP/nginx.conf"
 log "starting nginx on 127.0.0.1:$NGINX_PORT"
 start nginx nginx -p "$TMP" -c "$TMP/nginx.conf"
 NGINX_PID=$PID
@@ -238,7 +219,7 @@ check_probe() {
 for e in "${EXPORTERS[@]}"; do
   "start_$e"
   sleep 1 # let it settle before reading its idle footprint
-  IDLE_KIB[$e]=$(vm_kib "${EPID[$e]}" VmRSS)
+  IDLE_KIB[$e]=$(proc_kib "${EPID[$e]}" VmRSS)
   check_probe "$e"
   log "$e: up in ${STARTUP_MS[$e]} ms, idle RSS ${IDLE_KIB[$e]} KiB, probe_success 1"
 done
@@ -274,7 +255,7 @@ for round in $(seq "$ROUNDS"); do
 
     cpu_s=$(awk -v a="$t0" -v b="$t1" -v h="$CLK_TCK" 'BEGIN { print (b - a) / h }')
     cpu_ms=$(awk -v c="$cpu_s" -v n="$requests" 'BEGIN { print c * 1000 / n }')
-    hwm=$(vm_kib "$pid" VmHWM)
+    hwm=$(proc_kib "$pid" VmHWM)
     p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' <<<"$out")")
     p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' <<<"$out")")
     # nginx hits per completed probe: ~1.00 when every probe really fetched the page
@@ -376,9 +357,5 @@ fi
 if ! grep -qF "$START_MARK" "$DOC" || ! grep -qF "$END_MARK" "$DOC"; then
   printf '\n%s\n%s\n' "$START_MARK" "$END_MARK" >>"$DOC"
 fi
-awk -v s="$START_MARK" -v e="$END_MARK" -v r="$REPORT" '
-  $0 == s { print; while ((getline line < r) > 0) print line; skip = 1; next }
-  $0 == e { skip = 0 }
-  !skip' "$DOC" >"$TMP/doc.md"
-cat "$TMP/doc.md" >"$DOC"
+replace_section "$DOC" "$START_MARK" "$END_MARK" "$REPORT"
 log "updated $DOC"

@@ -11,6 +11,8 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+# shellcheck source=benches/lib.sh
+source benches/lib.sh
 export PATH="$PATH:/usr/sbin:/sbin"
 PROBES=${SCALE_PROBES:-5000}
 INTERVAL=${SCALE_INTERVAL:-10s}
@@ -29,14 +31,7 @@ cleanup() {
 }
 trap cleanup EXIT
 log() { printf '[scale %s] %s\n' "$(date +%T)" "$*" >&2; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_ok() {
-  for _ in $(seq 200); do curl -fsS -o /dev/null "$1" 2>/dev/null && return 0; sleep 0.05; done
-  log "no answer from $1"
-  return 1
-}
 cpu_s() { sed 's/.*) //' "/proc/$1/stat" | awk '{ printf "%.2f", ($12 + $13) / 100 }'; }
-kib() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"; }
 metric_sum() { awk -v n="$1" 'index($0, n) == 1 { s += $NF } END { printf "%.0f", s }'; }
 
 command -v nginx >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null
@@ -45,29 +40,14 @@ if [[ -z ${OUTPOST_BIN:-} ]]; then
   OUTPOST_BIN=target/release/outpost
 fi
 
-NGINX_PORT=$(free_port)
-mkdir -p "$TMP/www" "$TMP/nginx-tmp"
+NGINX_PORT=$(pick_port)
+mkdir -p "$TMP/www"
 echo ok >"$TMP/www/index.html"
 chmod -R a+rX "$TMP/www"
-temp_paths="client_body_temp_path $TMP/nginx-tmp/body;"
-for m in proxy fastcgi uwsgi scgi; do
-  nginx -V 2>&1 | grep -q -- "--without-http_${m}_module" || temp_paths+=" ${m}_temp_path $TMP/nginx-tmp/$m;"
-done
-cat >"$TMP/nginx.conf" <<NGINX
-worker_processes 1;
-daemon off;
-pid $TMP/nginx.pid;
-error_log $TMP/nginx-error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    $temp_paths
-    server { listen 127.0.0.1:$NGINX_PORT; root $TMP/www; }
-}
-NGINX
+nginx_conf "$NGINX_PORT" "$TMP/www" "$TMP" >"$TMP/nginx.conf"
 nginx -p "$TMP" -c "$TMP/nginx.conf" &
 PIDS+=($!)
-wait_ok "http://127.0.0.1:$NGINX_PORT/"
+wait_http_ok "http://127.0.0.1:$NGINX_PORT/"
 
 {
   printf '[server]\nmax_concurrent_probes = 256\n\n'
@@ -78,12 +58,12 @@ wait_ok "http://127.0.0.1:$NGINX_PORT/"
   done
 } >"$TMP/scale.toml"
 
-PORT=$(free_port)
+PORT=$(pick_port)
 "$OUTPOST_BIN" --config "$TMP/scale.toml" --listen "127.0.0.1:$PORT" --log-level warn >"$TMP/outpost.log" 2>&1 &
 OUTPOST=$!
 PIDS+=("$OUTPOST")
-wait_ok "http://127.0.0.1:$PORT/-/healthy"
-idle_kib=$(kib "$OUTPOST" VmRSS)
+wait_http_ok "http://127.0.0.1:$PORT/-/healthy"
+idle_kib=$(proc_kib "$OUTPOST" VmRSS)
 cpu0=$(cpu_s "$OUTPOST")
 log "$PROBES probes every $INTERVAL for ${SECONDS_RUN}s"
 sleep "$SECONDS_RUN"
@@ -101,8 +81,8 @@ skipped=$(metric_sum 'outpost_scheduler_skipped_runs_total' <"$TMP/metrics.txt")
 lag_count=$(metric_sum 'outpost_scheduler_lag_seconds_count' <"$TMP/metrics.txt")
 lag_under_10ms=$(metric_sum 'outpost_scheduler_lag_seconds_bucket{le="0.01"}' <"$TMP/metrics.txt")
 lag_under_100ms=$(metric_sum 'outpost_scheduler_lag_seconds_bucket{le="0.1"}' <"$TMP/metrics.txt")
-hwm_kib=$(kib "$OUTPOST" VmHWM)
-rss_kib=$(kib "$OUTPOST" VmRSS)
+hwm_kib=$(proc_kib "$OUTPOST" VmHWM)
+rss_kib=$(proc_kib "$OUTPOST" VmRSS)
 metrics_bytes=$(stat -c %s "$TMP/metrics.txt")
 series=$(grep -vc '^#' "$TMP/metrics.txt")
 
@@ -122,10 +102,5 @@ REPORT=$(awk -v n="$PROBES" -v iv="$INTERVAL" -v secs="$SECONDS_RUN" -v runs="$r
   printf "| skipped runs | %d |\n", skipped
   printf "| a /metrics scrape (first / third) | %.0f / %.0f ms, %.1f MiB, %d samples, %.2f s CPU each |\n", 1000 * t1, 1000 * t3, mb / 1048576, series, (c2 - c1) / 3
 }')
-echo "$REPORT"
-if grep -qF "$START_MARK" "$DOC"; then
-  awk -v s="$START_MARK" -v e="$END_MARK" -v r="$REPORT" '
-    $0 == s { print; print r; skip = 1; next }
-    $0 == e { skip = 0 }
-    !skip { print }' "$DOC" >"$TMP/doc" && cat "$TMP/doc" >"$DOC"
-fi
+echo "$REPORT" | tee "$TMP/report.md"
+replace_section "$DOC" "$START_MARK" "$END_MARK" "$TMP/report.md"
