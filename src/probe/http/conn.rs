@@ -51,6 +51,14 @@ pub(super) struct Driver {
 }
 
 impl Driver {
+    fn new(conn: ConnFuture) -> Self {
+        Driver {
+            conn: Some(conn),
+            error: None,
+            tls_error: None,
+        }
+    }
+
     pub(super) async fn drive<F: Future>(&mut self, f: F) -> F::Output {
         tokio::pin!(f);
         loop {
@@ -186,11 +194,7 @@ pub(super) async fn exchange(
             .handshake::<_, Full<Bytes>>(TokioIo::new(io))
             .await
             .map_err(|e| http_err("HTTP/2 handshake", e))?;
-        let mut driver = Driver {
-            conn: Some(Box::pin(conn)),
-            error: None,
-            tls_error: None,
-        };
+        let mut driver = Driver::new(Box::pin(conn));
         let r = driver.drive(sender.send_request(request)).await;
         (driver, r)
     } else {
@@ -198,11 +202,7 @@ pub(super) async fn exchange(
             .handshake::<_, Full<Bytes>>(TokioIo::new(io))
             .await
             .map_err(|e| http_err("HTTP/1.1 handshake", e))?;
-        let mut driver = Driver {
-            conn: Some(Box::pin(conn)),
-            error: None,
-            tls_error: None,
-        };
+        let mut driver = Driver::new(Box::pin(conn));
         let r = driver.drive(sender.send_request(request)).await;
         (driver, r)
     };
