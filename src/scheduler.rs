@@ -8,6 +8,7 @@
 //! counters and histogram; a changed one restarts; a removed one is cancelled and
 //! its series disappear with its state.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -19,7 +20,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::config::{Config, Module, ProbeSpec};
+use crate::config::{Config, Module};
 use crate::probe::{ProbeContext, ProbeReport};
 use crate::results::{Histogram, ProbeState};
 
@@ -145,7 +146,8 @@ impl SchedulerStats {
 
 struct Running {
     state: Arc<ProbeState>,
-    fingerprint: String,
+    /// The identity of the module the probe was started with.
+    module_identity: Arc<str>,
     cancel: CancellationToken,
 }
 
@@ -204,7 +206,12 @@ impl Scheduler {
     pub fn apply(&self, config: &Config) -> ApplySummary {
         self.limiter.resize(config.server.max_concurrent_probes);
         let mut running = self.lock();
-        let mut old: Vec<Option<Running>> = running.drain(..).map(Some).collect();
+        // Probe names are unique (validation sees to it), so they key the old set.
+        let mut old: HashMap<String, Running> = running
+            .drain(..)
+            .map(|r| (r.state.spec.name.clone(), r))
+            .collect();
+        let mut module_identities: HashMap<&str, Arc<str>> = HashMap::new();
         let mut summary = ApplySummary::default();
         let start = Instant::now();
         for spec in &config.probes {
@@ -213,21 +220,19 @@ impl Scheduler {
                 // cannot run, so it is left out rather than crashing the reload.
                 continue;
             };
-            let fingerprint = fingerprint(spec, module);
-            let reusable = old.iter_mut().find(|slot| {
-                slot.as_ref()
-                    .is_some_and(|r| r.state.spec.name == spec.name && r.fingerprint == fingerprint)
-            });
-            if let Some(kept) = reusable.and_then(Option::take) {
-                running.push(kept);
-                summary.kept += 1;
-                continue;
-            }
-            let renamed_slot = old.iter_mut().find(|slot| {
-                slot.as_ref()
-                    .is_some_and(|r| r.state.spec.name == spec.name)
-            });
-            match renamed_slot.and_then(Option::take) {
+            let module_identity = module_identities
+                .entry(spec.module.as_str())
+                .or_insert_with(|| module_identity(module))
+                .clone();
+            match old.remove(&spec.name) {
+                Some(previous)
+                    if previous.state.spec == *spec
+                        && previous.module_identity == module_identity =>
+                {
+                    running.push(previous);
+                    summary.kept += 1;
+                    continue;
+                }
                 Some(previous) => {
                     previous.cancel.cancel();
                     summary.changed += 1;
@@ -246,11 +251,11 @@ impl Scheduler {
             ));
             running.push(Running {
                 state,
-                fingerprint,
+                module_identity,
                 cancel,
             });
         }
-        for stale in old.into_iter().flatten() {
+        for stale in old.into_values() {
             stale.cancel.cancel();
             summary.removed += 1;
         }
@@ -269,11 +274,12 @@ impl Scheduler {
     }
 }
 
-/// Everything that, if changed, makes a probe a different probe. `Debug` covers
-/// every field of the spec and the compiled module (regex sources, file contents,
-/// settings), which is exactly the identity wanted here.
-fn fingerprint(spec: &ProbeSpec, module: &Module) -> String {
-    format!("{spec:?}\n{module:?}")
+/// Everything about a module that, if changed, makes its probes different probes.
+/// `Debug` covers every field of the compiled module (regex sources, file
+/// contents, settings), which is exactly the identity wanted here; it is worked out
+/// once per module and shared by its probes.
+fn module_identity(module: &Module) -> Arc<str> {
+    Arc::from(format!("{module:?}"))
 }
 
 /// Where in its interval a probe first runs: FNV-1a of its name, modulo the

@@ -267,3 +267,39 @@ async fn reload_keeps_unchanged_probes_and_restarts_changed_ones() {
         assert_eq!(*s, offset + Duration::from_secs(5) * k as u32);
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_changed_module_restarts_its_probes() {
+    let log = Arc::new(Log::default());
+    let sched = Scheduler::new(
+        scripted(log.clone(), Instant::now(), Duration::from_millis(10)),
+        Arc::new(Limiter::new(10)),
+        CancellationToken::new(),
+    );
+    let before = config(vec![spec("p", "tp", 5, 1), spec("q", "tq", 5, 1)], 10);
+    sched.apply(&before);
+    let same = sched.apply(&before);
+    assert_eq!(
+        (same.kept, same.added, same.changed, same.removed),
+        (2, 0, 0, 0)
+    );
+
+    let mut after = before.clone();
+    let mut m = (*after.modules["m"]).clone();
+    m.run_duration_buckets = vec![0.1, 1.0];
+    after.modules.insert("m".to_string(), Arc::new(m));
+    let changed = sched.apply(&after);
+    assert_eq!(
+        (
+            changed.kept,
+            changed.added,
+            changed.changed,
+            changed.removed
+        ),
+        (0, 0, 2, 0)
+    );
+    assert_eq!(
+        sched.probes()[0].snapshot().run_durations.bounds(),
+        &[0.1, 1.0]
+    );
+}
