@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{Config, ConfigErrors};
+use crate::config::{Config, ConfigErrors, Module};
 use crate::metrics::process::unix_now;
 use crate::metrics::render::{DaemonView, ReloadStatus};
 use crate::results::ProbeState;
@@ -110,17 +110,15 @@ impl App {
         }
     }
 
-    /// Counts one `/probe` answer.
-    pub fn count_probe_request(&self, module: &str, code: u16) {
+    /// Counts one `/probe` answer. It takes a configured module, not a name from
+    /// the request, so clients cannot grow the counter's label set without bound
+    /// (unknown names go to `count_unknown_module`).
+    pub fn count_probe_request(&self, module: &Module, code: u16) {
         let mut m = self
             .probe_requests
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        // Unknown module names come from the request: not counted per name, so a
-        // client cannot grow this map without bound.
-        if self.config().module(module).is_some() {
-            *m.entry((module.to_string(), code)).or_insert(0) += 1;
-        }
+        *m.entry((module.name.clone(), code)).or_insert(0) += 1;
     }
 
     pub fn count_unknown_module(&self) {

@@ -36,7 +36,7 @@ pub(super) async fn handle(app: &App, req: &Request<Incoming>) -> Response<Body>
     };
     let hostname = params.get("hostname").map(str::to_string);
     if let Some(conflict) = hostname.as_deref().and_then(|h| host_conflict(module, h)) {
-        app.count_probe_request(module_name, 400);
+        app.count_probe_request(module, 400);
         return text(StatusCode::BAD_REQUEST, &conflict);
     }
     let scrape_timeout = req
@@ -45,7 +45,7 @@ pub(super) async fn handle(app: &App, req: &Request<Incoming>) -> Response<Body>
         .map(|v| v.to_str().ok().and_then(|s| s.trim().parse::<f64>().ok()));
     let timeout = match scrape_timeout {
         Some(None) => {
-            app.count_probe_request(module_name, 500);
+            app.count_probe_request(module, 500);
             return text(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Failed to parse timeout from Prometheus header X-Prometheus-Scrape-Timeout-Seconds\n",
@@ -67,7 +67,7 @@ pub(super) async fn handle(app: &App, req: &Request<Incoming>) -> Response<Body>
     let slot = tokio::time::timeout_at(ctx.deadline, app.limiter().acquire()).await;
     let report = probe::run(module, target, &ctx).await;
     drop(slot);
-    app.count_probe_request(module_name, 200);
+    app.count_probe_request(module, 200);
     if debug {
         return respond(
             StatusCode::OK,
