@@ -51,10 +51,11 @@ pub(super) async fn handle(app: &App, req: &Request<Incoming>) -> Response<Body>
                 "Failed to parse timeout from Prometheus header X-Prometheus-Scrape-Timeout-Seconds\n",
             );
         }
-        Some(Some(secs)) => {
-            effective_timeout(Some(secs), module.timeout, config.server.timeout_offset)
-        }
-        None => effective_timeout(None, module.timeout, config.server.timeout_offset),
+        header => effective_timeout(
+            header.flatten(),
+            module.timeout,
+            config.server.timeout_offset,
+        ),
     };
     let debug = params.get("debug") == Some("true");
     let ctx = ProbeContext {
