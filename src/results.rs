@@ -80,8 +80,9 @@ impl ProbeState {
         let mut outcomes = BTreeMap::new();
         // Pre-created at zero so that the first run of any outcome counts as an
         // increase in rate()/increase().
-        for outcome in crate::probe::outcomes(&module.prober) {
-            outcomes.insert(*outcome, 0);
+        outcomes.insert("success", 0);
+        for reason in module.prober.kind().outcomes() {
+            outcomes.insert(reason.as_label(), 0);
         }
         let run_durations = Histogram::new(&module.run_duration_buckets);
         let mut base = vec![

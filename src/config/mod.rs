@@ -12,13 +12,12 @@ pub mod error;
 pub mod file;
 pub mod validate;
 
-mod auth;
-mod http_module;
 mod modules;
 mod probes;
-mod tls_files;
-mod tree;
-mod values;
+pub(crate) mod shared;
+pub(crate) mod tls_files;
+pub(crate) mod tree;
+pub(crate) mod values;
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -26,12 +25,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
-use http::{HeaderName, HeaderValue, Method, Uri};
-use regex::Regex;
 use rustls::RootCertStore;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
+pub use crate::probe::http::{Auth, Compression, HeaderMatch, HttpModule, DEFAULT_MAX_REDIRECTS};
+pub use crate::probe::tcp::TcpModule;
+pub use crate::probe::{Prober, ProberKind};
 pub use error::{ConfigError, ConfigErrors};
 
 /// Default buckets of `probe_run_duration_seconds`. They include 0.5 and 2
@@ -40,9 +39,6 @@ pub use error::{ConfigError, ConfigErrors};
 pub const DEFAULT_RUN_DURATION_BUCKETS: &[f64] = &[
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 2.5, 5.0, 10.0, 30.0,
 ];
-
-/// Blackbox's hard cap on followed redirects; outpost makes it configurable.
-pub const DEFAULT_MAX_REDIRECTS: u32 = 10;
 
 /// A loaded, validated configuration.
 #[derive(Debug, Clone)]
@@ -101,24 +97,6 @@ pub struct Module {
     pub run_duration_buckets: Vec<f64>,
     /// The module as written, secrets replaced by `<secret>`, for `debug=true`.
     pub redacted: String,
-}
-
-/// One variant per prober; adding a prober adds a variant and the compiler finds
-/// every `match` that must learn of it.
-#[derive(Debug, Clone)]
-pub enum Prober {
-    Http(Box<HttpModule>),
-    Tcp(TcpModule),
-}
-
-impl Prober {
-    /// The `prober = "..."` value.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Prober::Http(_) => "http",
-            Prober::Tcp(_) => "tcp",
-        }
-    }
 }
 
 /// `preferred_ip_protocol`.
@@ -188,116 +166,6 @@ impl Clone for ClientCert {
             key: self.key.clone_key(),
         }
     }
-}
-
-/// `compression`: the body is decoded only when this is set (as Blackbox does).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Compression {
-    Gzip,
-    Deflate,
-    Brotli,
-    Identity,
-}
-
-impl Compression {
-    /// The `Content-Encoding` / `Accept-Encoding` token.
-    pub fn token(self) -> &'static str {
-        match self {
-            Compression::Gzip => "gzip",
-            Compression::Deflate => "deflate",
-            Compression::Brotli => "br",
-            Compression::Identity => "identity",
-        }
-    }
-}
-
-/// One `fail_if_header_matches` / `fail_if_header_not_matches` rule.
-#[derive(Debug, Clone)]
-pub struct HeaderMatch {
-    pub header: HeaderName,
-    pub regexp: Regex,
-    pub allow_missing: bool,
-}
-
-/// How the request authenticates. At most one per module.
-#[derive(Debug, Clone)]
-pub enum Auth {
-    /// `basic_auth` (`password` or `password_file`, read at load).
-    Basic { username: String, password: String },
-    /// `bearer_token` or `bearer_token_file`, read at load.
-    Bearer(String),
-}
-
-/// `[modules.NAME.http]`.
-#[derive(Debug, Clone)]
-pub struct HttpModule {
-    /// Empty means any 2xx.
-    pub valid_status_codes: Vec<u16>,
-    /// Empty means any; otherwise exact strings such as `HTTP/1.1`, `HTTP/2.0`.
-    pub valid_http_versions: Vec<String>,
-    pub method: Method,
-    /// Request headers in order; a `Host` entry sets the Host header and, when
-    /// `server_name` is unset, the TLS SNI.
-    pub headers: Vec<(HeaderName, HeaderValue)>,
-    /// `body` or the contents of `body_file`.
-    pub body: Option<Bytes>,
-    pub compression: Option<Compression>,
-    pub follow_redirects: bool,
-    /// outpost extension: `max_redirects` (default 10, Blackbox's fixed cap).
-    pub max_redirects: u32,
-    pub fail_if_ssl: bool,
-    pub fail_if_not_ssl: bool,
-    pub fail_if_body_matches_regexp: Vec<Regex>,
-    pub fail_if_body_not_matches_regexp: Vec<Regex>,
-    pub fail_if_header_matches: Vec<HeaderMatch>,
-    pub fail_if_header_not_matches: Vec<HeaderMatch>,
-    pub auth: Option<Auth>,
-    pub tls: TlsSettings,
-    pub ip: IpSettings,
-    /// `body_size_limit` in bytes, applied after decompression; `None` = unlimited.
-    pub body_size_limit: Option<u64>,
-    /// `proxy_url`: an `http://` proxy (CONNECT for https targets).
-    pub proxy_url: Option<Uri>,
-    pub skip_resolve_phase_with_proxy: bool,
-    /// `enable_http2` (default true): offer `h2` in ALPN on https targets.
-    pub enable_http2: bool,
-}
-
-impl Default for HttpModule {
-    fn default() -> Self {
-        HttpModule {
-            valid_status_codes: Vec::new(),
-            valid_http_versions: Vec::new(),
-            method: Method::GET,
-            headers: Vec::new(),
-            body: None,
-            compression: None,
-            follow_redirects: true,
-            max_redirects: DEFAULT_MAX_REDIRECTS,
-            fail_if_ssl: false,
-            fail_if_not_ssl: false,
-            fail_if_body_matches_regexp: Vec::new(),
-            fail_if_body_not_matches_regexp: Vec::new(),
-            fail_if_header_matches: Vec::new(),
-            fail_if_header_not_matches: Vec::new(),
-            auth: None,
-            tls: TlsSettings::default(),
-            ip: IpSettings::default(),
-            body_size_limit: None,
-            proxy_url: None,
-            skip_resolve_phase_with_proxy: false,
-            enable_http2: true,
-        }
-    }
-}
-
-/// `[modules.NAME.tcp]` (connect and TLS; `query_response` comes later).
-#[derive(Debug, Clone, Default)]
-pub struct TcpModule {
-    pub ip: IpSettings,
-    /// `tls`: TLS from the first byte.
-    pub tls: bool,
-    pub tls_config: TlsSettings,
 }
 
 /// One `[[probes]]` entry: what to probe, with which module, how often.

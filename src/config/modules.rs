@@ -5,25 +5,21 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use toml::de::DeValue;
+use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
-use super::file::{ModuleFile, TcpFile};
+use super::file::ModuleFile;
 use super::tree::{self, child, decode};
 use super::validate::Ctx;
-use super::{http_module, tls_files, values};
-use super::{IpSettings, Module, Prober, TcpModule, DEFAULT_RUN_DURATION_BUCKETS};
-
-/// Probers outpost implements.
-const SUPPORTED: &[&str] = &["http", "tcp"];
-/// Blackbox probers outpost does not implement yet.
-const NOT_YET: &[&str] = &["dns", "icmp", "grpc", "unix", "websocket"];
+use super::values;
+use super::{Module, Prober, DEFAULT_RUN_DURATION_BUCKETS};
+use crate::probe::{ProberKind, NOT_YET};
 
 /// What the probe checks need to know of a module, valid or not.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ModuleSummary {
     /// `Some` when the prober is one outpost supports.
-    pub(crate) kind: Option<&'static str>,
+    pub(crate) kind: Option<ProberKind>,
     /// The module's own timeout, when it parsed.
     pub(crate) timeout: Option<Duration>,
 }
@@ -68,7 +64,8 @@ fn build_module(
     let path = tree::key("modules", name);
     let mut summary = ModuleSummary::default();
     let before = ctx.error_count();
-    let file = decode::<ModuleFile>(ctx, value, &path);
+    let own = module_keys(ctx, &path, value);
+    let file = decode::<ModuleFile>(ctx, &own, &path);
     let timeout = file
         .as_ref()
         .and_then(|f| f.timeout.as_ref())
@@ -102,7 +99,40 @@ fn build_module(
     (module, summary)
 }
 
-/// The prober and its settings block; any other block is an error.
+/// Whether `key` names a prober's settings block, implemented or not yet.
+fn is_prober_block(key: &str) -> bool {
+    ProberKind::from_name(key).is_some() || NOT_YET.contains(&key)
+}
+
+/// The keys of [`ModuleFile`]; the rest of a module table is prober blocks.
+const MODULE_KEYS: &[&str] = &["prober", "timeout", "run_duration_buckets"];
+
+/// The module table with only its own keys, for [`ModuleFile`]: prober blocks are
+/// the probers' own to decode, and any other key is reported here, with every
+/// valid key (prober blocks included) in the hint.
+fn module_keys<'i>(
+    ctx: &mut Ctx<'_>,
+    path: &str,
+    value: &Spanned<DeValue<'i>>,
+) -> Spanned<DeValue<'i>> {
+    let DeValue::Table(table) = value.get_ref() else {
+        return value.clone();
+    };
+    let mut valid = MODULE_KEYS.to_vec();
+    valid.extend(ProberKind::names());
+    let mut own = DeTable::new();
+    for (k, v) in table.iter() {
+        let key = k.get_ref().as_ref();
+        if MODULE_KEYS.contains(&key) {
+            own.insert(k.clone(), v.clone());
+        } else if !is_prober_block(key) {
+            ctx.unknown_key(k.span(), path, key, &valid);
+        }
+    }
+    Spanned::new(value.span(), DeValue::Table(own))
+}
+
+/// The prober and its settings block; any other prober's block is an error.
 fn build_prober(
     ctx: &mut Ctx<'_>,
     path: &str,
@@ -112,91 +142,50 @@ fn build_prober(
 ) -> Option<Prober> {
     let name = prober.get_ref().as_str();
     let prober_path = tree::key(path, "prober");
+    let supported = ProberKind::names().join(", ");
     if NOT_YET.contains(&name) {
         ctx.error_hint(
             prober.span(),
             &prober_path,
             format!("prober {name:?} is not supported yet"),
-            format!("supported probers: {}", SUPPORTED.join(", ")),
+            format!("supported probers: {supported}"),
         );
         return None;
     }
-    let Some(kind) = SUPPORTED.iter().copied().find(|k| *k == name) else {
+    let Some(kind) = ProberKind::from_name(name) else {
         ctx.error_hint(
             prober.span(),
             &prober_path,
             format!("invalid prober {name:?}"),
-            format!("valid values: {}", SUPPORTED.join(", ")),
+            format!("valid values: {supported}"),
         );
         return None;
     };
     summary.kind = Some(kind);
-    for block in SUPPORTED.iter().chain(NOT_YET).filter(|b| **b != kind) {
-        if let Some(present) = child(value, block) {
-            ctx.error_hint(
-                present.span(),
-                &tree::key(path, block),
-                format!("a `{block}` block does not apply to prober {kind:?}"),
-                format!(
-                    "put these settings under `{}`, or remove them",
-                    tree::key(path, kind)
-                ),
-            );
+    if let Some(table) = value.get_ref().as_table() {
+        for (block, present) in table.iter() {
+            let block = block.get_ref().as_ref();
+            if block != kind.name() && is_prober_block(block) {
+                ctx.error_hint(
+                    present.span(),
+                    &tree::key(path, block),
+                    format!(
+                        "a `{block}` block does not apply to prober {:?}",
+                        kind.name()
+                    ),
+                    format!(
+                        "put these settings under `{}`, or remove them",
+                        tree::key(path, kind.name())
+                    ),
+                );
+            }
         }
     }
-    let block_path = tree::key(path, kind);
-    let block = child(value, kind);
-    match kind {
-        "http" => http_module::build(ctx, &block_path, block).map(|m| Prober::Http(Box::new(m))),
-        _ => build_tcp(ctx, &block_path, block).map(Prober::Tcp),
-    }
-}
-
-fn build_tcp(
-    ctx: &mut Ctx<'_>,
-    path: &str,
-    value: Option<&Spanned<DeValue<'_>>>,
-) -> Option<TcpModule> {
-    let Some(value) = value else {
-        return Some(TcpModule::default());
-    };
-    let tls_config = tls_files::build(
+    kind.build(
         ctx,
-        &tree::key(path, "tls_config"),
-        child(value, "tls_config"),
-    );
-    let file = decode::<TcpFile>(ctx, value, path)?;
-    let before = ctx.error_count();
-    if let Some(q) = &file.query_response {
-        ctx.unsupported(
-            q.span(),
-            &tree::key(path, "query_response"),
-            "`query_response`",
-        );
-    }
-    let mut ip = IpSettings::default();
-    if let Some(p) = &file.preferred_ip_protocol {
-        ip.preferred = values::ip_protocol(ctx, &tree::key(path, "preferred_ip_protocol"), p)
-            .unwrap_or_default();
-    }
-    ip.fallback = file.ip_protocol_fallback.unwrap_or(true);
-    if let Some(source) = &file.source_ip_address {
-        match source.get_ref().parse() {
-            Ok(addr) => ip.source_ip = Some(addr),
-            Err(_) => ctx.error_hint(
-                source.span(),
-                &tree::key(path, "source_ip_address"),
-                format!("invalid IP address {:?}", source.get_ref()),
-                "write an IPv4 or IPv6 address, e.g. \"10.0.0.5\" or \"2001:db8::5\"",
-            ),
-        }
-    }
-    let tls_config = tls_config?;
-    (ctx.error_count() == before).then(|| TcpModule {
-        ip,
-        tls: file.tls.unwrap_or(false),
-        tls_config,
-    })
+        &tree::key(path, kind.name()),
+        child(value, kind.name()),
+    )
 }
 
 /// `run_duration_buckets`: non-empty, finite, positive, strictly increasing.

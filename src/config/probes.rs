@@ -1,10 +1,8 @@
 //! `[[probes]]`: names, module references, targets, schedule and static labels.
 
 use std::collections::{BTreeMap, HashMap};
-use std::net::Ipv6Addr;
 use std::time::Duration;
 
-use http::Uri;
 use toml::de::DeValue;
 use toml::Spanned;
 
@@ -15,6 +13,7 @@ use super::modules::ModuleSummary;
 use super::tree::{self, decode};
 use super::validate::Ctx;
 use super::{values, ProbeSpec};
+use crate::probe::ProberKind;
 
 /// The timeout of a probe with neither its own nor a module timeout, at most:
 /// Prometheus' default scrape timeout.
@@ -194,56 +193,11 @@ fn unknown_module(
     );
 }
 
-/// http: an absolute http(s) URL, or a bare host that gets `http://` (as Blackbox
-/// does). tcp: `host:port`, IPv6 in brackets.
-fn check_target(ctx: &mut Ctx<'_>, path: &str, target: &Spanned<String>, kind: &str) {
-    let text = target.get_ref().as_str();
-    let problem = match kind {
-        "http" => http_target_problem(text),
-        _ => tcp_target_problem(text),
-    };
-    if let Some((message, hint)) = problem {
-        ctx.error_hint(target.span(), path, message, hint);
+/// The target as the module's prober parses it when a run starts.
+fn check_target(ctx: &mut Ctx<'_>, path: &str, target: &Spanned<String>, kind: ProberKind) {
+    if let Err(e) = kind.check_target(target.get_ref()) {
+        ctx.error_hint(target.span(), path, e.message, e.hint);
     }
-}
-
-fn http_target_problem(text: &str) -> Option<(String, String)> {
-    let hint =
-        "write a URL such as \"https://example.com/health\" (a bare host gets http://)".to_string();
-    let url = match text.split_once("://") {
-        Some((scheme, _))
-            if scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https") =>
-        {
-            text.to_string()
-        }
-        Some((scheme, _)) => {
-            return Some((
-                format!("unsupported URL scheme {scheme:?} for an http module"),
-                hint,
-            ))
-        }
-        None => format!("http://{text}"),
-    };
-    match url.parse::<Uri>() {
-        Ok(uri) if uri.host().is_some_and(|h| !h.is_empty()) => None,
-        _ => Some((format!("invalid URL {text:?}"), hint)),
-    }
-}
-
-fn tcp_target_problem(text: &str) -> Option<(String, String)> {
-    let hint = "write host:port, e.g. \"db.internal:3306\", or \"[::1]:53\" for IPv6".to_string();
-    let Some((host, port)) = text.rsplit_once(':') else {
-        return Some((format!("target {text:?} has no port"), hint));
-    };
-    if port.parse::<u16>().is_err() {
-        return Some((format!("invalid port {port:?} in target {text:?}"), hint));
-    }
-    let ok = if let Some(inner) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
-        inner.parse::<Ipv6Addr>().is_ok()
-    } else {
-        !host.is_empty() && !host.contains([':', '/', '[', ']', ' '])
-    };
-    (!ok).then(|| (format!("invalid host {host:?} in target {text:?}"), hint))
 }
 
 /// Static labels in the order written.
@@ -293,37 +247,6 @@ fn is_label_name(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn targets() {
-        for ok in [
-            "http://a",
-            "HTTPS://a:8443/x?y",
-            "example.com",
-            "example.com/health",
-            "http://[::1]:80/",
-        ] {
-            assert_eq!(http_target_problem(ok), None, "{ok}");
-        }
-        for bad in ["ftp://a", "http://", "a b", ""] {
-            assert!(http_target_problem(bad).is_some(), "{bad}");
-        }
-        for ok in ["a:1", "10.0.0.1:3306", "[::1]:53", "db.internal:65535"] {
-            assert_eq!(tcp_target_problem(ok), None, "{ok}");
-        }
-        for bad in [
-            "a",
-            "a:",
-            ":80",
-            "a:99999",
-            "::1:53",
-            "[::1]",
-            "[x]:53",
-            "http://a:80",
-        ] {
-            assert!(tcp_target_problem(bad).is_some(), "{bad}");
-        }
-    }
 
     #[test]
     fn label_names() {

@@ -20,17 +20,6 @@ pub const PROBE_IP_ADDR_HASH: &str = "probe_ip_addr_hash";
 pub const PROBE_FAILED_DUE_TO_REGEX: &str = "probe_failed_due_to_regex";
 pub const PROBE_FAILED_DUE_TO_BYTES: &str = "probe_failed_due_to_bytes";
 
-// Blackbox http series.
-pub const PROBE_HTTP_DURATION_SECONDS: &str = "probe_http_duration_seconds";
-pub const PROBE_HTTP_STATUS_CODE: &str = "probe_http_status_code";
-pub const PROBE_HTTP_CONTENT_LENGTH: &str = "probe_http_content_length";
-pub const PROBE_HTTP_UNCOMPRESSED_BODY_LENGTH: &str = "probe_http_uncompressed_body_length";
-pub const PROBE_HTTP_REDIRECTS: &str = "probe_http_redirects";
-pub const PROBE_HTTP_SSL: &str = "probe_http_ssl";
-pub const PROBE_HTTP_VERSION: &str = "probe_http_version";
-pub const PROBE_HTTP_LAST_MODIFIED_TIMESTAMP_SECONDS: &str =
-    "probe_http_last_modified_timestamp_seconds";
-
 // Blackbox TLS series (http, tcp).
 pub const PROBE_SSL_EARLIEST_CERT_EXPIRY: &str = "probe_ssl_earliest_cert_expiry";
 pub const PROBE_SSL_LAST_CHAIN_EXPIRY_TIMESTAMP_SECONDS: &str =
@@ -65,215 +54,242 @@ pub const PROCESS_OPEN_FDS: &str = "process_open_fds";
 pub const PROCESS_MAX_FDS: &str = "process_max_fds";
 pub const PROCESS_THREADS: &str = "process_threads";
 
-/// Type and help of every family. A name missing here is a bug caught by tests.
-pub const FAMILIES: &[(&str, Kind, &str)] = &[
-    (
+/// One metric family: its name, exposition type and help sentence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Family {
+    pub name: &'static str,
+    pub kind: Kind,
+    pub help: &'static str,
+}
+
+impl Family {
+    pub const fn new(name: &'static str, kind: Kind, help: &'static str) -> Self {
+        Family { name, kind, help }
+    }
+}
+
+/// Every prober, every run: the outcome, its duration and the timeout it had.
+pub const COMMON: &[Family] = &[
+    Family::new(
         PROBE_SUCCESS,
         Kind::Gauge,
         "Whether the probe succeeded (1) or failed (0).",
     ),
-    (
+    Family::new(
         PROBE_DURATION_SECONDS,
         Kind::Gauge,
         "How long the probe took to complete, in seconds.",
     ),
-    (
+    Family::new(
         PROBE_TIMEOUT_SECONDS,
         Kind::Gauge,
         "The effective timeout of the probe, in seconds.",
     ),
-    (
+];
+
+/// Probers that resolve a name and connect to an address.
+pub const IP: &[Family] = &[
+    Family::new(
         PROBE_DNS_LOOKUP_TIME_SECONDS,
         Kind::Gauge,
         "How long the target's name resolution took, in seconds.",
     ),
-    (
+    Family::new(
         PROBE_IP_PROTOCOL,
         Kind::Gauge,
         "IP protocol (4 or 6) of the address probed; 0 when resolution failed.",
     ),
-    (
+    Family::new(
         PROBE_IP_ADDR_HASH,
         Kind::Gauge,
         "FNV-32a hash of the address probed, to detect address changes.",
     ),
-    (
-        PROBE_FAILED_DUE_TO_REGEX,
-        Kind::Gauge,
-        "Whether a regular expression rule failed the probe.",
-    ),
-    (
-        PROBE_FAILED_DUE_TO_BYTES,
-        Kind::Gauge,
-        "Whether an expect_bytes rule failed the probe.",
-    ),
-    (
-        PROBE_HTTP_DURATION_SECONDS,
-        Kind::Gauge,
-        "Duration of each HTTP phase, summed over redirects, in seconds.",
-    ),
-    (
-        PROBE_HTTP_STATUS_CODE,
-        Kind::Gauge,
-        "Status code of the final HTTP response; 0 when there was none.",
-    ),
-    (
-        PROBE_HTTP_CONTENT_LENGTH,
-        Kind::Gauge,
-        "Content-Length of the final response; -1 when unknown.",
-    ),
-    (
-        PROBE_HTTP_UNCOMPRESSED_BODY_LENGTH,
-        Kind::Gauge,
-        "Length of the final response body after decompression, in bytes.",
-    ),
-    (
-        PROBE_HTTP_REDIRECTS,
-        Kind::Gauge,
-        "Number of redirects followed.",
-    ),
-    (
-        PROBE_HTTP_SSL,
-        Kind::Gauge,
-        "Whether the final response came over TLS (1) or not (0).",
-    ),
-    (
-        PROBE_HTTP_VERSION,
-        Kind::Gauge,
-        "HTTP version of the final response (1.1, 2); 0 when there was none.",
-    ),
-    (
-        PROBE_HTTP_LAST_MODIFIED_TIMESTAMP_SECONDS,
-        Kind::Gauge,
-        "Last-Modified of the final response, as a Unix timestamp.",
-    ),
-    (
+];
+
+/// Probers that can speak TLS: the certificates presented and the version.
+pub const TLS: &[Family] = &[
+    Family::new(
         PROBE_SSL_EARLIEST_CERT_EXPIRY,
         Kind::Gauge,
         "Earliest NotAfter among the certificates the peer presented, as a Unix timestamp.",
     ),
-    (
+    Family::new(
         PROBE_SSL_LAST_CHAIN_EXPIRY_TIMESTAMP_SECONDS,
         Kind::Gauge,
         "Earliest NotAfter in the last certificate chain, as a Unix timestamp.",
     ),
-    (
+    Family::new(
         PROBE_SSL_LAST_CHAIN_INFO,
         Kind::Gauge,
         "Details of the leaf certificate of the last chain; always 1.",
     ),
-    (
+    Family::new(
         PROBE_TLS_VERSION_INFO,
         Kind::Gauge,
         "TLS version negotiated; always 1.",
     ),
-    (
-        PROBE_TLS_CIPHER_INFO,
-        Kind::Gauge,
-        "TLS cipher suite negotiated; always 1.",
-    ),
-    (
+];
+
+/// The cipher series (http only, as in Blackbox).
+pub const TLS_CIPHER: &[Family] = &[Family::new(
+    PROBE_TLS_CIPHER_INFO,
+    Kind::Gauge,
+    "TLS cipher suite negotiated; always 1.",
+)];
+
+/// Probers with regular expression rules.
+pub const REGEX_RULES: &[Family] = &[Family::new(
+    PROBE_FAILED_DUE_TO_REGEX,
+    Kind::Gauge,
+    "Whether a regular expression rule failed the probe.",
+)];
+
+/// Probers with `expect_bytes` rules.
+pub const BYTES_RULES: &[Family] = &[Family::new(
+    PROBE_FAILED_DUE_TO_BYTES,
+    Kind::Gauge,
+    "Whether an expect_bytes rule failed the probe.",
+)];
+
+/// Series only a scheduled probe has, kept across runs.
+pub const SCHEDULED: &[Family] = &[
+    Family::new(
         PROBE_RUNS_TOTAL,
         Kind::Counter,
         "Scheduled runs of the probe, by outcome (success or the failure reason).",
     ),
-    (
+    Family::new(
         PROBE_RUN_DURATION_SECONDS,
         Kind::Histogram,
         "Duration of every scheduled run of the probe, in seconds.",
     ),
-    (
+    Family::new(
         PROBE_LAST_RUN_TIMESTAMP_SECONDS,
         Kind::Gauge,
         "When the latest scheduled run started, as a Unix timestamp.",
     ),
-    (
+];
+
+/// The daemon's own series.
+pub const DAEMON: &[Family] = &[
+    Family::new(
         OUTPOST_BUILD_INFO,
         Kind::Gauge,
         "outpost's version and build; always 1.",
     ),
-    (
+    Family::new(
         OUTPOST_CONFIG_LAST_RELOAD_SUCCESSFUL,
         Kind::Gauge,
         "Whether the last configuration load or reload succeeded.",
     ),
-    (
+    Family::new(
         OUTPOST_CONFIG_LAST_RELOAD_SUCCESS_TIMESTAMP_SECONDS,
         Kind::Gauge,
         "When the configuration was last loaded successfully, as a Unix timestamp.",
     ),
-    (
+    Family::new(
         OUTPOST_PROBES,
         Kind::Gauge,
         "Scheduled probes in the running configuration.",
     ),
-    (
+    Family::new(
         OUTPOST_PROBES_IN_FLIGHT,
         Kind::Gauge,
         "Probe runs in flight, scheduled and /probe.",
     ),
-    (
+    Family::new(
         OUTPOST_SCHEDULER_LAG_SECONDS,
         Kind::Histogram,
         "How late scheduled runs started compared with their planned time, in seconds.",
     ),
-    (
+    Family::new(
         OUTPOST_SCHEDULER_SKIPPED_RUNS_TOTAL,
         Kind::Counter,
         "Scheduled runs skipped because the previous run of the probe was still going.",
     ),
-    (
+    Family::new(
         OUTPOST_PROBE_REQUESTS_TOTAL,
         Kind::Counter,
         "Requests to /probe, by module and HTTP status code of the answer.",
     ),
-    (
+    Family::new(
         OUTPOST_MODULE_UNKNOWN_TOTAL,
         Kind::Counter,
         "Requests to /probe naming a module that does not exist.",
     ),
-    (
+];
+
+/// `process_*`, the Prometheus client conventions.
+pub const PROCESS: &[Family] = &[
+    Family::new(
         PROCESS_CPU_SECONDS_TOTAL,
         Kind::Counter,
         "Total user and system CPU time spent in seconds.",
     ),
-    (
+    Family::new(
         PROCESS_RESIDENT_MEMORY_BYTES,
         Kind::Gauge,
         "Resident memory size in bytes.",
     ),
-    (
+    Family::new(
         PROCESS_VIRTUAL_MEMORY_BYTES,
         Kind::Gauge,
         "Virtual memory size in bytes.",
     ),
-    (
+    Family::new(
         PROCESS_START_TIME_SECONDS,
         Kind::Gauge,
         "Start time of the process since unix epoch in seconds.",
     ),
-    (
+    Family::new(
         PROCESS_OPEN_FDS,
         Kind::Gauge,
         "Number of open file descriptors.",
     ),
-    (
+    Family::new(
         PROCESS_MAX_FDS,
         Kind::Gauge,
         "Maximum number of open file descriptors.",
     ),
-    (
+    Family::new(
         PROCESS_THREADS,
         Kind::Gauge,
         "Number of OS threads in the process.",
     ),
 ];
 
+/// The families that do not depend on a prober.
+pub const NOT_PROBER_SPECIFIC: &[&[Family]] = &[COMMON, SCHEDULED, DAEMON, PROCESS];
+
+/// Every family outpost can expose, each once: the groups above and every
+/// prober's own (see [`crate::probe::ProberKind::families`]).
+pub fn all() -> Vec<Family> {
+    let mut out: Vec<Family> = Vec::new();
+    let prober_groups = crate::probe::ProberKind::ALL
+        .iter()
+        .flat_map(|k| k.families().iter());
+    for family in NOT_PROBER_SPECIFIC
+        .iter()
+        .chain(prober_groups)
+        .flat_map(|g| g.iter())
+    {
+        if !out.iter().any(|f| f.name == family.name) {
+            out.push(*family);
+        }
+    }
+    out
+}
+
 /// Type and help of `name`; unknown names are exposed as untyped-looking gauges.
 pub fn describe(name: &str) -> (Kind, &'static str) {
-    FAMILIES
+    let prober_groups = crate::probe::ProberKind::ALL
         .iter()
-        .find(|(n, _, _)| *n == name)
-        .map(|(_, k, h)| (*k, *h))
+        .flat_map(|k| k.families().iter());
+    NOT_PROBER_SPECIFIC
+        .iter()
+        .chain(prober_groups)
+        .flat_map(|g| g.iter())
+        .find(|f| f.name == name)
+        .map(|f| (f.kind, f.help))
         .unwrap_or((Kind::Gauge, "Undocumented series."))
 }

@@ -13,7 +13,7 @@ use std::io::{self, Write};
 
 use regex::bytes::Regex;
 
-use crate::config::Compression;
+use crate::probe::http::Compression;
 
 /// Size of the body regex window. The buffer grows to `2 × REGEX_WINDOW`, the
 /// regexes run over it, then only its last `REGEX_WINDOW` bytes are kept as the

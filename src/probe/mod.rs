@@ -1,13 +1,15 @@
 //! Probers: each turns (module, target, deadline) into a [`ProbeReport`].
 //!
 //! A prober knows nothing of schedules, registries or HTTP serving. Three callers
-//! share [`run`]: the scheduler, `/probe` and `outpost probe`. Every prober has the
-//! same shape, `async fn probe(target, module, ctx, recorder) -> Result<(), ProbeFailure>`,
-//! and [`run`] dispatches with one `match` on [`Prober`]. The deadline is enforced
+//! share [`run`]: the scheduler, `/probe` and `outpost probe`. A prober is one
+//! module that owns its kind name, settings, config block, target parser, outcomes
+//! and metric families; the one table in `kind.rs` lists the probers and derives
+//! every dispatch from them ([`ProberKind`], [`Prober`]). The deadline is enforced
 //! here, around the whole run, so no prober can overrun it.
 
 pub mod body;
 pub mod http;
+mod kind;
 pub mod net;
 pub mod report;
 pub mod tcp;
@@ -17,7 +19,8 @@ use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
 
-use crate::config::{Module, Prober};
+use crate::config::Module;
+pub use kind::{Prober, ProberKind, TargetError, NOT_YET};
 pub use report::{FailureReason, ProbeFailure, ProbeReport, Recorder, Sample};
 
 /// What a run needs besides its module and target.
@@ -41,45 +44,6 @@ impl ProbeContext {
     }
 }
 
-/// The `outcome` values a prober can produce: `success` and its failure reasons.
-/// Counters are pre-created for each, so the first failure of a kind is an increase.
-pub fn outcomes(prober: &Prober) -> &'static [&'static str] {
-    use FailureReason as R;
-    const HTTP: &[&str] = &[
-        "success",
-        R::Timeout.as_label(),
-        R::InvalidTarget.as_label(),
-        R::Resolve.as_label(),
-        R::Connect.as_label(),
-        R::Proxy.as_label(),
-        R::Tls.as_label(),
-        R::Http.as_label(),
-        R::HttpStatus.as_label(),
-        R::HttpVersion.as_label(),
-        R::TooManyRedirects.as_label(),
-        R::SslRequired.as_label(),
-        R::SslForbidden.as_label(),
-        R::HeaderRegex.as_label(),
-        R::BodyRegex.as_label(),
-        R::BodyTooLarge.as_label(),
-        R::Decompression.as_label(),
-        R::Io.as_label(),
-    ];
-    const TCP: &[&str] = &[
-        "success",
-        R::Timeout.as_label(),
-        R::InvalidTarget.as_label(),
-        R::Resolve.as_label(),
-        R::Connect.as_label(),
-        R::Tls.as_label(),
-        R::Io.as_label(),
-    ];
-    match prober {
-        Prober::Http(_) => HTTP,
-        Prober::Tcp(_) => TCP,
-    }
-}
-
 /// Runs one probe of `target` with `module`, bounded by `ctx.deadline`.
 pub async fn run(module: &Module, target: &str, ctx: &ProbeContext) -> ProbeReport {
     let started_at = SystemTime::now();
@@ -95,12 +59,7 @@ pub async fn run(module: &Module, target: &str, ctx: &ProbeContext) -> ProbeRepo
     ));
 
     let result = {
-        let probing = async {
-            match &module.prober {
-                Prober::Http(m) => http::probe(target, m, ctx, &mut rec).await,
-                Prober::Tcp(m) => tcp::probe(target, m, ctx, &mut rec).await,
-            }
-        };
+        let probing = module.prober.probe(target, ctx, &mut rec);
         match tokio::time::timeout_at(ctx.deadline, probing).await {
             Ok(r) => r,
             Err(_) => Err(ProbeFailure::new(

@@ -12,7 +12,7 @@
 //! every run; its answer cache honours the records' TTLs.
 
 use std::io;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -21,7 +21,7 @@ use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::TokioResolver;
 use tokio::net::{TcpSocket, TcpStream};
 
-use super::{FailureReason, ProbeFailure, Recorder};
+use super::{FailureReason, ProbeFailure, Recorder, TargetError};
 use crate::config::{IpProtocol, IpSettings};
 use crate::metrics::names;
 
@@ -288,23 +288,49 @@ pub async fn connect_timed(
     }
 }
 
-/// Splits `host:port` (IPv6 in brackets). The port is required.
-pub fn split_host_port(target: &str) -> Option<(String, u16)> {
-    let (host, port) = if let Some(rest) = target.strip_prefix('[') {
-        let (h, p) = rest.split_once(']')?;
-        (h, p.strip_prefix(':')?)
-    } else {
-        let (h, p) = target.rsplit_once(':')?;
-        if h.contains(':') {
-            return None;
-        }
-        (h, p)
+/// A `host:port` target, IPv6 literals in brackets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostPort {
+    /// The host without brackets: a name or an IP literal.
+    pub host: String,
+    pub port: u16,
+}
+
+/// Parses `host:port` (IPv6 in brackets); the port is required. The one parser
+/// for such targets, at config load and at probe time alike.
+pub fn parse_host_port(text: &str) -> Result<HostPort, TargetError> {
+    let hint = "write host:port, e.g. \"db.internal:3306\", or \"[::1]:53\" for IPv6";
+    let Some((host, port)) = text.rsplit_once(':') else {
+        return Err(TargetError::new(
+            format!("target {text:?} has no port"),
+            hint,
+        ));
     };
-    if host.is_empty() {
-        return None;
+    let Ok(port) = port.parse::<u16>() else {
+        return Err(TargetError::new(
+            format!("invalid port {port:?} in target {text:?}"),
+            hint,
+        ));
+    };
+    let host = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        Some(inner) if inner.parse::<Ipv6Addr>().is_ok() => Some(inner),
+        Some(_) => None,
+        None if !host.is_empty() && !host.contains([':', '/', '[', ']', ' ']) => Some(host),
+        None => None,
+    };
+    match host {
+        Some(h) => Ok(HostPort {
+            host: h.to_string(),
+            port,
+        }),
+        None => Err(TargetError::new(
+            format!(
+                "invalid host {host:?} in target {text:?}",
+                host = text.rsplit_once(':').map_or("", |(h, _)| h)
+            ),
+            hint,
+        )),
     }
-    let port: u16 = port.parse().ok()?;
-    Some((host.to_string(), port))
 }
 
 #[cfg(test)]
@@ -332,11 +358,36 @@ mod tests {
 
     #[test]
     fn host_port() {
-        assert_eq!(split_host_port("a:1"), Some(("a".into(), 1)));
-        assert_eq!(split_host_port("[::1]:80"), Some(("::1".into(), 80)));
-        assert_eq!(split_host_port("::1:80"), None);
-        assert_eq!(split_host_port("a"), None);
-        assert_eq!(split_host_port("a:x"), None);
-        assert_eq!(split_host_port(":80"), None);
+        let hp = |h: &str, port| {
+            Ok(HostPort {
+                host: h.into(),
+                port,
+            })
+        };
+        assert_eq!(parse_host_port("a:1"), hp("a", 1));
+        assert_eq!(parse_host_port("10.0.0.1:3306"), hp("10.0.0.1", 3306));
+        assert_eq!(parse_host_port("[::1]:80"), hp("::1", 80));
+        assert_eq!(
+            parse_host_port("db.internal:65535"),
+            hp("db.internal", 65535)
+        );
+        for bad in [
+            "a",
+            "a:",
+            ":80",
+            "a:x",
+            "a:99999",
+            "::1:80",
+            "[::1]",
+            "[x]:53",
+            "http://a:80",
+            "a b:1",
+        ] {
+            assert!(parse_host_port(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            parse_host_port("a").map_err(|e| e.message),
+            Err("target \"a\" has no port".to_string())
+        );
     }
 }

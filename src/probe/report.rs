@@ -8,90 +8,65 @@ use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
 
-/// Why a run failed. The label value is the `outcome` of `probe_runs_total`, so the
-/// set is part of the public interface (docs/metrics.md lists it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum FailureReason {
-    /// The deadline passed before the run finished.
-    Timeout,
-    /// The target is not a valid URL or `host:port` for this prober.
-    InvalidTarget,
-    /// Name resolution failed or found no address of an acceptable family.
-    Resolve,
-    /// The TCP connection (to the target or its proxy) failed.
-    Connect,
-    /// The proxy refused or broke the tunnel.
-    Proxy,
-    /// The TLS handshake or certificate verification failed.
-    Tls,
-    /// The HTTP exchange broke (protocol error, reset, malformed response).
-    Http,
-    /// The status code is not in `valid_status_codes`.
-    HttpStatus,
-    /// The protocol version is not in `valid_http_versions`.
-    HttpVersion,
-    /// More redirects than the limit.
-    TooManyRedirects,
-    /// `fail_if_not_ssl` and the final response was plain HTTP.
-    SslRequired,
-    /// `fail_if_ssl` and the final response came over TLS.
-    SslForbidden,
-    /// A `fail_if_header_*` rule.
-    HeaderRegex,
-    /// A `fail_if_body_*` rule.
-    BodyRegex,
-    /// The body exceeded `body_size_limit`.
-    BodyTooLarge,
-    /// The body could not be decoded with the configured `compression`.
-    Decompression,
-    /// Any other I/O failure after connecting.
-    Io,
+macro_rules! failure_reasons {
+    ($($(#[$doc:meta])* $variant:ident => $label:literal,)*) => {
+        /// Why a run failed. The label value is the `outcome` of `probe_runs_total`, so
+        /// the set is part of the public interface (docs/metrics.md lists it). Each
+        /// prober names the reasons it can produce (`OUTCOMES` in its module).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum FailureReason {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl FailureReason {
+            /// Every reason, in the table's order.
+            pub const ALL: &'static [FailureReason] = &[$(FailureReason::$variant,)*];
+
+            /// The `outcome` label value.
+            pub const fn as_label(self) -> &'static str {
+                match self {
+                    $(FailureReason::$variant => $label,)*
+                }
+            }
+        }
+    };
 }
 
-impl FailureReason {
-    /// Every reason, for pre-creating counters and for the docs test.
-    pub const ALL: &'static [FailureReason] = &[
-        FailureReason::Timeout,
-        FailureReason::InvalidTarget,
-        FailureReason::Resolve,
-        FailureReason::Connect,
-        FailureReason::Proxy,
-        FailureReason::Tls,
-        FailureReason::Http,
-        FailureReason::HttpStatus,
-        FailureReason::HttpVersion,
-        FailureReason::TooManyRedirects,
-        FailureReason::SslRequired,
-        FailureReason::SslForbidden,
-        FailureReason::HeaderRegex,
-        FailureReason::BodyRegex,
-        FailureReason::BodyTooLarge,
-        FailureReason::Decompression,
-        FailureReason::Io,
-    ];
-
-    /// The `outcome` label value.
-    pub const fn as_label(self) -> &'static str {
-        match self {
-            FailureReason::Timeout => "timeout",
-            FailureReason::InvalidTarget => "invalid_target",
-            FailureReason::Resolve => "resolve",
-            FailureReason::Connect => "connect",
-            FailureReason::Proxy => "proxy",
-            FailureReason::Tls => "tls",
-            FailureReason::Http => "http",
-            FailureReason::HttpStatus => "http_status",
-            FailureReason::HttpVersion => "http_version",
-            FailureReason::TooManyRedirects => "too_many_redirects",
-            FailureReason::SslRequired => "ssl_required",
-            FailureReason::SslForbidden => "ssl_forbidden",
-            FailureReason::HeaderRegex => "header_regex",
-            FailureReason::BodyRegex => "body_regex",
-            FailureReason::BodyTooLarge => "body_too_large",
-            FailureReason::Decompression => "decompression",
-            FailureReason::Io => "io",
-        }
-    }
+failure_reasons! {
+    /// The deadline passed before the run finished.
+    Timeout => "timeout",
+    /// The target is not a valid URL or `host:port` for this prober.
+    InvalidTarget => "invalid_target",
+    /// Name resolution failed or found no address of an acceptable family.
+    Resolve => "resolve",
+    /// The TCP connection (to the target or its proxy) failed.
+    Connect => "connect",
+    /// The proxy refused or broke the tunnel.
+    Proxy => "proxy",
+    /// The TLS handshake or certificate verification failed.
+    Tls => "tls",
+    /// The HTTP exchange broke (protocol error, reset, malformed response).
+    Http => "http",
+    /// The status code is not in `valid_status_codes`.
+    HttpStatus => "http_status",
+    /// The protocol version is not in `valid_http_versions`.
+    HttpVersion => "http_version",
+    /// More redirects than the limit.
+    TooManyRedirects => "too_many_redirects",
+    /// `fail_if_not_ssl` and the final response was plain HTTP.
+    SslRequired => "ssl_required",
+    /// `fail_if_ssl` and the final response came over TLS.
+    SslForbidden => "ssl_forbidden",
+    /// A `fail_if_header_*` rule.
+    HeaderRegex => "header_regex",
+    /// A `fail_if_body_*` rule.
+    BodyRegex => "body_regex",
+    /// The body exceeded `body_size_limit`.
+    BodyTooLarge => "body_too_large",
+    /// The body could not be decoded with the configured `compression`.
+    Decompression => "decompression",
+    /// Any other I/O failure after connecting.
+    Io => "io",
 }
 
 impl fmt::Display for FailureReason {

@@ -2,11 +2,12 @@
 //! the common series every prober emits. A rename here is a breaking change for
 //! dashboards and alerts, so it must be deliberate and show in this file's diff.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
-use outpost::config::{HttpModule, IpProtocol, IpSettings, TcpModule};
-use outpost::metrics::names::{self, FAMILIES};
-use outpost::probe::{self, FailureReason, ProbeContext};
+use outpost::config::{HttpModule, IpProtocol, IpSettings, Module, TcpModule};
+use outpost::metrics::names;
+use outpost::probe::{self, FailureReason, ProbeContext, ProberKind};
 
 use crate::support::daemon::target_server;
 use crate::support::{http_module, tcp_module};
@@ -84,7 +85,7 @@ fn metric_names_are_exactly_the_published_ones() {
         .chain(OUTPOST_SERIES)
         .copied()
         .collect();
-    let mut actual: Vec<&str> = FAMILIES.iter().map(|(n, _, _)| *n).collect();
+    let mut actual: Vec<&str> = names::all().iter().map(|f| f.name).collect();
     expected.sort_unstable();
     actual.sort_unstable();
     assert_eq!(actual, expected);
@@ -96,13 +97,44 @@ fn outcome_labels_are_exactly_the_published_ones() {
     assert_eq!(actual, OUTCOMES);
 }
 
+/// Every reason is one some prober produces, and no prober lists one twice.
+#[test]
+fn every_outcome_belongs_to_a_prober() {
+    for reason in FailureReason::ALL {
+        assert!(
+            ProberKind::ALL
+                .iter()
+                .any(|k| k.outcomes().contains(reason)),
+            "no prober produces {reason}"
+        );
+    }
+    for kind in ProberKind::ALL {
+        let mut seen = kind.outcomes().to_vec();
+        seen.sort_unstable();
+        seen.dedup();
+        assert_eq!(
+            seen.len(),
+            kind.outcomes().len(),
+            "{kind} repeats an outcome"
+        );
+    }
+}
+
+/// The row of `docs/metrics.md` whose first cell is `` `name` ``.
+fn doc_row<'d>(docs: &'d str, name: &str) -> Option<Vec<&'d str>> {
+    let cell = format!("| `{name}` |");
+    docs.lines()
+        .find(|l| l.starts_with(&cell))
+        .map(|l| l.split('|').map(str::trim).collect())
+}
+
 #[test]
 fn every_series_and_outcome_is_documented() {
     let docs = std::fs::read_to_string("docs/metrics.md").unwrap();
     for name in BLACKBOX_SERIES.iter().chain(OUTPOST_SERIES) {
         assert!(
-            docs.contains(&format!("`{name}`")),
-            "docs/metrics.md does not document {name}"
+            doc_row(&docs, name).is_some(),
+            "docs/metrics.md has no row for {name}"
         );
     }
     for outcome in OUTCOMES {
@@ -111,10 +143,11 @@ fn every_series_and_outcome_is_documented() {
             "docs/metrics.md does not document outcome {outcome}"
         );
     }
-    for (name, _, help) in FAMILIES {
+    for family in names::all() {
         assert!(
-            !help.is_empty() && help.ends_with('.'),
-            "{name} needs a help sentence"
+            !family.help.is_empty() && family.help.ends_with('.'),
+            "{} needs a help sentence",
+            family.name
         );
     }
     assert_eq!(
@@ -123,94 +156,144 @@ fn every_series_and_outcome_is_documented() {
     );
 }
 
-/// Every prober emits the common series, with sane values, on success and failure.
-#[tokio::test]
-async fn every_prober_emits_the_common_series() {
-    let target = target_server().await;
+/// Each prober's series are documented as emitted by it, and its outcome row
+/// lists exactly the reasons it produces.
+#[test]
+fn every_prober_is_documented() {
+    let docs = std::fs::read_to_string("docs/metrics.md").unwrap();
+    for kind in ProberKind::ALL {
+        for family in kind.families().iter().flat_map(|g| g.iter()) {
+            let row = doc_row(&docs, family.name)
+                .unwrap_or_else(|| panic!("docs/metrics.md has no row for {}", family.name));
+            // | `name` | labels | probers | meaning |
+            let probers = row.get(3).copied().unwrap_or_default();
+            assert!(
+                probers == "all" || probers.split(", ").any(|p| p == kind.name()),
+                "docs/metrics.md: {} does not list prober {kind} (has {probers:?})",
+                family.name
+            );
+        }
+        let row = docs
+            .lines()
+            .find(|l| l.starts_with(&format!("| {} | `", kind.name())))
+            .unwrap_or_else(|| panic!("docs/metrics.md has no outcome row for {kind}"));
+        let mut documented: Vec<&str> = row
+            .split('`')
+            .enumerate()
+            .filter(|(i, _)| i % 2 == 1)
+            .map(|(_, s)| s)
+            .collect();
+        let mut actual: Vec<&str> = kind.outcomes().iter().map(|r| r.as_label()).collect();
+        documented.sort_unstable();
+        actual.sort_unstable();
+        assert_eq!(documented, actual, "outcome row of {kind}");
+    }
+}
+
+/// A module naming a prober that does not exist is told every valid one.
+#[test]
+fn every_prober_is_in_the_valid_values_hint() {
+    let text = "[modules.m]\nprober = \"nope\"\n";
+    let err = outpost::config::Config::from_str_at(text, std::path::Path::new("x.toml"))
+        .err()
+        .unwrap()
+        .to_string();
+    for kind in ProberKind::ALL {
+        assert!(err.contains(kind.name()), "{kind} missing from: {err}");
+    }
+}
+
+/// A target each prober accepts on loopback, one it cannot reach, and a module.
+/// The `match` is exhaustive: a new prober does not compile until it has a case.
+fn cases(kind: ProberKind, up: SocketAddr, closed: SocketAddr) -> Vec<(Module, String, bool)> {
     let ip4 = IpSettings {
         preferred: IpProtocol::Ip4,
         ..IpSettings::default()
     };
+    match kind {
+        ProberKind::Http => {
+            let m = || {
+                http_module(HttpModule {
+                    ip: ip4,
+                    ..HttpModule::default()
+                })
+            };
+            vec![
+                (m(), format!("http://{up}/ok"), true),
+                (m(), format!("http://{closed}/"), false),
+            ]
+        }
+        ProberKind::Tcp => {
+            let m = || {
+                tcp_module(TcpModule {
+                    ip: ip4,
+                    ..TcpModule::default()
+                })
+            };
+            vec![
+                (m(), up.to_string(), true),
+                (m(), closed.to_string(), false),
+            ]
+        }
+    }
+}
+
+/// Every prober emits the common series, with sane values, on success and failure.
+#[tokio::test]
+async fn every_prober_emits_the_common_series() {
+    let target = target_server().await;
     let closed = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap()
     };
-    let cases = [
-        (
-            http_module(HttpModule {
-                ip: ip4,
-                ..HttpModule::default()
-            }),
-            format!("http://{target}/ok"),
-            true,
-        ),
-        (
-            http_module(HttpModule {
-                ip: ip4,
-                ..HttpModule::default()
-            }),
-            format!("http://{closed}/"),
-            false,
-        ),
-        (
-            tcp_module(TcpModule {
-                ip: ip4,
-                ..TcpModule::default()
-            }),
-            target.to_string(),
-            true,
-        ),
-        (
-            tcp_module(TcpModule {
-                ip: ip4,
-                ..TcpModule::default()
-            }),
-            closed.to_string(),
-            false,
-        ),
-    ];
-    for (module, target, succeeds) in cases {
-        let report = probe::run(&module, &target, &ProbeContext::new(Duration::from_secs(5))).await;
-        let kind = module.prober.kind();
-        assert_eq!(
-            report.success, succeeds,
-            "{kind} {target}: {:?}",
-            report.failure
-        );
-        assert_eq!(report.timeout, Duration::from_secs(5));
-        assert_eq!(
-            report.value("probe_ip_protocol", &[]),
-            Some(4.0),
-            "{kind} {target}"
-        );
-        assert!(
-            report.value("probe_dns_lookup_time_seconds", &[]).is_some(),
-            "{kind} {target}"
-        );
-        assert!(
-            report
-                .value("probe_ip_addr_hash", &[])
-                .is_some_and(|h| h > 0.0),
-            "{kind} {target}"
-        );
-        assert_eq!(
-            report.value("probe_failed_due_to_regex", &[]),
-            Some(0.0),
-            "{kind} {target}"
-        );
-        if !succeeds {
+    for kind in ProberKind::ALL {
+        for (module, target, succeeds) in cases(*kind, target, closed) {
+            assert_eq!(module.prober.kind(), *kind);
+            let report =
+                probe::run(&module, &target, &ProbeContext::new(Duration::from_secs(5))).await;
             assert_eq!(
-                report.failure.as_ref().map(|f| f.reason),
-                Some(FailureReason::Connect),
+                report.success, succeeds,
+                "{kind} {target}: {:?}",
+                report.failure
+            );
+            assert_eq!(report.timeout, Duration::from_secs(5));
+            assert_eq!(
+                report.value("probe_ip_protocol", &[]),
+                Some(4.0),
                 "{kind} {target}"
             );
-        }
-        for s in &report.samples {
             assert!(
-                FAMILIES.iter().any(|(n, _, _)| *n == s.name),
-                "{kind} emits undocumented {}",
-                s.name
+                report.value("probe_dns_lookup_time_seconds", &[]).is_some(),
+                "{kind} {target}"
             );
+            assert!(
+                report
+                    .value("probe_ip_addr_hash", &[])
+                    .is_some_and(|h| h > 0.0),
+                "{kind} {target}"
+            );
+            assert_eq!(
+                report.value("probe_failed_due_to_regex", &[]),
+                Some(0.0),
+                "{kind} {target}"
+            );
+            if let Some(f) = &report.failure {
+                assert_eq!(f.reason, FailureReason::Connect, "{kind} {target}");
+                assert!(kind.outcomes().contains(&f.reason), "{kind}: {}", f.reason);
+            }
+            let declared: Vec<&str> = kind
+                .families()
+                .iter()
+                .flat_map(|g| g.iter())
+                .map(|f| f.name)
+                .collect();
+            for s in &report.samples {
+                assert!(
+                    declared.contains(&s.name),
+                    "{kind} emits {}, which it does not declare",
+                    s.name
+                );
+            }
         }
     }
 }

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use outpost::config::{
-    Config, Module, ProbeSpec, Prober, ServerConfig, TcpModule, DEFAULT_RUN_DURATION_BUCKETS,
+    Config, Module, ProbeSpec, Prober, ServerConfig, DEFAULT_RUN_DURATION_BUCKETS,
 };
 use outpost::probe::{FailureReason, ProbeFailure, ProbeReport};
 use outpost::scheduler::{spread_offset, Limiter, Runner, Scheduler};
@@ -19,7 +19,7 @@ fn module(name: &str) -> Arc<Module> {
     Arc::new(Module {
         name: name.to_string(),
         timeout: None,
-        prober: Prober::Tcp(TcpModule::default()),
+        prober: Prober::Tcp(Box::default()),
         run_duration_buckets: DEFAULT_RUN_DURATION_BUCKETS.to_vec(),
         redacted: String::new(),
     })

@@ -7,7 +7,7 @@ use http::Version;
 use http_body_util::BodyExt as _;
 
 use super::conn::{add_phase, HopResponse};
-use crate::config::{HeaderMatch, HttpModule};
+use super::{series, HeaderMatch, HttpModule};
 use crate::metrics::names;
 use crate::probe::body::{BodyReader, BodyStop, RegexVerdict};
 use crate::probe::{FailureReason, ProbeFailure, Recorder};
@@ -22,15 +22,18 @@ pub(super) async fn finish(
 ) -> Result<(), ProbeFailure> {
     let head = &resp.head;
     let status = head.status.as_u16();
-    rec.set(names::PROBE_HTTP_STATUS_CODE, f64::from(status));
-    rec.set(names::PROBE_HTTP_CONTENT_LENGTH, content_length(head));
-    rec.set(names::PROBE_HTTP_VERSION, version_number(head.version));
-    rec.set(names::PROBE_HTTP_SSL, if resp.over_tls { 1.0 } else { 0.0 });
+    rec.set(series::PROBE_HTTP_STATUS_CODE, f64::from(status));
+    rec.set(series::PROBE_HTTP_CONTENT_LENGTH, content_length(head));
+    rec.set(series::PROBE_HTTP_VERSION, version_number(head.version));
+    rec.set(
+        series::PROBE_HTTP_SSL,
+        if resp.over_tls { 1.0 } else { 0.0 },
+    );
     if !resp.over_tls {
         super::drop_tls_series(rec);
     }
     if let Some(t) = last_modified(head) {
-        rec.set(names::PROBE_HTTP_LAST_MODIFIED_TIMESTAMP_SECONDS, t);
+        rec.set(series::PROBE_HTTP_LAST_MODIFIED_TIMESTAMP_SECONDS, t);
     }
 
     let mut failure = check_status(status, &module.valid_status_codes).err();
@@ -120,7 +123,7 @@ async fn read_body(
         end.duration_since(resp.first_byte).as_secs_f64(),
     );
     rec.set(
-        names::PROBE_HTTP_UNCOMPRESSED_BODY_LENGTH,
+        series::PROBE_HTTP_UNCOMPRESSED_BODY_LENGTH,
         reader.uncompressed_len() as f64,
     );
     rec.trace(format_args!(
@@ -168,7 +171,7 @@ async fn read_frames(
         for piece in data.chunks(slice) {
             let pushed = reader.push(piece);
             rec.set(
-                names::PROBE_HTTP_UNCOMPRESSED_BODY_LENGTH,
+                series::PROBE_HTTP_UNCOMPRESSED_BODY_LENGTH,
                 reader.uncompressed_len() as f64,
             );
             pushed.map_err(stop_failure)?;

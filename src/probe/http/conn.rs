@@ -19,9 +19,9 @@ use tokio::net::TcpStream;
 use tokio_util::either::Either;
 use url::Url;
 
+use super::series;
+use super::HttpModule;
 use super::{proxy, target};
-use crate::config::HttpModule;
-use crate::metrics::names;
 use crate::probe::{net, tls, FailureReason, ProbeFailure, Recorder};
 
 /// Limit on response header lists (h2).
@@ -30,7 +30,7 @@ const MAX_HEAD: usize = 64 * 1024;
 /// Adds `secs` to one `probe_http_duration_seconds` phase.
 pub(super) fn add_phase(rec: &mut Recorder, phase: &'static str, secs: f64) {
     rec.add_with(
-        names::PROBE_HTTP_DURATION_SECONDS,
+        series::PROBE_HTTP_DURATION_SECONDS,
         vec![("phase", phase.to_string())],
         secs,
     );

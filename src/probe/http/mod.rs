@@ -20,8 +20,11 @@
 //!   ([`crate::probe::body::REGEX_WINDOW`]).
 
 mod checks;
+pub mod config;
 mod conn;
 mod proxy;
+pub mod series;
+pub mod settings;
 mod target;
 
 use std::net::IpAddr;
@@ -36,8 +39,48 @@ use http::Method;
 use url::Url;
 
 use super::{net, tls, FailureReason, ProbeContext, ProbeFailure, Recorder};
-use crate::config::{Auth, HttpModule};
-use crate::metrics::names;
+use crate::metrics::names::{self, Family};
+pub use settings::{Auth, Compression, HeaderMatch, HttpModule, DEFAULT_MAX_REDIRECTS};
+pub use target::parse_target;
+
+/// The `prober = "http"` value and the name of its settings block.
+pub const KIND: &str = "http";
+
+pub type Settings = HttpModule;
+
+/// An http target is an absolute http(s) URL (a bare host gets `http://`).
+pub type Target = Url;
+
+/// The failure reasons an http run can end with.
+pub const OUTCOMES: &[FailureReason] = &[
+    FailureReason::Timeout,
+    FailureReason::InvalidTarget,
+    FailureReason::Resolve,
+    FailureReason::Connect,
+    FailureReason::Proxy,
+    FailureReason::Tls,
+    FailureReason::Http,
+    FailureReason::HttpStatus,
+    FailureReason::HttpVersion,
+    FailureReason::TooManyRedirects,
+    FailureReason::SslRequired,
+    FailureReason::SslForbidden,
+    FailureReason::HeaderRegex,
+    FailureReason::BodyRegex,
+    FailureReason::BodyTooLarge,
+    FailureReason::Decompression,
+    FailureReason::Io,
+];
+
+/// The series an http run can emit.
+pub const FAMILIES: &[&[Family]] = &[
+    names::COMMON,
+    names::IP,
+    names::TLS,
+    names::TLS_CIPHER,
+    names::REGEX_RULES,
+    series::HTTP,
+];
 
 /// `User-Agent` sent unless the module sets one.
 pub const USER_AGENT_DEFAULT: &str = concat!("outpost/", env!("CARGO_PKG_VERSION"));
@@ -66,7 +109,7 @@ pub async fn probe(
         let hop = run.hop_request(module, rec).await?;
         let mut resp = conn::exchange(hop, module, rec).await?;
         let status = resp.head.status.as_u16();
-        rec.set(names::PROBE_HTTP_STATUS_CODE, f64::from(status));
+        rec.set(series::PROBE_HTTP_STATUS_CODE, f64::from(status));
         let host = target::host(&run.url);
         for v in resp.head.headers.get_all(http::header::SET_COOKIE) {
             if let Ok(v) = v.to_str() {
@@ -84,12 +127,12 @@ pub async fn probe(
         };
         if !module.follow_redirects {
             // Blackbox's CheckRedirect counts the redirect it refuses.
-            rec.set(names::PROBE_HTTP_REDIRECTS, 1.0);
+            rec.set(series::PROBE_HTTP_REDIRECTS, 1.0);
             rec.trace(format_args!("Not following redirect to {location}"));
             return checks::finish(&mut resp, module, rec).await;
         }
         run.redirects += 1;
-        rec.set(names::PROBE_HTTP_REDIRECTS, f64::from(run.redirects));
+        rec.set(series::PROBE_HTTP_REDIRECTS, f64::from(run.redirects));
         if run.redirects > module.max_redirects {
             return Err(ProbeFailure::new(
                 FailureReason::TooManyRedirects,
@@ -111,12 +154,12 @@ fn register_series(rec: &mut Recorder) {
         conn::add_phase(rec, phase, 0.0);
     }
     for name in [
-        names::PROBE_HTTP_STATUS_CODE,
-        names::PROBE_HTTP_CONTENT_LENGTH,
-        names::PROBE_HTTP_UNCOMPRESSED_BODY_LENGTH,
-        names::PROBE_HTTP_REDIRECTS,
-        names::PROBE_HTTP_SSL,
-        names::PROBE_HTTP_VERSION,
+        series::PROBE_HTTP_STATUS_CODE,
+        series::PROBE_HTTP_CONTENT_LENGTH,
+        series::PROBE_HTTP_UNCOMPRESSED_BODY_LENGTH,
+        series::PROBE_HTTP_REDIRECTS,
+        series::PROBE_HTTP_SSL,
+        series::PROBE_HTTP_VERSION,
         names::PROBE_FAILED_DUE_TO_REGEX,
     ] {
         rec.set(name, 0.0);

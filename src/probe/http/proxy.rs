@@ -8,7 +8,7 @@ use http::Uri;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::config::HttpModule;
+use super::HttpModule;
 use crate::probe::{net, FailureReason, ProbeFailure, Recorder};
 
 /// Limit on the proxy's answer to CONNECT.

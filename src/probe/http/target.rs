@@ -3,18 +3,22 @@
 use http::Method;
 use url::Url;
 
-use crate::probe::{FailureReason, ProbeFailure};
+use crate::probe::{FailureReason, ProbeFailure, TargetError};
+
+const TARGET_HINT: &str =
+    "write a URL such as \"https://example.com/health\" (a bare host gets http://)";
 
 /// Parses a Blackbox http target: a bare host gets `http://`; the scheme is
-/// matched case-insensitively; anything but http(s) is refused.
-pub(super) fn parse_target(target: &str) -> Result<Url, ProbeFailure> {
-    let invalid = |msg: String| ProbeFailure::new(FailureReason::InvalidTarget, msg);
+/// matched case-insensitively; anything but http(s) is refused. The one parser,
+/// at config load and at probe time alike.
+pub fn parse_target(target: &str) -> Result<Url, TargetError> {
+    let invalid = |msg: String| TargetError::new(msg, TARGET_HINT);
     let with_scheme = match target.find("://") {
         Some(i) => {
             let scheme = target[..i].to_ascii_lowercase();
             if scheme != "http" && scheme != "https" {
                 return Err(invalid(format!(
-                    "unsupported scheme {:?} in target {target:?} (http or https)",
+                    "unsupported URL scheme {:?} for an http module",
                     &target[..i]
                 )));
             }
@@ -22,10 +26,10 @@ pub(super) fn parse_target(target: &str) -> Result<Url, ProbeFailure> {
         }
         None => format!("http://{target}"),
     };
-    let url = Url::parse(&with_scheme)
-        .map_err(|e| invalid(format!("target {target:?} is not a valid URL: {e}")))?;
+    let url =
+        Url::parse(&with_scheme).map_err(|e| invalid(format!("invalid URL {target:?}: {e}")))?;
     if url.host_str().is_none_or(str::is_empty) {
-        return Err(invalid(format!("target {target:?} has no host")));
+        return Err(invalid(format!("invalid URL {target:?}: no host")));
     }
     Ok(url)
 }
@@ -157,10 +161,17 @@ mod tests {
             parse_target("example.com").map(|u| u.to_string()),
             Ok("http://example.com/".to_string())
         );
-        assert_eq!(
-            parse_target("invalid://x").map_err(|f| f.reason),
-            Err(FailureReason::InvalidTarget)
-        );
+        for ok in [
+            "http://a",
+            "HTTPS://a:8443/x?y",
+            "example.com/health",
+            "http://[::1]:80/",
+        ] {
+            assert!(parse_target(ok).is_ok(), "{ok}");
+        }
+        for bad in ["ftp://a", "invalid://x", "http://", "a b", ""] {
+            assert!(parse_target(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

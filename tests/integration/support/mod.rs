@@ -33,7 +33,7 @@ pub(crate) fn tcp_module(m: TcpModule) -> Module {
     Module {
         name: "test_tcp".into(),
         timeout: None,
-        prober: Prober::Tcp(m),
+        prober: Prober::Tcp(Box::new(m)),
         run_duration_buckets: vec![],
         redacted: String::new(),
     }

@@ -6,11 +6,53 @@
 //! cipher series, as Blackbox). SNI is `tls_config.server_name`, else the
 //! `hostname` parameter, else the target's host.
 
+pub mod config;
+
 use std::net::SocketAddr;
 
-use super::{net, tls, FailureReason, ProbeContext, ProbeFailure, Recorder};
-use crate::config::TcpModule;
-use crate::metrics::names;
+use super::{net, tls, FailureReason, ProbeContext, ProbeFailure, Recorder, TargetError};
+use crate::config::{IpSettings, TlsSettings};
+use crate::metrics::names::{self, Family};
+
+/// The `prober = "tcp"` value and the name of its settings block.
+pub const KIND: &str = "tcp";
+
+/// `[modules.NAME.tcp]` (connect and TLS; `query_response` comes later).
+#[derive(Debug, Clone, Default)]
+pub struct TcpModule {
+    pub ip: IpSettings,
+    /// `tls`: TLS from the first byte.
+    pub tls: bool,
+    pub tls_config: TlsSettings,
+}
+
+pub type Settings = TcpModule;
+
+/// A tcp target is `host:port`.
+pub type Target = net::HostPort;
+
+pub fn parse_target(text: &str) -> Result<Target, TargetError> {
+    net::parse_host_port(text)
+}
+
+/// The failure reasons a tcp run can end with.
+pub const OUTCOMES: &[FailureReason] = &[
+    FailureReason::Timeout,
+    FailureReason::InvalidTarget,
+    FailureReason::Resolve,
+    FailureReason::Connect,
+    FailureReason::Tls,
+    FailureReason::Io,
+];
+
+/// The series a tcp run can emit.
+pub const FAMILIES: &[&[Family]] = &[
+    names::COMMON,
+    names::IP,
+    names::TLS,
+    names::REGEX_RULES,
+    names::BYTES_RULES,
+];
 
 pub async fn probe(
     target: &str,
@@ -20,12 +62,7 @@ pub async fn probe(
 ) -> Result<(), ProbeFailure> {
     rec.set(names::PROBE_FAILED_DUE_TO_REGEX, 0.0);
     rec.set(names::PROBE_FAILED_DUE_TO_BYTES, 0.0);
-    let (host, port) = net::split_host_port(target).ok_or_else(|| {
-        ProbeFailure::new(
-            FailureReason::InvalidTarget,
-            format!("target {target:?} is not host:port"),
-        )
-    })?;
+    let Target { host, port } = parse_target(target)?;
     let (ip, _) = net::resolve_target(&host, &module.ip, rec).await?;
     let addr = SocketAddr::new(ip, port);
     let (stream, _) = net::connect_timed(addr, module.ip.source_ip, rec).await?;

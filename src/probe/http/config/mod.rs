@@ -5,11 +5,16 @@ use http::{HeaderName, HeaderValue, Method, Uri};
 use toml::de::DeValue;
 use toml::Spanned;
 
-use super::file::{HeaderMatchFile, HttpFile, SizeText, StringMap};
-use super::tree::{self, child, decode};
-use super::validate::Ctx;
-use super::{auth, tls_files, values};
-use super::{Compression, HeaderMatch, HttpModule, IpSettings};
+mod auth;
+pub mod file;
+
+use super::settings::{Compression, HeaderMatch, HttpModule};
+use crate::config::file::{SizeText, StringMap};
+use crate::config::shared::{self, IpKeys};
+use crate::config::tree::{self, child, decode};
+use crate::config::validate::Ctx;
+use crate::config::{tls_files, values};
+use file::{HeaderMatchFile, HttpFile};
 
 /// HTTP versions a response can be checked against.
 const HTTP_VERSIONS: &[&str] = &["HTTP/1.0", "HTTP/1.1", "HTTP/2.0"];
@@ -79,15 +84,15 @@ fn request(ctx: &mut Ctx<'_>, path: &str, file: &HttpFile, m: &mut HttpModule) {
     if let Some(proxy) = &file.proxy_url {
         m.proxy_url = proxy_url(ctx, &at("proxy_url"), proxy);
     }
-    m.ip = IpSettings {
-        preferred: file
-            .preferred_ip_protocol
-            .as_ref()
-            .and_then(|p| values::ip_protocol(ctx, &at("preferred_ip_protocol"), p))
-            .unwrap_or_default(),
-        fallback: file.ip_protocol_fallback.unwrap_or(true),
-        source_ip: None,
-    };
+    m.ip = shared::ip_settings(
+        ctx,
+        path,
+        IpKeys {
+            preferred_ip_protocol: file.preferred_ip_protocol.as_ref(),
+            ip_protocol_fallback: file.ip_protocol_fallback,
+            source_ip_address: None,
+        },
+    );
 }
 
 /// What the response must look like: status, version, headers, body, size.

@@ -1,0 +1,111 @@
+//! The http prober's validated settings: what `[modules.NAME.http]` becomes.
+
+use bytes::Bytes;
+use http::{HeaderName, HeaderValue, Method, Uri};
+use regex::Regex;
+
+use crate::config::{IpSettings, TlsSettings};
+
+/// Blackbox's hard cap on followed redirects; outpost makes it configurable.
+pub const DEFAULT_MAX_REDIRECTS: u32 = 10;
+
+/// `compression`: the body is decoded only when this is set (as Blackbox does).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    Gzip,
+    Deflate,
+    Brotli,
+    Identity,
+}
+
+impl Compression {
+    /// The `Content-Encoding` / `Accept-Encoding` token.
+    pub fn token(self) -> &'static str {
+        match self {
+            Compression::Gzip => "gzip",
+            Compression::Deflate => "deflate",
+            Compression::Brotli => "br",
+            Compression::Identity => "identity",
+        }
+    }
+}
+
+/// One `fail_if_header_matches` / `fail_if_header_not_matches` rule.
+#[derive(Debug, Clone)]
+pub struct HeaderMatch {
+    pub header: HeaderName,
+    pub regexp: Regex,
+    pub allow_missing: bool,
+}
+
+/// How the request authenticates. At most one per module.
+#[derive(Debug, Clone)]
+pub enum Auth {
+    /// `basic_auth` (`password` or `password_file`, read at load).
+    Basic { username: String, password: String },
+    /// `bearer_token` or `bearer_token_file`, read at load.
+    Bearer(String),
+}
+
+/// `[modules.NAME.http]`.
+#[derive(Debug, Clone)]
+pub struct HttpModule {
+    /// Empty means any 2xx.
+    pub valid_status_codes: Vec<u16>,
+    /// Empty means any; otherwise exact strings such as `HTTP/1.1`, `HTTP/2.0`.
+    pub valid_http_versions: Vec<String>,
+    pub method: Method,
+    /// Request headers in order; a `Host` entry sets the Host header and, when
+    /// `server_name` is unset, the TLS SNI.
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// `body` or the contents of `body_file`.
+    pub body: Option<Bytes>,
+    pub compression: Option<Compression>,
+    pub follow_redirects: bool,
+    /// outpost extension: `max_redirects` (default 10, Blackbox's fixed cap).
+    pub max_redirects: u32,
+    pub fail_if_ssl: bool,
+    pub fail_if_not_ssl: bool,
+    pub fail_if_body_matches_regexp: Vec<Regex>,
+    pub fail_if_body_not_matches_regexp: Vec<Regex>,
+    pub fail_if_header_matches: Vec<HeaderMatch>,
+    pub fail_if_header_not_matches: Vec<HeaderMatch>,
+    pub auth: Option<Auth>,
+    pub tls: TlsSettings,
+    pub ip: IpSettings,
+    /// `body_size_limit` in bytes, applied after decompression; `None` = unlimited.
+    pub body_size_limit: Option<u64>,
+    /// `proxy_url`: an `http://` proxy (CONNECT for https targets).
+    pub proxy_url: Option<Uri>,
+    pub skip_resolve_phase_with_proxy: bool,
+    /// `enable_http2` (default true): offer `h2` in ALPN on https targets.
+    pub enable_http2: bool,
+}
+
+impl Default for HttpModule {
+    fn default() -> Self {
+        HttpModule {
+            valid_status_codes: Vec::new(),
+            valid_http_versions: Vec::new(),
+            method: Method::GET,
+            headers: Vec::new(),
+            body: None,
+            compression: None,
+            follow_redirects: true,
+            max_redirects: DEFAULT_MAX_REDIRECTS,
+            fail_if_ssl: false,
+            fail_if_not_ssl: false,
+            fail_if_body_matches_regexp: Vec::new(),
+            fail_if_body_not_matches_regexp: Vec::new(),
+            fail_if_header_matches: Vec::new(),
+            fail_if_header_not_matches: Vec::new(),
+            auth: None,
+            tls: TlsSettings::default(),
+            ip: IpSettings::default(),
+            body_size_limit: None,
+            proxy_url: None,
+            skip_resolve_phase_with_proxy: false,
+            enable_http2: true,
+        }
+    }
+}

@@ -1,0 +1,65 @@
+//! `[modules.NAME.tcp]`: its file model and checks.
+
+use serde::Deserialize;
+use toml::de::DeValue;
+use toml::Spanned;
+
+use super::TcpModule;
+use crate::config::file::Block;
+use crate::config::shared::{self, IpKeys};
+use crate::config::tls_files;
+use crate::config::tree::{self, child, decode};
+use crate::config::validate::Ctx;
+
+/// `[modules.NAME.tcp]`, without the contents of `tls_config`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table")]
+pub struct TcpFile {
+    pub preferred_ip_protocol: Option<Spanned<String>>,
+    pub ip_protocol_fallback: Option<bool>,
+    pub source_ip_address: Option<Spanned<String>>,
+    pub tls: Option<bool>,
+    pub tls_config: Block,
+    // Not supported yet.
+    pub query_response: Block,
+}
+
+/// Builds the tcp settings at `path`; absent means defaults. `None` after an error.
+pub(crate) fn build(
+    ctx: &mut Ctx<'_>,
+    path: &str,
+    value: Option<&Spanned<DeValue<'_>>>,
+) -> Option<TcpModule> {
+    let Some(value) = value else {
+        return Some(TcpModule::default());
+    };
+    let tls_config = tls_files::build(
+        ctx,
+        &tree::key(path, "tls_config"),
+        child(value, "tls_config"),
+    );
+    let file = decode::<TcpFile>(ctx, value, path)?;
+    let before = ctx.error_count();
+    if let Some(q) = &file.query_response {
+        ctx.unsupported(
+            q.span(),
+            &tree::key(path, "query_response"),
+            "`query_response`",
+        );
+    }
+    let ip = shared::ip_settings(
+        ctx,
+        path,
+        IpKeys {
+            preferred_ip_protocol: file.preferred_ip_protocol.as_ref(),
+            ip_protocol_fallback: file.ip_protocol_fallback,
+            source_ip_address: file.source_ip_address.as_ref(),
+        },
+    );
+    let tls_config = tls_config?;
+    (ctx.error_count() == before).then(|| TcpModule {
+        ip,
+        tls: file.tls.unwrap_or(false),
+        tls_config,
+    })
+}
