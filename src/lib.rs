@@ -15,8 +15,9 @@
 //! - [`server`]: the HTTP endpoints; [`app`]: shared state and reloads;
 //!   [`daemon`]: the assembly, signals and shutdown; [`cli`]: the command line.
 //!
-//! Seams for what comes next: a prober is a new file under `probe/`, a variant of
-//! [`config::Prober`] and an arm in [`probe::run`]; AWS scrapes will refresh a cache
+//! Seams for what comes next: a prober is a module under `probe/` exporting the
+//! items listed in `probe/kind.rs`, plus one line in that file's table; every
+//! dispatch ([`probe::ProberKind`], [`probe::Prober`]) is derived from it. AWS scrapes will refresh a cache
 //! on their own interval that `metrics::render` encodes beside the probes; a
 //! `/probe` target policy and listener auth go in `server`'s routing; sharding the
 //! probe list across replicas is a filter in [`scheduler::Scheduler::apply`].
