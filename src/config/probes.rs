@@ -12,7 +12,8 @@ use super::file::{ProbeFile, StringMap};
 use super::modules::ModuleSummary;
 use super::tree::{self, decode};
 use super::validate::Ctx;
-use super::{values, ProbeSpec};
+use super::values::{self, is_label_name};
+use super::ProbeSpec;
 use crate::probe::ProberKind;
 
 /// The timeout of a probe with neither its own nor a module timeout, at most:
@@ -234,14 +235,6 @@ fn build_labels(ctx: &mut Ctx<'_>, path: &str, labels: &StringMap) -> Vec<(Strin
         }
     }
     out
-}
-
-fn is_label_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 #[cfg(test)]

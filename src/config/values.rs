@@ -55,6 +55,29 @@ pub(crate) fn regex(ctx: &mut Ctx<'_>, path: &str, value: &Spanned<String>) -> O
     }
 }
 
+/// Compiles a regex over bytes (lines that need not be UTF-8), unanchored.
+pub(crate) fn bytes_regex(
+    ctx: &mut Ctx<'_>,
+    path: &str,
+    value: &Spanned<String>,
+) -> Option<regex::bytes::Regex> {
+    match regex::bytes::Regex::new(value.get_ref()) {
+        Ok(re) => Some(re),
+        Err(e) => {
+            ctx.error(
+                value.span(),
+                path,
+                format!(
+                    "invalid regular expression {:?}: {}",
+                    value.get_ref(),
+                    regex_error(&e)
+                ),
+            );
+            None
+        }
+    }
+}
+
 /// The one-line reason of a regex error (the crate's own text draws a caret
 /// diagram over several lines).
 fn regex_error(e: &regex::Error) -> String {
@@ -208,6 +231,15 @@ fn edit_distance(a: &str, b: &str) -> usize {
         }
     }
     row[b.len()]
+}
+
+/// Whether `name` is a valid Prometheus label name.
+pub(crate) fn is_label_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 #[cfg(test)]

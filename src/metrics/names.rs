@@ -19,6 +19,7 @@ pub const PROBE_IP_PROTOCOL: &str = "probe_ip_protocol";
 pub const PROBE_IP_ADDR_HASH: &str = "probe_ip_addr_hash";
 pub const PROBE_FAILED_DUE_TO_REGEX: &str = "probe_failed_due_to_regex";
 pub const PROBE_FAILED_DUE_TO_BYTES: &str = "probe_failed_due_to_bytes";
+pub const PROBE_EXPECT_INFO: &str = "probe_expect_info";
 
 // Blackbox TLS series (http, tcp).
 pub const PROBE_SSL_EARLIEST_CERT_EXPIRY: &str = "probe_ssl_earliest_cert_expiry";
@@ -149,6 +150,13 @@ pub const BYTES_RULES: &[Family] = &[Family::new(
     PROBE_FAILED_DUE_TO_BYTES,
     Kind::Gauge,
     "Whether an expect_bytes rule failed the probe.",
+)];
+
+/// Probers with `query_response` labels.
+pub const EXPECT_INFO: &[Family] = &[Family::new(
+    PROBE_EXPECT_INFO,
+    Kind::Gauge,
+    "Labels expanded from the captures of a matched expect step; always 1.",
 )];
 
 /// Series only a scheduled probe has, kept across runs.

@@ -11,9 +11,11 @@ pub mod body;
 pub mod http;
 mod kind;
 pub mod net;
+pub mod query_response;
 pub mod report;
 pub mod tcp;
 pub mod tls;
+pub mod unix;
 
 use std::time::{Duration, SystemTime};
 

@@ -65,6 +65,10 @@ failure_reasons! {
     BodyTooLarge => "body_too_large",
     /// The body could not be decoded with the configured `compression`.
     Decompression => "decompression",
+    /// A `query_response` `expect` regex matched no line (tcp, unix).
+    ExpectRegex => "expect_regex",
+    /// A `query_response` `expect_bytes` differed from the bytes read (tcp, unix).
+    ExpectBytes => "expect_bytes",
     /// Any other I/O failure after connecting.
     Io => "io",
 }

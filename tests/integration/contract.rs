@@ -21,6 +21,7 @@ const BLACKBOX_SERIES: &[&str] = &[
     "probe_ip_addr_hash",
     "probe_failed_due_to_regex",
     "probe_failed_due_to_bytes",
+    "probe_expect_info",
     "probe_http_duration_seconds",
     "probe_http_status_code",
     "probe_http_content_length",
@@ -75,6 +76,8 @@ const OUTCOMES: &[&str] = &[
     "body_regex",
     "body_too_large",
     "decompression",
+    "expect_regex",
+    "expect_bytes",
     "io",
 ];
 
@@ -205,7 +208,8 @@ fn every_prober_is_in_the_valid_values_hint() {
 
 /// A target each prober accepts on loopback, one it cannot reach, and a module.
 /// The `match` is exhaustive: a new prober does not compile until it has a case.
-fn cases(kind: ProberKind, up: SocketAddr, closed: SocketAddr) -> Vec<(Module, String, bool)> {
+fn cases(kind: ProberKind, peers: &Peers) -> Vec<(Module, String, bool)> {
+    let (up, closed) = (peers.up, peers.closed);
     let ip4 = IpSettings {
         preferred: IpProtocol::Ip4,
         ..IpSettings::default()
@@ -235,19 +239,53 @@ fn cases(kind: ProberKind, up: SocketAddr, closed: SocketAddr) -> Vec<(Module, S
                 (m(), closed.to_string(), false),
             ]
         }
+        ProberKind::Unix => {
+            let m = || Module {
+                name: "test_unix".into(),
+                timeout: None,
+                prober: outpost::config::Prober::Unix(Box::default()),
+                run_duration_buckets: vec![],
+                redacted: String::new(),
+            };
+            vec![
+                (m(), peers.socket.clone(), true),
+                (m(), peers.missing_socket.clone(), false),
+            ]
+        }
     }
+}
+
+/// The live and dead targets the cases point at.
+struct Peers {
+    up: SocketAddr,
+    closed: SocketAddr,
+    socket: String,
+    missing_socket: String,
 }
 
 /// Every prober emits the common series, with sane values, on success and failure.
 #[tokio::test]
 async fn every_prober_emits_the_common_series() {
-    let target = target_server().await;
-    let closed = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap()
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("up.sock");
+    let unix = tokio::net::UnixListener::bind(&socket).unwrap();
+    tokio::spawn(async move { while unix.accept().await.is_ok() {} });
+    let peers = Peers {
+        up: target_server().await,
+        closed: {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap()
+        },
+        socket: socket.to_string_lossy().into_owned(),
+        missing_socket: dir
+            .path()
+            .join("missing.sock")
+            .to_string_lossy()
+            .into_owned(),
     };
     for kind in ProberKind::ALL {
-        for (module, target, succeeds) in cases(*kind, target, closed) {
+        let groups = kind.families();
+        for (module, target, succeeds) in cases(*kind, &peers) {
             assert_eq!(module.prober.kind(), *kind);
             let report =
                 probe::run(&module, &target, &ProbeContext::new(Duration::from_secs(5))).await;
@@ -257,26 +295,30 @@ async fn every_prober_emits_the_common_series() {
                 report.failure
             );
             assert_eq!(report.timeout, Duration::from_secs(5));
-            assert_eq!(
-                report.value("probe_ip_protocol", &[]),
-                Some(4.0),
-                "{kind} {target}"
-            );
-            assert!(
-                report.value("probe_dns_lookup_time_seconds", &[]).is_some(),
-                "{kind} {target}"
-            );
-            assert!(
-                report
-                    .value("probe_ip_addr_hash", &[])
-                    .is_some_and(|h| h > 0.0),
-                "{kind} {target}"
-            );
-            assert_eq!(
-                report.value("probe_failed_due_to_regex", &[]),
-                Some(0.0),
-                "{kind} {target}"
-            );
+            if groups.contains(&names::IP) {
+                assert_eq!(
+                    report.value("probe_ip_protocol", &[]),
+                    Some(4.0),
+                    "{kind} {target}"
+                );
+                assert!(
+                    report.value("probe_dns_lookup_time_seconds", &[]).is_some(),
+                    "{kind} {target}"
+                );
+                assert!(
+                    report
+                        .value("probe_ip_addr_hash", &[])
+                        .is_some_and(|h| h > 0.0),
+                    "{kind} {target}"
+                );
+            }
+            if groups.contains(&names::REGEX_RULES) {
+                assert_eq!(
+                    report.value("probe_failed_due_to_regex", &[]),
+                    Some(0.0),
+                    "{kind} {target}"
+                );
+            }
             if let Some(f) = &report.failure {
                 assert_eq!(f.reason, FailureReason::Connect, "{kind} {target}");
                 assert!(kind.outcomes().contains(&f.reason), "{kind}: {}", f.reason);

@@ -13,6 +13,7 @@ mod daemon;
 mod hostile;
 mod http_probe;
 mod prometheus_e2e;
+mod query_response;
 mod scheduler;
 mod support;
 mod tcp_probe;

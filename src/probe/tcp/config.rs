@@ -10,6 +10,7 @@ use crate::config::shared::{self, IpKeys};
 use crate::config::tls_files;
 use crate::config::tree::{self, child, decode};
 use crate::config::validate::Ctx;
+use crate::probe::query_response;
 
 /// `[modules.NAME.tcp]`, without the contents of `tls_config`.
 #[derive(Debug, Deserialize)]
@@ -20,7 +21,6 @@ pub struct TcpFile {
     pub source_ip_address: Option<Spanned<String>>,
     pub tls: Option<bool>,
     pub tls_config: Block,
-    // Not supported yet.
     pub query_response: Block,
 }
 
@@ -40,13 +40,13 @@ pub(crate) fn build(
     );
     let file = decode::<TcpFile>(ctx, value, path)?;
     let before = ctx.error_count();
-    if let Some(q) = &file.query_response {
-        ctx.unsupported(
-            q.span(),
-            &tree::key(path, "query_response"),
-            "`query_response`",
-        );
-    }
+    let tls = file.tls.unwrap_or(false);
+    let query_response = query_response::config::build(
+        ctx,
+        &tree::key(path, "query_response"),
+        child(value, "query_response"),
+        tls,
+    );
     let ip = shared::ip_settings(
         ctx,
         path,
@@ -59,7 +59,8 @@ pub(crate) fn build(
     let tls_config = tls_config?;
     (ctx.error_count() == before).then(|| TcpModule {
         ip,
-        tls: file.tls.unwrap_or(false),
+        tls,
         tls_config,
+        query_response,
     })
 }

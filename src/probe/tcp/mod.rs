@@ -1,15 +1,17 @@
-//! The `tcp` prober: resolve, connect, optionally TLS from the first byte.
+//! The `tcp` prober: resolve, connect, optionally TLS from the first byte, then
+//! the `query_response` dialogue ([`crate::probe::query_response`]).
 //!
-//! Like Blackbox it registers `probe_failed_due_to_regex` and
-//! `probe_failed_due_to_bytes` at 0 (the `query_response` dialogue comes later),
-//! emits the IP series and, with `tls`, the certificate and version series (no
-//! cipher series, as Blackbox). SNI is `tls_config.server_name`, else the
+//! As Blackbox it always registers `probe_failed_due_to_regex` and
+//! `probe_failed_due_to_bytes` (at 0 until a rule fails), and emits the IP series
+//! and, after a TLS handshake (`tls` or a `starttls` step), the certificate,
+//! version and cipher series. SNI is `tls_config.server_name`, else the
 //! `hostname` parameter, else the target's host.
 
 pub mod config;
 
 use std::net::SocketAddr;
 
+use super::query_response::{self, QueryStep, Upgrade};
 use super::{net, tls, FailureReason, ProbeContext, ProbeFailure, Recorder, TargetError};
 use crate::config::{IpSettings, TlsSettings};
 use crate::metrics::names::{self, Family};
@@ -17,13 +19,15 @@ use crate::metrics::names::{self, Family};
 /// The `prober = "tcp"` value and the name of its settings block.
 pub const KIND: &str = "tcp";
 
-/// `[modules.NAME.tcp]` (connect and TLS; `query_response` comes later).
+/// `[modules.NAME.tcp]`.
 #[derive(Debug, Clone, Default)]
 pub struct TcpModule {
     pub ip: IpSettings,
     /// `tls`: TLS from the first byte.
     pub tls: bool,
     pub tls_config: TlsSettings,
+    /// `query_response`: the dialogue after connecting.
+    pub query_response: Vec<QueryStep>,
 }
 
 pub type Settings = TcpModule;
@@ -42,6 +46,8 @@ pub const OUTCOMES: &[FailureReason] = &[
     FailureReason::Resolve,
     FailureReason::Connect,
     FailureReason::Tls,
+    FailureReason::ExpectRegex,
+    FailureReason::ExpectBytes,
     FailureReason::Io,
 ];
 
@@ -50,8 +56,10 @@ pub const FAMILIES: &[&[Family]] = &[
     names::COMMON,
     names::IP,
     names::TLS,
+    names::TLS_CIPHER,
     names::REGEX_RULES,
     names::BYTES_RULES,
+    names::EXPECT_INFO,
 ];
 
 pub async fn probe(
@@ -66,16 +74,23 @@ pub async fn probe(
     let (ip, _) = net::resolve_target(&host, &module.ip, rec).await?;
     let addr = SocketAddr::new(ip, port);
     let (stream, _) = net::connect_timed(addr, module.ip.source_ip, rec).await?;
-    if !module.tls {
-        return Ok(());
-    }
     let name = module
         .tls_config
         .server_name
         .clone()
         .or_else(|| ctx.hostname.clone())
         .unwrap_or(host);
-    let series = tls::SeriesOptions { cipher: false };
-    let _tls = tls::handshake(stream, &module.tls_config, &name, &[], series, rec).await?;
-    Ok(())
+    let conn: Box<dyn query_response::Conn> = if module.tls {
+        let series = tls::SeriesOptions { cipher: true };
+        let (stream, _) =
+            tls::handshake(stream, &module.tls_config, &name, &[], series, rec).await?;
+        Box::new(stream)
+    } else {
+        Box::new(stream)
+    };
+    let upgrade = Upgrade {
+        tls: &module.tls_config,
+        server_name: Some(&name),
+    };
+    query_response::run(conn, &module.query_response, upgrade, rec).await
 }

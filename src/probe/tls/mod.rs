@@ -211,6 +211,21 @@ pub struct SeriesOptions {
     pub cipher: bool,
 }
 
+/// A handshake that sends no SNI (a unix socket with no `server_name`): an IP
+/// server name is never sent as SNI, and the caller allows this only with
+/// `insecure_skip_verify`, so the placeholder address is never verified.
+pub async fn handshake_without_sni<IO>(
+    io: IO,
+    settings: &TlsSettings,
+    series: SeriesOptions,
+    rec: &mut Recorder,
+) -> Result<(TlsStream<IO>, Session), ProbeFailure>
+where
+    IO: AsyncRead + AsyncWrite + Unpin,
+{
+    handshake(io, settings, "0.0.0.0", &[], series, rec).await
+}
+
 /// Runs a TLS handshake over `io` with `settings`, SNI/verification name `host`
 /// and `alpn`. Writes the certificate series (also when verification fails), the
 /// version series and, if asked, the cipher series.
