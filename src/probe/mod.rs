@@ -8,6 +8,7 @@
 //! here, around the whole run, so no prober can overrun it.
 
 pub mod body;
+pub mod grpc;
 pub mod http;
 mod kind;
 pub mod net;

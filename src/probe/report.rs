@@ -69,6 +69,10 @@ failure_reasons! {
     ExpectRegex => "expect_regex",
     /// A `query_response` `expect_bytes` differed from the bytes read (tcp, unix).
     ExpectBytes => "expect_bytes",
+    /// The gRPC call ended with a status other than OK (grpc).
+    GrpcStatus => "grpc_status",
+    /// The health check answered, but not SERVING (grpc).
+    NotServing => "not_serving",
     /// Any other I/O failure after connecting.
     Io => "io",
 }
