@@ -4,7 +4,6 @@
 use std::time::Instant;
 
 use http::Version;
-use http_body_util::BodyExt as _;
 
 use super::conn::{add_phase, HopResponse};
 use super::series::{self, Phase};
@@ -174,27 +173,7 @@ async fn read_frames(
     reader: &mut BodyReader,
     rec: &mut Recorder,
 ) -> Result<(), ProbeFailure> {
-    loop {
-        let frame = resp.driver.drive(resp.body.frame()).await;
-        let frame = match frame {
-            None => break,
-            Some(Ok(f)) => f,
-            Some(Err(e)) => {
-                let detail = resp
-                    .driver
-                    .error
-                    .take()
-                    .map(|d| format!(" ({d})"))
-                    .unwrap_or_default();
-                return Err(ProbeFailure::new(
-                    FailureReason::Io,
-                    format!("reading the body: {e}{detail}"),
-                ));
-            }
-        };
-        let Ok(data) = frame.into_data() else {
-            continue; // trailers
-        };
+    while let Some(data) = resp.body.data().await? {
         // Decompression is synchronous work: feed compressed input in small
         // slices and yield between them, so a bomb cannot hold the thread past
         // the deadline.

@@ -11,7 +11,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use http::header::{HeaderMap, HeaderValue, CONNECTION, HOST};
 use http::{Method, Request, Uri, Version};
-use http_body_util::Full;
+use http_body_util::{BodyExt as _, Full};
 use hyper::body::Incoming;
 use hyper::client::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -98,10 +98,49 @@ pub(super) struct HopRequest<'a> {
 /// What one hop received: the head, and the body still to read.
 pub(super) struct HopResponse {
     pub(super) head: http::response::Parts,
-    pub(super) body: Incoming,
-    pub(super) driver: Driver,
+    pub(super) body: HopBody,
     pub(super) over_tls: bool,
     pub(super) first_byte: Instant,
+}
+
+/// A response body still to read, with what keeps its connection going.
+pub(super) enum HopBody {
+    /// HTTP/1.1 or HTTP/2 (hyper), with the connection's driver.
+    Hyper { body: Incoming, driver: Driver },
+    /// HTTP/3 over QUIC.
+    H3(Box<super::h3::Body>),
+}
+
+impl HopBody {
+    /// The next piece of body data; `None` at the end (trailers are skipped).
+    /// A broken stream is an `io` failure.
+    pub(super) async fn data(&mut self) -> Result<Option<Bytes>, ProbeFailure> {
+        let (body, driver) = match self {
+            HopBody::H3(b) => return b.data().await,
+            HopBody::Hyper { body, driver } => (body, driver),
+        };
+        loop {
+            match driver.drive(body.frame()).await {
+                None => return Ok(None),
+                Some(Ok(frame)) => {
+                    if let Ok(data) = frame.into_data() {
+                        return Ok(Some(data));
+                    }
+                }
+                Some(Err(e)) => {
+                    let detail = driver
+                        .error
+                        .take()
+                        .map(|d| format!(" ({d})"))
+                        .unwrap_or_default();
+                    return Err(ProbeFailure::new(
+                        FailureReason::Io,
+                        format!("reading the body: {e}{detail}"),
+                    ));
+                }
+            }
+        }
+    }
 }
 
 type Stream = Either<TcpStream, tokio_rustls::client::TlsStream<TcpStream>>;
@@ -153,8 +192,7 @@ pub(super) async fn exchange(
     trace_response(rec, &head);
     Ok(HopResponse {
         head,
-        body,
-        driver,
+        body: HopBody::Hyper { body, driver },
         over_tls: https,
         first_byte,
     })
@@ -361,7 +399,7 @@ fn secret_header(name: &http::HeaderName) -> bool {
     )
 }
 
-fn trace_request(rec: &mut Recorder, req: &Request<Full<Bytes>>) {
+pub(super) fn trace_request<B>(rec: &mut Recorder, req: &Request<B>) {
     if !rec.tracing() {
         return;
     }
@@ -381,7 +419,7 @@ fn trace_request(rec: &mut Recorder, req: &Request<Full<Bytes>>) {
     }
 }
 
-fn trace_response(rec: &mut Recorder, head: &http::response::Parts) {
+pub(super) fn trace_response(rec: &mut Recorder, head: &http::response::Parts) {
     if !rec.tracing() {
         return;
     }

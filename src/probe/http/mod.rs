@@ -22,6 +22,7 @@
 mod checks;
 pub mod config;
 mod conn;
+mod h3;
 mod proxy;
 pub mod series;
 pub mod settings;
@@ -92,11 +93,18 @@ pub async fn probe(
     rec: &mut Recorder,
 ) -> Result<(), ProbeFailure> {
     register_series(rec);
-    let url = target::parse_target(target)?;
+    let mut url = target::parse_target(target)?;
+    if module.enable_http3 {
+        url = h3::https(url);
+    }
     let mut run = Run::new(url, module, host_override(module, ctx)?);
     loop {
         let hop = run.hop_request(module, rec).await?;
-        let mut resp = conn::exchange(hop, module, rec).await?;
+        let mut resp = if module.enable_http3 {
+            h3::exchange(hop, module, ctx.deadline, rec).await?
+        } else {
+            conn::exchange(hop, module, rec).await?
+        };
         if !run.redirected(&resp.head, module, rec)? {
             return checks::finish(&mut resp, module, rec).await;
         }
