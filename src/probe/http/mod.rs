@@ -18,6 +18,8 @@
 //!   fails with `too_many_redirects` whatever `valid_status_codes` says.
 //! - The body is never held in memory; body regexes run over a sliding window
 //!   ([`crate::probe::body::REGEX_WINDOW`]).
+//! - HTTP/3 (`enable_http3`, `h3.rs`) dials the address outpost resolved, where
+//!   Blackbox's QUIC client resolves the name again; no `probe_tls_cipher_info`.
 
 mod checks;
 pub mod config;

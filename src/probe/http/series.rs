@@ -78,7 +78,7 @@ pub const HTTP: &[Family] = &[
     Family::new(
         PROBE_HTTP_VERSION,
         Kind::Gauge,
-        "HTTP version of the final response (1.1, 2); 0 when there was none.",
+        "HTTP version of the final response (1.1, 2, 3); 0 when there was none.",
     ),
     Family::new(
         PROBE_HTTP_LAST_MODIFIED_TIMESTAMP_SECONDS,
