@@ -14,7 +14,7 @@ use outpost::config::{HttpModule, IpProtocol, IpSettings, TlsSettings};
 use regex::Regex;
 
 use crate::support::certs::{Ca, Leaf};
-use crate::support::h3server::{answer, serve_h3, Answer, H3Server};
+use crate::support::h3server::{answer, serve_broken_h3, serve_h3, Answer, H3Server};
 use crate::support::metrics::{assert_absent, assert_metric, assert_outcome, phases};
 use crate::support::{http_module, run, run_with};
 
@@ -252,4 +252,17 @@ async fn untrusted_certificate_fails_with_tls() {
         &[],
         leaf.not_after as f64,
     );
+}
+
+/// A QUIC peer that breaks off the HTTP/3 exchange fails the run with `http`.
+#[tokio::test]
+async fn http3_protocol_error_fails_with_http() {
+    let ca = Ca::new();
+    let leaf = ca.leaf(&["localhost"], &[LOCALHOST], (2035, 3, 4));
+    let s = serve_broken_h3(SocketAddr::new(LOCALHOST, 0), &leaf);
+    let m = http_module(h3_module(&ca));
+    let r = run(&m, &format!("https://127.0.0.1:{}/", s.addr.port())).await;
+    assert_outcome(&r, "http");
+    assert_metric(&r, "probe_tls_version_info", &[("version", "TLS 1.3")], 1.0);
+    assert_metric(&r, "probe_http_status_code", &[], 0.0);
 }

@@ -39,12 +39,7 @@ impl Drop for H3Server {
     }
 }
 
-/// Serves HTTP/3 on `bind` (port 0 for any) with `leaf`'s chain.
-pub(crate) fn serve_h3(
-    bind: SocketAddr,
-    leaf: &Leaf,
-    handler: impl Fn(&http::Request<()>) -> Answer + Send + Sync + 'static,
-) -> H3Server {
+fn endpoint(bind: SocketAddr, leaf: &Leaf) -> quinn::Endpoint {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut tls = rustls::ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13])
@@ -55,7 +50,16 @@ pub(crate) fn serve_h3(
     tls.alpn_protocols = vec![b"h3".to_vec()];
     let quic = quinn::crypto::rustls::QuicServerConfig::try_from(tls).unwrap();
     let config = quinn::ServerConfig::with_crypto(Arc::new(quic));
-    let endpoint = quinn::Endpoint::server(config, bind).unwrap();
+    quinn::Endpoint::server(config, bind).unwrap()
+}
+
+/// Serves HTTP/3 on `bind` (port 0 for any) with `leaf`'s chain.
+pub(crate) fn serve_h3(
+    bind: SocketAddr,
+    leaf: &Leaf,
+    handler: impl Fn(&http::Request<()>) -> Answer + Send + Sync + 'static,
+) -> H3Server {
+    let endpoint = endpoint(bind, leaf);
     let addr = endpoint.local_addr().unwrap();
     let seen = Arc::new(Mutex::new(Vec::new()));
     let handler: Handler = Arc::new(handler);
@@ -92,5 +96,29 @@ async fn accept_loop(endpoint: quinn::Endpoint, handler: Handler, seen: Arc<Mute
                 let _ = stream.finish().await;
             }
         });
+    }
+}
+
+/// A QUIC server (ALPN `h3`) that does not speak HTTP/3: it completes the
+/// handshake, then closes the connection with H3_GENERAL_PROTOCOL_ERROR as soon
+/// as the client opens a request stream.
+pub(crate) fn serve_broken_h3(bind: SocketAddr, leaf: &Leaf) -> H3Server {
+    let endpoint = endpoint(bind, leaf);
+    let addr = endpoint.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        while let Some(incoming) = endpoint.accept().await {
+            tokio::spawn(async move {
+                let Ok(conn) = incoming.await else { return };
+                if conn.accept_bi().await.is_ok() {
+                    conn.close(quinn::VarInt::from_u32(0x101), b"not http/3");
+                }
+                conn.closed().await;
+            });
+        }
+    });
+    H3Server {
+        addr,
+        seen: Arc::default(),
+        task,
     }
 }
