@@ -375,6 +375,22 @@ fn kitchen_sink_probes_and_effective_timeouts() {
     assert!(labels(1).is_empty());
 }
 
+/// `enable_http3` turns HTTP/2 off (required) and forces TLS 1.3 as the minimum.
+#[test]
+fn http3_module_forces_tls13() {
+    let config = load_ok(Path::new(&format!("{GOOD}/kitchen-sink.toml")));
+    let Prober::Http(http) = &config.modules["http3"].prober else {
+        panic!("http3 is an http module");
+    };
+    assert!(http.enable_http3 && !http.enable_http2);
+    assert_eq!(http.valid_http_versions, ["HTTP/3.0"]);
+    assert_eq!(http.tls.min_version, Some(TlsVersion::Tls13));
+    let Prober::Http(http) = &config.modules["http_everything"].prober else {
+        panic!("http_everything is an http module");
+    };
+    assert!(!http.enable_http3);
+}
+
 #[test]
 fn files_are_read_relative_to_the_config_directory() {
     // The same config through an absolute path reads the same files.
@@ -383,7 +399,7 @@ fn files_are_read_relative_to_the_config_directory() {
         .join("kitchen-sink.toml");
     let config = load_ok(&absolute);
     assert_eq!(config.source, absolute);
-    assert_eq!(config.modules.len(), 6);
+    assert_eq!(config.modules.len(), 7);
 }
 
 #[test]

@@ -11,6 +11,7 @@ mod config;
 mod contract;
 mod daemon;
 mod hostile;
+mod http3_probe;
 mod http_probe;
 mod prometheus_e2e;
 mod query_response;

@@ -18,10 +18,13 @@
 //!   fails with `too_many_redirects` whatever `valid_status_codes` says.
 //! - The body is never held in memory; body regexes run over a sliding window
 //!   ([`crate::probe::body::REGEX_WINDOW`]).
+//! - HTTP/3 (`enable_http3`, `h3.rs`) dials the address outpost resolved, where
+//!   Blackbox's QUIC client resolves the name again; no `probe_tls_cipher_info`.
 
 mod checks;
 pub mod config;
 mod conn;
+mod h3;
 mod proxy;
 pub mod series;
 pub mod settings;
@@ -92,57 +95,21 @@ pub async fn probe(
     rec: &mut Recorder,
 ) -> Result<(), ProbeFailure> {
     register_series(rec);
-    let url = target::parse_target(target)?;
-    let host_override = host_override(module, ctx)?;
-    let mut run = Run {
-        first: (target::host(&url), target::port(&url)),
-        url,
-        method: module.method.clone(),
-        body: module.body.clone(),
-        host_override,
-        same_origin_credentials: true,
-        redirects: 0,
-        jar: target::CookieJar::default(),
-        resolved: Vec::new(),
-    };
+    let mut url = target::parse_target(target)?;
+    if module.enable_http3 {
+        url = h3::https(url);
+    }
+    let mut run = Run::new(url, module, host_override(module, ctx)?);
     loop {
         let hop = run.hop_request(module, rec).await?;
-        let mut resp = conn::exchange(hop, module, rec).await?;
-        let status = resp.head.status.as_u16();
-        rec.set(series::PROBE_HTTP_STATUS_CODE, f64::from(status));
-        let host = target::host(&run.url);
-        for v in resp.head.headers.get_all(http::header::SET_COOKIE) {
-            if let Ok(v) = v.to_str() {
-                run.jar.store(&host, v);
-            }
-        }
-        let location = resp
-            .head
-            .headers
-            .get(http::header::LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let Some(location) = location.filter(|_| target::is_redirect(status)) else {
-            return checks::finish(&mut resp, module, rec).await;
+        let mut resp = if module.enable_http3 {
+            h3::exchange(hop, module, ctx.deadline, rec).await?
+        } else {
+            conn::exchange(hop, module, rec).await?
         };
-        if !module.follow_redirects {
-            // Blackbox's CheckRedirect counts the redirect it refuses.
-            rec.set(series::PROBE_HTTP_REDIRECTS, 1.0);
-            rec.trace(format_args!("Not following redirect to {location}"));
+        if !run.redirected(&resp.head, module, rec)? {
             return checks::finish(&mut resp, module, rec).await;
         }
-        run.redirects += 1;
-        rec.set(series::PROBE_HTTP_REDIRECTS, f64::from(run.redirects));
-        if run.redirects > module.max_redirects {
-            return Err(ProbeFailure::new(
-                FailureReason::TooManyRedirects,
-                format!(
-                    "more than {} redirects (last {status} to {location})",
-                    module.max_redirects
-                ),
-            ));
-        }
-        run.follow(status, &location, rec)?;
         // The redirect's own body is not read: its connection is dropped here.
         drop(resp);
     }
@@ -150,8 +117,8 @@ pub async fn probe(
 
 /// Series Blackbox registers on every http run, at 0 until measured.
 fn register_series(rec: &mut Recorder) {
-    for phase in ["connect", "tls", "processing", "transfer"] {
-        conn::add_phase(rec, phase, 0.0);
+    for phase in series::Phase::REGISTERED {
+        conn::add_phase(rec, *phase, 0.0);
     }
     for name in [
         series::PROBE_HTTP_STATUS_CODE,
@@ -201,6 +168,65 @@ struct Run {
 }
 
 impl Run {
+    fn new(url: Url, module: &HttpModule, host_override: Option<String>) -> Self {
+        Run {
+            first: (target::host(&url), target::port(&url)),
+            url,
+            method: module.method.clone(),
+            body: module.body.clone(),
+            host_override,
+            same_origin_credentials: true,
+            redirects: 0,
+            jar: target::CookieJar::default(),
+            resolved: Vec::new(),
+        }
+    }
+
+    /// Takes in a response head: its status and cookies, then whether it
+    /// redirects and the redirect is followed (the run moved to its target).
+    fn redirected(
+        &mut self,
+        head: &http::response::Parts,
+        module: &HttpModule,
+        rec: &mut Recorder,
+    ) -> Result<bool, ProbeFailure> {
+        let status = head.status.as_u16();
+        rec.set(series::PROBE_HTTP_STATUS_CODE, f64::from(status));
+        let host = target::host(&self.url);
+        for v in head.headers.get_all(http::header::SET_COOKIE) {
+            if let Ok(v) = v.to_str() {
+                self.jar.store(&host, v);
+            }
+        }
+        let location = head
+            .headers
+            .get(http::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .filter(|_| target::is_redirect(status));
+        let Some(location) = location else {
+            return Ok(false);
+        };
+        if !module.follow_redirects {
+            // Blackbox's CheckRedirect counts the redirect it refuses.
+            rec.set(series::PROBE_HTTP_REDIRECTS, 1.0);
+            rec.trace(format_args!("Not following redirect to {location}"));
+            return Ok(false);
+        }
+        self.redirects += 1;
+        rec.set(series::PROBE_HTTP_REDIRECTS, f64::from(self.redirects));
+        if self.redirects > module.max_redirects {
+            return Err(ProbeFailure::new(
+                FailureReason::TooManyRedirects,
+                format!(
+                    "more than {} redirects (last {status} to {location})",
+                    module.max_redirects
+                ),
+            ));
+        }
+        self.follow(status, location, rec)?;
+        Ok(true)
+    }
+
     async fn hop_request<'a>(
         &'a mut self,
         module: &HttpModule,
@@ -255,7 +281,7 @@ impl Run {
         let (ip, took) = if self.resolved.is_empty() {
             let r = net::resolve_target(host, &module.ip, rec).await;
             if let Err(f) = &r {
-                conn::add_phase(rec, "resolve", 0.0);
+                conn::add_phase(rec, series::Phase::Resolve, 0.0);
                 return Err(f.clone());
             }
             r?
@@ -264,7 +290,7 @@ impl Run {
             let ip = net::resolve_quiet(host, &module.ip).await?;
             (ip, started.elapsed())
         };
-        conn::add_phase(rec, "resolve", took.as_secs_f64());
+        conn::add_phase(rec, series::Phase::Resolve, took.as_secs_f64());
         self.resolved.push((host.to_string(), ip));
         Ok(Some(ip))
     }

@@ -12,6 +12,37 @@ pub const PROBE_HTTP_VERSION: &str = "probe_http_version";
 pub const PROBE_HTTP_LAST_MODIFIED_TIMESTAMP_SECONDS: &str =
     "probe_http_last_modified_timestamp_seconds";
 
+/// A `phase` label of `probe_http_duration_seconds`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    Resolve,
+    Connect,
+    Tls,
+    Processing,
+    Transfer,
+}
+
+impl Phase {
+    /// The phases Blackbox registers at 0 on every run (`resolve` is written
+    /// by the resolution itself).
+    pub const REGISTERED: &[Phase] = &[
+        Phase::Connect,
+        Phase::Tls,
+        Phase::Processing,
+        Phase::Transfer,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Phase::Resolve => "resolve",
+            Phase::Connect => "connect",
+            Phase::Tls => "tls",
+            Phase::Processing => "processing",
+            Phase::Transfer => "transfer",
+        }
+    }
+}
+
 /// The http prober's own families.
 pub const HTTP: &[Family] = &[
     Family::new(
@@ -47,7 +78,7 @@ pub const HTTP: &[Family] = &[
     Family::new(
         PROBE_HTTP_VERSION,
         Kind::Gauge,
-        "HTTP version of the final response (1.1, 2); 0 when there was none.",
+        "HTTP version of the final response (1.1, 2, 3); 0 when there was none.",
     ),
     Family::new(
         PROBE_HTTP_LAST_MODIFIED_TIMESTAMP_SECONDS,

@@ -80,6 +80,8 @@ pub struct HttpModule {
     pub skip_resolve_phase_with_proxy: bool,
     /// `enable_http2` (default true): offer `h2` in ALPN on https targets.
     pub enable_http2: bool,
+    /// `enable_http3`: every hop over QUIC (see `http::h3`).
+    pub enable_http3: bool,
 }
 
 impl Default for HttpModule {
@@ -106,6 +108,7 @@ impl Default for HttpModule {
             proxy_url: None,
             skip_resolve_phase_with_proxy: false,
             enable_http2: true,
+            enable_http3: false,
         }
     }
 }

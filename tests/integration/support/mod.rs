@@ -8,6 +8,7 @@
 
 pub(crate) mod certs;
 pub(crate) mod daemon;
+pub(crate) mod h3server;
 pub(crate) mod metrics;
 pub(crate) mod proxy;
 pub(crate) mod server;

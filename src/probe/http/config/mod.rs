@@ -7,6 +7,7 @@ use toml::Spanned;
 
 mod auth;
 pub mod file;
+mod h3;
 
 use super::settings::{Compression, HeaderMatch, HttpModule};
 use crate::config::file::{SizeText, StringMap};
@@ -17,7 +18,7 @@ use crate::config::{tls_files, values};
 use file::{HeaderMatchFile, HttpFile};
 
 /// HTTP versions a response can be checked against.
-const HTTP_VERSIONS: &[&str] = &["HTTP/1.0", "HTTP/1.1", "HTTP/2.0"];
+const HTTP_VERSIONS: &[&str] = &["HTTP/1.0", "HTTP/1.1", "HTTP/2.0", "HTTP/3.0"];
 
 /// Builds the http settings at `path`; absent means defaults. `None` after an error.
 pub(crate) fn build(
@@ -38,13 +39,6 @@ pub(crate) fn build(
     for (key, span) in file.unsupported() {
         ctx.unsupported(span, &tree::key(path, key), &format!("`{key}`"));
     }
-    if let Some(h3) = file.enable_http3.as_ref().filter(|h3| *h3.get_ref()) {
-        ctx.unsupported(
-            h3.span(),
-            &tree::key(path, "enable_http3"),
-            "HTTP/3 (`enable_http3 = true`)",
-        );
-    }
     let mut m = HttpModule {
         fail_if_ssl: file.fail_if_ssl.unwrap_or(false),
         fail_if_not_ssl: file.fail_if_not_ssl.unwrap_or(false),
@@ -55,6 +49,7 @@ pub(crate) fn build(
     request(ctx, path, &file, &mut m);
     response_checks(ctx, path, &file, &mut m);
     m.tls = tls?;
+    h3::build(ctx, path, &file, &mut m);
     (ctx.error_count() == before).then_some(m)
 }
 
@@ -149,8 +144,6 @@ fn http_versions(ctx: &mut Ctx<'_>, path: &str, file: &HttpFile) -> Vec<String> 
         let v = version.get_ref().as_str();
         if HTTP_VERSIONS.contains(&v) {
             versions.push(v.to_string());
-        } else if v.starts_with("HTTP/3") {
-            ctx.unsupported(version.span(), &tree::index(path, i), "HTTP/3");
         } else {
             ctx.error_hint(
                 version.span(),
