@@ -38,7 +38,26 @@ pub(crate) fn duration(
 
 /// Compiles a regex as Blackbox does: unanchored, so it matches anywhere.
 pub(crate) fn regex(ctx: &mut Ctx<'_>, path: &str, value: &Spanned<String>) -> Option<Regex> {
-    match Regex::new(value.get_ref()) {
+    compile(ctx, path, value, Regex::new)
+}
+
+/// [`regex`] for rules matched against raw bytes (response bodies): compiled here,
+/// once, into the form the matcher runs, so no pattern can fail later.
+pub(crate) fn bytes_regex(
+    ctx: &mut Ctx<'_>,
+    path: &str,
+    value: &Spanned<String>,
+) -> Option<regex::bytes::Regex> {
+    compile(ctx, path, value, regex::bytes::Regex::new)
+}
+
+fn compile<R>(
+    ctx: &mut Ctx<'_>,
+    path: &str,
+    value: &Spanned<String>,
+    new: impl FnOnce(&str) -> Result<R, regex::Error>,
+) -> Option<R> {
+    match new(value.get_ref()) {
         Ok(re) => Some(re),
         Err(e) => {
             ctx.error(

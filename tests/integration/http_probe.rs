@@ -447,7 +447,7 @@ async fn body_regexes() {
     let s =
         plain(|req| respond(200, &[], req.uri.path().trim_start_matches('/').to_string())).await;
     let m = http_module(HttpModule {
-        fail_if_body_not_matches_regexp: vec![Regex::new("A").unwrap(), Regex::new("B").unwrap()],
+        fail_if_body_not_matches_regexp: vec![bytes_re("A"), bytes_re("B")],
         ..Default::default()
     });
     let r = run(&m, &s.url("/only-A")).await;
@@ -458,11 +458,15 @@ async fn body_regexes() {
     assert_metric(&r, "probe_failed_due_to_regex", &[], 0.0);
 
     let m = http_module(HttpModule {
-        fail_if_body_matches_regexp: vec![Regex::new("error").unwrap()],
+        fail_if_body_matches_regexp: vec![bytes_re("error")],
         ..Default::default()
     });
     assert_outcome(&run(&m, &s.url("/an-error-page")).await, "body_regex");
     assert_outcome(&run(&m, &s.url("/fine")).await, "success");
+}
+
+fn bytes_re(re: &str) -> regex::bytes::Regex {
+    regex::bytes::Regex::new(re).unwrap()
 }
 
 fn rule(name: &str, re: &str, allow_missing: bool) -> HeaderMatch {
@@ -940,7 +944,7 @@ async fn endless_body_with_regex_times_out() {
     )
     .await;
     let m = http_module(HttpModule {
-        fail_if_body_not_matches_regexp: vec![Regex::new("never-there").unwrap()],
+        fail_if_body_not_matches_regexp: vec![bytes_re("never-there")],
         ..Default::default()
     });
     let r = run_with(&m, &s.url("/"), Duration::from_secs(2), None).await;

@@ -50,13 +50,13 @@ pub(super) async fn finish(
     }
 
     // Body regexes run only while the probe is still successful (as Blackbox).
-    let (fail_if, fail_if_not) = if failure.is_none() {
+    let (fail_if, fail_if_not): (&[_], &[_]) = if failure.is_none() {
         (
-            bytes_regexes(&module.fail_if_body_matches_regexp),
-            bytes_regexes(&module.fail_if_body_not_matches_regexp),
+            &module.fail_if_body_matches_regexp,
+            &module.fail_if_body_not_matches_regexp,
         )
     } else {
-        (Vec::new(), Vec::new())
+        (&[], &[])
     };
     let mut reader = BodyReader::new(
         module.compression,
@@ -112,7 +112,7 @@ pub(super) async fn finish(
 /// the end (also when reading stops early).
 async fn read_body(
     resp: &mut HopResponse,
-    reader: &mut BodyReader,
+    reader: &mut BodyReader<'_>,
     rec: &mut Recorder,
 ) -> Result<(), ProbeFailure> {
     let result = read_frames(resp, reader, rec).await;
@@ -136,7 +136,7 @@ async fn read_body(
 
 async fn read_frames(
     resp: &mut HopResponse,
-    reader: &mut BodyReader,
+    reader: &mut BodyReader<'_>,
     rec: &mut Recorder,
 ) -> Result<(), ProbeFailure> {
     loop {
@@ -200,13 +200,6 @@ fn stop_failure(stop: BodyStop) -> ProbeFailure {
         }
         BodyStop::Decompression(m) => ProbeFailure::new(FailureReason::Decompression, m),
     }
-}
-
-fn bytes_regexes(res: &[regex::Regex]) -> Vec<regex::bytes::Regex> {
-    // Patterns compiled as str regexes at load time compile as bytes regexes too.
-    res.iter()
-        .filter_map(|r| regex::bytes::Regex::new(r.as_str()).ok())
-        .collect()
 }
 
 fn check_status(status: u16, valid: &[u16]) -> Result<(), ProbeFailure> {
