@@ -34,10 +34,14 @@ pub(super) async fn handle(app: &App, req: &Request<Incoming>) -> Response<Body>
             &format!("Unknown module {module_name:?}\n"),
         );
     };
-    let hostname = params.get("hostname").map(str::to_string);
+    // An empty `hostname` is no hostname, as in Blackbox.
+    let hostname = params
+        .get("hostname")
+        .filter(|h| !h.is_empty())
+        .map(str::to_string);
     if let Some(conflict) = hostname.as_deref().and_then(|h| host_conflict(module, h)) {
         app.count_probe_request(module, 400);
-        return text(StatusCode::BAD_REQUEST, &conflict);
+        return text(StatusCode::BAD_REQUEST, &format!("{conflict}\n"));
     }
     let scrape_timeout = req
         .headers()
@@ -115,18 +119,12 @@ pub(crate) fn effective_timeout(
     Duration::try_from_secs_f64(secs).unwrap_or(DEFAULT_SCRAPE_TIMEOUT)
 }
 
+/// Only http modules can conflict: tcp's `hostname` fills in an unset `server_name`.
 fn host_conflict(module: &Module, hostname: &str) -> Option<String> {
-    let http = match &module.prober {
-        Prober::Http(http) => http,
-        Prober::Tcp(_) => return None,
-    };
-    let (_, host) = http.headers.iter().find(|(k, _)| k == header::HOST)?;
-    (host.as_bytes() != hostname.as_bytes()).then(|| {
-        format!(
-            "Host header defined both in module configuration ({}) and with URL-parameter 'hostname' ({hostname})\n",
-            String::from_utf8_lossy(host.as_bytes())
-        )
-    })
+    match &module.prober {
+        Prober::Http(http) => probe::http::host_conflict(http, hostname),
+        Prober::Tcp(_) => None,
+    }
 }
 
 fn debug_page(module: &Module, report: &probe::ProbeReport) -> String {

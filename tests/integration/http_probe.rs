@@ -562,7 +562,24 @@ async fn host_and_user_agent_headers() {
     )
     .await;
     assert_outcome(&r, "invalid_target");
+    // The same rule as /probe's (Blackbox's): the value must match exactly.
+    let r = run_with(
+        &m,
+        &s.url("/status/200"),
+        Duration::from_secs(5),
+        Some("EXAMPLE.test"),
+    )
+    .await;
+    assert_outcome(&r, "invalid_target");
     assert_eq!(s.requests().len(), 3);
+    let r = run_with(
+        &m,
+        &s.url("/status/200"),
+        Duration::from_secs(5),
+        Some("example.test"),
+    )
+    .await;
+    assert_outcome(&r, "success");
 }
 
 struct Tls {

@@ -167,21 +167,38 @@ fn register_series(rec: &mut Recorder) {
 }
 
 /// The Host override: the module's `Host` header, or the `hostname` parameter;
-/// both set and different is refused.
+/// both set and in conflict ([`host_conflict`]) is refused.
 fn host_override(module: &HttpModule, ctx: &ProbeContext) -> Result<Option<String>, ProbeFailure> {
-    let from_module = module
+    if let Some(conflict) = ctx
+        .hostname
+        .as_deref()
+        .and_then(|h| host_conflict(module, h))
+    {
+        return Err(ProbeFailure::new(FailureReason::InvalidTarget, conflict));
+    }
+    Ok(module_host(module).or_else(|| ctx.hostname.clone()))
+}
+
+fn module_host(module: &HttpModule) -> Option<String> {
+    module
         .headers
         .iter()
         .find(|(n, _)| n == HOST)
-        .map(|(_, v)| String::from_utf8_lossy(v.as_bytes()).into_owned());
-    match (from_module, &ctx.hostname) {
-        (Some(m), Some(h)) if !m.eq_ignore_ascii_case(h) => Err(ProbeFailure::new(
-            FailureReason::InvalidTarget,
-            format!("the hostname parameter {h:?} conflicts with the module's Host header {m:?}"),
-        )),
-        (Some(m), _) => Ok(Some(m)),
-        (None, h) => Ok(h.clone()),
-    }
+        .map(|(_, v)| String::from_utf8_lossy(v.as_bytes()).into_owned())
+}
+
+/// The one rule for a `hostname` parameter against the module's own `Host`
+/// header, used by `/probe` (answered with 400 and this message) and by the
+/// prober. As Blackbox's `setHTTPHost`: the header is found whatever the case of
+/// its name (names are stored lowercase), and its value must equal `hostname`
+/// exactly, so `A.example` and `a.example` conflict there as they do in Blackbox.
+pub fn host_conflict(module: &HttpModule, hostname: &str) -> Option<String> {
+    let host = module_host(module)?;
+    (host != hostname).then(|| {
+        format!(
+            "Host header defined both in module configuration ({host}) and with URL-parameter 'hostname' ({hostname})"
+        )
+    })
 }
 
 /// The state of one run across redirect hops.
