@@ -20,7 +20,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::config::{Config, Module};
+use crate::config::{Config, Module, ModuleIdentity};
 use crate::probe::{ProbeContext, ProbeReport};
 use crate::results::{Histogram, ProbeState};
 
@@ -147,7 +147,7 @@ impl SchedulerStats {
 struct Running {
     state: Arc<ProbeState>,
     /// The identity of the module the probe was started with.
-    module_identity: Arc<str>,
+    module_identity: ModuleIdentity,
     cancel: CancellationToken,
 }
 
@@ -211,7 +211,6 @@ impl Scheduler {
             .drain(..)
             .map(|r| (r.state.spec.name.clone(), r))
             .collect();
-        let mut module_identities: HashMap<&str, Arc<str>> = HashMap::new();
         let mut summary = ApplySummary::default();
         let start = Instant::now();
         for spec in &config.probes {
@@ -220,10 +219,7 @@ impl Scheduler {
                 // cannot run, so it is left out rather than crashing the reload.
                 continue;
             };
-            let module_identity = module_identities
-                .entry(spec.module.as_str())
-                .or_insert_with(|| module_identity(module))
-                .clone();
+            let module_identity = module.identity;
             match old.remove(&spec.name) {
                 Some(previous)
                     if previous.state.spec == *spec
@@ -272,14 +268,6 @@ impl Scheduler {
     fn lock(&self) -> MutexGuard<'_, Vec<Running>> {
         self.running.lock().unwrap_or_else(PoisonError::into_inner)
     }
-}
-
-/// Everything about a module that, if changed, makes its probes different probes.
-/// `Debug` covers every field of the compiled module (regex sources, file
-/// contents, settings), which is exactly the identity wanted here; it is worked out
-/// once per module and shared by its probes.
-fn module_identity(module: &Module) -> Arc<str> {
-    Arc::from(format!("{module:?}"))
 }
 
 /// Where in its interval a probe first runs: FNV-1a of its name, modulo the

@@ -14,7 +14,7 @@ pub(crate) mod server;
 
 use std::time::Duration;
 
-use outpost::config::{HttpModule, Module, Prober, TcpModule};
+use outpost::config::{HttpModule, Module, ModuleIdentity, Prober, TcpModule};
 use outpost::probe::{self, ProbeContext, ProbeReport};
 
 /// Wraps an http module as a `Module`.
@@ -25,6 +25,7 @@ pub(crate) fn http_module(m: HttpModule) -> Module {
         prober: Prober::Http(Box::new(m)),
         run_duration_buckets: vec![],
         redacted: String::new(),
+        identity: ModuleIdentity::default(),
     }
 }
 
@@ -36,6 +37,7 @@ pub(crate) fn tcp_module(m: TcpModule) -> Module {
         prober: Prober::Tcp(Box::new(m)),
         run_duration_buckets: vec![],
         redacted: String::new(),
+        identity: ModuleIdentity::default(),
     }
 }
 
