@@ -21,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::{Config, Module, ModuleIdentity};
+use crate::probe::net::fnv32a;
 use crate::probe::{ProbeContext, ProbeReport};
 use crate::results::{Histogram, ProbeState};
 
@@ -270,15 +271,12 @@ impl Scheduler {
     }
 }
 
-/// Where in its interval a probe first runs: FNV-1a of its name, modulo the
-/// interval. Deterministic, so restarts and replicas keep the same phase, and
-/// spread, so a thousand probes with one interval do not fire together.
+/// Where in its interval a probe first runs: FNV-1a of its name (the same
+/// [`fnv32a`] as `probe_ip_addr_hash`), modulo the interval. Deterministic, so
+/// restarts and replicas keep the same phase, and spread, so a thousand probes
+/// with one interval do not fire together.
 pub fn spread_offset(name: &str, interval: Duration) -> Duration {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in name.bytes() {
-        hash ^= u64::from(b);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
+    let hash = fnv32a(name.as_bytes());
     // Whole milliseconds: the timer's resolution.
     let millis = interval.as_millis().max(1);
     Duration::from_millis((u128::from(hash) % millis) as u64)

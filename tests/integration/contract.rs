@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use outpost::config::{HttpModule, IpProtocol, IpSettings, Module, TcpModule};
 use outpost::metrics::names;
+use outpost::probe::http::HttpPhase;
 use outpost::probe::{self, FailureReason, ProbeContext, ProberKind};
 
 use crate::support::daemon::target_server;
@@ -89,6 +90,16 @@ fn metric_names_are_exactly_the_published_ones() {
     expected.sort_unstable();
     actual.sort_unstable();
     assert_eq!(actual, expected);
+}
+
+/// The `phase` values of `probe_http_duration_seconds`: Blackbox's, literally.
+#[test]
+fn http_phase_labels_are_exactly_blackboxs() {
+    let actual: Vec<&str> = HttpPhase::ALL.iter().map(|p| p.as_label()).collect();
+    assert_eq!(
+        actual,
+        ["resolve", "connect", "tls", "processing", "transfer"]
+    );
 }
 
 #[test]

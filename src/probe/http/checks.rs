@@ -7,7 +7,8 @@ use http::Version;
 use http_body_util::BodyExt as _;
 
 use super::conn::{add_phase, HopResponse};
-use super::{series, HeaderMatch, HttpModule};
+use super::series::{self, HttpPhase};
+use super::{HeaderMatch, HttpModule};
 use crate::metrics::names;
 use crate::probe::body::{BodyReader, BodyStop, RegexVerdict};
 use crate::probe::{FailureReason, ProbeFailure, Recorder};
@@ -119,7 +120,7 @@ async fn read_body(
     let end = Instant::now();
     add_phase(
         rec,
-        "transfer",
+        HttpPhase::Transfer,
         end.duration_since(resp.first_byte).as_secs_f64(),
     );
     rec.set(

@@ -19,7 +19,7 @@ use tokio::net::TcpStream;
 use tokio_util::either::Either;
 use url::Url;
 
-use super::series;
+use super::series::{self, HttpPhase};
 use super::HttpModule;
 use super::{proxy, target};
 use crate::probe::{net, tls, FailureReason, ProbeFailure, Recorder};
@@ -28,10 +28,10 @@ use crate::probe::{net, tls, FailureReason, ProbeFailure, Recorder};
 const MAX_HEAD: usize = 64 * 1024;
 
 /// Adds `secs` to one `probe_http_duration_seconds` phase.
-pub(super) fn add_phase(rec: &mut Recorder, phase: &'static str, secs: f64) {
+pub(super) fn add_phase(rec: &mut Recorder, phase: HttpPhase, secs: f64) {
     rec.add_with(
         series::PROBE_HTTP_DURATION_SECONDS,
-        vec![("phase", phase.to_string())],
+        vec![("phase", phase.as_label().to_string())],
         secs,
     );
 }
@@ -151,18 +151,20 @@ pub(super) async fn exchange(
             })?;
             let (s, _) = net::connect_timed(SocketAddr::new(ip, port), module.ip.source_ip, rec)
                 .await
-                .inspect_err(|_| add_phase(rec, "connect", started.elapsed().as_secs_f64()))?;
+                .inspect_err(|_| {
+                    add_phase(rec, HttpPhase::Connect, started.elapsed().as_secs_f64())
+                })?;
             s
         }
         Some(proxy) => {
             let r = proxy::connect(proxy, module, https.then_some(&target_authority), rec).await;
             if r.is_err() {
-                add_phase(rec, "connect", started.elapsed().as_secs_f64());
+                add_phase(rec, HttpPhase::Connect, started.elapsed().as_secs_f64());
             }
             r?
         }
     };
-    add_phase(rec, "connect", started.elapsed().as_secs_f64());
+    add_phase(rec, HttpPhase::Connect, started.elapsed().as_secs_f64());
 
     // tls
     let (io, h2): (Stream, bool) = if https {
@@ -177,7 +179,7 @@ pub(super) async fn exchange(
             Ok(ok) => ok,
             Err(f) => return Err(f),
         };
-        add_phase(rec, "tls", session.took.as_secs_f64());
+        add_phase(rec, HttpPhase::Tls, session.took.as_secs_f64());
         let h2 = session.alpn.as_deref() == Some(b"h2");
         (Either::Right(stream), h2)
     } else {
@@ -223,7 +225,7 @@ pub(super) async fn exchange(
     let first_byte = Instant::now();
     add_phase(
         rec,
-        "processing",
+        HttpPhase::Processing,
         first_byte.duration_since(conn_ready).as_secs_f64(),
     );
     let (head, body) = response.into_parts();

@@ -40,6 +40,7 @@ use url::Url;
 
 use super::{net, tls, FailureReason, ProbeContext, ProbeFailure, Recorder};
 use crate::metrics::names::{self, Family};
+pub use series::HttpPhase;
 pub use settings::{Auth, Compression, HeaderMatch, HttpModule, DEFAULT_MAX_REDIRECTS};
 pub use target::parse_target;
 
@@ -150,7 +151,13 @@ pub async fn probe(
 
 /// Series Blackbox registers on every http run, at 0 until measured.
 fn register_series(rec: &mut Recorder) {
-    for phase in ["connect", "tls", "processing", "transfer"] {
+    // Blackbox registers every phase but `resolve`, which comes with the address.
+    for phase in [
+        HttpPhase::Connect,
+        HttpPhase::Tls,
+        HttpPhase::Processing,
+        HttpPhase::Transfer,
+    ] {
         conn::add_phase(rec, phase, 0.0);
     }
     for name in [
@@ -272,7 +279,7 @@ impl Run {
         let (ip, took) = if self.resolved.is_empty() {
             let r = net::resolve_target(host, &module.ip, rec).await;
             if let Err(f) = &r {
-                conn::add_phase(rec, "resolve", 0.0);
+                conn::add_phase(rec, HttpPhase::Resolve, 0.0);
                 return Err(f.clone());
             }
             r?
@@ -281,7 +288,7 @@ impl Run {
             let ip = net::resolve_quiet(host, &module.ip).await?;
             (ip, started.elapsed())
         };
-        conn::add_phase(rec, "resolve", took.as_secs_f64());
+        conn::add_phase(rec, HttpPhase::Resolve, took.as_secs_f64());
         self.resolved.push((host.to_string(), ip));
         Ok(Some(ip))
     }

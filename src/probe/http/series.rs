@@ -12,6 +12,37 @@ pub const PROBE_HTTP_VERSION: &str = "probe_http_version";
 pub const PROBE_HTTP_LAST_MODIFIED_TIMESTAMP_SECONDS: &str =
     "probe_http_last_modified_timestamp_seconds";
 
+/// The `phase` label of `probe_http_duration_seconds`: Blackbox's phase names, one
+/// per step of a hop, in the order they happen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HttpPhase {
+    Resolve,
+    Connect,
+    Tls,
+    Processing,
+    Transfer,
+}
+
+impl HttpPhase {
+    pub const ALL: [HttpPhase; 5] = [
+        HttpPhase::Resolve,
+        HttpPhase::Connect,
+        HttpPhase::Tls,
+        HttpPhase::Processing,
+        HttpPhase::Transfer,
+    ];
+
+    pub const fn as_label(self) -> &'static str {
+        match self {
+            HttpPhase::Resolve => "resolve",
+            HttpPhase::Connect => "connect",
+            HttpPhase::Tls => "tls",
+            HttpPhase::Processing => "processing",
+            HttpPhase::Transfer => "transfer",
+        }
+    }
+}
+
 /// The http prober's own families.
 pub const HTTP: &[Family] = &[
     Family::new(
