@@ -13,7 +13,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
@@ -22,7 +22,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::config::{Config, Module, ModuleIdentity};
 use crate::probe::net::fnv32a;
-use crate::probe::{ProbeContext, ProbeReport};
+use crate::probe::{FailureReason, ProbeContext, ProbeFailure, ProbeReport};
 use crate::results::{Histogram, ProbeState};
 
 /// Buckets of `outpost_scheduler_lag_seconds`.
@@ -311,11 +311,15 @@ async fn run_loop(
             hostname: None,
             debug: false,
         };
+        let (deadline, started_at) = (ctx.deadline, SystemTime::now());
         let run = runner(state.module.clone(), state.spec.target.clone(), ctx);
+        // The runner is expected to end by its deadline; the scheduler does not
+        // rely on it. A run that reports at the deadline is polled first and wins.
         let report = tokio::select! {
             biased;
             () = cancel.cancelled() => return,
             report = run => report,
+            () = tokio::time::sleep_until(deadline) => overdue(state.spec.timeout, started_at),
         };
         drop(_slot);
         log_transition(&state, &report);
@@ -328,6 +332,25 @@ async fn run_loop(
             next += interval;
             stats.skipped.fetch_add(1, Ordering::Relaxed);
         }
+    }
+}
+
+/// The report of a run the scheduler stopped at its deadline.
+fn overdue(timeout: Duration, started_at: SystemTime) -> ProbeReport {
+    ProbeReport {
+        success: false,
+        failure: Some(ProbeFailure::new(
+            FailureReason::Timeout,
+            format!(
+                "no result within {:.3}s; stopped by the scheduler",
+                timeout.as_secs_f64()
+            ),
+        )),
+        duration: timeout,
+        timeout,
+        started_at,
+        samples: Vec::new(),
+        trace: Vec::new(),
     }
 }
 

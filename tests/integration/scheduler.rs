@@ -89,6 +89,42 @@ fn scripted(log: Arc<Log>, t0: Instant, work: Duration) -> Runner {
     })
 }
 
+/// A runner that ignores its deadline and never returns (a prober bug): only the
+/// scheduler can end its runs. Records each run's start and when it was dropped.
+fn never_ending(log: Arc<Log>, t0: Instant) -> Runner {
+    struct Ended {
+        log: Arc<Log>,
+        target: String,
+        start: Duration,
+        t0: Instant,
+    }
+    impl Drop for Ended {
+        fn drop(&mut self) {
+            self.log.running.fetch_sub(1, Ordering::SeqCst);
+            let end = Instant::now() - self.t0;
+            self.log
+                .calls
+                .lock()
+                .unwrap()
+                .push((self.target.clone(), self.start, end));
+        }
+    }
+    Arc::new(move |_module, target, _ctx| {
+        let log = log.clone();
+        Box::pin(async move {
+            let now = log.running.fetch_add(1, Ordering::SeqCst) + 1;
+            log.max_running.fetch_max(now, Ordering::SeqCst);
+            let _ended = Ended {
+                start: Instant::now() - t0,
+                log,
+                target,
+                t0,
+            };
+            std::future::pending::<ProbeReport>().await
+        })
+    })
+}
+
 fn starts(log: &Log, target: &str) -> Vec<Duration> {
     log.calls
         .lock()
@@ -151,12 +187,14 @@ async fn each_probe_runs_every_interval_from_its_offset() {
     assert_eq!(a.run_durations.count(), starts(&log, "ta").len() as u64);
 }
 
+/// The scheduler itself ends a run at its timeout, even one whose runner ignores
+/// the deadline, and records it as a timeout.
 #[tokio::test(start_paused = true)]
 async fn a_hanging_target_times_out_and_never_overlaps_itself() {
     let t0 = Instant::now();
     let log = Arc::new(Log::default());
     let sched = Scheduler::new(
-        scripted(log.clone(), t0, Duration::from_secs(3600)),
+        never_ending(log.clone(), t0),
         Arc::new(Limiter::new(10)),
         CancellationToken::new(),
     );
