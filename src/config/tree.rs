@@ -181,6 +181,51 @@ pub(crate) fn redact(value: &Spanned<DeValue<'_>>) -> String {
     }
 }
 
+/// The table as written, re-serialised canonically: keys sorted at every level
+/// (so the key order of the file does not matter), except in `headers`, whose
+/// order is the order the request sends them; scalars as TOML writes them.
+/// Secrets are kept: this text is only ever hashed ([`super::ModuleIdentity`]),
+/// never stored.
+pub(crate) fn canonical(value: &Spanned<DeValue<'_>>) -> String {
+    let mut out = String::new();
+    write_canonical(&mut out, value, false);
+    out
+}
+
+fn write_canonical(out: &mut String, value: &Spanned<DeValue<'_>>, written_order: bool) {
+    match value.get_ref() {
+        DeValue::Table(table) => {
+            let mut entries: Vec<_> = table.iter().collect();
+            if written_order {
+                entries.sort_by_key(|(k, _)| k.span().start);
+            } else {
+                entries.sort_by(|a, b| a.0.get_ref().cmp(b.0.get_ref()));
+            }
+            out.push('{');
+            for (k, v) in entries {
+                let key: &str = k.get_ref().as_ref();
+                out.push_str(&format!("{key:?}="));
+                write_canonical(out, v, key == "headers");
+                out.push(',');
+            }
+            out.push('}');
+        }
+        DeValue::Array(items) => {
+            out.push('[');
+            for item in items.iter() {
+                write_canonical(out, item, false);
+                out.push(',');
+            }
+            out.push(']');
+        }
+        _ => {
+            if let Ok(scalar) = toml::Value::deserialize(ValueDeserializer::from(value.clone())) {
+                out.push_str(&scalar.to_string());
+            }
+        }
+    }
+}
+
 fn redact_value(value: &mut toml::Value) {
     match value {
         toml::Value::Table(table) => {

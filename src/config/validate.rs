@@ -15,7 +15,7 @@ use toml::Spanned;
 use super::error::line_col;
 use super::file::ServerFile;
 use super::tree::decode;
-use super::{modules, probes, values, Config, ConfigError, ConfigErrors, ServerConfig};
+use super::{identity, modules, probes, values, Config, ConfigError, ConfigErrors, ServerConfig};
 
 /// Reads `path`, then parses and validates it.
 pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
@@ -109,6 +109,8 @@ pub(crate) struct Ctx<'t> {
     dir: PathBuf,
     text: &'t str,
     errors: Vec<ConfigError>,
+    /// A digest of every file read, in order, for module identities.
+    files_read: Vec<ring::digest::Digest>,
 }
 
 impl<'t> Ctx<'t> {
@@ -118,6 +120,7 @@ impl<'t> Ctx<'t> {
             dir: file.parent().map(Path::to_path_buf).unwrap_or_default(),
             text,
             errors: Vec::new(),
+            files_read: Vec::new(),
         }
     }
 
@@ -181,7 +184,10 @@ impl<'t> Ctx<'t> {
     ) -> Option<(PathBuf, Vec<u8>)> {
         let path = self.dir.join(name.get_ref());
         match std::fs::read(&path) {
-            Ok(bytes) => Some((path, bytes)),
+            Ok(bytes) => {
+                self.files_read.push(identity::file_digest(&bytes));
+                Some((path, bytes))
+            }
             Err(e) => {
                 self.error_hint(
                     name.span(),
@@ -192,6 +198,16 @@ impl<'t> Ctx<'t> {
                 None
             }
         }
+    }
+
+    /// How many files were read so far; with [`Ctx::files_read_since`], the files
+    /// one block read.
+    pub(crate) fn files_read_count(&self) -> usize {
+        self.files_read.len()
+    }
+
+    pub(crate) fn files_read_since(&self, mark: usize) -> &[ring::digest::Digest] {
+        self.files_read.get(mark..).unwrap_or_default()
     }
 
     fn push(&mut self, span: Range<usize>, key: &str, message: String, hint: Option<String>) {

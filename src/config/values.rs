@@ -38,30 +38,26 @@ pub(crate) fn duration(
 
 /// Compiles a regex as Blackbox does: unanchored, so it matches anywhere.
 pub(crate) fn regex(ctx: &mut Ctx<'_>, path: &str, value: &Spanned<String>) -> Option<Regex> {
-    match Regex::new(value.get_ref()) {
-        Ok(re) => Some(re),
-        Err(e) => {
-            ctx.error(
-                value.span(),
-                path,
-                format!(
-                    "invalid regular expression {:?}: {}",
-                    value.get_ref(),
-                    regex_error(&e)
-                ),
-            );
-            None
-        }
-    }
+    compile(ctx, path, value, Regex::new)
 }
 
-/// Compiles a regex over bytes (lines that need not be UTF-8), unanchored.
+/// [`regex`] for rules matched against raw bytes (response bodies): compiled here,
+/// once, into the form the matcher runs, so no pattern can fail later.
 pub(crate) fn bytes_regex(
     ctx: &mut Ctx<'_>,
     path: &str,
     value: &Spanned<String>,
 ) -> Option<regex::bytes::Regex> {
-    match regex::bytes::Regex::new(value.get_ref()) {
+    compile(ctx, path, value, regex::bytes::Regex::new)
+}
+
+fn compile<R>(
+    ctx: &mut Ctx<'_>,
+    path: &str,
+    value: &Spanned<String>,
+    new: impl FnOnce(&str) -> Result<R, regex::Error>,
+) -> Option<R> {
+    match new(value.get_ref()) {
         Ok(re) => Some(re),
         Err(e) => {
             ctx.error(

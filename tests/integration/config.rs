@@ -227,8 +227,8 @@ fn kitchen_sink_values() {
         .collect();
     assert_eq!(body_res, ["(?i)error", "maintenance"]);
     // Unanchored, as Blackbox's Go regexp.Compile: a match anywhere counts.
-    assert!(http.fail_if_body_matches_regexp[1].is_match("down for maintenance today"));
-    assert!(http.fail_if_body_not_matches_regexp[0].is_match("{\"status\": \"ok\"}"));
+    assert!(http.fail_if_body_matches_regexp[1].is_match(b"down for maintenance today"));
+    assert!(http.fail_if_body_not_matches_regexp[0].is_match(b"{\"status\": \"ok\"}"));
     let m = &http.fail_if_header_matches[0];
     assert_eq!(
         (m.header.as_str(), m.regexp.as_str(), m.allow_missing),
@@ -389,6 +389,23 @@ fn http3_module_forces_tls13() {
         panic!("http_everything is an http module");
     };
     assert!(!http.enable_http3);
+}
+
+/// Body rules are compiled at load into the bytes regexes the body reader runs:
+/// a pattern valid only over bytes (a raw, non-UTF-8 byte) loads and matches that
+/// byte; compiled as a `str` regex it would be refused.
+#[test]
+fn body_regexes_are_compiled_once_as_bytes_regexes() {
+    let text = "[modules.p]\nprober = \"http\"\n[modules.p.http]\nfail_if_body_matches_regexp = ['(?-u:\\xFF)']\nfail_if_body_not_matches_regexp = ['ok']\n";
+    let config = Config::from_str_at(text, Path::new("probes.toml"))
+        .unwrap_or_else(|e| panic!("should load:\n{e}"));
+    let Prober::Http(http) = &config.modules["p"].prober else {
+        panic!("not http");
+    };
+    let rule = &http.fail_if_body_matches_regexp[0];
+    assert!(rule.is_match(b"a\xFFb"));
+    assert!(!rule.is_match("\u{FF}".as_bytes()));
+    assert_eq!(http.fail_if_body_not_matches_regexp.len(), 1);
 }
 
 #[test]

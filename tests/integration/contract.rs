@@ -7,10 +7,11 @@ use std::time::Duration;
 
 use outpost::config::{HttpModule, IpProtocol, IpSettings, Module, TcpModule};
 use outpost::metrics::names;
+use outpost::probe::http::HttpPhase;
 use outpost::probe::{self, FailureReason, ProbeContext, ProberKind};
 
 use crate::support::daemon::target_server;
-use crate::support::{http_module, tcp_module};
+use crate::support::{http_module, module, tcp_module};
 
 const BLACKBOX_SERIES: &[&str] = &[
     "probe_success",
@@ -92,6 +93,16 @@ fn metric_names_are_exactly_the_published_ones() {
     expected.sort_unstable();
     actual.sort_unstable();
     assert_eq!(actual, expected);
+}
+
+/// The `phase` values of `probe_http_duration_seconds`: Blackbox's, literally.
+#[test]
+fn http_phase_labels_are_exactly_blackboxs() {
+    let actual: Vec<&str> = HttpPhase::ALL.iter().map(|p| p.as_label()).collect();
+    assert_eq!(
+        actual,
+        ["resolve", "connect", "tls", "processing", "transfer"]
+    );
 }
 
 #[test]
@@ -240,13 +251,7 @@ fn cases(kind: ProberKind, peers: &Peers) -> Vec<(Module, String, bool)> {
             ]
         }
         ProberKind::Unix => {
-            let m = || Module {
-                name: "test_unix".into(),
-                timeout: None,
-                prober: outpost::config::Prober::Unix(Box::default()),
-                run_duration_buckets: vec![],
-                redacted: String::new(),
-            };
+            let m = || module(outpost::config::Prober::Unix(Box::default()));
             vec![
                 (m(), peers.socket.clone(), true),
                 (m(), peers.missing_socket.clone(), false),

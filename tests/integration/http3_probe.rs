@@ -11,7 +11,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::time::Duration;
 
 use outpost::config::{HttpModule, IpProtocol, IpSettings, TlsSettings};
-use regex::Regex;
+use regex::bytes::Regex;
 
 use crate::support::certs::{Ca, Leaf};
 use crate::support::h3server::{answer, serve_broken_h3, serve_h3, Answer, H3Server};

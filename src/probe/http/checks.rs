@@ -6,7 +6,7 @@ use std::time::Instant;
 use http::Version;
 
 use super::conn::{add_phase, HopResponse};
-use super::series::{self, Phase};
+use super::series::{self, HttpPhase};
 use super::{HeaderMatch, HttpModule};
 use crate::metrics::names;
 use crate::probe::body::{BodyReader, BodyStop, RegexVerdict};
@@ -80,13 +80,13 @@ async fn check_body(
     run_regexes: bool,
     rec: &mut Recorder,
 ) -> Result<(), ProbeFailure> {
-    let (fail_if, fail_if_not) = if run_regexes {
+    let (fail_if, fail_if_not): (&[_], &[_]) = if run_regexes {
         (
-            bytes_regexes(&module.fail_if_body_matches_regexp),
-            bytes_regexes(&module.fail_if_body_not_matches_regexp),
+            &module.fail_if_body_matches_regexp,
+            &module.fail_if_body_not_matches_regexp,
         )
     } else {
-        (Vec::new(), Vec::new())
+        (&[], &[])
     };
     let mut reader = BodyReader::new(
         module.compression,
@@ -146,14 +146,14 @@ fn check_ssl(over_tls: bool, module: &HttpModule) -> Result<(), ProbeFailure> {
 /// the end (also when reading stops early).
 async fn read_body(
     resp: &mut HopResponse,
-    reader: &mut BodyReader,
+    reader: &mut BodyReader<'_>,
     rec: &mut Recorder,
 ) -> Result<(), ProbeFailure> {
     let result = read_frames(resp, reader, rec).await;
     let end = Instant::now();
     add_phase(
         rec,
-        Phase::Transfer,
+        HttpPhase::Transfer,
         end.duration_since(resp.first_byte).as_secs_f64(),
     );
     rec.set(
@@ -170,7 +170,7 @@ async fn read_body(
 
 async fn read_frames(
     resp: &mut HopResponse,
-    reader: &mut BodyReader,
+    reader: &mut BodyReader<'_>,
     rec: &mut Recorder,
 ) -> Result<(), ProbeFailure> {
     while let Some(data) = resp.body.data().await? {
@@ -214,13 +214,6 @@ fn stop_failure(stop: BodyStop) -> ProbeFailure {
         }
         BodyStop::Decompression(m) => ProbeFailure::new(FailureReason::Decompression, m),
     }
-}
-
-fn bytes_regexes(res: &[regex::Regex]) -> Vec<regex::bytes::Regex> {
-    // Patterns compiled as str regexes at load time compile as bytes regexes too.
-    res.iter()
-        .filter_map(|r| regex::bytes::Regex::new(r.as_str()).ok())
-        .collect()
 }
 
 fn check_status(status: u16, valid: &[u16]) -> Result<(), ProbeFailure> {

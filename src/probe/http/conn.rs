@@ -19,7 +19,7 @@ use tokio::net::TcpStream;
 use tokio_util::either::Either;
 use url::Url;
 
-use super::series::{self, Phase};
+use super::series::{self, HttpPhase};
 use super::HttpModule;
 use super::{proxy, target};
 use crate::probe::{net, tls, FailureReason, ProbeFailure, Recorder};
@@ -28,10 +28,10 @@ use crate::probe::{net, tls, FailureReason, ProbeFailure, Recorder};
 const MAX_HEAD: usize = 64 * 1024;
 
 /// Adds `secs` to one `probe_http_duration_seconds` phase.
-pub(super) fn add_phase(rec: &mut Recorder, phase: Phase, secs: f64) {
+pub(super) fn add_phase(rec: &mut Recorder, phase: HttpPhase, secs: f64) {
     rec.add_with(
         series::PROBE_HTTP_DURATION_SECONDS,
-        vec![("phase", phase.label().to_string())],
+        vec![("phase", phase.as_label().to_string())],
         secs,
     );
 }
@@ -185,7 +185,7 @@ pub(super) async fn exchange(
     let first_byte = Instant::now();
     add_phase(
         rec,
-        Phase::Processing,
+        HttpPhase::Processing,
         first_byte.duration_since(conn_ready).as_secs_f64(),
     );
     let (head, body) = response.into_parts();
@@ -228,7 +228,7 @@ async fn connect(
             proxy::connect(proxy, module, https.then_some(&tunnel_to), rec).await
         }
     };
-    add_phase(rec, Phase::Connect, started.elapsed().as_secs_f64());
+    add_phase(rec, HttpPhase::Connect, started.elapsed().as_secs_f64());
     result
 }
 
@@ -251,7 +251,7 @@ async fn secure(
     };
     let series = tls::SeriesOptions { cipher: true };
     let (stream, session) = tls::handshake(tcp, &module.tls, &req.sni, alpn, series, rec).await?;
-    add_phase(rec, Phase::Tls, session.took.as_secs_f64());
+    add_phase(rec, HttpPhase::Tls, session.took.as_secs_f64());
     let h2 = session.alpn.as_deref() == Some(b"h2");
     Ok((Either::Right(stream), h2))
 }

@@ -28,7 +28,7 @@ use http::{Request, Uri, Version};
 use url::Url;
 
 use super::conn::{add_phase, trace_request, trace_response, HopBody, HopRequest, HopResponse};
-use super::series::Phase;
+use super::series::HttpPhase;
 use super::{target, HttpModule};
 use crate::probe::{tls, FailureReason, ProbeFailure, Recorder};
 
@@ -88,7 +88,7 @@ pub(super) async fn exchange(
     let first_byte = Instant::now();
     add_phase(
         rec,
-        Phase::Processing,
+        HttpPhase::Processing,
         first_byte.duration_since(conn_ready).as_secs_f64(),
     );
     let (head, ()) = head.into_parts();
@@ -119,7 +119,7 @@ fn bind(
         (None, IpAddr::V6(_)) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
     };
     let endpoint = quinn::Endpoint::client(SocketAddr::new(local, 0));
-    add_phase(rec, Phase::Connect, started.elapsed().as_secs_f64());
+    add_phase(rec, HttpPhase::Connect, started.elapsed().as_secs_f64());
     endpoint.map_err(|e| {
         ProbeFailure::new(
             FailureReason::Connect,
@@ -153,7 +153,7 @@ async fn handshake(
     let started = Instant::now();
     let result = tokio::time::timeout_at(deadline, connecting).await;
     let took = started.elapsed();
-    add_phase(rec, Phase::Tls, took.as_secs_f64());
+    add_phase(rec, HttpPhase::Tls, took.as_secs_f64());
     captured.record(rec);
     let secs = took.as_secs_f64();
     match result {

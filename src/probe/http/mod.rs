@@ -43,6 +43,7 @@ use url::Url;
 
 use super::{net, tls, FailureReason, ProbeContext, ProbeFailure, Recorder};
 use crate::metrics::names::{self, Family};
+pub use series::HttpPhase;
 pub use settings::{Auth, Compression, HeaderMatch, HttpModule, DEFAULT_MAX_REDIRECTS};
 pub use target::parse_target;
 
@@ -117,7 +118,7 @@ pub async fn probe(
 
 /// Series Blackbox registers on every http run, at 0 until measured.
 fn register_series(rec: &mut Recorder) {
-    for phase in series::Phase::REGISTERED {
+    for phase in HttpPhase::REGISTERED {
         conn::add_phase(rec, *phase, 0.0);
     }
     for name in [
@@ -134,21 +135,38 @@ fn register_series(rec: &mut Recorder) {
 }
 
 /// The Host override: the module's `Host` header, or the `hostname` parameter;
-/// both set and different is refused.
+/// both set and in conflict ([`host_conflict`]) is refused.
 fn host_override(module: &HttpModule, ctx: &ProbeContext) -> Result<Option<String>, ProbeFailure> {
-    let from_module = module
+    if let Some(conflict) = ctx
+        .hostname
+        .as_deref()
+        .and_then(|h| host_conflict(module, h))
+    {
+        return Err(ProbeFailure::new(FailureReason::InvalidTarget, conflict));
+    }
+    Ok(module_host(module).or_else(|| ctx.hostname.clone()))
+}
+
+fn module_host(module: &HttpModule) -> Option<String> {
+    module
         .headers
         .iter()
         .find(|(n, _)| n == HOST)
-        .map(|(_, v)| String::from_utf8_lossy(v.as_bytes()).into_owned());
-    match (from_module, &ctx.hostname) {
-        (Some(m), Some(h)) if !m.eq_ignore_ascii_case(h) => Err(ProbeFailure::new(
-            FailureReason::InvalidTarget,
-            format!("the hostname parameter {h:?} conflicts with the module's Host header {m:?}"),
-        )),
-        (Some(m), _) => Ok(Some(m)),
-        (None, h) => Ok(h.clone()),
-    }
+        .map(|(_, v)| String::from_utf8_lossy(v.as_bytes()).into_owned())
+}
+
+/// The one rule for a `hostname` parameter against the module's own `Host`
+/// header, used by `/probe` (answered with 400 and this message) and by the
+/// prober. As Blackbox's `setHTTPHost`: the header is found whatever the case of
+/// its name (names are stored lowercase), and its value must equal `hostname`
+/// exactly, so `A.example` and `a.example` conflict there as they do in Blackbox.
+pub fn host_conflict(module: &HttpModule, hostname: &str) -> Option<String> {
+    let host = module_host(module)?;
+    (host != hostname).then(|| {
+        format!(
+            "Host header defined both in module configuration ({host}) and with URL-parameter 'hostname' ({hostname})"
+        )
+    })
 }
 
 /// The state of one run across redirect hops.
@@ -281,7 +299,7 @@ impl Run {
         let (ip, took) = if self.resolved.is_empty() {
             let r = net::resolve_target(host, &module.ip, rec).await;
             if let Err(f) = &r {
-                conn::add_phase(rec, series::Phase::Resolve, 0.0);
+                conn::add_phase(rec, HttpPhase::Resolve, 0.0);
                 return Err(f.clone());
             }
             r?
@@ -290,7 +308,7 @@ impl Run {
             let ip = net::resolve_quiet(host, &module.ip).await?;
             (ip, started.elapsed())
         };
-        conn::add_phase(rec, series::Phase::Resolve, took.as_secs_f64());
+        conn::add_phase(rec, HttpPhase::Resolve, took.as_secs_f64());
         self.resolved.push((host.to_string(), ip));
         Ok(Some(ip))
     }

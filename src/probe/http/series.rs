@@ -12,9 +12,10 @@ pub const PROBE_HTTP_VERSION: &str = "probe_http_version";
 pub const PROBE_HTTP_LAST_MODIFIED_TIMESTAMP_SECONDS: &str =
     "probe_http_last_modified_timestamp_seconds";
 
-/// A `phase` label of `probe_http_duration_seconds`.
+/// The `phase` label of `probe_http_duration_seconds`: Blackbox's phase names, one
+/// per step of a hop, in the order they happen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Phase {
+pub enum HttpPhase {
     Resolve,
     Connect,
     Tls,
@@ -22,23 +23,31 @@ pub enum Phase {
     Transfer,
 }
 
-impl Phase {
-    /// The phases Blackbox registers at 0 on every run (`resolve` is written
-    /// by the resolution itself).
-    pub const REGISTERED: &[Phase] = &[
-        Phase::Connect,
-        Phase::Tls,
-        Phase::Processing,
-        Phase::Transfer,
+impl HttpPhase {
+    pub const ALL: [HttpPhase; 5] = [
+        HttpPhase::Resolve,
+        HttpPhase::Connect,
+        HttpPhase::Tls,
+        HttpPhase::Processing,
+        HttpPhase::Transfer,
     ];
 
-    pub fn label(self) -> &'static str {
+    /// The phases Blackbox registers at 0 on every run (`resolve` is written
+    /// by the resolution itself).
+    pub const REGISTERED: &[HttpPhase] = &[
+        HttpPhase::Connect,
+        HttpPhase::Tls,
+        HttpPhase::Processing,
+        HttpPhase::Transfer,
+    ];
+
+    pub const fn as_label(self) -> &'static str {
         match self {
-            Phase::Resolve => "resolve",
-            Phase::Connect => "connect",
-            Phase::Tls => "tls",
-            Phase::Processing => "processing",
-            Phase::Transfer => "transfer",
+            HttpPhase::Resolve => "resolve",
+            HttpPhase::Connect => "connect",
+            HttpPhase::Tls => "tls",
+            HttpPhase::Processing => "processing",
+            HttpPhase::Transfer => "transfer",
         }
     }
 }

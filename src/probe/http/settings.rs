@@ -66,8 +66,9 @@ pub struct HttpModule {
     pub max_redirects: u32,
     pub fail_if_ssl: bool,
     pub fail_if_not_ssl: bool,
-    pub fail_if_body_matches_regexp: Vec<Regex>,
-    pub fail_if_body_not_matches_regexp: Vec<Regex>,
+    /// Body rules, compiled at load as the bytes regexes the body reader runs.
+    pub fail_if_body_matches_regexp: Vec<regex::bytes::Regex>,
+    pub fail_if_body_not_matches_regexp: Vec<regex::bytes::Regex>,
     pub fail_if_header_matches: Vec<HeaderMatch>,
     pub fail_if_header_not_matches: Vec<HeaderMatch>,
     pub auth: Option<Auth>,

@@ -273,15 +273,18 @@ fn follow_redirects(ctx: &mut Ctx<'_>, path: &str, file: &HttpFile) -> bool {
     }
 }
 
+/// Body rules, compiled as the bytes regexes the body matcher runs. A pattern
+/// that does not compile is a config error (reported by `values`), never a rule
+/// quietly left out.
 fn regexes(
     ctx: &mut Ctx<'_>,
     path: &str,
     list: &Option<Vec<Spanned<String>>>,
-) -> Vec<regex::Regex> {
+) -> Vec<regex::bytes::Regex> {
     list.iter()
         .flatten()
         .enumerate()
-        .filter_map(|(i, re)| values::regex(ctx, &tree::index(path, i), re))
+        .filter_map(|(i, re)| values::bytes_regex(ctx, &tree::index(path, i), re))
         .collect()
 }
 
