@@ -53,7 +53,7 @@ impl From<TargetError> for ProbeFailure {
 
 /// Blackbox probers outpost does not implement yet: a module naming one is told
 /// so, rather than "invalid prober", and their settings blocks are recognised.
-pub const NOT_YET: &[&str] = &["dns", "icmp", "grpc", "unix", "websocket"];
+pub const NOT_YET: &[&str] = &["icmp", "grpc", "unix", "websocket"];
 
 macro_rules! probers {
     ($($variant:ident => $module:ident,)*) => {
@@ -143,6 +143,7 @@ macro_rules! probers {
 probers! {
     Http => http,
     Tcp => tcp,
+    Dns => dns,
 }
 
 impl ProberKind {

@@ -8,6 +8,7 @@
 //! here, around the whole run, so no prober can overrun it.
 
 pub mod body;
+pub mod dns;
 pub mod http;
 mod kind;
 pub mod net;

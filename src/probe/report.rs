@@ -65,6 +65,10 @@ failure_reasons! {
     BodyTooLarge => "body_too_large",
     /// The body could not be decoded with the configured `compression`.
     Decompression => "decompression",
+    /// The DNS response code is not in `valid_rcodes`.
+    DnsRcode => "dns_rcode",
+    /// A `validate_*_rrs` rule failed on the DNS response's records.
+    DnsRrValidation => "dns_rr_validation",
     /// Any other I/O failure after connecting.
     Io => "io",
 }

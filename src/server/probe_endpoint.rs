@@ -118,7 +118,7 @@ pub(crate) fn effective_timeout(
 fn host_conflict(module: &Module, hostname: &str) -> Option<String> {
     let http = match &module.prober {
         Prober::Http(http) => http,
-        Prober::Tcp(_) => return None,
+        Prober::Tcp(_) | Prober::Dns(_) => return None,
     };
     let (_, host) = http.headers.iter().find(|(k, _)| k == header::HOST)?;
     (host.as_bytes() != hostname.as_bytes()).then(|| {

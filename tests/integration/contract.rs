@@ -5,12 +5,13 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use outpost::config::{HttpModule, IpProtocol, IpSettings, Module, TcpModule};
+use outpost::config::{DnsModule, HttpModule, IpProtocol, IpSettings, Module, TcpModule, Transport};
 use outpost::metrics::names;
 use outpost::probe::{self, FailureReason, ProbeContext, ProberKind};
 
 use crate::support::daemon::target_server;
-use crate::support::{http_module, tcp_module};
+use crate::support::dns::{reply, Responder};
+use crate::support::{dns_module, http_module, tcp_module};
 
 const BLACKBOX_SERIES: &[&str] = &[
     "probe_success",
@@ -34,6 +35,12 @@ const BLACKBOX_SERIES: &[&str] = &[
     "probe_ssl_last_chain_info",
     "probe_tls_version_info",
     "probe_tls_cipher_info",
+    "probe_dns_duration_seconds",
+    "probe_dns_answer_rrs",
+    "probe_dns_authority_rrs",
+    "probe_dns_additional_rrs",
+    "probe_dns_query_succeeded",
+    "probe_dns_serial",
 ];
 
 const OUTPOST_SERIES: &[&str] = &[
@@ -75,6 +82,8 @@ const OUTCOMES: &[&str] = &[
     "body_regex",
     "body_too_large",
     "decompression",
+    "dns_rcode",
+    "dns_rr_validation",
     "io",
 ];
 
@@ -203,9 +212,17 @@ fn every_prober_is_in_the_valid_values_hint() {
     }
 }
 
+/// Where the probers' peers listen: an HTTP server, a DNS server, a closed port.
+struct Peers {
+    up: SocketAddr,
+    dns: SocketAddr,
+    closed: SocketAddr,
+}
+
 /// A target each prober accepts on loopback, one it cannot reach, and a module.
 /// The `match` is exhaustive: a new prober does not compile until it has a case.
-fn cases(kind: ProberKind, up: SocketAddr, closed: SocketAddr) -> Vec<(Module, String, bool)> {
+fn cases(kind: ProberKind, peers: &Peers) -> Vec<(Module, String, bool)> {
+    let Peers { up, dns, closed } = *peers;
     let ip4 = IpSettings {
         preferred: IpProtocol::Ip4,
         ..IpSettings::default()
@@ -235,19 +252,43 @@ fn cases(kind: ProberKind, up: SocketAddr, closed: SocketAddr) -> Vec<(Module, S
                 (m(), closed.to_string(), false),
             ]
         }
+        ProberKind::Dns => {
+            // Over TCP, so that the closed port fails to connect as for the others.
+            let m = || {
+                dns_module(DnsModule {
+                    ip: ip4,
+                    transport: Transport::Tcp,
+                    ..DnsModule::default()
+                })
+            };
+            vec![
+                (m(), dns.to_string(), true),
+                (m(), closed.to_string(), false),
+            ]
+        }
     }
 }
 
 /// Every prober emits the common series, with sane values, on success and failure.
 #[tokio::test]
 async fn every_prober_emits_the_common_series() {
-    let target = target_server().await;
-    let closed = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap()
+    let responder = Responder::start(
+        "127.0.0.1".parse().unwrap(),
+        std::sync::Arc::new(|q| Some(reply(q, vec![], vec![]))),
+    )
+    .await;
+    let peers = Peers {
+        up: target_server().await,
+        dns: responder.addr,
+        closed: {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap()
+        },
     };
     for kind in ProberKind::ALL {
-        for (module, target, succeeds) in cases(*kind, target, closed) {
+        // Blackbox registers probe_failed_due_to_regex only where there are regex rules.
+        let has_regex_rules = kind.families().contains(&names::REGEX_RULES);
+        for (module, target, succeeds) in cases(*kind, &peers) {
             assert_eq!(module.prober.kind(), *kind);
             let report =
                 probe::run(&module, &target, &ProbeContext::new(Duration::from_secs(5))).await;
@@ -274,7 +315,7 @@ async fn every_prober_emits_the_common_series() {
             );
             assert_eq!(
                 report.value("probe_failed_due_to_regex", &[]),
-                Some(0.0),
+                has_regex_rules.then_some(0.0),
                 "{kind} {target}"
             );
             if let Some(f) = &report.failure {

@@ -8,13 +8,14 @@
 
 pub(crate) mod certs;
 pub(crate) mod daemon;
+pub(crate) mod dns;
 pub(crate) mod metrics;
 pub(crate) mod proxy;
 pub(crate) mod server;
 
 use std::time::Duration;
 
-use outpost::config::{HttpModule, Module, Prober, TcpModule};
+use outpost::config::{DnsModule, HttpModule, Module, Prober, TcpModule};
 use outpost::probe::{self, ProbeContext, ProbeReport};
 
 /// Wraps an http module as a `Module`.
@@ -34,6 +35,17 @@ pub(crate) fn tcp_module(m: TcpModule) -> Module {
         name: "test_tcp".into(),
         timeout: None,
         prober: Prober::Tcp(Box::new(m)),
+        run_duration_buckets: vec![],
+        redacted: String::new(),
+    }
+}
+
+/// Wraps a dns module as a `Module`.
+pub(crate) fn dns_module(m: DnsModule) -> Module {
+    Module {
+        name: "test_dns".into(),
+        timeout: None,
+        prober: Prober::Dns(Box::new(m)),
         run_duration_buckets: vec![],
         redacted: String::new(),
     }

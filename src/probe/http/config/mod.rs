@@ -100,12 +100,12 @@ fn response_checks(ctx: &mut Ctx<'_>, path: &str, file: &HttpFile, m: &mut HttpM
     let at = |key: &str| tree::key(path, key);
     m.valid_status_codes = status_codes(ctx, &at("valid_status_codes"), file);
     m.valid_http_versions = http_versions(ctx, &at("valid_http_versions"), file);
-    m.fail_if_body_matches_regexp = regexes(
+    m.fail_if_body_matches_regexp = values::regexes(
         ctx,
         &at("fail_if_body_matches_regexp"),
         &file.fail_if_body_matches_regexp,
     );
-    m.fail_if_body_not_matches_regexp = regexes(
+    m.fail_if_body_not_matches_regexp = values::regexes(
         ctx,
         &at("fail_if_body_not_matches_regexp"),
         &file.fail_if_body_not_matches_regexp,
@@ -278,18 +278,6 @@ fn follow_redirects(ctx: &mut Ctx<'_>, path: &str, file: &HttpFile) -> bool {
         }
         (None, None) => true,
     }
-}
-
-fn regexes(
-    ctx: &mut Ctx<'_>,
-    path: &str,
-    list: &Option<Vec<Spanned<String>>>,
-) -> Vec<regex::Regex> {
-    list.iter()
-        .flatten()
-        .enumerate()
-        .filter_map(|(i, re)| values::regex(ctx, &tree::index(path, i), re))
-        .collect()
 }
 
 fn header_matchers(
