@@ -109,6 +109,9 @@ pub(crate) struct Ctx<'t> {
     dir: PathBuf,
     text: &'t str,
     errors: Vec<ConfigError>,
+    /// Where to point when a required block is missing: the `prober` value of the
+    /// module being built.
+    anchor: Range<usize>,
 }
 
 impl<'t> Ctx<'t> {
@@ -118,7 +121,19 @@ impl<'t> Ctx<'t> {
             dir: file.parent().map(Path::to_path_buf).unwrap_or_default(),
             text,
             errors: Vec::new(),
+            anchor: 0..0,
         }
+    }
+
+    /// Sets the span [`Ctx::anchor`] returns (modules.rs, before building a prober).
+    pub(crate) fn set_anchor(&mut self, span: Range<usize>) {
+        self.anchor = span;
+    }
+
+    /// The span of the current module's `prober` value, for errors about a block
+    /// that is not there at all.
+    pub(crate) fn anchor(&self) -> Range<usize> {
+        self.anchor.clone()
     }
 
     /// The text being validated.

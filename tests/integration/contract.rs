@@ -5,7 +5,9 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use outpost::config::{DnsModule, HttpModule, IpProtocol, IpSettings, Module, TcpModule, Transport};
+use outpost::config::{
+    DnsModule, HttpModule, IpProtocol, IpSettings, Module, TcpModule, Transport,
+};
 use outpost::metrics::names;
 use outpost::probe::{self, FailureReason, ProbeContext, ProberKind};
 

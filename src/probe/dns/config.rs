@@ -53,8 +53,9 @@ pub(crate) fn build(
     value: Option<&Spanned<DeValue<'_>>>,
 ) -> Option<DnsModule> {
     let Some(value) = value else {
+        let at = ctx.anchor();
         ctx.error_hint(
-            0..0,
+            at,
             path,
             "a dns module needs a `dns` block with `query_name`",
             format!("add [{path}] with query_name = \"example.com\""),
