@@ -543,3 +543,91 @@ async fn target_forms() {
     assert_outcome(&r, "success");
     assert_metric(&r, "probe_ip_protocol", &[], 6.0);
 }
+
+/// `/probe`, a scheduled probe and `outpost probe`, all with a dns module.
+#[tokio::test]
+async fn probe_endpoint_schedule_and_cli() {
+    use crate::support::daemon::{promtool_check, sample, TestDaemon};
+
+    let d = Dnsmasq::start().await;
+    let target = d.addr;
+    let config = format!(
+        r#"
+[modules.dns_soa]
+prober = "dns"
+[modules.dns_soa.dns]
+query_name = "{ZONE}"
+query_type = "SOA"
+preferred_ip_protocol = "ip4"
+
+[[probes]]
+name = "zone_soa"
+module = "dns_soa"
+target = "{target}"
+interval = "1s"
+"#
+    );
+    let daemon = TestDaemon::start(&config).await;
+    let (status, body) = daemon
+        .get(&format!("/probe?module=dns_soa&target={target}"))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(sample(&body, "probe_success", ""), Some(1.0));
+    assert_eq!(
+        sample(&body, "probe_dns_serial", ""),
+        Some(f64::from(SOA_SERIAL))
+    );
+    assert_eq!(sample(&body, "probe_dns_answer_rrs", ""), Some(1.0));
+    assert!(sample(&body, "probe_dns_duration_seconds", r#"phase="request""#).is_some());
+    promtool_check(&body);
+    // The hostname parameter is accepted (it names the TLS server for DoT).
+    let (status, _) = daemon
+        .get(&format!(
+            "/probe?module=dns_soa&target={target}&hostname=ns.example"
+        ))
+        .await;
+    assert_eq!(status, 200);
+
+    let labels = format!(r#"probe="zone_soa",module="dns_soa",target="{target}""#);
+    let ran = |t: &str| sample(t, "probe_dns_serial", &labels).is_some();
+    let text = daemon.metrics_when(Duration::from_secs(10), ran).await;
+    assert_eq!(
+        sample(&text, "probe_dns_serial", &labels),
+        Some(f64::from(SOA_SERIAL))
+    );
+    for outcome in ["dns_rcode", "dns_rr_validation"] {
+        let l = format!(r#"{labels},outcome="{outcome}""#);
+        assert_eq!(
+            sample(&text, "probe_runs_total", &l),
+            Some(0.0),
+            "{outcome}"
+        );
+    }
+    promtool_check(&text);
+    daemon.stop().await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("probes.toml");
+    std::fs::write(&path, &config).unwrap();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_outpost"))
+            .arg("--config")
+            .arg(&path)
+            .args(["probe", "--module", "dns_soa", &target.to_string()])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("probe_dns_serial 2024010101"), "{text}");
+    assert!(
+        text.contains("answer RR: \"zone.test.\\t600\\tIN\\tSOA\\t"),
+        "{text}"
+    );
+}
