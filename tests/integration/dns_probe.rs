@@ -236,6 +236,18 @@ async fn query_name_is_asked_fully_qualified() {
     let q = &resp.queries()[0].query.queries[0];
     assert_eq!(q.name().to_ascii(), "host.example.com.");
     assert_eq!(u16::from(q.query_type()), 16);
+    // IDNA, as Blackbox; a name IDNA refuses (underscore labels) is sent as written.
+    probe("query_name = \"bücher.example\"", resp.addr).await;
+    probe(
+        "query_name = \"_sip._udp.example.com.\"\nquery_type = \"SRV\"",
+        resp.addr,
+    )
+    .await;
+    let names: Vec<String> = resp.queries()[1..]
+        .iter()
+        .map(|s| s.query.queries[0].name().to_ascii())
+        .collect();
+    assert_eq!(names, ["xn--bcher-kva.example.", "_sip._udp.example.com."]);
 }
 
 #[tokio::test]

@@ -46,6 +46,10 @@ pub(super) fn sections(
         ("additional", &msg.additionals, &module.validate_additional),
     ];
     for (name, records, rules) in sections {
+        // The text form is only needed by rules or for the trace.
+        if rules.is_empty() && !rec.tracing() {
+            continue;
+        }
         let texts: Vec<String> = records.iter().map(text::record).collect();
         for t in &texts {
             rec.trace(format_args!("{name} RR: {t:?}"));

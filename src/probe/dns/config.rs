@@ -69,7 +69,6 @@ pub(crate) fn build(
     );
     let file = decode::<DnsFile>(ctx, value, path)?;
     let before = ctx.error_count();
-    let at = |key: &str| tree::key(path, key);
     let ip = shared::ip_settings(
         ctx,
         path,
@@ -84,8 +83,43 @@ pub(crate) fn build(
         recursion_desired: file.recursion_desired.unwrap_or(true),
         ..DnsModule::default()
     };
+    question(ctx, path, value, &file, &mut m);
+    (m.transport, m.dns_over_tls) = transport(ctx, path, &file);
+    if let Some(list) = &file.valid_rcodes {
+        m.valid_rcodes = rcodes(ctx, &tree::key(path, "valid_rcodes"), list);
+    }
+    m.validate_answer = rules(ctx, path, "validate_answer_rrs", &file.validate_answer_rrs);
+    m.validate_authority = rules(
+        ctx,
+        path,
+        "validate_authority_rrs",
+        &file.validate_authority_rrs,
+    );
+    m.validate_additional = rules(
+        ctx,
+        path,
+        "validate_additional_rrs",
+        &file.validate_additional_rrs,
+    );
+    m.tls_config = tls_config?;
+    (ctx.error_count() == before).then_some(m)
+}
+
+/// `query_name` (required), `query_type` and `query_class` into `m`.
+fn question(
+    ctx: &mut Ctx<'_>,
+    path: &str,
+    value: &Spanned<DeValue<'_>>,
+    file: &DnsFile,
+    m: &mut DnsModule,
+) {
+    let at = |key: &str| tree::key(path, key);
     match &file.query_name {
-        Some(name) => m.query_name = query_name(ctx, &at("query_name"), name)?,
+        Some(name) => {
+            if let Some(name) = query_name(ctx, &at("query_name"), name) {
+                m.query_name = name;
+            }
+        }
         None => ctx.error_hint(
             value.span(),
             path,
@@ -94,44 +128,15 @@ pub(crate) fn build(
         ),
     }
     if let Some(t) = &file.query_type {
-        m.query_type = code(
-            ctx,
-            &at("query_type"),
-            t,
-            "query type",
-            codes::query_type,
-            TYPE_HINT,
-        )
-        .unwrap_or(m.query_type);
+        let what = ("query type", TYPE_HINT);
+        m.query_type =
+            code(ctx, &at("query_type"), t, what, codes::query_type).unwrap_or(m.query_type);
     }
     if let Some(c) = &file.query_class {
-        m.query_class = code(
-            ctx,
-            &at("query_class"),
-            c,
-            "query class",
-            codes::class,
-            CLASS_HINT,
-        )
-        .unwrap_or(m.query_class);
+        let what = ("query class", CLASS_HINT);
+        m.query_class =
+            code(ctx, &at("query_class"), c, what, codes::class).unwrap_or(m.query_class);
     }
-    (m.transport, m.dns_over_tls) = transport(ctx, path, &file);
-    if let Some(list) = &file.valid_rcodes {
-        m.valid_rcodes = rcodes(ctx, &at("valid_rcodes"), list);
-    }
-    m.validate_answer = rules(ctx, &at("validate_answer_rrs"), &file.validate_answer_rrs);
-    m.validate_authority = rules(
-        ctx,
-        &at("validate_authority_rrs"),
-        &file.validate_authority_rrs,
-    );
-    m.validate_additional = rules(
-        ctx,
-        &at("validate_additional_rrs"),
-        &file.validate_additional_rrs,
-    );
-    m.tls_config = tls_config?;
-    (ctx.error_count() == before).then_some(m)
 }
 
 const TYPE_HINT: &str =
@@ -169,14 +174,13 @@ fn query_name(ctx: &mut Ctx<'_>, path: &str, value: &Spanned<String>) -> Option<
     }
 }
 
-/// A mnemonic looked up with `parse`, or an error naming `what`.
+/// A mnemonic looked up with `parse`, or an error naming `what` (with its hint).
 fn code<T>(
     ctx: &mut Ctx<'_>,
     path: &str,
     value: &Spanned<String>,
-    what: &str,
+    (what, hint): (&str, &str),
     parse: fn(&str) -> Option<T>,
-    hint: &str,
 ) -> Option<T> {
     let parsed = parse(value.get_ref());
     if parsed.is_none() {
@@ -256,12 +260,13 @@ fn rcodes(ctx: &mut Ctx<'_>, path: &str, list: &Spanned<Vec<Spanned<String>>>) -
     out
 }
 
-/// One `validate_*_rrs` table, its regexes compiled.
-fn rules(ctx: &mut Ctx<'_>, path: &str, file: &Option<RrRulesFile>) -> RrRules {
+/// The `validate_*_rrs` table `key`, its regexes compiled.
+fn rules(ctx: &mut Ctx<'_>, path: &str, key: &str, file: &Option<RrRulesFile>) -> RrRules {
     let Some(f) = file else {
         return RrRules::default();
     };
-    let at = |key: &str| tree::key(path, key);
+    let path = tree::key(path, key);
+    let at = |key: &str| tree::key(&path, key);
     RrRules {
         fail_if_matches: values::regexes(
             ctx,

@@ -81,6 +81,15 @@ pub const OUTCOMES: &[FailureReason] = &[
 /// The series a dns run can emit.
 pub const FAMILIES: &[&[Family]] = &[names::COMMON, names::IP, names::TLS, series::DNS];
 
+/// The port of a target without one: 53, or 853 for DNS over TLS (RFC 7858).
+fn default_port(module: &DnsModule) -> u16 {
+    if module.dns_over_tls {
+        853
+    } else {
+        53
+    }
+}
+
 const PHASES: [&str; 3] = ["resolve", "connect", "request"];
 
 fn phase(rec: &mut Recorder, name: &'static str, seconds: f64) {
@@ -109,7 +118,7 @@ pub async fn probe(
         rec.set(name, 0.0);
     }
     let Target { host, port } = parse_target(target)?;
-    let port = port.unwrap_or(if module.dns_over_tls { 853 } else { 53 });
+    let port = port.unwrap_or(default_port(module));
     let (ip, lookup) = net::resolve_target(&host, &module.ip, rec).await?;
     phase(rec, "resolve", lookup.as_secs_f64());
     let addr = SocketAddr::new(ip, port);
@@ -205,5 +214,13 @@ mod tests {
         for bad in ["", "a b", "a:x", "http://x", "a:99999", "[x]"] {
             assert!(parse_target(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn default_ports() {
+        let mut m = DnsModule::default();
+        assert_eq!(default_port(&m), 53);
+        m.dns_over_tls = true;
+        assert_eq!(default_port(&m), 853);
     }
 }
