@@ -183,6 +183,7 @@ fn build_prober(
             }
         }
     }
+    ctx.set_anchor(prober.span());
     kind.build(
         ctx,
         &tree::key(path, kind.name()),

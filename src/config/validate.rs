@@ -111,6 +111,9 @@ pub(crate) struct Ctx<'t> {
     errors: Vec<ConfigError>,
     /// A digest of every file read, in order, for module identities.
     files_read: Vec<ring::digest::Digest>,
+    /// Where to point when a required block is missing: the `prober` value of the
+    /// module being built.
+    anchor: Range<usize>,
 }
 
 impl<'t> Ctx<'t> {
@@ -121,7 +124,19 @@ impl<'t> Ctx<'t> {
             text,
             errors: Vec::new(),
             files_read: Vec::new(),
+            anchor: 0..0,
         }
+    }
+
+    /// Sets the span [`Ctx::anchor`] returns (modules.rs, before building a prober).
+    pub(crate) fn set_anchor(&mut self, span: Range<usize>) {
+        self.anchor = span;
+    }
+
+    /// The span of the current module's `prober` value, for errors about a block
+    /// that is not there at all.
+    pub(crate) fn anchor(&self) -> Range<usize> {
+        self.anchor.clone()
     }
 
     /// The text being validated.

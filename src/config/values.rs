@@ -74,6 +74,20 @@ fn compile<R>(
     }
 }
 
+/// Compiles a list of regexes (`path[i]` in messages); the ones that fail are
+/// reported and left out.
+pub(crate) fn regexes(
+    ctx: &mut Ctx<'_>,
+    path: &str,
+    list: &Option<Vec<Spanned<String>>>,
+) -> Vec<Regex> {
+    list.iter()
+        .flatten()
+        .enumerate()
+        .filter_map(|(i, re)| regex(ctx, &super::tree::index(path, i), re))
+        .collect()
+}
+
 /// The one-line reason of a regex error (the crate's own text draws a caret
 /// diagram over several lines).
 fn regex_error(e: &regex::Error) -> String {

@@ -69,6 +69,10 @@ failure_reasons! {
     ExpectRegex => "expect_regex",
     /// A `query_response` `expect_bytes` differed from the bytes read (tcp, unix).
     ExpectBytes => "expect_bytes",
+    /// The DNS response code is not in `valid_rcodes`.
+    DnsRcode => "dns_rcode",
+    /// A `validate_*_rrs` rule failed on the DNS response's records.
+    DnsRrValidation => "dns_rr_validation",
     /// Any other I/O failure after connecting.
     Io => "io",
 }

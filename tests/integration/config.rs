@@ -16,8 +16,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use outpost::config::{
-    Auth, Compression, Config, ConfigErrors, IpProtocol, Prober, TlsVersion, DEFAULT_MAX_REDIRECTS,
-    DEFAULT_RUN_DURATION_BUCKETS,
+    Auth, Compression, Config, ConfigErrors, IpProtocol, Prober, TlsVersion, Transport,
+    DEFAULT_MAX_REDIRECTS, DEFAULT_RUN_DURATION_BUCKETS,
 };
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
@@ -152,8 +152,8 @@ interval = "1m"
         .unwrap_or_default();
     assert_eq!(
         errors,
-        "probes.toml:4:1: modules.a: unknown key `bogus_one` (hint: valid keys here: prober, timeout, run_duration_buckets, http, tcp, unix)\n\
-         probes.toml:8:1: modules.b: unknown key `bogus_two` (hint: valid keys here: prober, timeout, run_duration_buckets, http, tcp, unix)\n\
+        "probes.toml:4:1: modules.a: unknown key `bogus_one` (hint: valid keys here: prober, timeout, run_duration_buckets, http, tcp, unix, dns)\n\
+         probes.toml:8:1: modules.b: unknown key `bogus_two` (hint: valid keys here: prober, timeout, run_duration_buckets, http, tcp, unix, dns)\n\
          probes.toml:12:10: probes[0].module: unknown module \"c\" (hint: did you mean \"a\"? defined modules: a, b)"
     );
 }
@@ -309,6 +309,43 @@ fn kitchen_sink_values() {
     );
     assert!(tcp.tls_config.insecure_skip_verify);
     assert_eq!(tcp.tls_config.min_version, Some(TlsVersion::Tls13));
+
+    let Prober::Dns(dns) = &config.modules["dns_everything"].prober else {
+        panic!("dns_everything is a dns module");
+    };
+    assert_eq!(dns.query_name.to_ascii(), "example.com.");
+    assert_eq!(u16::from(dns.query_type), 15);
+    assert_eq!(u16::from(dns.query_class), 1);
+    assert_eq!(dns.transport, Transport::Tcp);
+    assert!(dns.dns_over_tls && !dns.recursion_desired);
+    assert_eq!(dns.valid_rcodes, [0, 3]);
+    assert_eq!(
+        dns.tls_config.server_name.as_deref(),
+        Some("dns.example.com")
+    );
+    assert!(dns.tls_config.ca.is_some());
+    assert!(!dns.ip.fallback);
+    for rules in [
+        &dns.validate_answer,
+        &dns.validate_authority,
+        &dns.validate_additional,
+    ] {
+        assert_eq!(rules.fail_if_matches.len(), 1);
+        assert_eq!(rules.fail_if_not_matches.len(), 1);
+        assert_eq!(rules.fail_if_all_match.len(), 1);
+        assert_eq!(rules.fail_if_none_matches.len(), 1);
+    }
+    assert_eq!(
+        dns.validate_answer.fail_if_matches[0].as_str(),
+        "\\tCNAME\\t"
+    );
+    // DoT implies tcp; the defaults are udp, ANY, IN, RD and NOERROR.
+    let Prober::Dns(soa) = &config.modules["dns_soa"].prober else {
+        panic!("dns_soa is a dns module");
+    };
+    assert_eq!(soa.transport, Transport::Udp);
+    assert!(soa.recursion_desired && !soa.dns_over_tls);
+    assert_eq!(soa.valid_rcodes, [0]);
 }
 
 #[test]
@@ -416,7 +453,7 @@ fn files_are_read_relative_to_the_config_directory() {
         .join("kitchen-sink.toml");
     let config = load_ok(&absolute);
     assert_eq!(config.source, absolute);
-    assert_eq!(config.modules.len(), 7);
+    assert_eq!(config.modules.len(), 9);
 }
 
 #[test]

@@ -5,13 +5,16 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use outpost::config::{HttpModule, IpProtocol, IpSettings, Module, TcpModule};
+use outpost::config::{
+    DnsModule, HttpModule, IpProtocol, IpSettings, Module, TcpModule, Transport,
+};
 use outpost::metrics::names;
 use outpost::probe::http::HttpPhase;
 use outpost::probe::{self, FailureReason, ProbeContext, ProberKind};
 
 use crate::support::daemon::target_server;
-use crate::support::{http_module, module, tcp_module};
+use crate::support::dns::{reply, Responder};
+use crate::support::{dns_module, http_module, module, tcp_module};
 
 const BLACKBOX_SERIES: &[&str] = &[
     "probe_success",
@@ -36,6 +39,12 @@ const BLACKBOX_SERIES: &[&str] = &[
     "probe_ssl_last_chain_info",
     "probe_tls_version_info",
     "probe_tls_cipher_info",
+    "probe_dns_duration_seconds",
+    "probe_dns_answer_rrs",
+    "probe_dns_authority_rrs",
+    "probe_dns_additional_rrs",
+    "probe_dns_query_succeeded",
+    "probe_dns_serial",
 ];
 
 const OUTPOST_SERIES: &[&str] = &[
@@ -79,6 +88,8 @@ const OUTCOMES: &[&str] = &[
     "decompression",
     "expect_regex",
     "expect_bytes",
+    "dns_rcode",
+    "dns_rr_validation",
     "io",
 ];
 
@@ -220,7 +231,7 @@ fn every_prober_is_in_the_valid_values_hint() {
 /// A target each prober accepts on loopback, one it cannot reach, and a module.
 /// The `match` is exhaustive: a new prober does not compile until it has a case.
 fn cases(kind: ProberKind, peers: &Peers) -> Vec<(Module, String, bool)> {
-    let (up, closed) = (peers.up, peers.closed);
+    let (up, dns, closed) = (peers.up, peers.dns, peers.closed);
     let ip4 = IpSettings {
         preferred: IpProtocol::Ip4,
         ..IpSettings::default()
@@ -257,12 +268,27 @@ fn cases(kind: ProberKind, peers: &Peers) -> Vec<(Module, String, bool)> {
                 (m(), peers.missing_socket.clone(), false),
             ]
         }
+        ProberKind::Dns => {
+            // Over TCP, so that the closed port fails to connect as for the others.
+            let m = || {
+                dns_module(DnsModule {
+                    ip: ip4,
+                    transport: Transport::Tcp,
+                    ..DnsModule::default()
+                })
+            };
+            vec![
+                (m(), dns.to_string(), true),
+                (m(), closed.to_string(), false),
+            ]
+        }
     }
 }
 
 /// The live and dead targets the cases point at.
 struct Peers {
     up: SocketAddr,
+    dns: SocketAddr,
     closed: SocketAddr,
     socket: String,
     missing_socket: String,
@@ -275,8 +301,14 @@ async fn every_prober_emits_the_common_series() {
     let socket = dir.path().join("up.sock");
     let unix = tokio::net::UnixListener::bind(&socket).unwrap();
     tokio::spawn(async move { while unix.accept().await.is_ok() {} });
+    let responder = Responder::start(
+        "127.0.0.1".parse().unwrap(),
+        std::sync::Arc::new(|q| Some(reply(q, vec![], vec![]))),
+    )
+    .await;
     let peers = Peers {
         up: target_server().await,
+        dns: responder.addr,
         closed: {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             l.local_addr().unwrap()

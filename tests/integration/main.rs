@@ -10,6 +10,7 @@ mod cli;
 mod config;
 mod contract;
 mod daemon;
+mod dns_probe;
 mod hostile;
 mod http3_probe;
 mod http_probe;

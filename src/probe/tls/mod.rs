@@ -1,4 +1,4 @@
-//! TLS for every prober that speaks it (http, tcp; later grpc, dns): a rustls
+//! TLS for every prober that speaks it (http, tcp, dns; later grpc): a rustls
 //! `ClientConfig` built from [`TlsSettings`], a timed handshake and the Blackbox
 //! certificate and session series.
 //!

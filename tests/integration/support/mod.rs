@@ -8,6 +8,7 @@
 
 pub(crate) mod certs;
 pub(crate) mod daemon;
+pub(crate) mod dns;
 pub(crate) mod h3server;
 pub(crate) mod metrics;
 pub(crate) mod proxy;
@@ -15,7 +16,7 @@ pub(crate) mod server;
 
 use std::time::Duration;
 
-use outpost::config::{HttpModule, Module, ModuleIdentity, Prober, TcpModule};
+use outpost::config::{DnsModule, HttpModule, Module, ModuleIdentity, Prober, TcpModule};
 use outpost::probe::{self, ProbeContext, ProbeReport};
 
 /// Wraps a prober's settings as a test `Module`.
@@ -38,6 +39,11 @@ pub(crate) fn http_module(m: HttpModule) -> Module {
 /// Wraps a tcp module as a `Module`.
 pub(crate) fn tcp_module(m: TcpModule) -> Module {
     module(Prober::Tcp(Box::new(m)))
+}
+
+/// Wraps a dns module as a `Module`.
+pub(crate) fn dns_module(m: DnsModule) -> Module {
+    module(Prober::Dns(Box::new(m)))
 }
 
 /// Runs one probe with a 10 s deadline and the trace on.
