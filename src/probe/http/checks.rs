@@ -65,6 +65,10 @@ pub(super) async fn finish(
         fail_if_not,
     );
     let matching = reader.matching();
+    // CEL rules run only while the probe is still successful (as Blackbox).
+    if failure.is_none() && super::cel::configured(module) {
+        reader.keep(super::cel::body_cap(module));
+    }
     let body_result = read_body(resp, &mut reader, rec).await;
     if matching {
         let failed = matches!(
@@ -77,6 +81,9 @@ pub(super) async fn finish(
         );
     }
     failure = failure.or(body_result.err());
+    if let (None, Some(kept)) = (&failure, reader.take_kept()) {
+        failure = super::cel::check(kept, module, rec).await.err();
+    }
 
     let proto = proto_name(resp.head.version);
     if !module.valid_http_versions.is_empty()

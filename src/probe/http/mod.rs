@@ -17,8 +17,10 @@
 //! - `max_redirects` (default 10) replaces Blackbox's fixed cap; going over it
 //!   fails with `too_many_redirects` whatever `valid_status_codes` says.
 //! - The body is never held in memory; body regexes run over a sliding window
-//!   ([`crate::probe::body::REGEX_WINDOW`]).
+//!   ([`crate::probe::body::REGEX_WINDOW`]). CEL rules alone keep it, up to a cap
+//!   (`cel`).
 
+mod cel;
 mod checks;
 pub mod config;
 mod conn;
@@ -40,6 +42,7 @@ use url::Url;
 
 use super::{net, tls, FailureReason, ProbeContext, ProbeFailure, Recorder};
 use crate::metrics::names::{self, Family};
+pub use settings::CelRule;
 pub use settings::{Auth, Compression, HeaderMatch, HttpModule, DEFAULT_MAX_REDIRECTS};
 pub use target::parse_target;
 
@@ -67,6 +70,7 @@ pub const OUTCOMES: &[FailureReason] = &[
     FailureReason::SslForbidden,
     FailureReason::HeaderRegex,
     FailureReason::BodyRegex,
+    FailureReason::BodyCel,
     FailureReason::BodyTooLarge,
     FailureReason::Decompression,
     FailureReason::Io,
@@ -92,6 +96,7 @@ pub async fn probe(
     rec: &mut Recorder,
 ) -> Result<(), ProbeFailure> {
     register_series(rec);
+    cel::register(module, rec);
     let url = target::parse_target(target)?;
     let host_override = host_override(module, ctx)?;
     let mut run = Run {

@@ -4,6 +4,7 @@ use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Method, Uri};
 use regex::Regex;
 
+pub use super::cel::CelRule;
 use crate::config::{IpSettings, TlsSettings};
 
 /// Blackbox's hard cap on followed redirects; outpost makes it configurable.
@@ -70,6 +71,10 @@ pub struct HttpModule {
     pub fail_if_body_not_matches_regexp: Vec<Regex>,
     pub fail_if_header_matches: Vec<HeaderMatch>,
     pub fail_if_header_not_matches: Vec<HeaderMatch>,
+    /// `fail_if_body_json_matches_cel`, compiled at load.
+    pub fail_if_body_json_matches_cel: Option<CelRule>,
+    /// `fail_if_body_json_not_matches_cel`, compiled at load.
+    pub fail_if_body_json_not_matches_cel: Option<CelRule>,
     pub auth: Option<Auth>,
     pub tls: TlsSettings,
     pub ip: IpSettings,
@@ -99,6 +104,8 @@ impl Default for HttpModule {
             fail_if_body_not_matches_regexp: Vec::new(),
             fail_if_header_matches: Vec::new(),
             fail_if_header_not_matches: Vec::new(),
+            fail_if_body_json_matches_cel: None,
+            fail_if_body_json_not_matches_cel: None,
             auth: None,
             tls: TlsSettings::default(),
             ip: IpSettings::default(),

@@ -37,6 +37,8 @@ pub struct HttpFile {
     pub ip_protocol_fallback: Option<bool>,
     pub body_size_limit: Option<Spanned<SizeText>>,
     pub tls_config: Block,
+    pub fail_if_body_json_matches_cel: Option<Spanned<String>>,
+    pub fail_if_body_json_not_matches_cel: Option<Spanned<String>>,
     // Blackbox options not supported yet.
     pub oauth2: Block,
     pub authorization: Block,
@@ -44,8 +46,6 @@ pub struct HttpFile {
     pub no_proxy: Block,
     pub proxy_from_environment: Block,
     pub proxy_connect_header: Block,
-    pub fail_if_body_json_matches_cel: Block,
-    pub fail_if_body_json_not_matches_cel: Block,
 }
 
 impl HttpFile {
@@ -58,14 +58,6 @@ impl HttpFile {
             ("no_proxy", &self.no_proxy),
             ("proxy_from_environment", &self.proxy_from_environment),
             ("proxy_connect_header", &self.proxy_connect_header),
-            (
-                "fail_if_body_json_matches_cel",
-                &self.fail_if_body_json_matches_cel,
-            ),
-            (
-                "fail_if_body_json_not_matches_cel",
-                &self.fail_if_body_json_not_matches_cel,
-            ),
         ]
         .into_iter()
         .filter_map(|(key, block)| block.as_ref().map(|b| (key, b.span())))

@@ -6,6 +6,7 @@ use toml::de::DeValue;
 use toml::Spanned;
 
 mod auth;
+mod cel;
 pub mod file;
 
 use super::settings::{Compression, HeaderMatch, HttpModule};
@@ -119,6 +120,16 @@ fn response_checks(ctx: &mut Ctx<'_>, path: &str, file: &HttpFile, m: &mut HttpM
         ctx,
         &at("fail_if_header_not_matches"),
         &file.fail_if_header_not_matches,
+    );
+    m.fail_if_body_json_matches_cel = cel::build(
+        ctx,
+        &at("fail_if_body_json_matches_cel"),
+        &file.fail_if_body_json_matches_cel,
+    );
+    m.fail_if_body_json_not_matches_cel = cel::build(
+        ctx,
+        &at("fail_if_body_json_not_matches_cel"),
+        &file.fail_if_body_json_not_matches_cel,
     );
     if let Some(limit) = &file.body_size_limit {
         m.body_size_limit = body_size_limit(ctx, &at("body_size_limit"), limit);
