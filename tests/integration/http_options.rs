@@ -111,3 +111,91 @@ async fn cel_runs_only_while_the_probe_succeeds_and_only_when_configured() {
     assert_outcome(&r, "success");
     assert_absent(&r, "probe_failed_due_to_cel");
 }
+
+/// A server that answers 200 with the request's `Authorization` header (or
+/// `-`) as the body, and redirects `/away` to `other` (another host name).
+async fn echo_authorization(other: Option<String>) -> Server {
+    serve(
+        None,
+        handler(move |req| match (req.uri.path(), &other) {
+            ("/away", Some(to)) => respond(302, &[("location", to.as_str())], ""),
+            ("/here", _) => respond(302, &[("location", "/echo")], ""),
+            _ => {
+                let auth = req.headers.get("authorization");
+                let text = auth.map_or("-".to_string(), |v| v.to_str().unwrap().to_string());
+                respond(200, &[], text)
+            }
+        }),
+    )
+    .await
+}
+
+/// The `Authorization` values the server saw, in order.
+fn seen_authorization(s: &Server) -> Vec<String> {
+    s.requests()
+        .iter()
+        .map(|r| {
+            r.headers
+                .get("authorization")
+                .map_or("-".to_string(), |v| v.to_str().unwrap().to_string())
+        })
+        .collect()
+}
+
+fn http_module_with(dir: &Path, http: &str) -> Arc<Module> {
+    module_in(
+        dir,
+        &format!("[modules.m]\nprober = \"http\"\n[modules.m.http]\npreferred_ip_protocol = \"ip4\"\n{http}\n"),
+        "m",
+    )
+}
+
+#[tokio::test]
+async fn authorization_type_and_credentials() {
+    let s = echo_authorization(None).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("token"), "from-file\n").unwrap();
+    let cases = [
+        ("authorization = { credentials = \"abc\" }", "Bearer abc"),
+        (
+            "authorization = { type = \" Token \", credentials_file = \"token\" }",
+            "Token from-file",
+        ),
+        // The module's own Authorization header wins, as in prometheus/common.
+        (
+            "authorization = { credentials = \"abc\" }\nheaders = { Authorization = \"Custom x\" }",
+            "Custom x",
+        ),
+    ];
+    for (config, want) in cases {
+        let m = http_module_with(dir.path(), config);
+        let r = run(&m, &s.url("/echo")).await;
+        assert_outcome(&r, "success");
+        assert_eq!(seen_authorization(&s).last().unwrap(), want, "{config}");
+        assert!(
+            r.trace.iter().all(|l| !l.contains("from-file")),
+            "secret in trace"
+        );
+    }
+    // Debug output shows the module with its credentials hidden.
+    let m = http_module_with(
+        dir.path(),
+        "authorization = { credentials = \"s3cr3t-auth\" }",
+    );
+    assert!(m.redacted.contains("<secret>"), "{}", m.redacted);
+    assert!(!m.redacted.contains("s3cr3t-auth"), "{}", m.redacted);
+}
+
+#[tokio::test]
+async fn authorization_is_not_sent_to_another_host() {
+    let other = echo_authorization(None).await;
+    let first = echo_authorization(Some(format!("http://localhost:{}/echo", other.port()))).await;
+    let m = http_module_with(Path::new("."), "authorization = { credentials = \"abc\" }");
+    // A redirect on the same host keeps the credentials.
+    assert_outcome(&run(&m, &first.url("/here")).await, "success");
+    assert_eq!(seen_authorization(&first), ["Bearer abc", "Bearer abc"]);
+    // One to another host drops them.
+    assert_outcome(&run(&m, &first.url("/away")).await, "success");
+    assert_eq!(seen_authorization(&first).last().unwrap(), "Bearer abc");
+    assert_eq!(seen_authorization(&other), ["-"]);
+}

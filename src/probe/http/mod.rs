@@ -8,7 +8,7 @@
 //! - A request is never retried (Go's transport retries idempotent requests on a
 //!   closed connection, #1453).
 //! - Certificate series are kept when verification fails (see [`crate::probe::tls`]).
-//! - Credentials (`basic_auth`, bearer, module `Authorization`/`Cookie` headers)
+//! - Credentials (`basic_auth`, bearer, `authorization`, module `Authorization`/`Cookie` headers)
 //!   are not sent to a redirect target on another host; Blackbox's auth round
 //!   tripper adds them on every hop.
 //! - Redirect hops to a new host are resolved with the module's address choice
@@ -360,6 +360,7 @@ fn auth_value(auth: &Auth) -> Result<HeaderValue, ProbeFailure> {
             base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"))
         ),
         Auth::Bearer(token) => format!("Bearer {token}"),
+        Auth::Authorization { kind, credentials } => format!("{kind} {credentials}"),
     };
     let mut v = HeaderValue::from_str(&text).map_err(|_| {
         ProbeFailure::new(

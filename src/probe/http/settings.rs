@@ -46,6 +46,9 @@ pub enum Auth {
     Basic { username: String, password: String },
     /// `bearer_token` or `bearer_token_file`, read at load.
     Bearer(String),
+    /// `authorization`: `Authorization: <kind> <credentials>` (`kind` defaults
+    /// to `Bearer`; `credentials_file` read at load).
+    Authorization { kind: String, credentials: String },
 }
 
 /// `[modules.NAME.http]`.

@@ -39,9 +39,9 @@ pub struct HttpFile {
     pub tls_config: Block,
     pub fail_if_body_json_matches_cel: Option<Spanned<String>>,
     pub fail_if_body_json_not_matches_cel: Option<Spanned<String>>,
+    pub authorization: Option<Spanned<AuthorizationFile>>,
     // Blackbox options not supported yet.
     pub oauth2: Block,
-    pub authorization: Block,
     pub http_headers: Block,
     pub no_proxy: Block,
     pub proxy_from_environment: Block,
@@ -53,7 +53,6 @@ impl HttpFile {
     pub fn unsupported(&self) -> Vec<(&'static str, std::ops::Range<usize>)> {
         [
             ("oauth2", &self.oauth2),
-            ("authorization", &self.authorization),
             ("http_headers", &self.http_headers),
             ("no_proxy", &self.no_proxy),
             ("proxy_from_environment", &self.proxy_from_environment),
@@ -83,4 +82,14 @@ pub struct BasicAuthFile {
     pub username_file: Option<Spanned<String>>,
     pub password: Option<Spanned<String>>,
     pub password_file: Option<Spanned<String>>,
+}
+
+/// `authorization` (prometheus/common).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table")]
+pub struct AuthorizationFile {
+    #[serde(rename = "type")]
+    pub kind: Option<Spanned<String>>,
+    pub credentials: Option<Spanned<String>>,
+    pub credentials_file: Option<Spanned<String>>,
 }
