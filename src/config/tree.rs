@@ -165,7 +165,8 @@ fn backticked(text: &str) -> Vec<String> {
 
 /// Whether a key holds a secret: its value never leaves the process.
 pub(crate) fn is_secret_key(key: &str) -> bool {
-    matches!(key, "password" | "bearer_token" | "credentials") || key.ends_with("_token")
+    // `key`: tls_config's inline private key.
+    matches!(key, "password" | "bearer_token" | "credentials" | "key") || key.ends_with("_token")
 }
 
 /// The table as written, re-serialised as TOML with every secret replaced by
@@ -250,12 +251,19 @@ mod tests {
 
     #[test]
     fn secret_keys() {
-        for k in ["password", "bearer_token", "credentials", "api_token"] {
+        for k in [
+            "password",
+            "bearer_token",
+            "credentials",
+            "api_token",
+            "key",
+        ] {
             assert!(is_secret_key(k), "{k}");
         }
         for k in [
             "password_file",
             "bearer_token_file",
+            "key_file",
             "username",
             "token_url",
         ] {

@@ -3,14 +3,18 @@
 //! `fail_if_body_json_*_cel`, `http_headers`, `authorization`, inline
 //! `tls_config` PEM.
 
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 use std::sync::Arc;
 
 use outpost::config::{Config, Module};
 
+use crate::support::certs::Ca;
 use crate::support::metrics::{assert_absent, assert_metric, assert_outcome};
 use crate::support::run;
-use crate::support::server::{handler, respond, serve, Server};
+use crate::support::server::{self, handler, respond, serve, Server};
+
+const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
 /// Loads `text` as `dir/probes.toml` and returns module `name`.
 fn module_in(dir: &Path, text: &str, name: &str) -> Arc<Module> {
@@ -198,4 +202,78 @@ async fn authorization_is_not_sent_to_another_host() {
     assert_outcome(&run(&m, &first.url("/away")).await, "success");
     assert_eq!(seen_authorization(&first).last().unwrap(), "Bearer abc");
     assert_eq!(seen_authorization(&other), ["-"]);
+}
+
+/// DER as PEM text, as a user pastes it into `tls_config`.
+fn pem(label: &str, der: &[u8]) -> String {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    format!(
+        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+        lines.join("\n")
+    )
+}
+
+#[tokio::test]
+async fn inline_ca_cert_and_key() {
+    let ca = Ca::new();
+    let leaf = ca.leaf(&["localhost"], &[LOCALHOST], (2035, 3, 4));
+    let client = ca.leaf(&["outpost-client"], &[], (2035, 1, 1));
+    let hello = || handler(|_| respond(200, &[], "hello"));
+    let plain_tls = serve(
+        Some(server::tls_config(&leaf, &[b"http/1.1"], false)),
+        hello(),
+    )
+    .await;
+    let mutual = serve(
+        Some(server::tls_config_requiring_client_cert(&leaf, &ca)),
+        hello(),
+    )
+    .await;
+    let ca_pem = pem("CERTIFICATE", &ca.der);
+    let with_ca = http_module_with(
+        Path::new("."),
+        &format!("[modules.m.http.tls_config]\nca = '''\n{ca_pem}'''"),
+    );
+    assert_outcome(&run(&with_ca, &plain_tls.https_url("/")).await, "success");
+    // Without it the system roots do not know the test CA.
+    let without = http_module_with(Path::new("."), "");
+    assert_outcome(&run(&without, &plain_tls.https_url("/")).await, "tls");
+    // The inline CA alone does not get past a server that wants a client certificate.
+    assert_outcome(&run(&with_ca, &mutual.https_url("/")).await, "tls");
+
+    let key_pem = pem("PRIVATE KEY", client.key.secret_der());
+    let with_cert = http_module_with(
+        Path::new("."),
+        &format!(
+            "[modules.m.http.tls_config]\nca = '''\n{ca_pem}'''\ncert = '''\n{}'''\nkey = '''\n{key_pem}'''",
+            pem("CERTIFICATE", client.der())
+        ),
+    );
+    let r = run(&with_cert, &mutual.https_url("/")).await;
+    assert_outcome(&r, "success");
+    assert_metric(&r, "probe_http_status_code", &[], 200.0);
+    assert_eq!(mutual.requests().len(), 1);
+    // The private key is a secret: never in the module shown by debug=true.
+    let key_body = key_pem.lines().nth(1).unwrap();
+    assert!(
+        !with_cert.redacted.contains(key_body),
+        "{}",
+        with_cert.redacted
+    );
+    assert!(
+        with_cert.redacted.contains("key = \"<secret>\""),
+        "{}",
+        with_cert.redacted
+    );
+    assert!(
+        with_cert.redacted.contains("BEGIN CERTIFICATE"),
+        "{}",
+        with_cert.redacted
+    );
 }
