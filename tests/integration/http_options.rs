@@ -277,3 +277,128 @@ async fn inline_ca_cert_and_key() {
         with_cert.redacted
     );
 }
+
+/// A server that records requests and redirects `/away` to `other`.
+async fn recording(other: Option<String>) -> Server {
+    serve(
+        None,
+        handler(move |req| match (req.uri.path(), &other) {
+            ("/away", Some(to)) => respond(302, &[("location", to.as_str())], ""),
+            _ => respond(200, &[], "ok"),
+        }),
+    )
+    .await
+}
+
+/// The values of header `name` in the `i`th request a server saw.
+fn header_values(s: &Server, i: usize, name: &str) -> Vec<String> {
+    s.requests()[i]
+        .headers
+        .get_all(name)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect()
+}
+
+const HTTP_HEADERS: &str = r#"
+headers = { "X-Multi" = "from-headers" }
+[modules.m.http.http_headers]
+"X-Multi" = { values = ["one", "two"] }
+"X-Api-Key" = { files = ["api-key.txt"] }
+"X-Secret" = { secrets = ["s3cr3t-header"], values = ["plain"] }
+"#;
+
+#[tokio::test]
+async fn http_headers_values_secrets_and_files() {
+    let s = recording(None).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("api-key.txt"), "  key-from-file\n").unwrap();
+    let m = http_module_with(dir.path(), HTTP_HEADERS);
+    let r = run(&m, &s.url("/")).await;
+    assert_outcome(&r, "success");
+    // `headers` first, then every value of the entry, in order.
+    assert_eq!(
+        header_values(&s, 0, "x-multi"),
+        ["from-headers", "one", "two"]
+    );
+    assert_eq!(header_values(&s, 0, "x-api-key"), ["key-from-file"]);
+    assert_eq!(header_values(&s, 0, "x-secret"), ["plain", "s3cr3t-header"]);
+    // Neither the trace nor the module shown by debug=true reveals a secret.
+    for line in &r.trace {
+        assert!(!line.contains("s3cr3t-header") && !line.contains("key-from-file"));
+    }
+    assert!(!m.redacted.contains("s3cr3t-header"), "{}", m.redacted);
+    assert!(
+        m.redacted.contains("secrets = [\"<secret>\"]"),
+        "{}",
+        m.redacted
+    );
+    assert!(
+        m.redacted.contains("values = [\"plain\"]"),
+        "{}",
+        m.redacted
+    );
+    assert!(m.redacted.contains("api-key.txt"), "{}", m.redacted);
+}
+
+#[tokio::test]
+async fn http_headers_secrets_and_files_stay_with_their_host() {
+    let other = recording(None).await;
+    let first = recording(Some(format!("http://localhost:{}/", other.port()))).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("api-key.txt"), "key-from-file").unwrap();
+    let m = http_module_with(dir.path(), HTTP_HEADERS);
+    assert_outcome(&run(&m, &first.url("/away")).await, "success");
+    assert_eq!(
+        header_values(&first, 0, "x-secret"),
+        ["plain", "s3cr3t-header"]
+    );
+    assert_eq!(header_values(&first, 0, "x-api-key"), ["key-from-file"]);
+    assert_eq!(header_values(&other, 0, "x-secret"), ["plain"]);
+    assert!(header_values(&other, 0, "x-api-key").is_empty());
+    assert_eq!(
+        header_values(&other, 0, "x-multi"),
+        ["from-headers", "one", "two"]
+    );
+}
+
+/// The shipped example of these options loads into the values it spells.
+#[test]
+fn client_options_config_values() {
+    use outpost::config::{Auth, Prober};
+    let config = Config::load(Path::new("tests/testdata/configs/good/client-options.toml"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let m = &config.modules["http_client_options"];
+    let Prober::Http(http) = &m.prober else {
+        panic!("an http module");
+    };
+    assert!(
+        matches!(&http.auth, Some(Auth::Authorization { kind, credentials }) if kind == "Token" && credentials == "token-from-file")
+    );
+    let headers: Vec<(&str, &str, bool)> = http
+        .http_headers
+        .iter()
+        .map(|h| (h.name.as_str(), h.value.to_str().unwrap(), h.credential))
+        .collect();
+    assert_eq!(
+        headers,
+        [
+            ("x-api-key", "hunter2-from-file", true),
+            ("x-tenant", "blue", false),
+            ("x-tenant", "green", false),
+            ("x-tenant", "tenant-s3cr3t", true),
+        ]
+    );
+    assert!(http.tls.ca.is_some() && http.tls.client_cert.is_some());
+    assert_eq!(
+        http.fail_if_body_json_not_matches_cel
+            .as_ref()
+            .map(|r| r.source()),
+        Some("body.status == 'ok'")
+    );
+    for module in config.modules.values() {
+        for secret in ["tenant-s3cr3t", "inline-s3cr3t", "PRIVATE KEY-----\nM"] {
+            assert!(!module.redacted.contains(secret), "{}", module.redacted);
+        }
+    }
+}

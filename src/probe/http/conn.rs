@@ -325,7 +325,7 @@ fn trace_request(rec: &mut Recorder, req: &Request<Full<Bytes>>) {
         req.version()
     ));
     for (name, value) in req.headers() {
-        let v = if secret_header(name) {
+        let v = if secret_header(name) || value.is_sensitive() {
             "<secret>".to_string()
         } else {
             String::from_utf8_lossy(value.as_bytes()).into_owned()

@@ -8,9 +8,10 @@
 //! - A request is never retried (Go's transport retries idempotent requests on a
 //!   closed connection, #1453).
 //! - Certificate series are kept when verification fails (see [`crate::probe::tls`]).
-//! - Credentials (`basic_auth`, bearer, `authorization`, module `Authorization`/`Cookie` headers)
-//!   are not sent to a redirect target on another host; Blackbox's auth round
-//!   tripper adds them on every hop.
+//! - Credentials (`basic_auth`, bearer, `authorization`, `http_headers` secrets
+//!   and files, module `Authorization`/`Cookie` headers) are not sent to a
+//!   redirect target on another host; Blackbox's round trippers add them on
+//!   every hop.
 //! - Redirect hops to a new host are resolved with the module's address choice
 //!   (Go's dialer would try both families); the IP series describe the first hop.
 //! - The cookie jar is host-only and ignores cookie attributes.
@@ -42,8 +43,8 @@ use url::Url;
 
 use super::{net, tls, FailureReason, ProbeContext, ProbeFailure, Recorder};
 use crate::metrics::names::{self, Family};
-pub use settings::CelRule;
 pub use settings::{Auth, Compression, HeaderMatch, HttpModule, DEFAULT_MAX_REDIRECTS};
+pub use settings::{CelRule, ExtraHeader};
 pub use target::parse_target;
 
 /// The `prober = "http"` value and the name of its settings block.
@@ -284,6 +285,11 @@ impl Run {
                 continue;
             }
             headers.append(name.clone(), value.clone());
+        }
+        for h in &module.http_headers {
+            if self.same_origin_credentials || !h.credential {
+                headers.append(h.name.clone(), h.value.clone());
+            }
         }
         if !headers.contains_key(USER_AGENT) {
             headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_DEFAULT));

@@ -39,6 +39,15 @@ pub struct HeaderMatch {
     pub allow_missing: bool,
 }
 
+/// One value of an `http_headers` entry.
+#[derive(Debug, Clone)]
+pub struct ExtraHeader {
+    pub name: HeaderName,
+    pub value: HeaderValue,
+    /// From `secrets` or `files`: a credential, not sent to another host.
+    pub credential: bool,
+}
+
 /// How the request authenticates. At most one per module.
 #[derive(Debug, Clone)]
 pub enum Auth {
@@ -62,6 +71,8 @@ pub struct HttpModule {
     /// Request headers in order; a `Host` entry sets the Host header and, when
     /// `server_name` is unset, the TLS SNI.
     pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// `http_headers`, in the order written; appended after `headers`.
+    pub http_headers: Vec<ExtraHeader>,
     /// `body` or the contents of `body_file`.
     pub body: Option<Bytes>,
     pub compression: Option<Compression>,
@@ -97,6 +108,7 @@ impl Default for HttpModule {
             valid_http_versions: Vec::new(),
             method: Method::GET,
             headers: Vec::new(),
+            http_headers: Vec::new(),
             body: None,
             compression: None,
             follow_redirects: true,

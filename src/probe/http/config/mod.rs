@@ -8,6 +8,7 @@ use toml::Spanned;
 mod auth;
 mod cel;
 pub mod file;
+mod headers;
 
 use super::settings::{Compression, HeaderMatch, HttpModule};
 use crate::config::file::{SizeText, StringMap};
@@ -74,6 +75,9 @@ fn request(ctx: &mut Ctx<'_>, path: &str, file: &HttpFile, m: &mut HttpModule) {
     }
     if let Some(headers) = &file.headers {
         m.headers = request_headers(ctx, &at("headers"), headers);
+    }
+    if let Some(extra) = &file.http_headers {
+        m.http_headers = headers::build(ctx, &at("http_headers"), extra);
     }
     m.body = body(ctx, path, file);
     m.compression = compression(ctx, path, file);
