@@ -214,6 +214,14 @@ mod tests {
     }
 
     #[test]
+    fn hostile_nesting_is_not_json() {
+        let r = rule("true");
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        let e = evaluate(deep.as_bytes(), None, Some(&r));
+        assert!(e.as_ref().is_err_and(|e| e.contains("not JSON")), "{e:?}");
+    }
+
+    #[test]
     fn bad_expressions_do_not_compile() {
         for bad in ["body.foo ==", "(", "body.[1]"] {
             assert!(CelRule::compile(bad).is_err(), "{bad}");
