@@ -165,7 +165,11 @@ fn backticked(text: &str) -> Vec<String> {
 
 /// Whether a key holds a secret: its value never leaves the process.
 pub(crate) fn is_secret_key(key: &str) -> bool {
-    matches!(key, "password" | "bearer_token" | "credentials") || key.ends_with("_token")
+    // `key`: tls_config's inline private key; `secrets`: http_headers values.
+    matches!(
+        key,
+        "password" | "bearer_token" | "credentials" | "key" | "secrets"
+    ) || key.ends_with("_token")
 }
 
 /// The table as written, re-serialised as TOML with every secret replaced by
@@ -231,7 +235,13 @@ fn redact_value(value: &mut toml::Value) {
         toml::Value::Table(table) => {
             for (k, v) in table.iter_mut() {
                 if is_secret_key(k) && !v.is_table() {
-                    *v = toml::Value::String(SECRET.to_string());
+                    let secret = || toml::Value::String(SECRET.to_string());
+                    *v = match v {
+                        toml::Value::Array(items) => {
+                            toml::Value::Array(items.iter().map(|_| secret()).collect())
+                        }
+                        _ => secret(),
+                    };
                 } else if let (true, toml::Value::String(url)) = (k.ends_with("_url"), &mut *v) {
                     *url = redact_url_password(url);
                 } else {
@@ -295,12 +305,19 @@ mod tests {
 
     #[test]
     fn secret_keys() {
-        for k in ["password", "bearer_token", "credentials", "api_token"] {
+        for k in [
+            "password",
+            "bearer_token",
+            "credentials",
+            "api_token",
+            "key",
+        ] {
             assert!(is_secret_key(k), "{k}");
         }
         for k in [
             "password_file",
             "bearer_token_file",
+            "key_file",
             "username",
             "token_url",
         ] {

@@ -5,7 +5,8 @@
 //! comes out in pieces of at most a few tens of KiB, so a decompression bomb never
 //! materialises). The decoded bytes are counted against `body_size_limit` and,
 //! only when body regexes are configured, matched over a sliding window of
-//! [`REGEX_WINDOW`] bytes. Nothing else of the body is kept.
+//! [`REGEX_WINDOW`] bytes. Nothing else of the body is kept, unless a caller
+//! asks for the decoded bytes up to a cap ([`BodyReader::keep`], for CEL rules).
 //!
 //! Deflate means raw DEFLATE (RFC 1951), as Blackbox's `compress/flate` reader.
 
@@ -106,6 +107,25 @@ struct Sink<'r> {
     limit: Option<u64>,
     window: Option<Window<'r>>,
     stop: Option<BodyStop>,
+    kept: Option<Kept>,
+}
+
+/// The decoded body, kept up to `cap` bytes; `overflow` once more arrived.
+struct Kept {
+    bytes: Vec<u8>,
+    cap: u64,
+    overflow: bool,
+}
+
+impl Kept {
+    fn push(&mut self, data: &[u8]) {
+        let room = self.cap.saturating_sub(self.bytes.len() as u64);
+        if data.len() as u64 > room {
+            self.overflow = true;
+        } else if !self.overflow {
+            self.bytes.extend_from_slice(data);
+        }
+    }
 }
 
 impl Write for Sink<'_> {
@@ -123,6 +143,9 @@ impl Write for Sink<'_> {
             }
         }
         self.len += take.len() as u64;
+        if let Some(k) = &mut self.kept {
+            k.push(take);
+        }
         if let Some(w) = &mut self.window {
             if let Some(p) = w.push(take) {
                 self.stop = Some(BodyStop::Matched(p));
@@ -216,6 +239,7 @@ impl<'r> BodyReader<'r> {
             limit,
             window,
             stop: None,
+            kept: None,
         };
         let decoder = match compression {
             None | Some(Compression::Identity) => Decoder::Identity(sink),
@@ -232,6 +256,22 @@ impl<'r> BodyReader<'r> {
             compression,
             raw_len: 0,
         }
+    }
+
+    /// Keeps the decoded body, up to `cap` bytes, for [`BodyReader::take_kept`].
+    pub fn keep(&mut self, cap: u64) {
+        self.decoder.sink_mut().kept = Some(Kept {
+            bytes: Vec::new(),
+            cap,
+            overflow: false,
+        });
+    }
+
+    /// The kept body: `None` if nothing was kept, `Some(None)` if it was longer
+    /// than the cap.
+    pub fn take_kept(&mut self) -> Option<Option<Vec<u8>>> {
+        let kept = self.decoder.sink_mut().kept.take()?;
+        Some((!kept.overflow).then_some(kept.bytes))
     }
 
     /// Whether a decoder runs (the caller feeds it small slices).
@@ -347,6 +387,20 @@ mod tests {
         let mut r = BodyReader::new(None, None, &[], &rules);
         assert_eq!(r.push(b"only A"), Ok(()));
         assert_eq!(r.finish(), Ok(RegexVerdict::Missing("B".into())));
+    }
+
+    #[test]
+    fn keeps_the_body_up_to_its_cap() {
+        let mut r = BodyReader::new(None, None, &[], &[]);
+        r.keep(5);
+        assert_eq!(r.push(b"abc"), Ok(()));
+        assert_eq!(r.push(b"de"), Ok(()));
+        assert_eq!(r.take_kept(), Some(Some(b"abcde".to_vec())));
+        let mut r = BodyReader::new(None, None, &[], &[]);
+        r.keep(5);
+        assert_eq!(r.push(b"abcdef"), Ok(()));
+        assert_eq!(r.take_kept(), Some(None));
+        assert_eq!(r.uncompressed_len(), 6);
     }
 
     #[test]

@@ -61,6 +61,9 @@ failure_reasons! {
     HeaderRegex => "header_regex",
     /// A `fail_if_body_*` rule.
     BodyRegex => "body_regex",
+    /// A `fail_if_body_json_matches_cel` / `fail_if_body_json_not_matches_cel` rule
+    /// (including a body that is not JSON or a rule that does not evaluate to a bool).
+    BodyCel => "body_cel",
     /// The body exceeded `body_size_limit`.
     BodyTooLarge => "body_too_large",
     /// The body could not be decoded with the configured `compression`.

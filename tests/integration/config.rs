@@ -562,7 +562,13 @@ fn walk(text: &str, value: &Spanned<DeValue<'_>>, path: String, out: &mut Vec<In
             }
             for (k, v) in table.iter() {
                 let key = k.get_ref().to_string();
-                if key != "headers" && key != "labels" {
+                if key == "http_headers" {
+                    // Keyed by header name (free-form); each entry is strict.
+                    for (name, entry) in v.get_ref().as_table().into_iter().flatten() {
+                        let name = name.get_ref().to_string();
+                        walk(text, entry, format!("{path}.{key}.{name}"), out);
+                    }
+                } else if key != "headers" && key != "labels" {
                     walk(text, v, format!("{path}.{key}"), out);
                 }
             }

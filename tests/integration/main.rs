@@ -13,6 +13,7 @@ mod daemon;
 mod dns_probe;
 mod hostile;
 mod http3_probe;
+mod http_options;
 mod http_probe;
 mod prometheus_e2e;
 mod query_response;

@@ -73,7 +73,7 @@ fn check_head(
 }
 
 /// Reads the body (always, for the transfer phase and length), running the
-/// body regexes when `run_regexes`.
+/// body regexes and CEL rules when `run_regexes` (the probe is still successful).
 async fn check_body(
     resp: &mut HopResponse,
     module: &HttpModule,
@@ -95,6 +95,10 @@ async fn check_body(
         fail_if_not,
     );
     let matching = reader.matching();
+    // CEL rules run only while the probe is still successful (as Blackbox).
+    if run_regexes && super::cel::configured(module) {
+        reader.keep(super::cel::body_cap(module));
+    }
     let body_result = read_body(resp, &mut reader, rec).await;
     if matching {
         let failed = matches!(
@@ -106,7 +110,11 @@ async fn check_body(
             if failed { 1.0 } else { 0.0 },
         );
     }
-    body_result
+    body_result?;
+    match reader.take_kept() {
+        Some(kept) => super::cel::check(kept, module, rec).await,
+        None => Ok(()),
+    }
 }
 
 fn check_version(version: Version, module: &HttpModule) -> Result<(), ProbeFailure> {

@@ -410,7 +410,7 @@ pub(super) fn trace_request<B>(rec: &mut Recorder, req: &Request<B>) {
         req.version()
     ));
     for (name, value) in req.headers() {
-        let v = if secret_header(name) {
+        let v = if secret_header(name) || value.is_sensitive() {
             "<secret>".to_string()
         } else {
             String::from_utf8_lossy(value.as_bytes()).into_owned()

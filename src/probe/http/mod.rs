@@ -8,19 +8,22 @@
 //! - A request is never retried (Go's transport retries idempotent requests on a
 //!   closed connection, #1453).
 //! - Certificate series are kept when verification fails (see [`crate::probe::tls`]).
-//! - Credentials (`basic_auth`, bearer, module `Authorization`/`Cookie` headers)
-//!   are not sent to a redirect target on another host; Blackbox's auth round
-//!   tripper adds them on every hop.
+//! - Credentials (`basic_auth`, bearer, `authorization`, `http_headers` secrets
+//!   and files, module `Authorization`/`Cookie` headers) are not sent to a
+//!   redirect target on another host; Blackbox's round trippers add them on
+//!   every hop.
 //! - Redirect hops to a new host are resolved with the module's address choice
 //!   (Go's dialer would try both families); the IP series describe the first hop.
 //! - The cookie jar is host-only and ignores cookie attributes.
 //! - `max_redirects` (default 10) replaces Blackbox's fixed cap; going over it
 //!   fails with `too_many_redirects` whatever `valid_status_codes` says.
 //! - The body is never held in memory; body regexes run over a sliding window
-//!   ([`crate::probe::body::REGEX_WINDOW`]).
+//!   ([`crate::probe::body::REGEX_WINDOW`]). CEL rules alone keep it, up to a cap
+//!   (`cel`).
 //! - HTTP/3 (`enable_http3`, `h3.rs`) dials the address outpost resolved, where
 //!   Blackbox's QUIC client resolves the name again; no `probe_tls_cipher_info`.
 
+mod cel;
 mod checks;
 pub mod config;
 mod conn;
@@ -45,6 +48,7 @@ use super::{net, tls, FailureReason, ProbeContext, ProbeFailure, Recorder};
 use crate::metrics::names::{self, Family};
 pub use series::HttpPhase;
 pub use settings::{Auth, Compression, HeaderMatch, HttpModule, DEFAULT_MAX_REDIRECTS};
+pub use settings::{CelRule, ExtraHeader};
 pub use target::parse_target;
 
 /// The `prober = "http"` value and the name of its settings block.
@@ -71,6 +75,7 @@ pub const OUTCOMES: &[FailureReason] = &[
     FailureReason::SslForbidden,
     FailureReason::HeaderRegex,
     FailureReason::BodyRegex,
+    FailureReason::BodyCel,
     FailureReason::BodyTooLarge,
     FailureReason::Decompression,
     FailureReason::Io,
@@ -96,6 +101,7 @@ pub async fn probe(
     rec: &mut Recorder,
 ) -> Result<(), ProbeFailure> {
     register_series(rec);
+    cel::register(module, rec);
     let mut url = target::parse_target(target)?;
     if module.enable_http3 {
         url = h3::https(url);
@@ -324,6 +330,11 @@ impl Run {
             }
             headers.append(name.clone(), value.clone());
         }
+        for h in &module.http_headers {
+            if self.same_origin_credentials || !h.credential {
+                headers.append(h.name.clone(), h.value.clone());
+            }
+        }
         if !headers.contains_key(USER_AGENT) {
             headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_DEFAULT));
         }
@@ -399,6 +410,7 @@ fn auth_value(auth: &Auth) -> Result<HeaderValue, ProbeFailure> {
             base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"))
         ),
         Auth::Bearer(token) => format!("Bearer {token}"),
+        Auth::Authorization { kind, credentials } => format!("{kind} {credentials}"),
     };
     let mut v = HeaderValue::from_str(&text).map_err(|_| {
         ProbeFailure::new(

@@ -11,6 +11,7 @@ pub const PROBE_HTTP_SSL: &str = "probe_http_ssl";
 pub const PROBE_HTTP_VERSION: &str = "probe_http_version";
 pub const PROBE_HTTP_LAST_MODIFIED_TIMESTAMP_SECONDS: &str =
     "probe_http_last_modified_timestamp_seconds";
+pub const PROBE_FAILED_DUE_TO_CEL: &str = "probe_failed_due_to_cel";
 
 /// The `phase` label of `probe_http_duration_seconds`: Blackbox's phase names, one
 /// per step of a hop, in the order they happen.
@@ -93,5 +94,10 @@ pub const HTTP: &[Family] = &[
         PROBE_HTTP_LAST_MODIFIED_TIMESTAMP_SECONDS,
         Kind::Gauge,
         "Last-Modified of the final response, as a Unix timestamp.",
+    ),
+    Family::new(
+        PROBE_FAILED_DUE_TO_CEL,
+        Kind::Gauge,
+        "Whether a CEL rule over the JSON body failed the probe (1) or not (0).",
     ),
 ];

@@ -4,6 +4,7 @@ use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Method, Uri};
 use regex::Regex;
 
+pub use super::cel::CelRule;
 use crate::config::{IpSettings, TlsSettings};
 
 /// Blackbox's hard cap on followed redirects; outpost makes it configurable.
@@ -38,6 +39,15 @@ pub struct HeaderMatch {
     pub allow_missing: bool,
 }
 
+/// One value of an `http_headers` entry.
+#[derive(Debug, Clone)]
+pub struct ExtraHeader {
+    pub name: HeaderName,
+    pub value: HeaderValue,
+    /// From `secrets` or `files`: a credential, not sent to another host.
+    pub credential: bool,
+}
+
 /// How the request authenticates. At most one per module.
 #[derive(Debug, Clone)]
 pub enum Auth {
@@ -45,6 +55,9 @@ pub enum Auth {
     Basic { username: String, password: String },
     /// `bearer_token` or `bearer_token_file`, read at load.
     Bearer(String),
+    /// `authorization`: `Authorization: <kind> <credentials>` (`kind` defaults
+    /// to `Bearer`; `credentials_file` read at load).
+    Authorization { kind: String, credentials: String },
 }
 
 /// `[modules.NAME.http]`.
@@ -58,6 +71,8 @@ pub struct HttpModule {
     /// Request headers in order; a `Host` entry sets the Host header and, when
     /// `server_name` is unset, the TLS SNI.
     pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// `http_headers`, in the order written; appended after `headers`.
+    pub http_headers: Vec<ExtraHeader>,
     /// `body` or the contents of `body_file`.
     pub body: Option<Bytes>,
     pub compression: Option<Compression>,
@@ -71,6 +86,10 @@ pub struct HttpModule {
     pub fail_if_body_not_matches_regexp: Vec<regex::bytes::Regex>,
     pub fail_if_header_matches: Vec<HeaderMatch>,
     pub fail_if_header_not_matches: Vec<HeaderMatch>,
+    /// `fail_if_body_json_matches_cel`, compiled at load.
+    pub fail_if_body_json_matches_cel: Option<CelRule>,
+    /// `fail_if_body_json_not_matches_cel`, compiled at load.
+    pub fail_if_body_json_not_matches_cel: Option<CelRule>,
     pub auth: Option<Auth>,
     pub tls: TlsSettings,
     pub ip: IpSettings,
@@ -92,6 +111,7 @@ impl Default for HttpModule {
             valid_http_versions: Vec::new(),
             method: Method::GET,
             headers: Vec::new(),
+            http_headers: Vec::new(),
             body: None,
             compression: None,
             follow_redirects: true,
@@ -102,6 +122,8 @@ impl Default for HttpModule {
             fail_if_body_not_matches_regexp: Vec::new(),
             fail_if_header_matches: Vec::new(),
             fail_if_header_not_matches: Vec::new(),
+            fail_if_body_json_matches_cel: None,
+            fail_if_body_json_not_matches_cel: None,
             auth: None,
             tls: TlsSettings::default(),
             ip: IpSettings::default(),

@@ -6,8 +6,10 @@ use toml::de::DeValue;
 use toml::Spanned;
 
 mod auth;
+mod cel;
 pub mod file;
 mod h3;
+mod headers;
 
 use super::settings::{Compression, HeaderMatch, HttpModule};
 use crate::config::file::{SizeText, StringMap};
@@ -69,6 +71,9 @@ fn request(ctx: &mut Ctx<'_>, path: &str, file: &HttpFile, m: &mut HttpModule) {
     if let Some(headers) = &file.headers {
         m.headers = request_headers(ctx, &at("headers"), headers);
     }
+    if let Some(extra) = &file.http_headers {
+        m.http_headers = headers::build(ctx, &at("http_headers"), extra);
+    }
     m.body = body(ctx, path, file);
     m.compression = compression(ctx, path, file);
     m.follow_redirects = follow_redirects(ctx, path, file);
@@ -114,6 +119,16 @@ fn response_checks(ctx: &mut Ctx<'_>, path: &str, file: &HttpFile, m: &mut HttpM
         ctx,
         &at("fail_if_header_not_matches"),
         &file.fail_if_header_not_matches,
+    );
+    m.fail_if_body_json_matches_cel = cel::build(
+        ctx,
+        &at("fail_if_body_json_matches_cel"),
+        &file.fail_if_body_json_matches_cel,
+    );
+    m.fail_if_body_json_not_matches_cel = cel::build(
+        ctx,
+        &at("fail_if_body_json_not_matches_cel"),
+        &file.fail_if_body_json_not_matches_cel,
     );
     if let Some(limit) = &file.body_size_limit {
         m.body_size_limit = body_size_limit(ctx, &at("body_size_limit"), limit);
