@@ -165,7 +165,10 @@ fn backticked(text: &str) -> Vec<String> {
 
 /// Whether a key holds a secret: its value never leaves the process.
 pub(crate) fn is_secret_key(key: &str) -> bool {
-    matches!(key, "password" | "bearer_token" | "credentials") || key.ends_with("_token")
+    matches!(
+        key,
+        "password" | "bearer_token" | "credentials" | "client_secret"
+    ) || key.ends_with("_token")
 }
 
 /// The table as written, re-serialised as TOML with every secret replaced by
@@ -250,7 +253,13 @@ mod tests {
 
     #[test]
     fn secret_keys() {
-        for k in ["password", "bearer_token", "credentials", "api_token"] {
+        for k in [
+            "password",
+            "bearer_token",
+            "credentials",
+            "api_token",
+            "client_secret",
+        ] {
             assert!(is_secret_key(k), "{k}");
         }
         for k in [
@@ -258,6 +267,8 @@ mod tests {
             "bearer_token_file",
             "username",
             "token_url",
+            "client_secret_file",
+            "client_id",
         ] {
             assert!(!is_secret_key(k), "{k}");
         }

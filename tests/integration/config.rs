@@ -492,7 +492,14 @@ fn walk(text: &str, value: &Spanned<DeValue<'_>>, path: String, out: &mut Vec<In
             }
             for (k, v) in table.iter() {
                 let key = k.get_ref().to_string();
-                if key != "headers" && key != "labels" {
+                // Free-form maps: any key is valid there.
+                let free_form = [
+                    "headers",
+                    "labels",
+                    "endpoint_params",
+                    "proxy_connect_header",
+                ];
+                if !free_form.contains(&key.as_str()) {
                     walk(text, v, format!("{path}.{key}"), out);
                 }
             }
@@ -645,4 +652,43 @@ fn the_examples_in_the_configuration_docs_are_valid() {
             assert!(acceptable, "docs example is invalid: {e}\n{block}");
         }
     }
+}
+
+#[test]
+fn oauth2_settings_and_secret_file_are_read_at_load() {
+    let config = load_ok(Path::new(&format!("{GOOD}/auth-and-proxies.toml")));
+    let Prober::Http(http) = &config.modules["http_oauth2"].prober else {
+        panic!("http_oauth2 is an http module");
+    };
+    let o = http.oauth2.as_deref().expect("oauth2 is set");
+    assert_eq!(o.client_id, "outpost");
+    assert_eq!(o.client_secret, "client-s3cret-from-file");
+    assert_eq!(o.token_url.as_str(), "https://auth.internal/oauth2/token");
+    assert_eq!(o.scopes, ["probe.read", "probe.write"]);
+    assert_eq!(
+        o.endpoint_params,
+        [("audience".to_string(), "https://api.internal".to_string())]
+    );
+    assert!(o.tls.ca.is_some());
+    assert_eq!(o.tls.server_name.as_deref(), Some("auth.internal"));
+    assert_eq!(
+        o.proxy_url.as_ref().map(ToString::to_string).as_deref(),
+        Some("http://proxy.internal:3128/")
+    );
+    assert!(
+        !format!("{http:?}").contains("client-s3cret"),
+        "Debug shows the secret"
+    );
+
+    let redacted = &config.modules["http_oauth2_inline"].redacted;
+    assert!(
+        redacted.contains("client_secret = \"<secret>\""),
+        "{redacted}"
+    );
+    assert!(!redacted.contains("client-s3cret-inline"), "{redacted}");
+    let redacted = &config.modules["http_oauth2"].redacted;
+    assert!(
+        redacted.contains("client_secret_file = \"files/client_secret\""),
+        "{redacted}"
+    );
 }

@@ -64,6 +64,7 @@ const OUTCOMES: &[&str] = &[
     "resolve",
     "connect",
     "proxy",
+    "oauth2",
     "tls",
     "http",
     "http_status",

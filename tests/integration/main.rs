@@ -11,6 +11,7 @@ mod config;
 mod contract;
 mod daemon;
 mod hostile;
+mod http_oauth2;
 mod http_probe;
 mod prometheus_e2e;
 mod scheduler;

@@ -8,7 +8,7 @@
 //! - A request is never retried (Go's transport retries idempotent requests on a
 //!   closed connection, #1453).
 //! - Certificate series are kept when verification fails (see [`crate::probe::tls`]).
-//! - Credentials (`basic_auth`, bearer, module `Authorization`/`Cookie` headers)
+//! - Credentials (`basic_auth`, bearer, OAuth2 tokens, module `Authorization`/`Cookie` headers)
 //!   are not sent to a redirect target on another host; Blackbox's auth round
 //!   tripper adds them on every hop.
 //! - Redirect hops to a new host are resolved with the module's address choice
@@ -22,6 +22,7 @@
 mod checks;
 pub mod config;
 mod conn;
+pub mod oauth2;
 mod proxy;
 pub mod series;
 pub mod settings;
@@ -58,6 +59,7 @@ pub const OUTCOMES: &[FailureReason] = &[
     FailureReason::Resolve,
     FailureReason::Connect,
     FailureReason::Proxy,
+    FailureReason::OAuth2,
     FailureReason::Tls,
     FailureReason::Http,
     FailureReason::HttpStatus,
@@ -91,7 +93,7 @@ pub async fn probe(
     ctx: &ProbeContext,
     rec: &mut Recorder,
 ) -> Result<(), ProbeFailure> {
-    register_series(rec);
+    register_series(module, rec);
     let url = target::parse_target(target)?;
     let host_override = host_override(module, ctx)?;
     let mut run = Run {
@@ -104,6 +106,7 @@ pub async fn probe(
         redirects: 0,
         jar: target::CookieJar::default(),
         resolved: Vec::new(),
+        oauth2_token: None,
     };
     loop {
         let hop = run.hop_request(module, rec).await?;
@@ -149,9 +152,12 @@ pub async fn probe(
 }
 
 /// Series Blackbox registers on every http run, at 0 until measured.
-fn register_series(rec: &mut Recorder) {
+fn register_series(module: &HttpModule, rec: &mut Recorder) {
     for phase in ["connect", "tls", "processing", "transfer"] {
         conn::add_phase(rec, phase, 0.0);
+    }
+    if module.oauth2.is_some() {
+        conn::add_phase(rec, "oauth2", 0.0);
     }
     for name in [
         series::PROBE_HTTP_STATUS_CODE,
@@ -198,6 +204,8 @@ struct Run {
     redirects: u32,
     jar: target::CookieJar,
     resolved: Vec<(String, IpAddr)>,
+    /// `Authorization` from the OAuth2 token, fetched once per run.
+    oauth2_token: Option<HeaderValue>,
 }
 
 impl Run {
@@ -208,6 +216,7 @@ impl Run {
     ) -> Result<conn::HopRequest<'a>, ProbeFailure> {
         let host = target::host(&self.url);
         let ip = self.address(&host, module, rec).await?;
+        self.fetch_oauth2_token(module, rec).await?;
         let same_as_first = (host.clone(), target::port(&self.url)) == self.first;
         let host_header = self
             .host_override
@@ -269,6 +278,27 @@ impl Run {
         Ok(Some(ip))
     }
 
+    /// Fetches the OAuth2 token before the first request that carries credentials.
+    async fn fetch_oauth2_token(
+        &mut self,
+        module: &HttpModule,
+        rec: &mut Recorder,
+    ) -> Result<(), ProbeFailure> {
+        let Some(o) = module.oauth2.as_deref() else {
+            return Ok(());
+        };
+        if self.oauth2_token.is_none() && self.same_origin_credentials {
+            let ua = module
+                .headers
+                .iter()
+                .find(|(n, _)| n == USER_AGENT)
+                .map(|(_, v)| v.clone())
+                .unwrap_or(HeaderValue::from_static(USER_AGENT_DEFAULT));
+            self.oauth2_token = Some(oauth2::authorization(o, module, &ua, rec).await?);
+        }
+        Ok(())
+    }
+
     fn headers(&self, module: &HttpModule, host: &str) -> Result<HeaderMap, ProbeFailure> {
         let mut headers = HeaderMap::new();
         for (name, value) in &module.headers {
@@ -292,6 +322,14 @@ impl Run {
             if let Some(auth) = &module.auth {
                 headers.insert(AUTHORIZATION, auth_value(auth)?);
             }
+        }
+        // Go's oauth2 transport replaces any Authorization header.
+        if let Some(token) = self
+            .oauth2_token
+            .as_ref()
+            .filter(|_| self.same_origin_credentials)
+        {
+            headers.insert(AUTHORIZATION, token.clone());
         }
         if let Some(jar) = self.jar.header_for(host) {
             let value = match headers.get(COOKIE).and_then(|v| v.to_str().ok()) {

@@ -80,6 +80,8 @@ pub struct HttpModule {
     pub skip_resolve_phase_with_proxy: bool,
     /// `enable_http2` (default true): offer `h2` in ALPN on https targets.
     pub enable_http2: bool,
+    /// `oauth2`: a client-credentials token fetched before the first request.
+    pub oauth2: Option<Box<super::oauth2::OAuth2>>,
 }
 
 impl Default for HttpModule {
@@ -106,6 +108,7 @@ impl Default for HttpModule {
             proxy_url: None,
             skip_resolve_phase_with_proxy: false,
             enable_http2: true,
+            oauth2: None,
         }
     }
 }

@@ -1,5 +1,5 @@
-//! `basic_auth`, `bearer_token`, `bearer_token_file`: at most one, credentials
-//! read from their files at load.
+//! `basic_auth`, `bearer_token`, `bearer_token_file` (and `oauth2`, built by
+//! `config::oauth2`): at most one, credentials read from their files at load.
 
 use toml::Spanned;
 
@@ -20,6 +20,7 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, path: &str, file: &HttpFile) -> Option<Au
             "bearer_token_file",
             file.bearer_token_file.as_ref().map(Spanned::span),
         ),
+        ("oauth2", file.oauth2.as_ref().map(Spanned::span)),
     ];
     let mut set: Vec<_> = methods
         .iter()
@@ -32,7 +33,7 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, path: &str, file: &HttpFile) -> Option<Au
                 span.clone(),
                 &tree::key(path, key),
                 format!("{first} and {key} are mutually exclusive"),
-                "configure at most one of basic_auth, bearer_token and bearer_token_file",
+                "configure at most one of basic_auth, bearer_token, bearer_token_file and oauth2",
             );
         }
         if !rest.is_empty() {

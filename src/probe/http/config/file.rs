@@ -37,8 +37,9 @@ pub struct HttpFile {
     pub ip_protocol_fallback: Option<bool>,
     pub body_size_limit: Option<Spanned<SizeText>>,
     pub tls_config: Block,
-    // Blackbox options not supported yet.
+    /// Decoded on its own by `config::oauth2`.
     pub oauth2: Block,
+    // Blackbox options not supported yet.
     pub authorization: Block,
     pub http_headers: Block,
     pub no_proxy: Block,
@@ -52,7 +53,6 @@ impl HttpFile {
     /// The Blackbox options outpost accepts but cannot honour yet, with their spans.
     pub fn unsupported(&self) -> Vec<(&'static str, std::ops::Range<usize>)> {
         [
-            ("oauth2", &self.oauth2),
             ("authorization", &self.authorization),
             ("http_headers", &self.http_headers),
             ("no_proxy", &self.no_proxy),

@@ -7,6 +7,7 @@ use toml::Spanned;
 
 mod auth;
 pub mod file;
+pub mod oauth2;
 
 use super::settings::{Compression, HeaderMatch, HttpModule};
 use crate::config::file::{SizeText, StringMap};
@@ -53,6 +54,7 @@ pub(crate) fn build(
         ..HttpModule::default()
     };
     request(ctx, path, &file, &mut m);
+    m.oauth2 = oauth2::build(ctx, &tree::key(path, "oauth2"), child(value, "oauth2"));
     response_checks(ctx, path, &file, &mut m);
     m.tls = tls?;
     (ctx.error_count() == before).then_some(m)
