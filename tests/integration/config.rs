@@ -692,3 +692,27 @@ fn oauth2_settings_and_secret_file_are_read_at_load() {
         "{redacted}"
     );
 }
+
+#[test]
+fn proxy_options_load() {
+    let config = load_ok(Path::new(&format!("{GOOD}/auth-and-proxies.toml")));
+    let Prober::Http(http) = &config.modules["http_https_proxy"].prober else {
+        panic!("http_https_proxy is an http module");
+    };
+    assert_eq!(
+        http.proxy_url.as_ref().map(ToString::to_string).as_deref(),
+        Some("http://proxy.internal:8443/")
+    );
+    let no_proxy = http
+        .proxy_options
+        .no_proxy
+        .as_ref()
+        .expect("no_proxy is set");
+    assert!(!no_proxy.use_proxy("api.internal", 443));
+    assert!(!no_proxy.use_proxy("10.1.2.3", 80));
+    assert!(no_proxy.use_proxy("example.com", 443));
+    let Prober::Http(env) = &config.modules["http_env_proxy"].prober else {
+        panic!("http_env_proxy is an http module");
+    };
+    assert!(env.proxy_options.from_environment.is_some());
+}

@@ -26,6 +26,7 @@ fn oauth2(token_url: String) -> OAuth2 {
         endpoint_params: vec![("audience".into(), "api".into())],
         tls: TlsSettings::default(),
         proxy_url: None,
+        proxy_options: Default::default(),
     }
 }
 

@@ -13,6 +13,7 @@ mod daemon;
 mod hostile;
 mod http_oauth2;
 mod http_probe;
+mod http_proxy;
 mod prometheus_e2e;
 mod scheduler;
 mod support;

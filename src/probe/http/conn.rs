@@ -93,6 +93,8 @@ pub(super) struct HopRequest<'a> {
     pub(super) host_header: String,
     /// SNI and the name verified.
     pub(super) sni: String,
+    /// The proxy this request goes through ([`proxy::choose`]).
+    pub(super) proxy: Option<Uri>,
 }
 
 /// What one hop received: the head, and the body still to read.
@@ -144,7 +146,7 @@ pub(super) async fn exchange(
 
     // connect: to the target, or to the proxy (and through its tunnel).
     let started = Instant::now();
-    let tcp = match &module.proxy_url {
+    let tcp = match &req.proxy {
         None => {
             let ip = req.ip.ok_or_else(|| {
                 ProbeFailure::new(FailureReason::Resolve, "no address to connect to")
@@ -186,7 +188,7 @@ pub(super) async fn exchange(
     let conn_ready = Instant::now();
 
     // processing: handshake the HTTP connection, send, wait for the head.
-    let request = build_request(&req, module, h2, https)?;
+    let request = build_request(&req, h2, https)?;
     trace_request(rec, &request);
     let (mut driver, response) = if h2 {
         let (mut sender, conn) = http2::Builder::new(TokioExecutor::new())
@@ -247,7 +249,6 @@ fn bracket(host: &str) -> String {
 
 fn build_request(
     req: &HopRequest<'_>,
-    module: &HttpModule,
     h2: bool,
     https: bool,
 ) -> Result<Request<Full<Bytes>>, ProbeFailure> {
@@ -255,7 +256,7 @@ fn build_request(
     let scheme = if https { "https" } else { "http" };
     let uri_text = if h2 {
         format!("{scheme}://{}{path}", req.host_header)
-    } else if !https && module.proxy_url.is_some() {
+    } else if !https && req.proxy.is_some() {
         // Absolute-form for a plain-http request through a proxy.
         let authority = match req.ip {
             Some(ip) => SocketAddr::new(ip, target::port(req.url)).to_string(),
@@ -293,7 +294,7 @@ fn build_request(
         request.headers_mut().append(name.clone(), value.clone());
     }
     if !https {
-        if let Some(auth) = module.proxy_url.as_ref().and_then(proxy::authorization) {
+        if let Some(auth) = req.proxy.as_ref().and_then(proxy::authorization) {
             let mut v = HeaderValue::from_str(&auth).map_err(|_| {
                 ProbeFailure::new(FailureReason::Proxy, "unusable proxy credentials")
             })?;

@@ -22,6 +22,7 @@
 mod checks;
 pub mod config;
 mod conn;
+pub mod no_proxy;
 pub mod oauth2;
 mod proxy;
 pub mod series;
@@ -215,7 +216,7 @@ impl Run {
         rec: &mut Recorder,
     ) -> Result<conn::HopRequest<'a>, ProbeFailure> {
         let host = target::host(&self.url);
-        let ip = self.address(&host, module, rec).await?;
+        let (ip, proxy) = self.route(&host, module, rec).await?;
         self.fetch_oauth2_token(module, rec).await?;
         let same_as_first = (host.clone(), target::port(&self.url)) == self.first;
         let host_header = self
@@ -242,7 +243,37 @@ impl Run {
             headers,
             host_header,
             sni,
+            proxy,
         })
+    }
+
+    /// The address to dial and the proxy to go through, as Go's transport
+    /// decides: the first hop is resolved first (unless the proxy resolves it)
+    /// and the proxy chosen for that IP, since Blackbox puts the IP in the URL; a
+    /// redirect hop chooses by name and is resolved only to go direct.
+    async fn route(
+        &mut self,
+        host: &str,
+        module: &HttpModule,
+        rec: &mut Recorder,
+    ) -> Result<(Option<IpAddr>, Option<http::Uri>), ProbeFailure> {
+        let https = self.url.scheme() == "https";
+        let port = target::port(&self.url);
+        let (ip, proxy) = if self.redirects == 0 {
+            let ip = self.address(host, module, rec).await?;
+            let seen = ip.map_or_else(|| host.to_string(), |ip| ip.to_string());
+            (ip, proxy::choose(module, https, &seen, port))
+        } else {
+            match proxy::choose(module, https, host, port) {
+                Some(proxy) => (None, Some(proxy)),
+                None => (self.address(host, module, rec).await?, None),
+            }
+        };
+        match (ip, proxy) {
+            // Not resolved for the proxy, but `no_proxy` sends it direct.
+            (None, None) => Ok((Some(net::resolve_quiet(host, &module.ip).await?), None)),
+            route => Ok(route),
+        }
     }
 
     /// The address of `host`: resolved once per run and host. The first

@@ -11,7 +11,6 @@
 //! token, for every probe.
 
 use std::fmt;
-use std::net::IpAddr;
 use std::time::Instant;
 
 use base64::Engine as _;
@@ -21,7 +20,8 @@ use http::{Method, Uri};
 use http_body_util::BodyExt as _;
 use url::Url;
 
-use super::{conn, target, HttpModule};
+use super::settings::ProxyOptions;
+use super::{conn, proxy, target, HttpModule};
 use crate::config::TlsSettings;
 use crate::probe::{net, FailureReason, ProbeFailure, Recorder};
 
@@ -43,6 +43,8 @@ pub struct OAuth2 {
     pub tls: TlsSettings,
     /// The token request's own `proxy_url`.
     pub proxy_url: Option<Uri>,
+    /// The token request's own `no_proxy`, `proxy_from_environment`.
+    pub proxy_options: ProxyOptions,
 }
 
 impl fmt::Debug for OAuth2 {
@@ -55,6 +57,7 @@ impl fmt::Debug for OAuth2 {
             .field("endpoint_params", &self.endpoint_params)
             .field("tls", &self.tls)
             .field("proxy_url", &self.proxy_url)
+            .field("proxy_options", &self.proxy_options)
             .finish()
     }
 }
@@ -130,12 +133,22 @@ async fn attempt(
         tls: o.tls.clone(),
         ip: module.ip,
         proxy_url: o.proxy_url.clone(),
+        proxy_options: o.proxy_options.clone(),
         // Go's token transport has a TLS config of its own, which turns HTTP/2 off.
         enable_http2: false,
         ..HttpModule::default()
     };
     let host = target::host(&o.token_url);
-    let ip = address(&host, &transport).await?;
+    let https = o.token_url.scheme() == "https";
+    let proxy = proxy::choose(&transport, https, &host, target::port(&o.token_url));
+    let ip = match proxy {
+        Some(_) => None,
+        None => Some(
+            net::resolve_quiet(&host, &transport.ip)
+                .await
+                .map_err(|f| f.to_string())?,
+        ),
+    };
     let body = Bytes::from(form(o, style));
     let mut headers = HeaderMap::new();
     headers.insert(http::header::USER_AGENT, user_agent.clone());
@@ -155,6 +168,7 @@ async fn attempt(
         headers,
         host_header: target::authority(&o.token_url),
         sni: host,
+        proxy,
     };
     // The token exchange writes its phases and TLS series into a recorder of its
     // own: the probe's series describe the target only.
@@ -180,17 +194,6 @@ async fn attempt(
         }
     ));
     parse(resp.head.status, content_type, &body)
-}
-
-/// The token host's address, unless a proxy resolves it.
-async fn address(host: &str, transport: &HttpModule) -> Result<Option<IpAddr>, String> {
-    if transport.proxy_url.is_some() {
-        return Ok(None);
-    }
-    net::resolve_quiet(host, &transport.ip)
-        .await
-        .map(Some)
-        .map_err(|f| f.to_string())
 }
 
 /// The form body, fields sorted by name as Go's `url.Values.Encode` does.
@@ -330,7 +333,10 @@ impl Fields {
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "a test fails loudly on unexpected errors")]
+#[expect(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on unexpected errors"
+)]
 mod tests {
     use super::*;
     use http::StatusCode;
@@ -344,6 +350,7 @@ mod tests {
             endpoint_params: vec![("audience".into(), "api".into())],
             tls: TlsSettings::default(),
             proxy_url: None,
+            proxy_options: ProxyOptions::default(),
         }
     }
 

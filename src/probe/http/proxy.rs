@@ -1,4 +1,5 @@
-//! Through an http proxy: the TCP connection to it, and for https targets a
+//! Through a proxy: which proxy a request uses (`proxy_url` with `no_proxy`, or
+//! `proxy_from_environment`), the TCP connection to it, and for https targets a
 //! CONNECT tunnel (credentials from the proxy URL's userinfo, Basic).
 
 use std::net::SocketAddr;
@@ -13,6 +14,25 @@ use crate::probe::{net, FailureReason, ProbeFailure, Recorder};
 
 /// Limit on the proxy's answer to CONNECT.
 const MAX_HEAD: usize = 64 * 1024;
+
+/// The proxy for a request to `host` (as Go's transport sees it: the resolved
+/// IP on the first hop unless the proxy resolves, the URL's name after a
+/// redirect) on `port`, if any.
+pub(super) fn choose(module: &HttpModule, https: bool, host: &str, port: u16) -> Option<Uri> {
+    let options = &module.proxy_options;
+    if let Some(env) = &options.from_environment {
+        let proxy = if https { &env.https } else { &env.http };
+        return proxy
+            .as_ref()
+            .filter(|_| env.no_proxy.use_proxy(host, port))
+            .cloned();
+    }
+    let proxy = module.proxy_url.as_ref()?;
+    match &options.no_proxy {
+        Some(no_proxy) if !no_proxy.use_proxy(host, port) => None,
+        _ => Some(proxy.clone()),
+    }
+}
 
 /// Connects to the proxy; for an https target, opens a CONNECT tunnel to
 /// `tunnel_to` (`host:port`) first.

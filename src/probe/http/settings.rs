@@ -82,6 +82,17 @@ pub struct HttpModule {
     pub enable_http2: bool,
     /// `oauth2`: a client-credentials token fetched before the first request.
     pub oauth2: Option<Box<super::oauth2::OAuth2>>,
+    /// `no_proxy`, `proxy_from_environment`.
+    pub proxy_options: ProxyOptions,
+}
+
+/// The proxy settings besides `proxy_url` (prometheus/common's `ProxyConfig`).
+#[derive(Debug, Clone, Default)]
+pub struct ProxyOptions {
+    /// `no_proxy`: targets `proxy_url` is not used for.
+    pub no_proxy: Option<super::no_proxy::NoProxy>,
+    /// `proxy_from_environment`: the proxies of the environment, read at load.
+    pub from_environment: Option<super::no_proxy::EnvProxy>,
 }
 
 impl Default for HttpModule {
@@ -109,6 +120,7 @@ impl Default for HttpModule {
             skip_resolve_phase_with_proxy: false,
             enable_http2: true,
             oauth2: None,
+            proxy_options: ProxyOptions::default(),
         }
     }
 }

@@ -1,5 +1,7 @@
 //! A tiny HTTP proxy: CONNECT tunnels and absolute-form requests, recording the
 //! request line of each connection (and any Proxy-Authorization header line).
+//! Hosts under `.test` and `.localhost` are reached on 127.0.0.1 without asking
+//! DNS, so a target can be named by a host that only the proxy knows.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -43,6 +45,16 @@ pub(crate) async fn start() -> Proxy {
     Proxy { addr, lines, task }
 }
 
+/// `name.test:port` and `name.localhost:port` are reached on 127.0.0.1:port.
+fn upstream(authority: &str) -> String {
+    match authority.rsplit_once(':') {
+        Some((host, port)) if host.ends_with(".test") || host.ends_with(".localhost") => {
+            format!("127.0.0.1:{port}")
+        }
+        _ => authority.to_string(),
+    }
+}
+
 async fn handle(mut client: TcpStream, lines: Arc<Mutex<Vec<String>>>) {
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
@@ -63,7 +75,7 @@ async fn handle(mut client: TcpStream, lines: Arc<Mutex<Vec<String>>>) {
     let mut parts = line.split_whitespace();
     let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
     if method == "CONNECT" {
-        let Ok(mut upstream) = TcpStream::connect(target).await else {
+        let Ok(mut upstream) = TcpStream::connect(upstream(target)).await else {
             let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\n\r\n").await;
             return;
         };
@@ -77,7 +89,7 @@ async fn handle(mut client: TcpStream, lines: Arc<Mutex<Vec<String>>>) {
             .strip_prefix("http://")
             .and_then(|r| r.split('/').next())
             .unwrap_or("");
-        let Ok(mut upstream) = TcpStream::connect(authority).await else {
+        let Ok(mut upstream) = TcpStream::connect(upstream(authority)).await else {
             let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\n\r\n").await;
             return;
         };

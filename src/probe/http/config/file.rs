@@ -39,12 +39,12 @@ pub struct HttpFile {
     pub tls_config: Block,
     /// Decoded on its own by `config::oauth2`.
     pub oauth2: Block,
+    pub no_proxy: Option<Spanned<String>>,
+    pub proxy_from_environment: Option<Spanned<bool>>,
     // Blackbox options not supported yet.
+    pub proxy_connect_header: Block,
     pub authorization: Block,
     pub http_headers: Block,
-    pub no_proxy: Block,
-    pub proxy_from_environment: Block,
-    pub proxy_connect_header: Block,
     pub fail_if_body_json_matches_cel: Block,
     pub fail_if_body_json_not_matches_cel: Block,
 }
@@ -55,8 +55,6 @@ impl HttpFile {
         [
             ("authorization", &self.authorization),
             ("http_headers", &self.http_headers),
-            ("no_proxy", &self.no_proxy),
-            ("proxy_from_environment", &self.proxy_from_environment),
             ("proxy_connect_header", &self.proxy_connect_header),
             (
                 "fail_if_body_json_matches_cel",

@@ -8,6 +8,7 @@ use toml::Spanned;
 mod auth;
 pub mod file;
 pub mod oauth2;
+pub mod proxy;
 
 use super::settings::{Compression, HeaderMatch, HttpModule};
 use crate::config::file::{SizeText, StringMap};
@@ -83,9 +84,15 @@ fn request(ctx: &mut Ctx<'_>, path: &str, file: &HttpFile, m: &mut HttpModule) {
         m.max_redirects = *max.get_ref();
     }
     m.auth = auth::build(ctx, path, file);
-    if let Some(proxy) = &file.proxy_url {
-        m.proxy_url = proxy_url(ctx, &at("proxy_url"), proxy);
-    }
+    (m.proxy_url, m.proxy_options) = proxy::build(
+        ctx,
+        path,
+        proxy::ProxyKeys {
+            proxy_url: file.proxy_url.as_ref(),
+            no_proxy: file.no_proxy.as_ref(),
+            proxy_from_environment: file.proxy_from_environment.as_ref(),
+        },
+    );
     m.ip = shared::ip_settings(
         ctx,
         path,

@@ -7,6 +7,7 @@ use toml::de::DeValue;
 use toml::Spanned;
 use url::Url;
 
+use super::proxy::ProxyKeys;
 use crate::config::file::{Block, StringMap};
 use crate::config::tree::{self, child, decode};
 use crate::config::validate::Ctx;
@@ -25,6 +26,8 @@ pub struct OAuth2File {
     pub endpoint_params: Option<StringMap>,
     pub tls_config: Block,
     pub proxy_url: Option<Spanned<String>>,
+    pub no_proxy: Option<Spanned<String>>,
+    pub proxy_from_environment: Option<Spanned<bool>>,
 }
 
 /// Builds `oauth2` at `path` (absent: `None`); errors are recorded.
@@ -57,10 +60,15 @@ pub(crate) fn build(
         .map(|s| s.get_ref().clone())
         .collect();
     let endpoint_params = endpoint_params(ctx, path, &file, !scopes.is_empty());
-    let proxy_url = file
-        .proxy_url
-        .as_ref()
-        .and_then(|p| super::proxy_url(ctx, &tree::key(path, "proxy_url"), p));
+    let (proxy_url, proxy_options) = super::proxy::build(
+        ctx,
+        path,
+        ProxyKeys {
+            proxy_url: file.proxy_url.as_ref(),
+            no_proxy: file.no_proxy.as_ref(),
+            proxy_from_environment: file.proxy_from_environment.as_ref(),
+        },
+    );
     if ctx.error_count() != before {
         return None;
     }
@@ -72,6 +80,7 @@ pub(crate) fn build(
         endpoint_params,
         tls: tls?,
         proxy_url,
+        proxy_options,
     }))
 }
 
