@@ -190,6 +190,9 @@ fn redact_value(value: &mut toml::Value) {
             for (k, v) in table.iter_mut() {
                 if is_secret_key(k) && !v.is_table() {
                     *v = toml::Value::String(SECRET.to_string());
+                } else if k == "proxy_connect_header" {
+                    // Every value of this map is a secret (prometheus/common's `ProxyHeader`).
+                    redact_strings(v);
                 } else if let (true, toml::Value::String(url)) = (k.ends_with("_url"), &mut *v) {
                     *url = redact_url_password(url);
                 } else {
@@ -198,6 +201,16 @@ fn redact_value(value: &mut toml::Value) {
             }
         }
         toml::Value::Array(items) => items.iter_mut().for_each(redact_value),
+        _ => {}
+    }
+}
+
+/// Every string below `value` replaced by `<secret>`.
+fn redact_strings(value: &mut toml::Value) {
+    match value {
+        toml::Value::String(s) => *s = SECRET.to_string(),
+        toml::Value::Table(t) => t.iter_mut().for_each(|(_, v)| redact_strings(v)),
+        toml::Value::Array(a) => a.iter_mut().for_each(redact_strings),
         _ => {}
     }
 }

@@ -694,7 +694,7 @@ fn oauth2_settings_and_secret_file_are_read_at_load() {
 }
 
 #[test]
-fn proxy_options_load() {
+fn proxy_options_load_and_connect_headers_stay_secret() {
     let config = load_ok(Path::new(&format!("{GOOD}/auth-and-proxies.toml")));
     let Prober::Http(http) = &config.modules["http_https_proxy"].prober else {
         panic!("http_https_proxy is an http module");
@@ -711,6 +711,29 @@ fn proxy_options_load() {
     assert!(!no_proxy.use_proxy("api.internal", 443));
     assert!(!no_proxy.use_proxy("10.1.2.3", 80));
     assert!(no_proxy.use_proxy("example.com", 443));
+    let headers: Vec<(&str, &[u8])> = http
+        .proxy_options
+        .connect_header
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_bytes()))
+        .collect();
+    assert_eq!(
+        headers,
+        [
+            ("proxy-token", &b"proxy-s3cret"[..]),
+            ("x-tenant", b"a"),
+            ("x-tenant", b"b")
+        ]
+    );
+    assert!(
+        !format!("{http:?}").contains("proxy-s3cret"),
+        "Debug shows a secret"
+    );
+    for name in ["http_https_proxy", "http_env_proxy"] {
+        let redacted = &config.modules[name].redacted;
+        assert!(!redacted.contains("proxy-s3cret"), "{redacted}");
+        assert!(redacted.contains("<secret>"), "{redacted}");
+    }
     let Prober::Http(env) = &config.modules["http_env_proxy"].prober else {
         panic!("http_env_proxy is an http module");
     };

@@ -1,15 +1,19 @@
 //! Proxies at prometheus/common parity: `no_proxy` (Go's httpproxy rules),
 //! `proxy_from_environment` (the environment given as a lookup function, never
-//! the test process's own).
+//! the test process's own), and `proxy_connect_header`.
 //! Names under `.localhost` resolve to loopback inside outpost without DNS, and
 //! the test proxy reaches them on 127.0.0.1.
 
-use outpost::config::{HttpModule, IpProtocol, IpSettings};
+use std::net::{IpAddr, Ipv4Addr};
+
+use http::{HeaderName, HeaderValue};
+use outpost::config::{HttpModule, IpProtocol, IpSettings, TlsSettings};
 use outpost::probe::http::no_proxy::{EnvProxy, NoProxy};
 use outpost::probe::http::settings::ProxyOptions;
 
+use crate::support::certs::Ca;
 use crate::support::metrics::assert_outcome;
-use crate::support::server::{handler, respond, serve, Server};
+use crate::support::server::{self, handler, respond, serve, Server};
 use crate::support::{http_module, proxy, run};
 
 fn ip4() -> IpSettings {
@@ -114,4 +118,69 @@ async fn proxy_from_environment_by_scheme_and_no_proxy() {
     let https = format!("https://via.localhost:{port}/ok");
     assert_outcome(&run(&m, &s.url(&format!("/to?{https}"))).await, "tls");
     assert_eq!(p.request_lines().len(), 1);
+}
+
+fn connect_headers() -> Vec<(HeaderName, HeaderValue)> {
+    ["s3cret-one", "two"]
+        .into_iter()
+        .map(|v| {
+            let mut v = HeaderValue::from_static(v);
+            v.set_sensitive(true);
+            (HeaderName::from_static("proxy-token"), v)
+        })
+        .collect()
+}
+
+struct TlsPeers {
+    ca: Ca,
+    target: Server,
+}
+
+async fn tls_target() -> TlsPeers {
+    let ca = Ca::new();
+    let leaf = ca.leaf(
+        &["localhost"],
+        &[IpAddr::V4(Ipv4Addr::LOCALHOST)],
+        (2035, 1, 1),
+    );
+    let target = serve(
+        Some(server::tls_config(&leaf, &[b"http/1.1"], false)),
+        handler(|_| respond(200, &[], "secure")),
+    )
+    .await;
+    TlsPeers { ca, target }
+}
+
+#[tokio::test]
+async fn proxy_connect_header_goes_with_connect_only() {
+    let p = proxy::start().await;
+    let plain = target().await;
+    let peers = tls_target().await;
+    let m = http_module(HttpModule {
+        proxy_url: Some(p.url().parse().unwrap()),
+        proxy_options: ProxyOptions {
+            connect_header: connect_headers(),
+            ..Default::default()
+        },
+        tls: TlsSettings {
+            ca: Some(peers.ca.roots()),
+            ..Default::default()
+        },
+        ..Default::default()
+    });
+    let r = run(&m, &peers.target.https_url("/")).await;
+    assert_outcome(&r, "success");
+    assert_outcome(&run(&m, &plain.url("/ok")).await, "success");
+    let heads = p.heads();
+    assert!(heads[0].starts_with("CONNECT "), "{}", heads[0]);
+    assert!(
+        heads[0].contains("proxy-token: s3cret-one\r\n"),
+        "{}",
+        heads[0]
+    );
+    assert!(heads[0].contains("proxy-token: two\r\n"), "{}", heads[0]);
+    assert!(!heads[1].contains("proxy-token"), "{}", heads[1]);
+    for line in &r.trace {
+        assert!(!line.contains("s3cret-one"), "{line}");
+    }
 }

@@ -43,7 +43,8 @@ pub struct OAuth2 {
     pub tls: TlsSettings,
     /// The token request's own `proxy_url`.
     pub proxy_url: Option<Uri>,
-    /// The token request's own `no_proxy`, `proxy_from_environment`.
+    /// The token request's own `no_proxy`, `proxy_from_environment`,
+    /// `proxy_connect_header`.
     pub proxy_options: ProxyOptions,
 }
 

@@ -1,6 +1,7 @@
 //! Through a proxy: which proxy a request uses (`proxy_url` with `no_proxy`, or
 //! `proxy_from_environment`), the TCP connection to it, and for https targets a
-//! CONNECT tunnel (credentials from the proxy URL's userinfo, Basic).
+//! CONNECT tunnel (credentials from the proxy URL's userinfo, Basic, and the
+//! `proxy_connect_header` headers).
 
 use std::net::SocketAddr;
 
@@ -63,12 +64,19 @@ pub(super) async fn connect(
     if let Some(auth) = authorization(proxy) {
         head.push_str(&format!("Proxy-Authorization: {auth}\r\n"));
     }
-    head.push_str("\r\n");
+    let mut head = head.into_bytes();
+    for (name, value) in &module.proxy_options.connect_header {
+        head.extend_from_slice(name.as_str().as_bytes());
+        head.extend_from_slice(b": ");
+        head.extend_from_slice(value.as_bytes());
+        head.extend_from_slice(b"\r\n");
+    }
+    head.extend_from_slice(b"\r\n");
     rec.trace(format_args!(
         "Opening a tunnel to {authority} through proxy {host}:{port}"
     ));
     stream
-        .write_all(head.as_bytes())
+        .write_all(&head)
         .await
         .map_err(|e| ProbeFailure::new(FailureReason::Proxy, format!("writing CONNECT: {e}")))?;
     let answer = read_head(&mut stream).await?;

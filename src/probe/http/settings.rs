@@ -82,7 +82,7 @@ pub struct HttpModule {
     pub enable_http2: bool,
     /// `oauth2`: a client-credentials token fetched before the first request.
     pub oauth2: Option<Box<super::oauth2::OAuth2>>,
-    /// `no_proxy`, `proxy_from_environment`.
+    /// `no_proxy`, `proxy_from_environment`, `proxy_connect_header`.
     pub proxy_options: ProxyOptions,
 }
 
@@ -93,6 +93,9 @@ pub struct ProxyOptions {
     pub no_proxy: Option<super::no_proxy::NoProxy>,
     /// `proxy_from_environment`: the proxies of the environment, read at load.
     pub from_environment: Option<super::no_proxy::EnvProxy>,
+    /// `proxy_connect_header`: sent to the proxy with `CONNECT` (values marked
+    /// sensitive).
+    pub connect_header: Vec<(HeaderName, HeaderValue)>,
 }
 
 impl Default for HttpModule {

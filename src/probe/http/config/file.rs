@@ -41,8 +41,8 @@ pub struct HttpFile {
     pub oauth2: Block,
     pub no_proxy: Option<Spanned<String>>,
     pub proxy_from_environment: Option<Spanned<bool>>,
+    pub proxy_connect_header: Option<Spanned<super::proxy::HeaderLists>>,
     // Blackbox options not supported yet.
-    pub proxy_connect_header: Block,
     pub authorization: Block,
     pub http_headers: Block,
     pub fail_if_body_json_matches_cel: Block,
@@ -55,7 +55,6 @@ impl HttpFile {
         [
             ("authorization", &self.authorization),
             ("http_headers", &self.http_headers),
-            ("proxy_connect_header", &self.proxy_connect_header),
             (
                 "fail_if_body_json_matches_cel",
                 &self.fail_if_body_json_matches_cel,

@@ -91,6 +91,7 @@ fn request(ctx: &mut Ctx<'_>, path: &str, file: &HttpFile, m: &mut HttpModule) {
             proxy_url: file.proxy_url.as_ref(),
             no_proxy: file.no_proxy.as_ref(),
             proxy_from_environment: file.proxy_from_environment.as_ref(),
+            proxy_connect_header: file.proxy_connect_header.as_ref(),
         },
     );
     m.ip = shared::ip_settings(

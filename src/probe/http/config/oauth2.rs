@@ -28,6 +28,7 @@ pub struct OAuth2File {
     pub proxy_url: Option<Spanned<String>>,
     pub no_proxy: Option<Spanned<String>>,
     pub proxy_from_environment: Option<Spanned<bool>>,
+    pub proxy_connect_header: Option<Spanned<super::proxy::HeaderLists>>,
 }
 
 /// Builds `oauth2` at `path` (absent: `None`); errors are recorded.
@@ -67,6 +68,7 @@ pub(crate) fn build(
             proxy_url: file.proxy_url.as_ref(),
             no_proxy: file.no_proxy.as_ref(),
             proxy_from_environment: file.proxy_from_environment.as_ref(),
+            proxy_connect_header: file.proxy_connect_header.as_ref(),
         },
     );
     if ctx.error_count() != before {
