@@ -701,7 +701,7 @@ fn proxy_options_load_and_connect_headers_stay_secret() {
     };
     assert_eq!(
         http.proxy_url.as_ref().map(ToString::to_string).as_deref(),
-        Some("http://proxy.internal:8443/")
+        Some("https://proxy.internal:8443/")
     );
     let no_proxy = http
         .proxy_options

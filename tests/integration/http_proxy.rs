@@ -1,6 +1,6 @@
 //! Proxies at prometheus/common parity: `no_proxy` (Go's httpproxy rules),
 //! `proxy_from_environment` (the environment given as a lookup function, never
-//! the test process's own), and `proxy_connect_header`.
+//! the test process's own), `proxy_connect_header`, and `https://` proxies.
 //! Names under `.localhost` resolve to loopback inside outpost without DNS, and
 //! the test proxy reaches them on 127.0.0.1.
 
@@ -183,4 +183,47 @@ async fn proxy_connect_header_goes_with_connect_only() {
     for line in &r.trace {
         assert!(!line.contains("s3cret-one"), "{line}");
     }
+}
+
+#[tokio::test]
+async fn https_proxy_for_http_and_https_targets() {
+    let peers = tls_target().await;
+    let proxy_leaf = peers.ca.leaf(
+        &["proxy.localhost"],
+        &[IpAddr::V4(Ipv4Addr::LOCALHOST)],
+        (2035, 1, 1),
+    );
+    let p = proxy::start_tls(server::tls_config(&proxy_leaf, &[], false)).await;
+    let plain = target().await;
+    let trusting = TlsSettings {
+        ca: Some(peers.ca.roots()),
+        ..Default::default()
+    };
+    let m = |tls: TlsSettings| {
+        http_module(HttpModule {
+            proxy_url: Some(p.url().parse().unwrap()),
+            tls,
+            ..Default::default()
+        })
+    };
+    // TLS to the proxy, then CONNECT, then TLS to the target inside it.
+    let r = run(&m(trusting.clone()), &peers.target.https_url("/")).await;
+    assert_outcome(&r, "success");
+    assert_outcome(
+        &run(&m(trusting.clone()), &plain.url("/ok")).await,
+        "success",
+    );
+    assert_eq!(
+        p.request_lines(),
+        [
+            format!("CONNECT {} HTTP/1.1", peers.target.addr),
+            format!("GET {} HTTP/1.1", plain.url("/ok")),
+        ]
+    );
+    // The proxy's certificate is checked with the module's trust settings.
+    let r = run(&m(TlsSettings::default()), &plain.url("/ok")).await;
+    assert_outcome(&r, "proxy");
+    let message = &r.failure.as_ref().unwrap().message;
+    assert!(message.contains("TLS to the proxy"), "{message}");
+    assert_eq!(p.request_lines().len(), 2);
 }

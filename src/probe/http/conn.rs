@@ -15,7 +15,6 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::client::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use tokio::net::TcpStream;
 use tokio_util::either::Either;
 use url::Url;
 
@@ -106,7 +105,7 @@ pub(super) struct HopResponse {
     pub(super) first_byte: Instant,
 }
 
-type Stream = Either<TcpStream, tokio_rustls::client::TlsStream<TcpStream>>;
+type Stream = Either<proxy::Transport, tokio_rustls::client::TlsStream<proxy::Transport>>;
 
 /// The rustls error somewhere in `e`'s chain of causes, if there is one.
 fn tls_cause(e: &(dyn std::error::Error + 'static)) -> Option<String> {
@@ -154,7 +153,7 @@ pub(super) async fn exchange(
             let (s, _) = net::connect_timed(SocketAddr::new(ip, port), module.ip.source_ip, rec)
                 .await
                 .inspect_err(|_| add_phase(rec, "connect", started.elapsed().as_secs_f64()))?;
-            s
+            Either::Left(s)
         }
         Some(proxy) => {
             let r = proxy::connect(proxy, module, https.then_some(&target_authority), rec).await;

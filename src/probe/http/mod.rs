@@ -16,6 +16,8 @@
 //! - The cookie jar is host-only and ignores cookie attributes.
 //! - `max_redirects` (default 10) replaces Blackbox's fixed cap; going over it
 //!   fails with `too_many_redirects` whatever `valid_status_codes` says.
+//! - An `https://` proxy's certificate is verified against the proxy's name
+//!   (Blackbox's `server_name` is the target's, which the proxy must then match).
 //! - The body is never held in memory; body regexes run over a sliding window
 //!   ([`crate::probe::body::REGEX_WINDOW`]).
 

@@ -1,7 +1,8 @@
 //! Through a proxy: which proxy a request uses (`proxy_url` with `no_proxy`, or
-//! `proxy_from_environment`), the TCP connection to it, and for https targets a
-//! CONNECT tunnel (credentials from the proxy URL's userinfo, Basic, and the
-//! `proxy_connect_header` headers).
+//! `proxy_from_environment`), the connection to it (TLS for an `https://`
+//! proxy, verified against the proxy's name with the module's `tls_config`
+//! trust settings), and for https targets a CONNECT tunnel (credentials from the
+//! proxy URL's userinfo, Basic, and the `proxy_connect_header` headers).
 
 use std::net::SocketAddr;
 
@@ -9,12 +10,17 @@ use base64::Engine as _;
 use http::Uri;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio_rustls::client::TlsStream;
+use tokio_util::either::Either;
 
 use super::HttpModule;
-use crate::probe::{net, FailureReason, ProbeFailure, Recorder};
+use crate::probe::{net, tls, FailureReason, ProbeFailure, Recorder};
 
 /// Limit on the proxy's answer to CONNECT.
 const MAX_HEAD: usize = 64 * 1024;
+
+/// The connection a request is written to: TCP, or TLS to an https proxy.
+pub(super) type Transport = Either<TcpStream, TlsStream<TcpStream>>;
 
 /// The proxy for a request to `host` (as Go's transport sees it: the resolved
 /// IP on the first hop unless the proxy resolves, the URL's name after a
@@ -42,21 +48,26 @@ pub(super) async fn connect(
     module: &HttpModule,
     tunnel_to: Option<&String>,
     rec: &mut Recorder,
-) -> Result<TcpStream, ProbeFailure> {
+) -> Result<Transport, ProbeFailure> {
     let host = proxy.host().unwrap_or_default();
     let host = host
         .strip_prefix('[')
         .and_then(|h| h.strip_suffix(']'))
         .unwrap_or(host);
-    let port = proxy.port_u16().unwrap_or(80);
+    let over_tls = proxy.scheme_str() == Some("https");
+    let port = proxy.port_u16().unwrap_or(if over_tls { 443 } else { 80 });
     let ip = net::resolve_quiet(host, &module.ip).await.map_err(|f| {
         ProbeFailure::new(
             FailureReason::Proxy,
             format!("resolving proxy {host}: {}", f.message),
         )
     })?;
-    let (mut stream, _) =
-        net::connect_timed(SocketAddr::new(ip, port), module.ip.source_ip, rec).await?;
+    let (tcp, _) = net::connect_timed(SocketAddr::new(ip, port), module.ip.source_ip, rec).await?;
+    let mut stream = if over_tls {
+        Either::Right(proxy_tls(tcp, module, host, rec).await?)
+    } else {
+        Either::Left(tcp)
+    };
     let Some(authority) = tunnel_to else {
         return Ok(stream);
     };
@@ -89,6 +100,39 @@ pub(super) async fn connect(
         ));
     }
     rec.trace(format_args!("Proxy answered {status_line:?}"));
+    Ok(stream)
+}
+
+/// TLS to an https proxy. Go's transport uses the client's TLS settings for
+/// it; the name verified is the proxy's (the module's `server_name` is the
+/// target's). The proxy's certificate series are not the target's: they go to
+/// a recorder of their own.
+async fn proxy_tls(
+    tcp: TcpStream,
+    module: &HttpModule,
+    host: &str,
+    rec: &mut Recorder,
+) -> Result<TlsStream<TcpStream>, ProbeFailure> {
+    let settings = crate::config::TlsSettings {
+        server_name: None,
+        ..module.tls.clone()
+    };
+    let series = tls::SeriesOptions { cipher: false };
+    let mut scratch = Recorder::new(false);
+    let (stream, session) =
+        tls::handshake(tcp, &settings, host, &[b"http/1.1"], series, &mut scratch)
+            .await
+            .map_err(|f| {
+                ProbeFailure::new(
+                    FailureReason::Proxy,
+                    format!("TLS to the proxy: {}", f.message),
+                )
+            })?;
+    rec.trace(format_args!(
+        "TLS to proxy {host}: {} in {:.6}s",
+        session.version,
+        session.took.as_secs_f64()
+    ));
     Ok(stream)
 }
 

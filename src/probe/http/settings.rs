@@ -75,7 +75,7 @@ pub struct HttpModule {
     pub ip: IpSettings,
     /// `body_size_limit` in bytes, applied after decompression; `None` = unlimited.
     pub body_size_limit: Option<u64>,
-    /// `proxy_url`: an `http://` proxy (CONNECT for https targets).
+    /// `proxy_url`: an `http://` or `https://` proxy (CONNECT for https targets).
     pub proxy_url: Option<Uri>,
     pub skip_resolve_phase_with_proxy: bool,
     /// `enable_http2` (default true): offer `h2` in ALPN on https targets.

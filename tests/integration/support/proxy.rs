@@ -47,6 +47,11 @@ pub(crate) async fn start() -> Proxy {
     start_with(None).await
 }
 
+/// A proxy that speaks TLS to its clients (`https://` proxy URL).
+pub(crate) async fn start_tls(cfg: Arc<ServerConfig>) -> Proxy {
+    start_with(Some(cfg)).await
+}
+
 async fn start_with(tls: Option<Arc<ServerConfig>>) -> Proxy {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -345,10 +345,16 @@ fn header_matchers(
 }
 
 fn proxy_url(ctx: &mut Ctx<'_>, path: &str, value: &Spanned<String>) -> Option<Uri> {
-    let hint = "write an http:// URL, e.g. \"http://proxy.internal:3128\"";
+    let hint = "write an http:// or https:// URL, e.g. \"http://proxy.internal:3128\"";
     match value.get_ref().parse::<Uri>() {
-        Ok(uri) if uri.scheme_str() == Some("http") && uri.host().is_some() => Some(uri),
-        Ok(uri) if uri.scheme_str().is_some_and(|s| s != "http") => {
+        Ok(uri) if matches!(uri.scheme_str(), Some("http" | "https")) && uri.host().is_some() => {
+            Some(uri)
+        }
+        Ok(uri)
+            if uri
+                .scheme_str()
+                .is_some_and(|s| s != "http" && s != "https") =>
+        {
             ctx.error_hint(
                 value.span(),
                 path,
