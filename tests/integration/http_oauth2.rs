@@ -256,3 +256,24 @@ async fn token_endpoint_with_its_own_tls_config_and_proxy() {
         "only the token request went through the proxy"
     );
 }
+
+#[tokio::test]
+async fn token_endpoint_server_name_comes_from_oauth2_tls_config() {
+    let ca = Ca::new();
+    // A certificate for a name only: reached by IP, it verifies only with server_name.
+    let leaf = ca.leaf(&["auth.test"], &[], (2035, 1, 1));
+    let tokens = serve(
+        Some(server::tls_config(&leaf, &[b"http/1.1"], false)),
+        handler(|_| token_json()),
+    )
+    .await;
+    let target = protected_target().await;
+    let mut o = oauth2(tokens.https_url("/token"));
+    o.tls = TlsSettings {
+        ca: Some(ca.roots()),
+        ..Default::default()
+    };
+    assert_outcome(&run(&module(o.clone()), &target.url("/")).await, "oauth2");
+    o.tls.server_name = Some("auth.test".into());
+    assert_outcome(&run(&module(o), &target.url("/")).await, "success");
+}

@@ -168,7 +168,7 @@ async fn attempt(
         body: Some(body),
         headers,
         host_header: target::authority(&o.token_url),
-        sni: host,
+        sni: o.tls.server_name.clone().unwrap_or(host),
         proxy,
     };
     // The token exchange writes its phases and TLS series into a recorder of its
