@@ -53,7 +53,7 @@ impl fmt::Debug for OAuth2 {
         f.debug_struct("OAuth2")
             .field("client_id", &self.client_id)
             .field("client_secret", &"<secret>")
-            .field("token_url", &self.token_url.as_str())
+            .field("token_url", &shown_url(&self.token_url))
             .field("scopes", &self.scopes)
             .field("endpoint_params", &self.endpoint_params)
             .field("tls", &self.tls)
@@ -79,10 +79,8 @@ pub(super) async fn authorization(
     rec: &mut Recorder,
 ) -> Result<HeaderValue, ProbeFailure> {
     let started = Instant::now();
-    rec.trace(format_args!(
-        "Requesting an OAuth2 token from {}",
-        o.token_url
-    ));
+    let shown = shown_url(&o.token_url);
+    rec.trace(format_args!("Requesting an OAuth2 token from {shown}"));
     let mut result = attempt(o, module, user_agent, Style::InHeader, rec).await;
     if let Err(e) = &result {
         rec.trace(format_args!(
@@ -95,7 +93,7 @@ pub(super) async fn authorization(
     let token = result.map_err(|message| {
         ProbeFailure::new(
             FailureReason::OAuth2,
-            format!("OAuth2 token from {}: {message}", o.token_url),
+            format!("OAuth2 token from {shown}: {message}"),
         )
     })?;
     rec.trace(format_args!(
@@ -112,6 +110,15 @@ pub(super) async fn authorization(
         })?;
     value.set_sensitive(true);
     Ok(value)
+}
+
+/// The token URL for traces and messages, without a password in it.
+fn shown_url(url: &Url) -> String {
+    let mut shown = url.clone();
+    if shown.password().is_some() {
+        let _ = shown.set_password(Some("<secret>"));
+    }
+    shown.to_string()
 }
 
 /// A token as Go's `oauth2.Token` keeps it.
@@ -422,6 +429,13 @@ mod tests {
         )
         .unwrap_err();
         assert!(denied.contains("401"), "{denied}");
+    }
+
+    #[test]
+    fn token_url_password_is_not_shown() {
+        let url = Url::parse("https://u:hunter2@auth.test/token").unwrap();
+        assert!(!shown_url(&url).contains("hunter2"));
+        assert_eq!(shown_url(&settings().token_url), "http://127.0.0.1:1/token");
     }
 
     #[test]
