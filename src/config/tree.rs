@@ -168,7 +168,7 @@ pub(crate) fn is_secret_key(key: &str) -> bool {
     // `key`: tls_config's inline private key; `secrets`: http_headers values.
     matches!(
         key,
-        "password" | "bearer_token" | "credentials" | "key" | "secrets"
+        "password" | "bearer_token" | "credentials" | "key" | "secrets" | "client_secret"
     ) || key.ends_with("_token")
 }
 
@@ -242,6 +242,9 @@ fn redact_value(value: &mut toml::Value) {
                         }
                         _ => secret(),
                     };
+                } else if k == "proxy_connect_header" {
+                    // Every value of this map is a secret (prometheus/common's `ProxyHeader`).
+                    redact_strings(v);
                 } else if let (true, toml::Value::String(url)) = (k.ends_with("_url"), &mut *v) {
                     *url = redact_url_password(url);
                 } else {
@@ -250,6 +253,16 @@ fn redact_value(value: &mut toml::Value) {
             }
         }
         toml::Value::Array(items) => items.iter_mut().for_each(redact_value),
+        _ => {}
+    }
+}
+
+/// Every string below `value` replaced by `<secret>`.
+fn redact_strings(value: &mut toml::Value) {
+    match value {
+        toml::Value::String(s) => *s = SECRET.to_string(),
+        toml::Value::Table(t) => t.iter_mut().for_each(|(_, v)| redact_strings(v)),
+        toml::Value::Array(a) => a.iter_mut().for_each(redact_strings),
         _ => {}
     }
 }
@@ -311,6 +324,7 @@ mod tests {
             "credentials",
             "api_token",
             "key",
+            "client_secret",
         ] {
             assert!(is_secret_key(k), "{k}");
         }
@@ -320,6 +334,8 @@ mod tests {
             "key_file",
             "username",
             "token_url",
+            "client_secret_file",
+            "client_id",
         ] {
             assert!(!is_secret_key(k), "{k}");
         }

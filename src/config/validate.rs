@@ -181,16 +181,6 @@ impl<'t> Ctx<'t> {
         self.push(span, table, format!("unknown key `{key}`"), Some(hint));
     }
 
-    /// A Blackbox option outpost does not implement yet.
-    pub(crate) fn unsupported(&mut self, span: Range<usize>, path: &str, what: &str) {
-        self.error_hint(
-            span,
-            path,
-            format!("{what} is not supported yet"),
-            "see \"Differences from Blackbox Exporter\" in docs/configuration.md",
-        );
-    }
-
     /// Reads a file named in the config (relative to the config's directory).
     pub(crate) fn read_file(
         &mut self,

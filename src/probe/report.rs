@@ -43,6 +43,9 @@ failure_reasons! {
     Connect => "connect",
     /// The proxy refused or broke the tunnel.
     Proxy => "proxy",
+    /// The OAuth2 token request failed (unreachable token endpoint, refused
+    /// credentials, an answer without an access token).
+    OAuth2 => "oauth2",
     /// The TLS handshake or certificate verification failed.
     Tls => "tls",
     /// The HTTP exchange broke (protocol error, reset, malformed response).

@@ -562,13 +562,20 @@ fn walk(text: &str, value: &Spanned<DeValue<'_>>, path: String, out: &mut Vec<In
             }
             for (k, v) in table.iter() {
                 let key = k.get_ref().to_string();
+                // Free-form maps: any key is valid there.
+                let free_form = [
+                    "headers",
+                    "labels",
+                    "endpoint_params",
+                    "proxy_connect_header",
+                ];
                 if key == "http_headers" {
                     // Keyed by header name (free-form); each entry is strict.
                     for (name, entry) in v.get_ref().as_table().into_iter().flatten() {
                         let name = name.get_ref().to_string();
                         walk(text, entry, format!("{path}.{key}.{name}"), out);
                     }
-                } else if key != "headers" && key != "labels" {
+                } else if !free_form.contains(&key.as_str()) {
                     walk(text, v, format!("{path}.{key}"), out);
                 }
             }
@@ -721,4 +728,90 @@ fn the_examples_in_the_configuration_docs_are_valid() {
             assert!(acceptable, "docs example is invalid: {e}\n{block}");
         }
     }
+}
+
+#[test]
+fn oauth2_settings_and_secret_file_are_read_at_load() {
+    let config = load_ok(Path::new(&format!("{GOOD}/auth-and-proxies.toml")));
+    let Prober::Http(http) = &config.modules["http_oauth2"].prober else {
+        panic!("http_oauth2 is an http module");
+    };
+    let o = http.oauth2.as_deref().expect("oauth2 is set");
+    assert_eq!(o.client_id, "outpost");
+    assert_eq!(o.client_secret, "client-s3cret-from-file");
+    assert_eq!(o.token_url.as_str(), "https://auth.internal/oauth2/token");
+    assert_eq!(o.scopes, ["probe.read", "probe.write"]);
+    assert_eq!(
+        o.endpoint_params,
+        [("audience".to_string(), "https://api.internal".to_string())]
+    );
+    assert!(o.tls.ca.is_some());
+    assert_eq!(o.tls.server_name.as_deref(), Some("auth.internal"));
+    assert_eq!(
+        o.proxy_url.as_ref().map(ToString::to_string).as_deref(),
+        Some("http://proxy.internal:3128/")
+    );
+    assert!(
+        !format!("{http:?}").contains("client-s3cret"),
+        "Debug shows the secret"
+    );
+
+    let redacted = &config.modules["http_oauth2_inline"].redacted;
+    assert!(
+        redacted.contains("client_secret = \"<secret>\""),
+        "{redacted}"
+    );
+    assert!(!redacted.contains("client-s3cret-inline"), "{redacted}");
+    let redacted = &config.modules["http_oauth2"].redacted;
+    assert!(
+        redacted.contains("client_secret_file = \"files/client_secret\""),
+        "{redacted}"
+    );
+}
+
+#[test]
+fn proxy_options_load_and_connect_headers_stay_secret() {
+    let config = load_ok(Path::new(&format!("{GOOD}/auth-and-proxies.toml")));
+    let Prober::Http(http) = &config.modules["http_https_proxy"].prober else {
+        panic!("http_https_proxy is an http module");
+    };
+    assert_eq!(
+        http.proxy_url.as_ref().map(ToString::to_string).as_deref(),
+        Some("https://proxy.internal:8443/")
+    );
+    let no_proxy = http
+        .proxy_options
+        .no_proxy
+        .as_ref()
+        .expect("no_proxy is set");
+    assert!(!no_proxy.use_proxy("api.internal", 443));
+    assert!(!no_proxy.use_proxy("10.1.2.3", 80));
+    assert!(no_proxy.use_proxy("example.com", 443));
+    let headers: Vec<(&str, &[u8])> = http
+        .proxy_options
+        .connect_header
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_bytes()))
+        .collect();
+    assert_eq!(
+        headers,
+        [
+            ("proxy-token", &b"proxy-s3cret"[..]),
+            ("x-tenant", b"a"),
+            ("x-tenant", b"b")
+        ]
+    );
+    assert!(
+        !format!("{http:?}").contains("proxy-s3cret"),
+        "Debug shows a secret"
+    );
+    for name in ["http_https_proxy", "http_env_proxy"] {
+        let redacted = &config.modules[name].redacted;
+        assert!(!redacted.contains("proxy-s3cret"), "{redacted}");
+        assert!(redacted.contains("<secret>"), "{redacted}");
+    }
+    let Prober::Http(env) = &config.modules["http_env_proxy"].prober else {
+        panic!("http_env_proxy is an http module");
+    };
+    assert!(env.proxy_options.from_environment.is_some());
 }

@@ -76,6 +76,7 @@ const OUTCOMES: &[&str] = &[
     "resolve",
     "connect",
     "proxy",
+    "oauth2",
     "tls",
     "http",
     "http_status",
@@ -111,7 +112,7 @@ fn metric_names_are_exactly_the_published_ones() {
 /// The `phase` values of `probe_http_duration_seconds`: Blackbox's, literally.
 #[test]
 fn http_phase_labels_are_exactly_blackboxs() {
-    let actual: Vec<&str> = HttpPhase::ALL.iter().map(|p| p.as_label()).collect();
+    let actual: Vec<&str> = HttpPhase::BLACKBOX.iter().map(|p| p.as_label()).collect();
     assert_eq!(
         actual,
         ["resolve", "connect", "tls", "processing", "transfer"]

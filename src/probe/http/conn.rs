@@ -15,7 +15,6 @@ use http_body_util::{BodyExt as _, Full};
 use hyper::body::Incoming;
 use hyper::client::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use tokio::net::TcpStream;
 use tokio_util::either::Either;
 use url::Url;
 
@@ -93,6 +92,8 @@ pub(super) struct HopRequest<'a> {
     pub(super) host_header: String,
     /// SNI and the name verified.
     pub(super) sni: String,
+    /// The proxy this request goes through ([`proxy::choose`]).
+    pub(super) proxy: Option<Uri>,
 }
 
 /// What one hop received: the head, and the body still to read.
@@ -143,7 +144,7 @@ impl HopBody {
     }
 }
 
-type Stream = Either<TcpStream, tokio_rustls::client::TlsStream<TcpStream>>;
+type Stream = Either<proxy::Transport, tokio_rustls::client::TlsStream<proxy::Transport>>;
 
 /// The rustls error somewhere in `e`'s chain of causes, if there is one.
 fn tls_cause(e: &(dyn std::error::Error + 'static)) -> Option<String> {
@@ -178,7 +179,7 @@ pub(super) async fn exchange(
     let tcp = connect(&req, module, https, rec).await?;
     let (io, h2) = secure(tcp, &req, module, https, rec).await?;
     let conn_ready = Instant::now();
-    let request = build_request(&req, module, h2, https)?;
+    let request = build_request(&req, h2, https)?;
     trace_request(rec, &request);
     let (mut driver, response) = send(io, h2, request).await?;
     let response = response_head(response, &mut driver)?;
@@ -205,10 +206,10 @@ async fn connect(
     module: &HttpModule,
     https: bool,
     rec: &mut Recorder,
-) -> Result<TcpStream, ProbeFailure> {
+) -> Result<proxy::Transport, ProbeFailure> {
     let port = target::port(req.url);
     let started = Instant::now();
-    let result = match &module.proxy_url {
+    let result = match &req.proxy {
         None => match req.ip {
             None => {
                 return Err(ProbeFailure::new(
@@ -218,7 +219,7 @@ async fn connect(
             }
             Some(ip) => net::connect_timed(SocketAddr::new(ip, port), module.ip.source_ip, rec)
                 .await
-                .map(|(s, _)| s),
+                .map(|(s, _)| Either::Left(s)),
         },
         Some(proxy) => {
             let tunnel_to = match req.ip {
@@ -235,7 +236,7 @@ async fn connect(
 /// The `tls` phase for https (ALPN offers `h2` when `enable_http2`); whether
 /// the connection speaks HTTP/2.
 async fn secure(
-    tcp: TcpStream,
+    tcp: proxy::Transport,
     req: &HopRequest<'_>,
     module: &HttpModule,
     https: bool,
@@ -313,11 +314,10 @@ fn bracket(host: &str) -> String {
 
 fn build_request(
     req: &HopRequest<'_>,
-    module: &HttpModule,
     h2: bool,
     https: bool,
 ) -> Result<Request<Full<Bytes>>, ProbeFailure> {
-    let uri = request_uri(req, module, h2, https)?;
+    let uri = request_uri(req, h2, https)?;
     let mut builder = Request::builder().method(req.method.clone()).uri(uri);
     if h2 {
         builder = builder.version(Version::HTTP_2);
@@ -340,7 +340,7 @@ fn build_request(
         request.headers_mut().append(name.clone(), value.clone());
     }
     if !https {
-        if let Some(v) = proxy_authorization(module)? {
+        if let Some(v) = proxy_authorization(req)? {
             request
                 .headers_mut()
                 .insert(http::header::PROXY_AUTHORIZATION, v);
@@ -351,17 +351,12 @@ fn build_request(
 
 /// The request target: absolute over HTTP/2 and for plain http through a
 /// proxy, origin-form otherwise.
-fn request_uri(
-    req: &HopRequest<'_>,
-    module: &HttpModule,
-    h2: bool,
-    https: bool,
-) -> Result<Uri, ProbeFailure> {
+fn request_uri(req: &HopRequest<'_>, h2: bool, https: bool) -> Result<Uri, ProbeFailure> {
     let path = target::origin_form(req.url);
     let scheme = if https { "https" } else { "http" };
     let uri_text = if h2 {
         format!("{scheme}://{}{path}", req.host_header)
-    } else if !https && module.proxy_url.is_some() {
+    } else if !https && req.proxy.is_some() {
         // Absolute-form for a plain-http request through a proxy.
         let authority = match req.ip {
             Some(ip) => SocketAddr::new(ip, target::port(req.url)).to_string(),
@@ -381,8 +376,8 @@ fn request_uri(
 
 /// `Proxy-Authorization` for a plain-http request through a proxy with
 /// credentials in its URL.
-fn proxy_authorization(module: &HttpModule) -> Result<Option<HeaderValue>, ProbeFailure> {
-    let Some(auth) = module.proxy_url.as_ref().and_then(proxy::authorization) else {
+fn proxy_authorization(req: &HopRequest<'_>) -> Result<Option<HeaderValue>, ProbeFailure> {
+    let Some(auth) = req.proxy.as_ref().and_then(proxy::authorization) else {
         return Ok(None);
     };
     let mut v = HeaderValue::from_str(&auth)

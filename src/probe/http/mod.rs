@@ -8,15 +8,17 @@
 //! - A request is never retried (Go's transport retries idempotent requests on a
 //!   closed connection, #1453).
 //! - Certificate series are kept when verification fails (see [`crate::probe::tls`]).
-//! - Credentials (`basic_auth`, bearer, `authorization`, `http_headers` secrets
-//!   and files, module `Authorization`/`Cookie` headers) are not sent to a
-//!   redirect target on another host; Blackbox's round trippers add them on
-//!   every hop.
+//! - Credentials (`basic_auth`, bearer, `authorization`, OAuth2 tokens,
+//!   `http_headers` secrets and files, module `Authorization`/`Cookie` headers)
+//!   are not sent to a redirect target on another host; Blackbox's round
+//!   trippers add them on every hop.
 //! - Redirect hops to a new host are resolved with the module's address choice
 //!   (Go's dialer would try both families); the IP series describe the first hop.
 //! - The cookie jar is host-only and ignores cookie attributes.
 //! - `max_redirects` (default 10) replaces Blackbox's fixed cap; going over it
 //!   fails with `too_many_redirects` whatever `valid_status_codes` says.
+//! - An `https://` proxy's certificate is verified against the proxy's name
+//!   (Blackbox's `server_name` is the target's, which the proxy must then match).
 //! - The body is never held in memory; body regexes run over a sliding window
 //!   ([`crate::probe::body::REGEX_WINDOW`]). CEL rules alone keep it, up to a cap
 //!   (`cel`).
@@ -28,6 +30,8 @@ mod checks;
 pub mod config;
 mod conn;
 mod h3;
+pub mod no_proxy;
+pub mod oauth2;
 mod proxy;
 pub mod series;
 pub mod settings;
@@ -66,6 +70,7 @@ pub const OUTCOMES: &[FailureReason] = &[
     FailureReason::Resolve,
     FailureReason::Connect,
     FailureReason::Proxy,
+    FailureReason::OAuth2,
     FailureReason::Tls,
     FailureReason::Http,
     FailureReason::HttpStatus,
@@ -100,7 +105,7 @@ pub async fn probe(
     ctx: &ProbeContext,
     rec: &mut Recorder,
 ) -> Result<(), ProbeFailure> {
-    register_series(rec);
+    register_series(module, rec);
     cel::register(module, rec);
     let mut url = target::parse_target(target)?;
     if module.enable_http3 {
@@ -123,9 +128,12 @@ pub async fn probe(
 }
 
 /// Series Blackbox registers on every http run, at 0 until measured.
-fn register_series(rec: &mut Recorder) {
+fn register_series(module: &HttpModule, rec: &mut Recorder) {
     for phase in HttpPhase::REGISTERED {
         conn::add_phase(rec, *phase, 0.0);
+    }
+    if module.oauth2.is_some() {
+        conn::add_phase(rec, HttpPhase::OAuth2, 0.0);
     }
     for name in [
         series::PROBE_HTTP_STATUS_CODE,
@@ -189,6 +197,8 @@ struct Run {
     redirects: u32,
     jar: target::CookieJar,
     resolved: Vec<(String, IpAddr)>,
+    /// `Authorization` from the OAuth2 token, fetched once per run.
+    oauth2_token: Option<HeaderValue>,
 }
 
 impl Run {
@@ -203,6 +213,7 @@ impl Run {
             redirects: 0,
             jar: target::CookieJar::default(),
             resolved: Vec::new(),
+            oauth2_token: None,
         }
     }
 
@@ -257,7 +268,8 @@ impl Run {
         rec: &mut Recorder,
     ) -> Result<conn::HopRequest<'a>, ProbeFailure> {
         let host = target::host(&self.url);
-        let ip = self.address(&host, module, rec).await?;
+        let (ip, proxy) = self.route(&host, module, rec).await?;
+        self.fetch_oauth2_token(module, rec).await?;
         let same_as_first = (host.clone(), target::port(&self.url)) == self.first;
         let host_header = self
             .host_override
@@ -283,7 +295,37 @@ impl Run {
             headers,
             host_header,
             sni,
+            proxy,
         })
+    }
+
+    /// The address to dial and the proxy to go through, as Go's transport
+    /// decides: the first hop is resolved first (unless the proxy resolves it)
+    /// and the proxy chosen for that IP, since Blackbox puts the IP in the URL; a
+    /// redirect hop chooses by name and is resolved only to go direct.
+    async fn route(
+        &mut self,
+        host: &str,
+        module: &HttpModule,
+        rec: &mut Recorder,
+    ) -> Result<(Option<IpAddr>, Option<http::Uri>), ProbeFailure> {
+        let https = self.url.scheme() == "https";
+        let port = target::port(&self.url);
+        let (ip, proxy) = if self.redirects == 0 {
+            let ip = self.address(host, module, rec).await?;
+            let seen = ip.map_or_else(|| host.to_string(), |ip| ip.to_string());
+            (ip, proxy::choose(module, https, &seen, port))
+        } else {
+            match proxy::choose(module, https, host, port) {
+                Some(proxy) => (None, Some(proxy)),
+                None => (self.address(host, module, rec).await?, None),
+            }
+        };
+        match (ip, proxy) {
+            // Not resolved for the proxy, but `no_proxy` sends it direct.
+            (None, None) => Ok((Some(net::resolve_quiet(host, &module.ip).await?), None)),
+            route => Ok(route),
+        }
     }
 
     /// The address of `host`: resolved once per run and host. The first
@@ -319,6 +361,27 @@ impl Run {
         Ok(Some(ip))
     }
 
+    /// Fetches the OAuth2 token before the first request that carries credentials.
+    async fn fetch_oauth2_token(
+        &mut self,
+        module: &HttpModule,
+        rec: &mut Recorder,
+    ) -> Result<(), ProbeFailure> {
+        let Some(o) = module.oauth2.as_deref() else {
+            return Ok(());
+        };
+        if self.oauth2_token.is_none() && self.same_origin_credentials {
+            let ua = module
+                .headers
+                .iter()
+                .find(|(n, _)| n == USER_AGENT)
+                .map(|(_, v)| v.clone())
+                .unwrap_or(HeaderValue::from_static(USER_AGENT_DEFAULT));
+            self.oauth2_token = Some(oauth2::authorization(o, module, &ua, rec).await?);
+        }
+        Ok(())
+    }
+
     fn headers(&self, module: &HttpModule, host: &str) -> Result<HeaderMap, ProbeFailure> {
         let mut headers = HeaderMap::new();
         for (name, value) in &module.headers {
@@ -347,6 +410,14 @@ impl Run {
             if let Some(auth) = &module.auth {
                 headers.insert(AUTHORIZATION, auth_value(auth)?);
             }
+        }
+        // Go's oauth2 transport replaces any Authorization header.
+        if let Some(token) = self
+            .oauth2_token
+            .as_ref()
+            .filter(|_| self.same_origin_credentials)
+        {
+            headers.insert(AUTHORIZATION, token.clone());
         }
         if let Some(jar) = self.jar.header_for(host) {
             let value = match headers.get(COOKIE).and_then(|v| v.to_str().ok()) {

@@ -22,10 +22,14 @@ pub enum HttpPhase {
     Tls,
     Processing,
     Transfer,
+    /// outpost's own: the OAuth2 token request, only when `oauth2` is set
+    /// (Blackbox cannot say where an OAuth2 probe spent its time, its #1156).
+    OAuth2,
 }
 
 impl HttpPhase {
-    pub const ALL: [HttpPhase; 5] = [
+    /// Blackbox's phases, in the order they happen.
+    pub const BLACKBOX: [HttpPhase; 5] = [
         HttpPhase::Resolve,
         HttpPhase::Connect,
         HttpPhase::Tls,
@@ -49,6 +53,7 @@ impl HttpPhase {
             HttpPhase::Tls => "tls",
             HttpPhase::Processing => "processing",
             HttpPhase::Transfer => "transfer",
+            HttpPhase::OAuth2 => "oauth2",
         }
     }
 }

@@ -95,13 +95,29 @@ pub struct HttpModule {
     pub ip: IpSettings,
     /// `body_size_limit` in bytes, applied after decompression; `None` = unlimited.
     pub body_size_limit: Option<u64>,
-    /// `proxy_url`: an `http://` proxy (CONNECT for https targets).
+    /// `proxy_url`: an `http://` or `https://` proxy (CONNECT for https targets).
     pub proxy_url: Option<Uri>,
     pub skip_resolve_phase_with_proxy: bool,
     /// `enable_http2` (default true): offer `h2` in ALPN on https targets.
     pub enable_http2: bool,
     /// `enable_http3`: every hop over QUIC (see `http::h3`).
     pub enable_http3: bool,
+    /// `oauth2`: a client-credentials token fetched before the first request.
+    pub oauth2: Option<Box<super::oauth2::OAuth2>>,
+    /// `no_proxy`, `proxy_from_environment`, `proxy_connect_header`.
+    pub proxy_options: ProxyOptions,
+}
+
+/// The proxy settings besides `proxy_url` (prometheus/common's `ProxyConfig`).
+#[derive(Debug, Clone, Default)]
+pub struct ProxyOptions {
+    /// `no_proxy`: targets `proxy_url` is not used for.
+    pub no_proxy: Option<super::no_proxy::NoProxy>,
+    /// `proxy_from_environment`: the proxies of the environment, read at load.
+    pub from_environment: Option<super::no_proxy::EnvProxy>,
+    /// `proxy_connect_header`: sent to the proxy with `CONNECT` (values marked
+    /// sensitive).
+    pub connect_header: Vec<(HeaderName, HeaderValue)>,
 }
 
 impl Default for HttpModule {
@@ -132,6 +148,8 @@ impl Default for HttpModule {
             skip_resolve_phase_with_proxy: false,
             enable_http2: true,
             enable_http3: false,
+            oauth2: None,
+            proxy_options: ProxyOptions::default(),
         }
     }
 }

@@ -1,5 +1,6 @@
-//! `basic_auth`, `bearer_token`, `bearer_token_file`, `authorization`: at most
-//! one, credentials read from their files at load.
+//! `basic_auth`, `bearer_token`, `bearer_token_file`, `authorization` (and
+//! `oauth2`, built by `config::oauth2`): at most one, credentials read from their
+//! files at load.
 
 use toml::Spanned;
 
@@ -24,6 +25,7 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, path: &str, file: &HttpFile) -> Option<Au
             "authorization",
             file.authorization.as_ref().map(Spanned::span),
         ),
+        ("oauth2", file.oauth2.as_ref().map(Spanned::span)),
     ];
     let mut set: Vec<_> = methods
         .iter()
@@ -36,7 +38,7 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, path: &str, file: &HttpFile) -> Option<Au
                 span.clone(),
                 &tree::key(path, key),
                 format!("{first} and {key} are mutually exclusive"),
-                "configure at most one of basic_auth, bearer_token, bearer_token_file and authorization",
+                "configure at most one of basic_auth, bearer_token, bearer_token_file, authorization and oauth2",
             );
         }
         if !rest.is_empty() {

@@ -43,26 +43,11 @@ pub struct HttpFile {
     pub fail_if_body_json_not_matches_cel: Option<Spanned<String>>,
     pub authorization: Option<Spanned<AuthorizationFile>>,
     pub http_headers: Option<BTreeMap<Spanned<String>, Spanned<HttpHeaderFile>>>,
-    // Blackbox options not supported yet.
+    /// Decoded on its own by `config::oauth2`.
     pub oauth2: Block,
-    pub no_proxy: Block,
-    pub proxy_from_environment: Block,
-    pub proxy_connect_header: Block,
-}
-
-impl HttpFile {
-    /// The Blackbox options outpost accepts but cannot honour yet, with their spans.
-    pub fn unsupported(&self) -> Vec<(&'static str, std::ops::Range<usize>)> {
-        [
-            ("oauth2", &self.oauth2),
-            ("no_proxy", &self.no_proxy),
-            ("proxy_from_environment", &self.proxy_from_environment),
-            ("proxy_connect_header", &self.proxy_connect_header),
-        ]
-        .into_iter()
-        .filter_map(|(key, block)| block.as_ref().map(|b| (key, b.span())))
-        .collect()
-    }
+    pub no_proxy: Option<Spanned<String>>,
+    pub proxy_from_environment: Option<Spanned<bool>>,
+    pub proxy_connect_header: Option<Spanned<super::proxy::HeaderLists>>,
 }
 
 /// One `fail_if_header_matches` / `fail_if_header_not_matches` item.

@@ -10,6 +10,8 @@ mod cel;
 pub mod file;
 mod h3;
 mod headers;
+pub mod oauth2;
+pub mod proxy;
 
 use super::settings::{Compression, HeaderMatch, HttpModule};
 use crate::config::file::{SizeText, StringMap};
@@ -38,9 +40,6 @@ pub(crate) fn build(
     );
     let file = decode::<HttpFile>(ctx, value, path)?;
     let before = ctx.error_count();
-    for (key, span) in file.unsupported() {
-        ctx.unsupported(span, &tree::key(path, key), &format!("`{key}`"));
-    }
     let mut m = HttpModule {
         fail_if_ssl: file.fail_if_ssl.unwrap_or(false),
         fail_if_not_ssl: file.fail_if_not_ssl.unwrap_or(false),
@@ -49,6 +48,7 @@ pub(crate) fn build(
         ..HttpModule::default()
     };
     request(ctx, path, &file, &mut m);
+    m.oauth2 = oauth2::build(ctx, &tree::key(path, "oauth2"), child(value, "oauth2"));
     response_checks(ctx, path, &file, &mut m);
     m.tls = tls?;
     h3::build(ctx, path, &file, &mut m);
@@ -81,9 +81,16 @@ fn request(ctx: &mut Ctx<'_>, path: &str, file: &HttpFile, m: &mut HttpModule) {
         m.max_redirects = *max.get_ref();
     }
     m.auth = auth::build(ctx, path, file);
-    if let Some(proxy) = &file.proxy_url {
-        m.proxy_url = proxy_url(ctx, &at("proxy_url"), proxy);
-    }
+    (m.proxy_url, m.proxy_options) = proxy::build(
+        ctx,
+        path,
+        proxy::ProxyKeys {
+            proxy_url: file.proxy_url.as_ref(),
+            no_proxy: file.no_proxy.as_ref(),
+            proxy_from_environment: file.proxy_from_environment.as_ref(),
+            proxy_connect_header: file.proxy_connect_header.as_ref(),
+        },
+    );
     m.ip = shared::ip_settings(
         ctx,
         path,
@@ -346,10 +353,16 @@ fn header_matchers(
 }
 
 fn proxy_url(ctx: &mut Ctx<'_>, path: &str, value: &Spanned<String>) -> Option<Uri> {
-    let hint = "write an http:// URL, e.g. \"http://proxy.internal:3128\"";
+    let hint = "write an http:// or https:// URL, e.g. \"http://proxy.internal:3128\"";
     match value.get_ref().parse::<Uri>() {
-        Ok(uri) if uri.scheme_str() == Some("http") && uri.host().is_some() => Some(uri),
-        Ok(uri) if uri.scheme_str().is_some_and(|s| s != "http") => {
+        Ok(uri) if matches!(uri.scheme_str(), Some("http" | "https")) && uri.host().is_some() => {
+            Some(uri)
+        }
+        Ok(uri)
+            if uri
+                .scheme_str()
+                .is_some_and(|s| s != "http" && s != "https") =>
+        {
             ctx.error_hint(
                 value.span(),
                 path,
