@@ -16,9 +16,9 @@ SCRIPTS    := $(wildcard .ci/run scripts/*.sh benches/*.sh)
 
 banner = @printf '\n==> %s\n' '$(1)'
 
-.PHONY: test deps fmt-check clippy cargo-test rules alertmanager lint fmt shellcheck bench bench-probe bench-endless bench-scale
+.PHONY: test deps fmt-check clippy deps-check cargo-test rules alertmanager lint fmt shellcheck bench bench-probe bench-endless bench-scale
 
-test: deps fmt-check clippy cargo-test rules alertmanager
+test: deps fmt-check clippy deps-check cargo-test rules alertmanager
 	$(call banner,make test: all steps passed)
 
 deps:
@@ -32,6 +32,10 @@ fmt-check:
 clippy:
 	$(call banner,cargo clippy -D warnings)
 	$(CARGO) clippy --all-targets -- -D warnings
+
+deps-check:
+	$(call banner,one HTTP/TLS/crypto stack (scripts/check-one-stack.sh))
+	CARGO=$(CARGO) scripts/check-one-stack.sh
 
 cargo-test:
 	$(call banner,cargo test)

@@ -9,12 +9,13 @@
 # name differs from the package's, to the check in the summary at the end).
 set -euo pipefail
 
-# Debian packages the tests use. Later issues add e.g. dnsmasq-base mariadb-server.
+# Debian packages the tests use. Later issues add e.g. mariadb-server.
 #   prometheus               -> promtool (metrics and rule checks, integration tests)
 #   prometheus-alertmanager  -> amtool   (alertmanager config checks)
 #   nginx-light              -> a real HTTP peer for tests and the benchmark
 #   wrk                      -> load generator for the benchmark
-TEST_PACKAGES="prometheus prometheus-alertmanager nginx-light wrk curl ca-certificates"
+#   dnsmasq-base             -> dnsmasq, the real DNS server of the dns prober's tests
+TEST_PACKAGES="prometheus prometheus-alertmanager nginx-light wrk curl ca-certificates dnsmasq-base"
 
 want=("$@")
 read -r -a base <<<"$TEST_PACKAGES"
@@ -49,10 +50,10 @@ fi
 # and make the Makefile put .venv/bin on PATH. (.venv/ is already in .gitignore.)
 
 # The commands the tests call, found on PATH.
-for cmd in promtool amtool nginx wrk curl; do
+for cmd in promtool amtool nginx wrk curl dnsmasq; do
   if ! command -v "$cmd" >/dev/null 2>&1; then
-    # nginx lives in /usr/sbin, which a non-login root shell may not have on PATH.
-    if [[ $cmd == nginx && -x /usr/sbin/nginx ]]; then continue; fi
+    # nginx and dnsmasq live in /usr/sbin, which a non-login root shell may not have on PATH.
+    if [[ ($cmd == nginx || $cmd == dnsmasq) && -x /usr/sbin/$cmd ]]; then continue; fi
     echo "install-test-deps: '$cmd' still not on PATH after install" >&2
     exit 1
   fi

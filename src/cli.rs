@@ -44,7 +44,7 @@ pub enum Command {
     Check,
     /// Probe TARGET once with a module of the configuration and print a trace.
     Probe {
-        /// What to probe: a URL for http modules, host:port for tcp.
+        /// What to probe: a URL (http), host:port (tcp), the server as host[:port] (dns).
         target: String,
         /// Module to use.
         #[arg(long, short, default_value = "http_2xx")]

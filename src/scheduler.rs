@@ -13,15 +13,16 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::config::{Config, Module};
-use crate::probe::{ProbeContext, ProbeReport};
+use crate::config::{Config, Module, ModuleIdentity};
+use crate::probe::net::fnv32a;
+use crate::probe::{FailureReason, ProbeContext, ProbeFailure, ProbeReport};
 use crate::results::{Histogram, ProbeState};
 
 /// Buckets of `outpost_scheduler_lag_seconds`.
@@ -147,7 +148,7 @@ impl SchedulerStats {
 struct Running {
     state: Arc<ProbeState>,
     /// The identity of the module the probe was started with.
-    module_identity: Arc<str>,
+    module_identity: ModuleIdentity,
     cancel: CancellationToken,
 }
 
@@ -211,7 +212,6 @@ impl Scheduler {
             .drain(..)
             .map(|r| (r.state.spec.name.clone(), r))
             .collect();
-        let mut module_identities: HashMap<&str, Arc<str>> = HashMap::new();
         let mut summary = ApplySummary::default();
         let start = Instant::now();
         for spec in &config.probes {
@@ -220,10 +220,7 @@ impl Scheduler {
                 // cannot run, so it is left out rather than crashing the reload.
                 continue;
             };
-            let module_identity = module_identities
-                .entry(spec.module.as_str())
-                .or_insert_with(|| module_identity(module))
-                .clone();
+            let module_identity = module.identity;
             match old.remove(&spec.name) {
                 Some(previous)
                     if previous.state.spec == *spec
@@ -274,23 +271,12 @@ impl Scheduler {
     }
 }
 
-/// Everything about a module that, if changed, makes its probes different probes.
-/// `Debug` covers every field of the compiled module (regex sources, file
-/// contents, settings), which is exactly the identity wanted here; it is worked out
-/// once per module and shared by its probes.
-fn module_identity(module: &Module) -> Arc<str> {
-    Arc::from(format!("{module:?}"))
-}
-
-/// Where in its interval a probe first runs: FNV-1a of its name, modulo the
-/// interval. Deterministic, so restarts and replicas keep the same phase, and
-/// spread, so a thousand probes with one interval do not fire together.
+/// Where in its interval a probe first runs: FNV-1a of its name (the same
+/// [`fnv32a`] as `probe_ip_addr_hash`), modulo the interval. Deterministic, so
+/// restarts and replicas keep the same phase, and spread, so a thousand probes
+/// with one interval do not fire together.
 pub fn spread_offset(name: &str, interval: Duration) -> Duration {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in name.bytes() {
-        hash ^= u64::from(b);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
+    let hash = fnv32a(name.as_bytes());
     // Whole milliseconds: the timer's resolution.
     let millis = interval.as_millis().max(1);
     Duration::from_millis((u128::from(hash) % millis) as u64)
@@ -325,11 +311,15 @@ async fn run_loop(
             hostname: None,
             debug: false,
         };
+        let (deadline, started_at) = (ctx.deadline, SystemTime::now());
         let run = runner(state.module.clone(), state.spec.target.clone(), ctx);
+        // The runner is expected to end by its deadline; the scheduler does not
+        // rely on it. A run that reports at the deadline is polled first and wins.
         let report = tokio::select! {
             biased;
             () = cancel.cancelled() => return,
             report = run => report,
+            () = tokio::time::sleep_until(deadline) => overdue(state.spec.timeout, started_at),
         };
         drop(_slot);
         log_transition(&state, &report);
@@ -342,6 +332,25 @@ async fn run_loop(
             next += interval;
             stats.skipped.fetch_add(1, Ordering::Relaxed);
         }
+    }
+}
+
+/// The report of a run the scheduler stopped at its deadline.
+fn overdue(timeout: Duration, started_at: SystemTime) -> ProbeReport {
+    ProbeReport {
+        success: false,
+        failure: Some(ProbeFailure::new(
+            FailureReason::Timeout,
+            format!(
+                "no result within {:.3}s; stopped by the scheduler",
+                timeout.as_secs_f64()
+            ),
+        )),
+        duration: timeout,
+        timeout,
+        started_at,
+        samples: Vec::new(),
+        trace: Vec::new(),
     }
 }
 

@@ -52,10 +52,10 @@ pub struct TlsFile {
     pub insecure_skip_verify: Option<bool>,
     pub min_version: Option<Spanned<String>>,
     pub max_version: Option<Spanned<String>>,
-    // prometheus/common options not supported yet.
-    pub ca: Block,
-    pub cert: Block,
-    pub key: Block,
+    /// Inline PEM (prometheus/common), exclusive with the `_file` keys.
+    pub ca: Option<Spanned<String>>,
+    pub cert: Option<Spanned<String>>,
+    pub key: Option<Spanned<String>>,
 }
 
 /// One `[[probes]]` entry.

@@ -10,6 +10,7 @@
 pub mod duration;
 pub mod error;
 pub mod file;
+pub mod identity;
 pub mod validate;
 
 mod modules;
@@ -28,10 +29,13 @@ use std::time::Duration;
 use rustls::RootCertStore;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
+pub use crate::probe::dns::{DnsModule, RrRules, Transport};
 pub use crate::probe::http::{Auth, Compression, HeaderMatch, HttpModule, DEFAULT_MAX_REDIRECTS};
+pub use crate::probe::http::{CelRule, ExtraHeader};
 pub use crate::probe::tcp::TcpModule;
 pub use crate::probe::{Prober, ProberKind};
 pub use error::{ConfigError, ConfigErrors};
+pub use identity::ModuleIdentity;
 
 /// Default buckets of `probe_run_duration_seconds`. They include 0.5 and 2
 /// exactly: the SLA's "< 500 ms" and the "response > 2 s" alert threshold, so
@@ -97,6 +101,9 @@ pub struct Module {
     pub run_duration_buckets: Vec<f64>,
     /// The module as written, secrets replaced by `<secret>`, for `debug=true`.
     pub redacted: String,
+    /// What the reload diff compares: a hash of the settings and the files they
+    /// name, holding no secret (see [`ModuleIdentity`]).
+    pub identity: ModuleIdentity,
 }
 
 /// `preferred_ip_protocol`.

@@ -12,7 +12,7 @@ use super::file::ModuleFile;
 use super::tree::{self, child, decode};
 use super::validate::Ctx;
 use super::values;
-use super::{Module, Prober, DEFAULT_RUN_DURATION_BUCKETS};
+use super::{Module, ModuleIdentity, Prober, DEFAULT_RUN_DURATION_BUCKETS};
 use crate::probe::{ProberKind, NOT_YET};
 
 /// What the probe checks need to know of a module, valid or not.
@@ -64,6 +64,7 @@ fn build_module(
     let path = tree::key("modules", name);
     let mut summary = ModuleSummary::default();
     let before = ctx.error_count();
+    let files_mark = ctx.files_read_count();
     let own = module_keys(ctx, &path, value);
     let file = decode::<ModuleFile>(ctx, &own, &path);
     let timeout = file
@@ -95,6 +96,7 @@ fn build_module(
         prober,
         run_duration_buckets: buckets,
         redacted: tree::redact(value),
+        identity: ModuleIdentity::of(&tree::canonical(value), ctx.files_read_since(files_mark)),
     });
     (module, summary)
 }
@@ -181,6 +183,7 @@ fn build_prober(
             }
         }
     }
+    ctx.set_anchor(prober.span());
     kind.build(
         ctx,
         &tree::key(path, kind.name()),

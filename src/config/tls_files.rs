@@ -1,7 +1,8 @@
-//! `tls_config`: versions, server name, and the CA, certificate and key files,
-//! read and parsed at load so a bad file is a config error, not a failed probe.
+//! `tls_config`: versions, server name, and the CA, certificate and key, each
+//! given inline as PEM text (`ca`, `cert`, `key`) or as a file (`ca_file` ...),
+//! read and parsed at load so a bad one is a config error, not a failed probe.
 
-use std::path::Path;
+use std::ops::Range;
 use std::sync::Arc;
 
 use rustls::RootCertStore;
@@ -26,22 +27,12 @@ pub(crate) fn build(
     };
     let file = decode::<TlsFile>(ctx, value, path)?;
     let before = ctx.error_count();
-    for (key, block) in [("ca", &file.ca), ("cert", &file.cert), ("key", &file.key)] {
-        if let Some(block) = block {
-            ctx.error_hint(
-                block.span(),
-                &tree::key(path, key),
-                format!("inline `{key}` is not supported yet"),
-                format!("put the PEM in a file and set `{key}_file`"),
-            );
-        }
-    }
     let mut tls = TlsSettings {
         insecure_skip_verify: file.insecure_skip_verify.unwrap_or(false),
         ..TlsSettings::default()
     };
-    if let Some(ca_file) = &file.ca_file {
-        tls.ca = ca_store(ctx, &tree::key(path, "ca_file"), ca_file).map(Arc::new);
+    if let Some(ca) = pem(ctx, path, ("ca", &file.ca), ("ca_file", &file.ca_file)) {
+        tls.ca = ca_store(ctx, &ca).map(Arc::new);
     }
     tls.client_cert = client_cert(ctx, path, &file);
     if let Some(name) = &file.server_name {
@@ -100,13 +91,63 @@ fn version(ctx: &mut Ctx<'_>, path: &str, value: &Spanned<String>) -> Option<Tls
     }
 }
 
-/// Reads `ca_file` into a root store; every certificate in it must be usable.
-fn ca_store(ctx: &mut Ctx<'_>, path: &str, name: &Spanned<String>) -> Option<RootCertStore> {
-    let (file, bytes) = ctx.read_file(path, name)?;
-    let certs = match certificates(&file, &bytes) {
+/// A PEM as given: its text, where it came from (for messages) and its key.
+struct Pem {
+    bytes: Vec<u8>,
+    origin: String,
+    path: String,
+    span: Range<usize>,
+}
+
+/// The PEM given inline as `key` or in the file `file_key`: at most one of them.
+/// `None` when neither is set or after an error (recorded).
+fn pem(
+    ctx: &mut Ctx<'_>,
+    path: &str,
+    (key, inline): (&str, &Option<Spanned<String>>),
+    (file_key, file): (&str, &Option<Spanned<String>>),
+) -> Option<Pem> {
+    match (inline, file) {
+        (Some(text), Some(name)) => {
+            let (later, later_key) = if text.span().start > name.span().start {
+                (text.span(), key)
+            } else {
+                (name.span(), file_key)
+            };
+            ctx.error_hint(
+                later,
+                &tree::key(path, later_key),
+                format!("{key} and {file_key} are mutually exclusive"),
+                format!("give the PEM inline ({key}) or as a file ({file_key}), not both"),
+            );
+            None
+        }
+        (Some(text), None) => Some(Pem {
+            bytes: text.get_ref().as_bytes().to_vec(),
+            origin: format!("the inline {key}"),
+            path: tree::key(path, key),
+            span: text.span(),
+        }),
+        (None, Some(name)) => {
+            let at = tree::key(path, file_key);
+            let (file, bytes) = ctx.read_file(&at, name)?;
+            Some(Pem {
+                bytes,
+                origin: file.display().to_string(),
+                path: at,
+                span: name.span(),
+            })
+        }
+        (None, None) => None,
+    }
+}
+
+/// Builds a root store from `ca`/`ca_file`; every certificate must be usable.
+fn ca_store(ctx: &mut Ctx<'_>, ca: &Pem) -> Option<RootCertStore> {
+    let certs = match certificates(ca) {
         Ok(certs) => certs,
         Err(e) => {
-            ctx.error(name.span(), path, e);
+            ctx.error(ca.span.clone(), &ca.path, e);
             return None;
         }
     };
@@ -114,12 +155,12 @@ fn ca_store(ctx: &mut Ctx<'_>, path: &str, name: &Spanned<String>) -> Option<Roo
     for (i, cert) in certs.into_iter().enumerate() {
         if let Err(e) = store.add(cert) {
             ctx.error(
-                name.span(),
-                path,
+                ca.span.clone(),
+                &ca.path,
                 format!(
                     "certificate {} in {} is not a usable CA: {e}",
                     i + 1,
-                    file.display()
+                    ca.origin
                 ),
             );
             return None;
@@ -128,62 +169,70 @@ fn ca_store(ctx: &mut Ctx<'_>, path: &str, name: &Spanned<String>) -> Option<Roo
     Some(store)
 }
 
-/// All `CERTIFICATE` PEM blocks in a file; at least one.
-fn certificates(file: &Path, bytes: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {
-    let certs = CertificateDer::pem_slice_iter(bytes)
+/// All `CERTIFICATE` PEM blocks; at least one.
+fn certificates(pem: &Pem) -> Result<Vec<CertificateDer<'static>>, String> {
+    let certs = CertificateDer::pem_slice_iter(&pem.bytes)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("invalid PEM in {}: {e}", file.display()))?;
+        .map_err(|e| format!("invalid PEM in {}: {e}", pem.origin))?;
     if certs.is_empty() {
-        return Err(format!("no PEM certificate found in {}", file.display()));
+        return Err(format!("no PEM certificate found in {}", pem.origin));
     }
     Ok(certs)
 }
 
-/// `cert_file` + `key_file`: both or neither.
+/// The client certificate (`cert` or `cert_file`) and its key (`key` or
+/// `key_file`): both or neither.
 fn client_cert(ctx: &mut Ctx<'_>, path: &str, file: &TlsFile) -> Option<ClientCert> {
-    match (&file.cert_file, &file.key_file) {
-        (None, None) => None,
-        (Some(cert), None) => {
+    let cert = (file.cert.as_ref().or(file.cert_file.as_ref()), "cert_file");
+    let key = (file.key.as_ref().or(file.key_file.as_ref()), "key_file");
+    let hint = "a client certificate needs both a certificate (cert_file or cert) and a key (key_file or key)";
+    match (cert.0, key.0) {
+        (None, None) => return None,
+        (Some(c), None) => {
+            let name = if file.cert.is_some() { "cert" } else { cert.1 };
             ctx.error_hint(
-                cert.span(),
-                &tree::key(path, "cert_file"),
-                "cert_file is set without key_file",
-                "a client certificate needs both cert_file and key_file",
+                c.span(),
+                &tree::key(path, name),
+                format!("{name} is set without key_file or key"),
+                hint,
             );
-            None
         }
-        (None, Some(key)) => {
+        (None, Some(k)) => {
+            let name = if file.key.is_some() { "key" } else { key.1 };
             ctx.error_hint(
-                key.span(),
-                &tree::key(path, "key_file"),
-                "key_file is set without cert_file",
-                "a client certificate needs both cert_file and key_file",
+                k.span(),
+                &tree::key(path, name),
+                format!("{name} is set without cert_file or cert"),
+                hint,
             );
-            None
         }
-        (Some(cert), Some(key)) => {
-            let cert_path = tree::key(path, "cert_file");
-            let key_path = tree::key(path, "key_file");
-            let chain = ctx.read_file(&cert_path, cert).and_then(|(f, bytes)| {
-                certificates(&f, &bytes)
-                    .map_err(|e| ctx.error(cert.span(), &cert_path, e))
-                    .ok()
-            });
-            let key_der = ctx.read_file(&key_path, key).and_then(|(f, bytes)| {
-                PrivateKeyDer::from_pem_slice(&bytes)
-                    .map_err(|e| {
-                        ctx.error(
-                            key.span(),
-                            &key_path,
-                            format!("no usable private key in {}: {e}", f.display()),
-                        );
-                    })
-                    .ok()
-            });
-            Some(ClientCert {
-                chain: chain?,
-                key: key_der?,
-            })
-        }
+        (Some(_), Some(_)) => {}
     }
+    let cert = pem(
+        ctx,
+        path,
+        ("cert", &file.cert),
+        ("cert_file", &file.cert_file),
+    );
+    let key = pem(ctx, path, ("key", &file.key), ("key_file", &file.key_file));
+    let chain = cert.and_then(|c| {
+        certificates(&c)
+            .map_err(|e| ctx.error(c.span.clone(), &c.path, e))
+            .ok()
+    });
+    let key_der = key.and_then(|k| {
+        PrivateKeyDer::from_pem_slice(&k.bytes)
+            .map_err(|e| {
+                ctx.error(
+                    k.span.clone(),
+                    &k.path,
+                    format!("no usable private key in {}: {e}", k.origin),
+                );
+            })
+            .ok()
+    });
+    Some(ClientCert {
+        chain: chain?,
+        key: key_der?,
+    })
 }

@@ -165,7 +165,11 @@ fn backticked(text: &str) -> Vec<String> {
 
 /// Whether a key holds a secret: its value never leaves the process.
 pub(crate) fn is_secret_key(key: &str) -> bool {
-    matches!(key, "password" | "bearer_token" | "credentials") || key.ends_with("_token")
+    // `key`: tls_config's inline private key; `secrets`: http_headers values.
+    matches!(
+        key,
+        "password" | "bearer_token" | "credentials" | "key" | "secrets" | "client_secret"
+    ) || key.ends_with("_token")
 }
 
 /// The table as written, re-serialised as TOML with every secret replaced by
@@ -181,12 +185,66 @@ pub(crate) fn redact(value: &Spanned<DeValue<'_>>) -> String {
     }
 }
 
+/// The table as written, re-serialised canonically: keys sorted at every level
+/// (so the key order of the file does not matter), except in `headers`, whose
+/// order is the order the request sends them; scalars as TOML writes them.
+/// Secrets are kept: this text is only ever hashed ([`super::ModuleIdentity`]),
+/// never stored.
+pub(crate) fn canonical(value: &Spanned<DeValue<'_>>) -> String {
+    let mut out = String::new();
+    write_canonical(&mut out, value, false);
+    out
+}
+
+fn write_canonical(out: &mut String, value: &Spanned<DeValue<'_>>, written_order: bool) {
+    match value.get_ref() {
+        DeValue::Table(table) => {
+            let mut entries: Vec<_> = table.iter().collect();
+            if written_order {
+                entries.sort_by_key(|(k, _)| k.span().start);
+            } else {
+                entries.sort_by(|a, b| a.0.get_ref().cmp(b.0.get_ref()));
+            }
+            out.push('{');
+            for (k, v) in entries {
+                let key: &str = k.get_ref().as_ref();
+                out.push_str(&format!("{key:?}="));
+                write_canonical(out, v, key == "headers");
+                out.push(',');
+            }
+            out.push('}');
+        }
+        DeValue::Array(items) => {
+            out.push('[');
+            for item in items.iter() {
+                write_canonical(out, item, false);
+                out.push(',');
+            }
+            out.push(']');
+        }
+        _ => {
+            if let Ok(scalar) = toml::Value::deserialize(ValueDeserializer::from(value.clone())) {
+                out.push_str(&scalar.to_string());
+            }
+        }
+    }
+}
+
 fn redact_value(value: &mut toml::Value) {
     match value {
         toml::Value::Table(table) => {
             for (k, v) in table.iter_mut() {
                 if is_secret_key(k) && !v.is_table() {
-                    *v = toml::Value::String(SECRET.to_string());
+                    let secret = || toml::Value::String(SECRET.to_string());
+                    *v = match v {
+                        toml::Value::Array(items) => {
+                            toml::Value::Array(items.iter().map(|_| secret()).collect())
+                        }
+                        _ => secret(),
+                    };
+                } else if k == "proxy_connect_header" {
+                    // Every value of this map is a secret (prometheus/common's `ProxyHeader`).
+                    redact_strings(v);
                 } else if let (true, toml::Value::String(url)) = (k.ends_with("_url"), &mut *v) {
                     *url = redact_url_password(url);
                 } else {
@@ -195,6 +253,16 @@ fn redact_value(value: &mut toml::Value) {
             }
         }
         toml::Value::Array(items) => items.iter_mut().for_each(redact_value),
+        _ => {}
+    }
+}
+
+/// Every string below `value` replaced by `<secret>`.
+fn redact_strings(value: &mut toml::Value) {
+    match value {
+        toml::Value::String(s) => *s = SECRET.to_string(),
+        toml::Value::Table(t) => t.iter_mut().for_each(|(_, v)| redact_strings(v)),
+        toml::Value::Array(a) => a.iter_mut().for_each(redact_strings),
         _ => {}
     }
 }
@@ -250,14 +318,24 @@ mod tests {
 
     #[test]
     fn secret_keys() {
-        for k in ["password", "bearer_token", "credentials", "api_token"] {
+        for k in [
+            "password",
+            "bearer_token",
+            "credentials",
+            "api_token",
+            "key",
+            "client_secret",
+        ] {
             assert!(is_secret_key(k), "{k}");
         }
         for k in [
             "password_file",
             "bearer_token_file",
+            "key_file",
             "username",
             "token_url",
+            "client_secret_file",
+            "client_id",
         ] {
             assert!(!is_secret_key(k), "{k}");
         }

@@ -15,7 +15,7 @@ use toml::Spanned;
 use super::error::line_col;
 use super::file::ServerFile;
 use super::tree::decode;
-use super::{modules, probes, values, Config, ConfigError, ConfigErrors, ServerConfig};
+use super::{identity, modules, probes, values, Config, ConfigError, ConfigErrors, ServerConfig};
 
 /// Reads `path`, then parses and validates it.
 pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
@@ -109,6 +109,11 @@ pub(crate) struct Ctx<'t> {
     dir: PathBuf,
     text: &'t str,
     errors: Vec<ConfigError>,
+    /// A digest of every file read, in order, for module identities.
+    files_read: Vec<ring::digest::Digest>,
+    /// Where to point when a required block is missing: the `prober` value of the
+    /// module being built.
+    anchor: Range<usize>,
 }
 
 impl<'t> Ctx<'t> {
@@ -118,7 +123,20 @@ impl<'t> Ctx<'t> {
             dir: file.parent().map(Path::to_path_buf).unwrap_or_default(),
             text,
             errors: Vec::new(),
+            files_read: Vec::new(),
+            anchor: 0..0,
         }
+    }
+
+    /// Sets the span [`Ctx::anchor`] returns (modules.rs, before building a prober).
+    pub(crate) fn set_anchor(&mut self, span: Range<usize>) {
+        self.anchor = span;
+    }
+
+    /// The span of the current module's `prober` value, for errors about a block
+    /// that is not there at all.
+    pub(crate) fn anchor(&self) -> Range<usize> {
+        self.anchor.clone()
     }
 
     /// The text being validated.
@@ -163,16 +181,6 @@ impl<'t> Ctx<'t> {
         self.push(span, table, format!("unknown key `{key}`"), Some(hint));
     }
 
-    /// A Blackbox option outpost does not implement yet.
-    pub(crate) fn unsupported(&mut self, span: Range<usize>, path: &str, what: &str) {
-        self.error_hint(
-            span,
-            path,
-            format!("{what} is not supported yet"),
-            "see \"Differences from Blackbox Exporter\" in docs/configuration.md",
-        );
-    }
-
     /// Reads a file named in the config (relative to the config's directory).
     pub(crate) fn read_file(
         &mut self,
@@ -181,7 +189,10 @@ impl<'t> Ctx<'t> {
     ) -> Option<(PathBuf, Vec<u8>)> {
         let path = self.dir.join(name.get_ref());
         match std::fs::read(&path) {
-            Ok(bytes) => Some((path, bytes)),
+            Ok(bytes) => {
+                self.files_read.push(identity::file_digest(&bytes));
+                Some((path, bytes))
+            }
             Err(e) => {
                 self.error_hint(
                     name.span(),
@@ -192,6 +203,16 @@ impl<'t> Ctx<'t> {
                 None
             }
         }
+    }
+
+    /// How many files were read so far; with [`Ctx::files_read_since`], the files
+    /// one block read.
+    pub(crate) fn files_read_count(&self) -> usize {
+        self.files_read.len()
+    }
+
+    pub(crate) fn files_read_since(&self, mark: usize) -> &[ring::digest::Digest] {
+        self.files_read.get(mark..).unwrap_or_default()
     }
 
     fn push(&mut self, span: Range<usize>, key: &str, message: String, hint: Option<String>) {

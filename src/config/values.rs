@@ -38,7 +38,26 @@ pub(crate) fn duration(
 
 /// Compiles a regex as Blackbox does: unanchored, so it matches anywhere.
 pub(crate) fn regex(ctx: &mut Ctx<'_>, path: &str, value: &Spanned<String>) -> Option<Regex> {
-    match Regex::new(value.get_ref()) {
+    compile(ctx, path, value, Regex::new)
+}
+
+/// [`regex`] for rules matched against raw bytes (response bodies): compiled here,
+/// once, into the form the matcher runs, so no pattern can fail later.
+pub(crate) fn bytes_regex(
+    ctx: &mut Ctx<'_>,
+    path: &str,
+    value: &Spanned<String>,
+) -> Option<regex::bytes::Regex> {
+    compile(ctx, path, value, regex::bytes::Regex::new)
+}
+
+fn compile<R>(
+    ctx: &mut Ctx<'_>,
+    path: &str,
+    value: &Spanned<String>,
+    new: impl FnOnce(&str) -> Result<R, regex::Error>,
+) -> Option<R> {
+    match new(value.get_ref()) {
         Ok(re) => Some(re),
         Err(e) => {
             ctx.error(
@@ -55,27 +74,18 @@ pub(crate) fn regex(ctx: &mut Ctx<'_>, path: &str, value: &Spanned<String>) -> O
     }
 }
 
-/// Compiles a regex over bytes (lines that need not be UTF-8), unanchored.
-pub(crate) fn bytes_regex(
+/// Compiles a list of regexes (`path[i]` in messages); the ones that fail are
+/// reported and left out.
+pub(crate) fn regexes(
     ctx: &mut Ctx<'_>,
     path: &str,
-    value: &Spanned<String>,
-) -> Option<regex::bytes::Regex> {
-    match regex::bytes::Regex::new(value.get_ref()) {
-        Ok(re) => Some(re),
-        Err(e) => {
-            ctx.error(
-                value.span(),
-                path,
-                format!(
-                    "invalid regular expression {:?}: {}",
-                    value.get_ref(),
-                    regex_error(&e)
-                ),
-            );
-            None
-        }
-    }
+    list: &Option<Vec<Spanned<String>>>,
+) -> Vec<Regex> {
+    list.iter()
+        .flatten()
+        .enumerate()
+        .filter_map(|(i, re)| regex(ctx, &super::tree::index(path, i), re))
+        .collect()
 }
 
 /// The one-line reason of a regex error (the crate's own text draws a caret

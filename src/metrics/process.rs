@@ -20,7 +20,6 @@ pub fn read() -> Option<ProcessStats> {
     let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
     let fields = parse_stat(&stat)?;
     let ticks = clock_ticks();
-    let page = 4096.0;
     let boot = boot_time()?;
     let open_fds = std::fs::read_dir("/proc/self/fd").ok()?.count() as f64;
     let max_fds = std::fs::read_to_string("/proc/self/limits")
@@ -28,7 +27,7 @@ pub fn read() -> Option<ProcessStats> {
         .and_then(|l| parse_max_open_files(&l));
     Some(ProcessStats {
         cpu_seconds: (fields.utime + fields.stime) / ticks,
-        resident_bytes: fields.rss_pages * page,
+        resident_bytes: resident_bytes()?,
         virtual_bytes: fields.vsize,
         start_time_seconds: boot + fields.starttime / ticks,
         open_fds,
@@ -44,7 +43,6 @@ struct StatFields {
     threads: f64,
     starttime: f64,
     vsize: f64,
-    rss_pages: f64,
 }
 
 /// Fields of `/proc/self/stat` after the `(comm)` field, which may hold spaces.
@@ -59,8 +57,21 @@ fn parse_stat(stat: &str) -> Option<StatFields> {
         threads: num(20)?,
         starttime: num(22)?,
         vsize: num(23)?,
-        rss_pages: num(24)?,
     })
+}
+
+/// Resident memory in bytes. `/proc/self/stat` counts it in pages, whose size
+/// varies (4 KiB, 16 KiB on some arm64 kernels, 64 KiB on ppc64le); `VmRSS` in
+/// `/proc/self/status` is in kB whatever the page size.
+fn resident_bytes() -> Option<f64> {
+    parse_vm_rss(&std::fs::read_to_string("/proc/self/status").ok()?)
+}
+
+fn parse_vm_rss(status: &str) -> Option<f64> {
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let mut words = line.get(6..)?.split_whitespace();
+    let kib: f64 = words.next()?.parse().ok()?;
+    (words.next() == Some("kB")).then_some(kib * 1024.0)
 }
 
 fn parse_max_open_files(limits: &str) -> Option<f64> {
@@ -103,7 +114,6 @@ mod tests {
                 threads: 7.0,
                 starttime: 5000.0,
                 vsize: 104857600.0,
-                rss_pages: 2560.0,
             })
         );
     }
@@ -112,6 +122,32 @@ mod tests {
     fn parses_max_open_files() {
         let limits = "Limit                     Soft Limit           Hard Limit           Units\nMax open files            1024                 524288               files\n";
         assert_eq!(parse_max_open_files(limits), Some(1024.0));
+    }
+
+    #[test]
+    fn parses_vm_rss_in_kib() {
+        let status = "Name:\toutpost\nVmHWM:\t   20000 kB\nVmRSS:\t   12345 kB\nThreads:\t7\n";
+        assert_eq!(parse_vm_rss(status), Some(12345.0 * 1024.0));
+        assert_eq!(parse_vm_rss("VmRSS:\t12 pages\n"), None);
+        assert_eq!(parse_vm_rss("Name:\tx\n"), None);
+    }
+
+    /// The figure is this process' VmRSS (which moves a little between two reads).
+    #[test]
+    fn resident_bytes_match_vm_rss() {
+        let ours = read().map(|s| s.resident_bytes).unwrap_or_default();
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        let kib: f64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or_default();
+        let theirs = kib * 1024.0;
+        assert!(theirs > 0.0, "{status}");
+        assert!(
+            (ours - theirs).abs() <= theirs * 0.05,
+            "resident_bytes {ours} vs VmRSS {theirs}"
+        );
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! comes out in pieces of at most a few tens of KiB, so a decompression bomb never
 //! materialises). The decoded bytes are counted against `body_size_limit` and,
 //! only when body regexes are configured, matched over a sliding window of
-//! [`REGEX_WINDOW`] bytes. Nothing else of the body is kept.
+//! [`REGEX_WINDOW`] bytes. Nothing else of the body is kept, unless a caller
+//! asks for the decoded bytes up to a cap ([`BodyReader::keep`], for CEL rules).
 //!
 //! Deflate means raw DEFLATE (RFC 1951), as Blackbox's `compress/flate` reader.
 
@@ -48,15 +49,18 @@ pub enum RegexVerdict {
     Missing(String),
 }
 
-struct Window {
-    fail_if_matches: Vec<Regex>,
-    fail_if_not_matches: Vec<(Regex, bool)>,
+/// The rules are the module's own, compiled once at load and borrowed per run.
+struct Window<'r> {
+    fail_if_matches: &'r [Regex],
+    fail_if_not_matches: &'r [Regex],
+    /// Per `fail_if_not_matches` rule: matched yet.
+    seen: Vec<bool>,
     buf: Vec<u8>,
     /// Bytes at the front of `buf` kept only as context (0 at the start of the body).
     context: usize,
 }
 
-impl Window {
+impl Window<'_> {
     /// Runs the rules over the buffer. `last`: no more data will come.
     fn scan(&mut self, last: bool) -> Option<String> {
         let hay = &self.buf[..];
@@ -64,12 +68,12 @@ impl Window {
             Some(m) => last || m.end() < hay.len(),
             None => false,
         };
-        for re in &self.fail_if_matches {
+        for re in self.fail_if_matches {
             if counts(re.find_at(hay, self.context)) {
                 return Some(re.as_str().to_string());
             }
         }
-        for (re, seen) in &mut self.fail_if_not_matches {
+        for (re, seen) in self.fail_if_not_matches.iter().zip(&mut self.seen) {
             if !*seen && counts(re.find_at(hay, self.context)) {
                 *seen = true;
             }
@@ -98,14 +102,33 @@ impl Window {
 }
 
 /// Where decoded bytes end up: counted, limited, matched.
-struct Sink {
+struct Sink<'r> {
     len: u64,
     limit: Option<u64>,
-    window: Option<Window>,
+    window: Option<Window<'r>>,
     stop: Option<BodyStop>,
+    kept: Option<Kept>,
 }
 
-impl Write for Sink {
+/// The decoded body, kept up to `cap` bytes; `overflow` once more arrived.
+struct Kept {
+    bytes: Vec<u8>,
+    cap: u64,
+    overflow: bool,
+}
+
+impl Kept {
+    fn push(&mut self, data: &[u8]) {
+        let room = self.cap.saturating_sub(self.bytes.len() as u64);
+        if data.len() as u64 > room {
+            self.overflow = true;
+        } else if !self.overflow {
+            self.bytes.extend_from_slice(data);
+        }
+    }
+}
+
+impl Write for Sink<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         if self.stop.is_some() {
             return Err(io::Error::other("body reading stopped"));
@@ -120,6 +143,9 @@ impl Write for Sink {
             }
         }
         self.len += take.len() as u64;
+        if let Some(k) = &mut self.kept {
+            k.push(take);
+        }
         if let Some(w) = &mut self.window {
             if let Some(p) = w.push(take) {
                 self.stop = Some(BodyStop::Matched(p));
@@ -136,15 +162,15 @@ impl Write for Sink {
     }
 }
 
-enum Decoder {
-    Identity(Sink),
-    Gzip(Box<flate2::write::GzDecoder<Sink>>),
-    Deflate(Box<flate2::write::DeflateDecoder<Sink>>),
-    Brotli(Box<brotli::DecompressorWriter<Sink>>),
+enum Decoder<'r> {
+    Identity(Sink<'r>),
+    Gzip(Box<flate2::write::GzDecoder<Sink<'r>>>),
+    Deflate(Box<flate2::write::DeflateDecoder<Sink<'r>>>),
+    Brotli(Box<brotli::DecompressorWriter<Sink<'r>>>),
 }
 
-impl Decoder {
-    fn sink(&self) -> &Sink {
+impl<'r> Decoder<'r> {
+    fn sink(&self) -> &Sink<'r> {
         match self {
             Decoder::Identity(s) => s,
             Decoder::Gzip(d) => d.get_ref(),
@@ -153,7 +179,7 @@ impl Decoder {
         }
     }
 
-    fn sink_mut(&mut self) -> &mut Sink {
+    fn sink_mut(&mut self) -> &mut Sink<'r> {
         match self {
             Decoder::Identity(s) => s,
             Decoder::Gzip(d) => d.get_mut(),
@@ -182,30 +208,28 @@ impl Decoder {
 }
 
 /// Reads one response body; see the module docs.
-pub struct BodyReader {
-    decoder: Decoder,
+pub struct BodyReader<'r> {
+    decoder: Decoder<'r>,
     compression: Option<Compression>,
     raw_len: u64,
 }
 
-impl BodyReader {
+impl<'r> BodyReader<'r> {
     /// `fail_if_matches` / `fail_if_not_matches`: the body rules to run (empty
     /// when they must not run, e.g. because an earlier check failed).
     pub fn new(
         compression: Option<Compression>,
         limit: Option<u64>,
-        fail_if_matches: Vec<Regex>,
-        fail_if_not_matches: Vec<Regex>,
+        fail_if_matches: &'r [Regex],
+        fail_if_not_matches: &'r [Regex],
     ) -> Self {
         let window = if fail_if_matches.is_empty() && fail_if_not_matches.is_empty() {
             None
         } else {
             Some(Window {
                 fail_if_matches,
-                fail_if_not_matches: fail_if_not_matches
-                    .into_iter()
-                    .map(|r| (r, false))
-                    .collect(),
+                fail_if_not_matches,
+                seen: vec![false; fail_if_not_matches.len()],
                 buf: Vec::new(),
                 context: 0,
             })
@@ -215,6 +239,7 @@ impl BodyReader {
             limit,
             window,
             stop: None,
+            kept: None,
         };
         let decoder = match compression {
             None | Some(Compression::Identity) => Decoder::Identity(sink),
@@ -231,6 +256,22 @@ impl BodyReader {
             compression,
             raw_len: 0,
         }
+    }
+
+    /// Keeps the decoded body, up to `cap` bytes, for [`BodyReader::take_kept`].
+    pub fn keep(&mut self, cap: u64) {
+        self.decoder.sink_mut().kept = Some(Kept {
+            bytes: Vec::new(),
+            cap,
+            overflow: false,
+        });
+    }
+
+    /// The kept body: `None` if nothing was kept, `Some(None)` if it was longer
+    /// than the cap.
+    pub fn take_kept(&mut self) -> Option<Option<Vec<u8>>> {
+        let kept = self.decoder.sink_mut().kept.take()?;
+        Some((!kept.overflow).then_some(kept.bytes))
     }
 
     /// Whether a decoder runs (the caller feeds it small slices).
@@ -273,7 +314,12 @@ impl BodyReader {
         if let Some(p) = w.scan(true) {
             return Err(BodyStop::Matched(p));
         }
-        match w.fail_if_not_matches.iter().find(|(_, seen)| !seen) {
+        let missing = w
+            .fail_if_not_matches
+            .iter()
+            .zip(&w.seen)
+            .find(|(_, seen)| !**seen);
+        match missing {
             Some((re, _)) => Ok(RegexVerdict::Missing(re.as_str().to_string())),
             None => Ok(RegexVerdict::Pass),
         }
@@ -300,7 +346,7 @@ mod tests {
 
     #[test]
     fn counts_and_limits() {
-        let mut r = BodyReader::new(None, Some(4), vec![], vec![]);
+        let mut r = BodyReader::new(None, Some(4), &[], &[]);
         assert_eq!(r.push(b"abc"), Ok(()));
         assert_eq!(r.push(b"de"), Err(BodyStop::TooLarge));
         assert_eq!(r.uncompressed_len(), 4);
@@ -308,7 +354,8 @@ mod tests {
 
     #[test]
     fn match_across_window_edge() {
-        let mut r = BodyReader::new(None, None, vec![], vec![re("needle")]);
+        let rules = [re("needle")];
+        let mut r = BodyReader::new(None, None, &[], &rules);
         let filler = vec![b'x'; 2 * REGEX_WINDOW - 3];
         assert_eq!(r.push(&filler), Ok(()));
         assert_eq!(r.push(b"needle"), Ok(()));
@@ -318,7 +365,8 @@ mod tests {
 
     #[test]
     fn anchor_does_not_match_mid_body() {
-        let mut r = BodyReader::new(None, None, vec![re("^x")], vec![]);
+        let rules = [re("^x")];
+        let mut r = BodyReader::new(None, None, &rules, &[]);
         assert_eq!(r.push(b"y"), Ok(()));
         let filler = vec![b'x'; 3 * REGEX_WINDOW];
         assert_eq!(r.push(&filler), Ok(()));
@@ -327,21 +375,37 @@ mod tests {
 
     #[test]
     fn fail_if_matches_stops_early() {
-        let mut r = BodyReader::new(None, None, vec![re("bad")], vec![]);
+        let rules = [re("bad")];
+        let mut r = BodyReader::new(None, None, &rules, &[]);
         assert_eq!(r.push(b"all bad"), Ok(()));
         assert_eq!(r.finish(), Err(BodyStop::Matched("bad".into())));
     }
 
     #[test]
     fn missing_rule() {
-        let mut r = BodyReader::new(None, None, vec![], vec![re("A"), re("B")]);
+        let rules = [re("A"), re("B")];
+        let mut r = BodyReader::new(None, None, &[], &rules);
         assert_eq!(r.push(b"only A"), Ok(()));
         assert_eq!(r.finish(), Ok(RegexVerdict::Missing("B".into())));
     }
 
     #[test]
+    fn keeps_the_body_up_to_its_cap() {
+        let mut r = BodyReader::new(None, None, &[], &[]);
+        r.keep(5);
+        assert_eq!(r.push(b"abc"), Ok(()));
+        assert_eq!(r.push(b"de"), Ok(()));
+        assert_eq!(r.take_kept(), Some(Some(b"abcde".to_vec())));
+        let mut r = BodyReader::new(None, None, &[], &[]);
+        r.keep(5);
+        assert_eq!(r.push(b"abcdef"), Ok(()));
+        assert_eq!(r.take_kept(), Some(None));
+        assert_eq!(r.uncompressed_len(), 6);
+    }
+
+    #[test]
     fn garbage_is_not_gzip() {
-        let mut r = BodyReader::new(Some(Compression::Gzip), None, vec![], vec![]);
+        let mut r = BodyReader::new(Some(Compression::Gzip), None, &[], &[]);
         let res = r
             .push(b"definitely not gzip")
             .and_then(|_| r.finish().map(|_| ()));

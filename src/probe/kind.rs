@@ -53,7 +53,7 @@ impl From<TargetError> for ProbeFailure {
 
 /// Blackbox probers outpost does not implement yet: a module naming one is told
 /// so, rather than "invalid prober", and their settings blocks are recognised.
-pub const NOT_YET: &[&str] = &["dns", "icmp", "websocket"];
+pub const NOT_YET: &[&str] = &["icmp", "websocket"];
 
 macro_rules! probers {
     ($($variant:ident => $module:ident,)*) => {
@@ -144,6 +144,7 @@ probers! {
     Http => http,
     Tcp => tcp,
     Unix => unix,
+    Dns => dns,
     Grpc => grpc,
 }
 

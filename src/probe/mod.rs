@@ -8,6 +8,7 @@
 //! here, around the whole run, so no prober can overrun it.
 
 pub mod body;
+pub mod dns;
 pub mod grpc;
 pub mod http;
 mod kind;
@@ -31,7 +32,8 @@ pub use report::{FailureReason, ProbeFailure, ProbeReport, Recorder, Sample};
 pub struct ProbeContext {
     /// The whole run, body read included, ends by then.
     pub deadline: Instant,
-    /// The `hostname` parameter of `/probe`: Host header (http) or `server_name` (tcp).
+    /// The `hostname` parameter of `/probe`: Host header (http) or TLS server name
+    /// (tcp, dns over TLS).
     pub hostname: Option<String>,
     /// Keep a readable trace (`debug=true`, `outpost probe`).
     pub debug: bool,

@@ -43,6 +43,9 @@ failure_reasons! {
     Connect => "connect",
     /// The proxy refused or broke the tunnel.
     Proxy => "proxy",
+    /// The OAuth2 token request failed (unreachable token endpoint, refused
+    /// credentials, an answer without an access token).
+    OAuth2 => "oauth2",
     /// The TLS handshake or certificate verification failed.
     Tls => "tls",
     /// The HTTP exchange broke (protocol error, reset, malformed response).
@@ -61,6 +64,9 @@ failure_reasons! {
     HeaderRegex => "header_regex",
     /// A `fail_if_body_*` rule.
     BodyRegex => "body_regex",
+    /// A `fail_if_body_json_matches_cel` / `fail_if_body_json_not_matches_cel` rule
+    /// (including a body that is not JSON or a rule that does not evaluate to a bool).
+    BodyCel => "body_cel",
     /// The body exceeded `body_size_limit`.
     BodyTooLarge => "body_too_large",
     /// The body could not be decoded with the configured `compression`.
@@ -69,6 +75,10 @@ failure_reasons! {
     ExpectRegex => "expect_regex",
     /// A `query_response` `expect_bytes` differed from the bytes read (tcp, unix).
     ExpectBytes => "expect_bytes",
+    /// The DNS response code is not in `valid_rcodes`.
+    DnsRcode => "dns_rcode",
+    /// A `validate_*_rrs` rule failed on the DNS response's records.
+    DnsRrValidation => "dns_rr_validation",
     /// The gRPC call ended with a status other than OK (grpc).
     GrpcStatus => "grpc_status",
     /// The health check answered, but not SERVING (grpc).

@@ -34,10 +34,14 @@ pub(super) async fn handle(app: &App, req: &Request<Incoming>) -> Response<Body>
             &format!("Unknown module {module_name:?}\n"),
         );
     };
-    let hostname = params.get("hostname").map(str::to_string);
+    // An empty `hostname` is no hostname, as in Blackbox.
+    let hostname = params
+        .get("hostname")
+        .filter(|h| !h.is_empty())
+        .map(str::to_string);
     if let Some(conflict) = hostname.as_deref().and_then(|h| host_conflict(module, h)) {
         app.count_probe_request(module, 400);
-        return text(StatusCode::BAD_REQUEST, &conflict);
+        return text(StatusCode::BAD_REQUEST, &format!("{conflict}\n"));
     }
     let scrape_timeout = req
         .headers()
@@ -115,18 +119,12 @@ pub(crate) fn effective_timeout(
     Duration::try_from_secs_f64(secs).unwrap_or(DEFAULT_SCRAPE_TIMEOUT)
 }
 
+/// Only http modules can conflict: tcp's `hostname` fills in an unset `server_name`.
 fn host_conflict(module: &Module, hostname: &str) -> Option<String> {
-    let http = match &module.prober {
-        Prober::Http(http) => http,
-        Prober::Tcp(_) | Prober::Unix(_) | Prober::Grpc(_) => return None,
-    };
-    let (_, host) = http.headers.iter().find(|(k, _)| k == header::HOST)?;
-    (host.as_bytes() != hostname.as_bytes()).then(|| {
-        format!(
-            "Host header defined both in module configuration ({}) and with URL-parameter 'hostname' ({hostname})\n",
-            String::from_utf8_lossy(host.as_bytes())
-        )
-    })
+    match &module.prober {
+        Prober::Http(http) => probe::http::host_conflict(http, hostname),
+        Prober::Tcp(_) | Prober::Unix(_) | Prober::Dns(_) | Prober::Grpc(_) => None,
+    }
 }
 
 fn debug_page(module: &Module, report: &probe::ProbeReport) -> String {
@@ -141,20 +139,18 @@ fn debug_page(module: &Module, report: &probe::ProbeReport) -> String {
     out
 }
 
-/// `application/x-www-form-urlencoded` query parameters; the first value of a
-/// repeated name wins.
+/// The query parameters, decoded as Go's `url.ParseQuery` does for Blackbox:
+/// `application/x-www-form-urlencoded`, so `+` is a space and `%2B` a plus; a
+/// name without `=` has the empty value; of a repeated name the first value wins
+/// (`url.Values.Get`). A malformed escape such as `%zz` is kept as written, where
+/// Go drops the whole pair.
 struct QueryParams(Vec<(String, String)>);
 
 impl QueryParams {
     fn parse(query: &str) -> Self {
         QueryParams(
-            query
-                .split('&')
-                .filter(|p| !p.is_empty())
-                .map(|pair| {
-                    let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-                    (decode(k), decode(v))
-                })
+            url::form_urlencoded::parse(query.as_bytes())
+                .into_owned()
                 .collect(),
         )
     }
@@ -165,32 +161,6 @@ impl QueryParams {
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     }
-}
-
-fn decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = bytes
-                    .get(i + 1..i + 3)
-                    .and_then(|h| std::str::from_utf8(h).ok());
-                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                    Some(b) => {
-                        out.push(b);
-                        i += 2;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
@@ -223,6 +193,28 @@ mod tests {
         assert_eq!(q.get("debug"), Some("true"));
         assert_eq!(q.get("x"), Some(""));
         assert_eq!(q.get("hostname"), None);
-        assert_eq!(decode("a%zzb+c%"), "a%zzb c%");
+    }
+
+    #[test]
+    fn plus_is_a_space_and_escaped_plus_is_a_plus() {
+        let q = QueryParams::parse("target=a+b%2Bc&module=my+mod%2b");
+        assert_eq!(q.get("target"), Some("a b+c"));
+        assert_eq!(q.get("module"), Some("my mod+"));
+    }
+
+    #[test]
+    fn the_first_of_repeated_names_wins() {
+        let q = QueryParams::parse("module=first&target=t&module=second&&module=third");
+        assert_eq!(q.get("module"), Some("first"));
+        let q = QueryParams::parse("module=&module=second");
+        assert_eq!(q.get("module"), Some(""));
+    }
+
+    #[test]
+    fn names_are_decoded_too_and_bad_escapes_kept() {
+        let q = QueryParams::parse("tar%67et=x&host+name=y&debug=a%zzb+c%");
+        assert_eq!(q.get("target"), Some("x"));
+        assert_eq!(q.get("host name"), Some("y"));
+        assert_eq!(q.get("debug"), Some("a%zzb c%"));
     }
 }

@@ -3,9 +3,12 @@
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use http::StatusCode;
+use outpost::scheduler::spread_offset;
 
 use crate::support::daemon::{request, sample, target_server};
 
@@ -134,12 +137,39 @@ fn wait_exit(child: &mut Child, limit: Duration) -> Option<std::process::ExitSta
     None
 }
 
+/// A target that accepts connections and never answers, holding each one; counts
+/// the connections accepted.
+async fn stalling_target() -> (SocketAddr, Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            count.fetch_add(1, Ordering::SeqCst);
+            held.push(stream);
+        }
+    });
+    (addr, accepted)
+}
+
 #[tokio::test]
 async fn sighup_reloads_and_sigterm_stops_within_five_seconds() {
     let target = target_server().await;
+    let (stall, accepted) = stalling_target().await;
+    // A run against the stalling target lasts its whole 10-minute timeout. The
+    // probe's name is one whose start offset is under a second, so its first run
+    // starts at once; the interval is long, so nothing but that run is in flight.
+    let interval = Duration::from_secs(600);
+    let name = (0..)
+        .map(|i| format!("stall-{i}"))
+        .find(|n| spread_offset(n, interval) < Duration::from_secs(1))
+        .unwrap();
     let base = format!(
         "[modules.http_2xx]\nprober = \"http\"\n[modules.http_2xx.http]\npreferred_ip_protocol = \"ip4\"\n\n\
-         [[probes]]\nname = \"slow\"\nmodule = \"http_2xx\"\ntarget = \"http://{target}/slow\"\ninterval = \"1s\"\n"
+         [modules.stall]\nprober = \"http\"\ntimeout = \"10m\"\n[modules.stall.http]\npreferred_ip_protocol = \"ip4\"\n\n\
+         [[probes]]\nname = \"{name}\"\nmodule = \"stall\"\ntarget = \"http://{stall}/\"\ninterval = \"10m\"\n"
     );
     let (_dir, path) = write_config(&base);
     let (mut child, addr) = spawn_daemon(&path);
@@ -153,14 +183,19 @@ async fn sighup_reloads_and_sigterm_stops_within_five_seconds() {
     while Instant::now() < deadline {
         let (_, _, metrics) = request(addr, "GET", "/metrics", &[]).await;
         probes = sample(&metrics, "outpost_probes", "");
-        if probes == Some(2.0) {
+        if probes == Some(2.0) && accepted.load(Ordering::SeqCst) > 0 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(probes, Some(2.0), "SIGHUP did not reload");
+    assert_eq!(
+        accepted.load(Ordering::SeqCst),
+        1,
+        "the stalling run did not start"
+    );
 
-    // A run is in flight against /slow (5 s); SIGTERM must not wait for it.
+    // That run is in flight, with minutes to go: SIGTERM must not wait for it.
     signal(&child, "-TERM");
     let status = wait_exit(&mut child, Duration::from_secs(5));
     assert!(

@@ -16,8 +16,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use outpost::config::{
-    Auth, Compression, Config, ConfigErrors, IpProtocol, Prober, TlsVersion, DEFAULT_MAX_REDIRECTS,
-    DEFAULT_RUN_DURATION_BUCKETS,
+    Auth, Compression, Config, ConfigErrors, IpProtocol, Prober, TlsVersion, Transport,
+    DEFAULT_MAX_REDIRECTS, DEFAULT_RUN_DURATION_BUCKETS,
 };
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
@@ -152,8 +152,8 @@ interval = "1m"
         .unwrap_or_default();
     assert_eq!(
         errors,
-        "probes.toml:4:1: modules.a: unknown key `bogus_one` (hint: valid keys here: prober, timeout, run_duration_buckets, http, tcp, unix)\n\
-         probes.toml:8:1: modules.b: unknown key `bogus_two` (hint: valid keys here: prober, timeout, run_duration_buckets, http, tcp, unix)\n\
+        "probes.toml:4:1: modules.a: unknown key `bogus_one` (hint: valid keys here: prober, timeout, run_duration_buckets, http, tcp, unix, dns, grpc)\n\
+         probes.toml:8:1: modules.b: unknown key `bogus_two` (hint: valid keys here: prober, timeout, run_duration_buckets, http, tcp, unix, dns, grpc)\n\
          probes.toml:12:10: probes[0].module: unknown module \"c\" (hint: did you mean \"a\"? defined modules: a, b)"
     );
 }
@@ -227,8 +227,8 @@ fn kitchen_sink_values() {
         .collect();
     assert_eq!(body_res, ["(?i)error", "maintenance"]);
     // Unanchored, as Blackbox's Go regexp.Compile: a match anywhere counts.
-    assert!(http.fail_if_body_matches_regexp[1].is_match("down for maintenance today"));
-    assert!(http.fail_if_body_not_matches_regexp[0].is_match("{\"status\": \"ok\"}"));
+    assert!(http.fail_if_body_matches_regexp[1].is_match(b"down for maintenance today"));
+    assert!(http.fail_if_body_not_matches_regexp[0].is_match(b"{\"status\": \"ok\"}"));
     let m = &http.fail_if_header_matches[0];
     assert_eq!(
         (m.header.as_str(), m.regexp.as_str(), m.allow_missing),
@@ -309,6 +309,43 @@ fn kitchen_sink_values() {
     );
     assert!(tcp.tls_config.insecure_skip_verify);
     assert_eq!(tcp.tls_config.min_version, Some(TlsVersion::Tls13));
+
+    let Prober::Dns(dns) = &config.modules["dns_everything"].prober else {
+        panic!("dns_everything is a dns module");
+    };
+    assert_eq!(dns.query_name.to_ascii(), "example.com.");
+    assert_eq!(u16::from(dns.query_type), 15);
+    assert_eq!(u16::from(dns.query_class), 1);
+    assert_eq!(dns.transport, Transport::Tcp);
+    assert!(dns.dns_over_tls && !dns.recursion_desired);
+    assert_eq!(dns.valid_rcodes, [0, 3]);
+    assert_eq!(
+        dns.tls_config.server_name.as_deref(),
+        Some("dns.example.com")
+    );
+    assert!(dns.tls_config.ca.is_some());
+    assert!(!dns.ip.fallback);
+    for rules in [
+        &dns.validate_answer,
+        &dns.validate_authority,
+        &dns.validate_additional,
+    ] {
+        assert_eq!(rules.fail_if_matches.len(), 1);
+        assert_eq!(rules.fail_if_not_matches.len(), 1);
+        assert_eq!(rules.fail_if_all_match.len(), 1);
+        assert_eq!(rules.fail_if_none_matches.len(), 1);
+    }
+    assert_eq!(
+        dns.validate_answer.fail_if_matches[0].as_str(),
+        "\\tCNAME\\t"
+    );
+    // DoT implies tcp; the defaults are udp, ANY, IN, RD and NOERROR.
+    let Prober::Dns(soa) = &config.modules["dns_soa"].prober else {
+        panic!("dns_soa is a dns module");
+    };
+    assert_eq!(soa.transport, Transport::Udp);
+    assert!(soa.recursion_desired && !soa.dns_over_tls);
+    assert_eq!(soa.valid_rcodes, [0]);
 }
 
 #[test]
@@ -375,6 +412,39 @@ fn kitchen_sink_probes_and_effective_timeouts() {
     assert!(labels(1).is_empty());
 }
 
+/// `enable_http3` turns HTTP/2 off (required) and forces TLS 1.3 as the minimum.
+#[test]
+fn http3_module_forces_tls13() {
+    let config = load_ok(Path::new(&format!("{GOOD}/kitchen-sink.toml")));
+    let Prober::Http(http) = &config.modules["http3"].prober else {
+        panic!("http3 is an http module");
+    };
+    assert!(http.enable_http3 && !http.enable_http2);
+    assert_eq!(http.valid_http_versions, ["HTTP/3.0"]);
+    assert_eq!(http.tls.min_version, Some(TlsVersion::Tls13));
+    let Prober::Http(http) = &config.modules["http_everything"].prober else {
+        panic!("http_everything is an http module");
+    };
+    assert!(!http.enable_http3);
+}
+
+/// Body rules are compiled at load into the bytes regexes the body reader runs:
+/// a pattern valid only over bytes (a raw, non-UTF-8 byte) loads and matches that
+/// byte; compiled as a `str` regex it would be refused.
+#[test]
+fn body_regexes_are_compiled_once_as_bytes_regexes() {
+    let text = "[modules.p]\nprober = \"http\"\n[modules.p.http]\nfail_if_body_matches_regexp = ['(?-u:\\xFF)']\nfail_if_body_not_matches_regexp = ['ok']\n";
+    let config = Config::from_str_at(text, Path::new("probes.toml"))
+        .unwrap_or_else(|e| panic!("should load:\n{e}"));
+    let Prober::Http(http) = &config.modules["p"].prober else {
+        panic!("not http");
+    };
+    let rule = &http.fail_if_body_matches_regexp[0];
+    assert!(rule.is_match(b"a\xFFb"));
+    assert!(!rule.is_match("\u{FF}".as_bytes()));
+    assert_eq!(http.fail_if_body_not_matches_regexp.len(), 1);
+}
+
 #[test]
 fn files_are_read_relative_to_the_config_directory() {
     // The same config through an absolute path reads the same files.
@@ -383,7 +453,7 @@ fn files_are_read_relative_to_the_config_directory() {
         .join("kitchen-sink.toml");
     let config = load_ok(&absolute);
     assert_eq!(config.source, absolute);
-    assert_eq!(config.modules.len(), 6);
+    assert_eq!(config.modules.len(), 9);
 }
 
 #[test]
@@ -492,7 +562,21 @@ fn walk(text: &str, value: &Spanned<DeValue<'_>>, path: String, out: &mut Vec<In
             }
             for (k, v) in table.iter() {
                 let key = k.get_ref().to_string();
-                if key != "headers" && key != "labels" {
+                // Free-form maps: any key is valid there.
+                let free_form = [
+                    "headers",
+                    "labels",
+                    "endpoint_params",
+                    "proxy_connect_header",
+                    "metadata",
+                ];
+                if key == "http_headers" {
+                    // Keyed by header name (free-form); each entry is strict.
+                    for (name, entry) in v.get_ref().as_table().into_iter().flatten() {
+                        let name = name.get_ref().to_string();
+                        walk(text, entry, format!("{path}.{key}.{name}"), out);
+                    }
+                } else if !free_form.contains(&key.as_str()) {
                     walk(text, v, format!("{path}.{key}"), out);
                 }
             }
@@ -645,4 +729,90 @@ fn the_examples_in_the_configuration_docs_are_valid() {
             assert!(acceptable, "docs example is invalid: {e}\n{block}");
         }
     }
+}
+
+#[test]
+fn oauth2_settings_and_secret_file_are_read_at_load() {
+    let config = load_ok(Path::new(&format!("{GOOD}/auth-and-proxies.toml")));
+    let Prober::Http(http) = &config.modules["http_oauth2"].prober else {
+        panic!("http_oauth2 is an http module");
+    };
+    let o = http.oauth2.as_deref().expect("oauth2 is set");
+    assert_eq!(o.client_id, "outpost");
+    assert_eq!(o.client_secret, "client-s3cret-from-file");
+    assert_eq!(o.token_url.as_str(), "https://auth.internal/oauth2/token");
+    assert_eq!(o.scopes, ["probe.read", "probe.write"]);
+    assert_eq!(
+        o.endpoint_params,
+        [("audience".to_string(), "https://api.internal".to_string())]
+    );
+    assert!(o.tls.ca.is_some());
+    assert_eq!(o.tls.server_name.as_deref(), Some("auth.internal"));
+    assert_eq!(
+        o.proxy_url.as_ref().map(ToString::to_string).as_deref(),
+        Some("http://proxy.internal:3128/")
+    );
+    assert!(
+        !format!("{http:?}").contains("client-s3cret"),
+        "Debug shows the secret"
+    );
+
+    let redacted = &config.modules["http_oauth2_inline"].redacted;
+    assert!(
+        redacted.contains("client_secret = \"<secret>\""),
+        "{redacted}"
+    );
+    assert!(!redacted.contains("client-s3cret-inline"), "{redacted}");
+    let redacted = &config.modules["http_oauth2"].redacted;
+    assert!(
+        redacted.contains("client_secret_file = \"files/client_secret\""),
+        "{redacted}"
+    );
+}
+
+#[test]
+fn proxy_options_load_and_connect_headers_stay_secret() {
+    let config = load_ok(Path::new(&format!("{GOOD}/auth-and-proxies.toml")));
+    let Prober::Http(http) = &config.modules["http_https_proxy"].prober else {
+        panic!("http_https_proxy is an http module");
+    };
+    assert_eq!(
+        http.proxy_url.as_ref().map(ToString::to_string).as_deref(),
+        Some("https://proxy.internal:8443/")
+    );
+    let no_proxy = http
+        .proxy_options
+        .no_proxy
+        .as_ref()
+        .expect("no_proxy is set");
+    assert!(!no_proxy.use_proxy("api.internal", 443));
+    assert!(!no_proxy.use_proxy("10.1.2.3", 80));
+    assert!(no_proxy.use_proxy("example.com", 443));
+    let headers: Vec<(&str, &[u8])> = http
+        .proxy_options
+        .connect_header
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_bytes()))
+        .collect();
+    assert_eq!(
+        headers,
+        [
+            ("proxy-token", &b"proxy-s3cret"[..]),
+            ("x-tenant", b"a"),
+            ("x-tenant", b"b")
+        ]
+    );
+    assert!(
+        !format!("{http:?}").contains("proxy-s3cret"),
+        "Debug shows a secret"
+    );
+    for name in ["http_https_proxy", "http_env_proxy"] {
+        let redacted = &config.modules[name].redacted;
+        assert!(!redacted.contains("proxy-s3cret"), "{redacted}");
+        assert!(redacted.contains("<secret>"), "{redacted}");
+    }
+    let Prober::Http(env) = &config.modules["http_env_proxy"].prober else {
+        panic!("http_env_proxy is an http module");
+    };
+    assert!(env.proxy_options.from_environment.is_some());
 }

@@ -5,12 +5,17 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use outpost::config::{HttpModule, IpProtocol, IpSettings, Module, TcpModule};
+use outpost::config::{
+    DnsModule, HttpModule, IpProtocol, IpSettings, Module, TcpModule, Transport,
+};
 use outpost::metrics::names;
+use outpost::probe::grpc::GrpcModule;
+use outpost::probe::http::HttpPhase;
 use outpost::probe::{self, FailureReason, ProbeContext, ProberKind};
 
 use crate::support::daemon::target_server;
-use crate::support::{http_module, tcp_module};
+use crate::support::dns::{reply, Responder};
+use crate::support::{dns_module, http_module, module, tcp_module};
 
 const BLACKBOX_SERIES: &[&str] = &[
     "probe_success",
@@ -30,11 +35,22 @@ const BLACKBOX_SERIES: &[&str] = &[
     "probe_http_ssl",
     "probe_http_version",
     "probe_http_last_modified_timestamp_seconds",
+    "probe_grpc_duration_seconds",
+    "probe_grpc_status_code",
+    "probe_grpc_healthcheck_response",
+    "probe_grpc_ssl",
+    "probe_failed_due_to_cel",
     "probe_ssl_earliest_cert_expiry",
     "probe_ssl_last_chain_expiry_timestamp_seconds",
     "probe_ssl_last_chain_info",
     "probe_tls_version_info",
     "probe_tls_cipher_info",
+    "probe_dns_duration_seconds",
+    "probe_dns_answer_rrs",
+    "probe_dns_authority_rrs",
+    "probe_dns_additional_rrs",
+    "probe_dns_query_succeeded",
+    "probe_dns_serial",
 ];
 
 const OUTPOST_SERIES: &[&str] = &[
@@ -65,6 +81,7 @@ const OUTCOMES: &[&str] = &[
     "resolve",
     "connect",
     "proxy",
+    "oauth2",
     "tls",
     "http",
     "http_status",
@@ -74,10 +91,15 @@ const OUTCOMES: &[&str] = &[
     "ssl_forbidden",
     "header_regex",
     "body_regex",
+    "body_cel",
     "body_too_large",
     "decompression",
     "expect_regex",
     "expect_bytes",
+    "dns_rcode",
+    "dns_rr_validation",
+    "grpc_status",
+    "not_serving",
     "io",
 ];
 
@@ -92,6 +114,16 @@ fn metric_names_are_exactly_the_published_ones() {
     expected.sort_unstable();
     actual.sort_unstable();
     assert_eq!(actual, expected);
+}
+
+/// The `phase` values of `probe_http_duration_seconds`: Blackbox's, literally.
+#[test]
+fn http_phase_labels_are_exactly_blackboxs() {
+    let actual: Vec<&str> = HttpPhase::BLACKBOX.iter().map(|p| p.as_label()).collect();
+    assert_eq!(
+        actual,
+        ["resolve", "connect", "tls", "processing", "transfer"]
+    );
 }
 
 #[test]
@@ -209,7 +241,7 @@ fn every_prober_is_in_the_valid_values_hint() {
 /// A target each prober accepts on loopback, one it cannot reach, and a module.
 /// The `match` is exhaustive: a new prober does not compile until it has a case.
 fn cases(kind: ProberKind, peers: &Peers) -> Vec<(Module, String, bool)> {
-    let (up, closed) = (peers.up, peers.closed);
+    let (up, dns, closed) = (peers.up, peers.dns, peers.closed);
     let ip4 = IpSettings {
         preferred: IpProtocol::Ip4,
         ..IpSettings::default()
@@ -240,16 +272,36 @@ fn cases(kind: ProberKind, peers: &Peers) -> Vec<(Module, String, bool)> {
             ]
         }
         ProberKind::Unix => {
-            let m = || Module {
-                name: "test_unix".into(),
-                timeout: None,
-                prober: outpost::config::Prober::Unix(Box::default()),
-                run_duration_buckets: vec![],
-                redacted: String::new(),
-            };
+            let m = || module(outpost::config::Prober::Unix(Box::default()));
             vec![
                 (m(), peers.socket.clone(), true),
                 (m(), peers.missing_socket.clone(), false),
+            ]
+        }
+        ProberKind::Dns => {
+            // Over TCP, so that the closed port fails to connect as for the others.
+            let m = || {
+                dns_module(DnsModule {
+                    ip: ip4,
+                    transport: Transport::Tcp,
+                    ..DnsModule::default()
+                })
+            };
+            vec![
+                (m(), dns.to_string(), true),
+                (m(), closed.to_string(), false),
+            ]
+        }
+        ProberKind::Grpc => {
+            let m = || {
+                module(outpost::config::Prober::Grpc(Box::new(GrpcModule {
+                    ip: ip4,
+                    ..GrpcModule::default()
+                })))
+            };
+            vec![
+                (m(), peers.grpc.to_string(), true),
+                (m(), closed.to_string(), false),
             ]
         }
     }
@@ -258,6 +310,8 @@ fn cases(kind: ProberKind, peers: &Peers) -> Vec<(Module, String, bool)> {
 /// The live and dead targets the cases point at.
 struct Peers {
     up: SocketAddr,
+    dns: SocketAddr,
+    grpc: SocketAddr,
     closed: SocketAddr,
     socket: String,
     missing_socket: String,
@@ -270,8 +324,16 @@ async fn every_prober_emits_the_common_series() {
     let socket = dir.path().join("up.sock");
     let unix = tokio::net::UnixListener::bind(&socket).unwrap();
     tokio::spawn(async move { while unix.accept().await.is_ok() {} });
+    let responder = Responder::start(
+        "127.0.0.1".parse().unwrap(),
+        std::sync::Arc::new(|q| Some(reply(q, vec![], vec![]))),
+    )
+    .await;
+    let grpc_peer = crate::support::grpc::health_peer(None).await;
     let peers = Peers {
         up: target_server().await,
+        dns: responder.addr,
+        grpc: grpc_peer.addr,
         closed: {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             l.local_addr().unwrap()

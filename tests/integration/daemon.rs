@@ -291,6 +291,21 @@ async fn probe_endpoint_is_blackbox_compatible() {
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(sample(&body, "probe_success", ""), Some(1.0));
+    // One rule with the prober's: the value must match exactly, as in Blackbox.
+    let (status, body) = d
+        .get(&format!(
+            "/probe?module=http_host&target=http://{target}/ok&hostname=A.example"
+        ))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    // An empty hostname is no hostname.
+    let (status, body) = d
+        .get(&format!(
+            "/probe?module=http_host&target=http://{target}/ok&hostname="
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(sample(&body, "probe_success", ""), Some(1.0));
 
     // `module` defaults to http_2xx.
     let (_, body) = d

@@ -447,7 +447,7 @@ async fn body_regexes() {
     let s =
         plain(|req| respond(200, &[], req.uri.path().trim_start_matches('/').to_string())).await;
     let m = http_module(HttpModule {
-        fail_if_body_not_matches_regexp: vec![Regex::new("A").unwrap(), Regex::new("B").unwrap()],
+        fail_if_body_not_matches_regexp: vec![bytes_re("A"), bytes_re("B")],
         ..Default::default()
     });
     let r = run(&m, &s.url("/only-A")).await;
@@ -458,11 +458,15 @@ async fn body_regexes() {
     assert_metric(&r, "probe_failed_due_to_regex", &[], 0.0);
 
     let m = http_module(HttpModule {
-        fail_if_body_matches_regexp: vec![Regex::new("error").unwrap()],
+        fail_if_body_matches_regexp: vec![bytes_re("error")],
         ..Default::default()
     });
     assert_outcome(&run(&m, &s.url("/an-error-page")).await, "body_regex");
     assert_outcome(&run(&m, &s.url("/fine")).await, "success");
+}
+
+fn bytes_re(re: &str) -> regex::bytes::Regex {
+    regex::bytes::Regex::new(re).unwrap()
 }
 
 fn rule(name: &str, re: &str, allow_missing: bool) -> HeaderMatch {
@@ -558,7 +562,24 @@ async fn host_and_user_agent_headers() {
     )
     .await;
     assert_outcome(&r, "invalid_target");
+    // The same rule as /probe's (Blackbox's): the value must match exactly.
+    let r = run_with(
+        &m,
+        &s.url("/status/200"),
+        Duration::from_secs(5),
+        Some("EXAMPLE.test"),
+    )
+    .await;
+    assert_outcome(&r, "invalid_target");
     assert_eq!(s.requests().len(), 3);
+    let r = run_with(
+        &m,
+        &s.url("/status/200"),
+        Duration::from_secs(5),
+        Some("example.test"),
+    )
+    .await;
+    assert_outcome(&r, "success");
 }
 
 struct Tls {
@@ -931,7 +952,8 @@ async fn target_scheme_parsing() {
     assert_outcome(&run(&m, "invalid://x").await, "invalid_target");
 }
 
-// An endless body with a body regex runs into the deadline with bounded memory.
+// An endless body with a body regex runs into the deadline (the memory bound is
+// `a_huge_body_is_read_in_bounded_memory`).
 #[tokio::test]
 async fn endless_body_with_regex_times_out() {
     let s = serve(
@@ -940,13 +962,106 @@ async fn endless_body_with_regex_times_out() {
     )
     .await;
     let m = http_module(HttpModule {
-        fail_if_body_not_matches_regexp: vec![Regex::new("never-there").unwrap()],
+        fail_if_body_not_matches_regexp: vec![bytes_re("never-there")],
         ..Default::default()
     });
     let r = run_with(&m, &s.url("/"), Duration::from_secs(2), None).await;
     assert_outcome(&r, "timeout");
     assert_metric(&r, "probe_http_status_code", &[], 200.0);
     assert_present(&r, "probe_http_uncompressed_body_length");
+}
+
+/// `SIZE` bytes in 64 KiB frames, counted as they are handed to the server, then
+/// nothing more, ever: the connection stays open.
+struct ThenStall {
+    left: usize,
+    sent: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl hyper::body::Body for ThenStall {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+        if self.left == 0 {
+            return std::task::Poll::Pending;
+        }
+        let n = self.left.min(64 * 1024);
+        self.left -= n;
+        self.sent.fetch_add(n, std::sync::atomic::Ordering::SeqCst);
+        std::task::Poll::Ready(Some(Ok(hyper::body::Frame::data(Bytes::from(vec![
+            b'x';
+            n
+        ])))))
+    }
+}
+
+/// The body is never held: `outpost probe` reads a 256 MiB body through a body
+/// regex, and its peak resident memory (VmHWM) stays a fraction of that. Once the
+/// server has handed over every byte, all but what socket buffers hold (a few
+/// MiB) has been read, so a reader that kept the body would show over 200 MiB.
+#[tokio::test]
+async fn a_huge_body_is_read_in_bounded_memory() {
+    const SIZE: usize = 256 << 20;
+    let sent = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = sent.clone();
+    let s = serve(
+        None,
+        handler(move |_| {
+            http::Response::new(
+                ThenStall {
+                    left: SIZE,
+                    sent: counter.clone(),
+                }
+                .boxed(),
+            )
+        }),
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("probes.toml");
+    std::fs::write(
+        &config,
+        "[modules.big]\nprober = \"http\"\ntimeout = \"10m\"\n[modules.big.http]\npreferred_ip_protocol = \"ip4\"\nfail_if_body_not_matches_regexp = [\"never-there\"]\n",
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_outpost"))
+        .arg("--config")
+        .arg(&config)
+        .args(["probe", "--module", "big", &s.url("/")])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let status = format!("/proc/{}/status", child.id());
+    // A guard against a hang, not a measurement.
+    let give_up = std::time::Instant::now() + Duration::from_secs(300);
+    while sent.load(std::sync::atomic::Ordering::SeqCst) < SIZE {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "outpost probe exited early"
+        );
+        assert!(std::time::Instant::now() < give_up, "the body was not read");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let text = std::fs::read_to_string(&status).unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let kib: usize = text
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("no VmHWM in {text}"));
+    let peak = kib * 1024;
+    assert!(
+        peak < SIZE / 4,
+        "peak RSS {} MiB while reading a {} MiB body",
+        peak >> 20,
+        SIZE >> 20
+    );
 }
 
 // A server that closes the connection is hit exactly once.

@@ -337,13 +337,7 @@ async fn starttls_refuses_bytes_sent_before_the_handshake() {
 }
 
 fn unix_module(m: UnixModule) -> outpost::config::Module {
-    outpost::config::Module {
-        name: "test_unix".into(),
-        timeout: None,
-        prober: Prober::Unix(Box::new(m)),
-        run_duration_buckets: vec![],
-        redacted: String::new(),
-    }
+    crate::support::module(Prober::Unix(Box::new(m)))
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use outpost::config::{
-    Config, Module, ProbeSpec, Prober, ServerConfig, DEFAULT_RUN_DURATION_BUCKETS,
+    Config, Module, ModuleIdentity, ProbeSpec, Prober, ServerConfig, DEFAULT_RUN_DURATION_BUCKETS,
 };
 use outpost::probe::{FailureReason, ProbeFailure, ProbeReport};
 use outpost::scheduler::{spread_offset, Limiter, Runner, Scheduler};
@@ -22,6 +22,7 @@ fn module(name: &str) -> Arc<Module> {
         prober: Prober::Tcp(Box::default()),
         run_duration_buckets: DEFAULT_RUN_DURATION_BUCKETS.to_vec(),
         redacted: String::new(),
+        identity: ModuleIdentity::default(),
     })
 }
 
@@ -88,6 +89,42 @@ fn scripted(log: Arc<Log>, t0: Instant, work: Duration) -> Runner {
     })
 }
 
+/// A runner that ignores its deadline and never returns (a prober bug): only the
+/// scheduler can end its runs. Records each run's start and when it was dropped.
+fn never_ending(log: Arc<Log>, t0: Instant) -> Runner {
+    struct Ended {
+        log: Arc<Log>,
+        target: String,
+        start: Duration,
+        t0: Instant,
+    }
+    impl Drop for Ended {
+        fn drop(&mut self) {
+            self.log.running.fetch_sub(1, Ordering::SeqCst);
+            let end = Instant::now() - self.t0;
+            self.log
+                .calls
+                .lock()
+                .unwrap()
+                .push((self.target.clone(), self.start, end));
+        }
+    }
+    Arc::new(move |_module, target, _ctx| {
+        let log = log.clone();
+        Box::pin(async move {
+            let now = log.running.fetch_add(1, Ordering::SeqCst) + 1;
+            log.max_running.fetch_max(now, Ordering::SeqCst);
+            let _ended = Ended {
+                start: Instant::now() - t0,
+                log,
+                target,
+                t0,
+            };
+            std::future::pending::<ProbeReport>().await
+        })
+    })
+}
+
 fn starts(log: &Log, target: &str) -> Vec<Duration> {
     log.calls
         .lock()
@@ -150,12 +187,14 @@ async fn each_probe_runs_every_interval_from_its_offset() {
     assert_eq!(a.run_durations.count(), starts(&log, "ta").len() as u64);
 }
 
+/// The scheduler itself ends a run at its timeout, even one whose runner ignores
+/// the deadline, and records it as a timeout.
 #[tokio::test(start_paused = true)]
 async fn a_hanging_target_times_out_and_never_overlaps_itself() {
     let t0 = Instant::now();
     let log = Arc::new(Log::default());
     let sched = Scheduler::new(
-        scripted(log.clone(), t0, Duration::from_secs(3600)),
+        never_ending(log.clone(), t0),
         Arc::new(Limiter::new(10)),
         CancellationToken::new(),
     );
@@ -268,38 +307,149 @@ async fn reload_keeps_unchanged_probes_and_restarts_changed_ones() {
     }
 }
 
+/// `probes.toml` in `dir` with module `m` (`module` is its body, after `prober`)
+/// used by probes `p` and `q`, loaded as the daemon loads it.
+fn load(dir: &std::path::Path, module: &str) -> Config {
+    let probe = |name: &str| {
+        format!("[[probes]]\nname = \"{name}\"\nmodule = \"m\"\ntarget = \"http://127.0.0.1:9/\"\ninterval = \"5s\"\n")
+    };
+    let text = format!(
+        "[modules.m]\nprober = \"http\"\n{module}\n\n{}\n{}",
+        probe("p"),
+        probe("q")
+    );
+    Config::from_str_at(&text, &dir.join("probes.toml")).unwrap_or_else(|e| panic!("{e}\n{text}"))
+}
+
+fn counts(s: outpost::scheduler::ApplySummary) -> (usize, usize, usize, usize) {
+    (s.kept, s.added, s.changed, s.removed)
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_changed_module_restarts_its_probes() {
-    let log = Arc::new(Log::default());
+    let dir = tempfile::tempdir().unwrap();
     let sched = Scheduler::new(
-        scripted(log.clone(), Instant::now(), Duration::from_millis(10)),
+        scripted(
+            Arc::new(Log::default()),
+            Instant::now(),
+            Duration::from_millis(10),
+        ),
         Arc::new(Limiter::new(10)),
         CancellationToken::new(),
     );
-    let before = config(vec![spec("p", "tp", 5, 1), spec("q", "tq", 5, 1)], 10);
-    sched.apply(&before);
-    let same = sched.apply(&before);
-    assert_eq!(
-        (same.kept, same.added, same.changed, same.removed),
-        (2, 0, 0, 0)
-    );
+    let before = load(dir.path(), "timeout = \"2s\"");
+    assert_eq!(counts(sched.apply(&before)), (0, 2, 0, 0));
+    assert_eq!(counts(sched.apply(&before)), (2, 0, 0, 0));
 
-    let mut after = before.clone();
-    let mut m = (*after.modules["m"]).clone();
-    m.run_duration_buckets = vec![0.1, 1.0];
-    after.modules.insert("m".to_string(), Arc::new(m));
-    let changed = sched.apply(&after);
-    assert_eq!(
-        (
-            changed.kept,
-            changed.added,
-            changed.changed,
-            changed.removed
-        ),
-        (0, 0, 2, 0)
+    let after = load(
+        dir.path(),
+        "timeout = \"2s\"\nrun_duration_buckets = [0.1, 1.0]",
     );
+    assert_eq!(counts(sched.apply(&after)), (0, 0, 2, 0));
     assert_eq!(
         sched.probes()[0].snapshot().run_durations.bounds(),
         &[0.1, 1.0]
     );
+}
+
+/// A changed secret, inline or in a file the module reads, is a changed module:
+/// its probes restart and run with the new one.
+#[tokio::test(start_paused = true)]
+async fn a_changed_secret_restarts_its_probes() {
+    let dir = tempfile::tempdir().unwrap();
+    let sched = Scheduler::new(
+        scripted(
+            Arc::new(Log::default()),
+            Instant::now(),
+            Duration::from_millis(10),
+        ),
+        Arc::new(Limiter::new(10)),
+        CancellationToken::new(),
+    );
+    let inline = |password: &str| {
+        format!("[modules.m.http]\nbasic_auth = {{ username = \"u\", password = \"{password}\" }}")
+    };
+    let first = load(dir.path(), &inline("first-secret"));
+    sched.apply(&first);
+    let second = load(dir.path(), &inline("second-secret"));
+    assert_ne!(first.modules["m"].identity, second.modules["m"].identity);
+    assert_eq!(counts(sched.apply(&second)), (0, 0, 2, 0));
+
+    let from_file = "[modules.m.http]\nbasic_auth = { username = \"u\", password_file = \"pw\" }";
+    std::fs::write(dir.path().join("pw"), "file-secret-1").unwrap();
+    let first = load(dir.path(), from_file);
+    sched.apply(&first);
+    assert_eq!(
+        counts(sched.apply(&load(dir.path(), from_file))),
+        (2, 0, 0, 0)
+    );
+    std::fs::write(dir.path().join("pw"), "file-secret-2").unwrap();
+    let rotated = load(dir.path(), from_file);
+    assert_ne!(first.modules["m"].identity, rotated.modules["m"].identity);
+    assert_eq!(counts(sched.apply(&rotated)), (0, 0, 2, 0));
+    let Prober::Http(http) = &sched.probes()[0].module.prober else {
+        panic!("not http");
+    };
+    assert!(
+        matches!(&http.auth, Some(outpost::config::Auth::Basic { password, .. }) if password == "file-secret-2")
+    );
+}
+
+/// The identity is a digest: no secret in its bytes or its `Debug` text.
+#[test]
+fn a_module_identity_holds_no_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = "s3cr3t-pass";
+    let config = load(
+        dir.path(),
+        &format!("[modules.m.http]\nbasic_auth = {{ username = \"u\", password = \"{secret}\" }}"),
+    );
+    let identity = config.modules["m"].identity;
+    assert_eq!(identity.as_bytes().len(), 32);
+    assert!(!identity
+        .as_bytes()
+        .windows(secret.len())
+        .any(|w| w == secret.as_bytes()));
+    let text = format!("{identity:?}");
+    assert!(!text.contains(secret), "{text}");
+    assert!(text.len() < 40, "{text}");
+}
+
+/// The same settings written in another key order, or as an inline table
+/// rather than a table header, are the same module. Request headers are sent in
+/// the order written, so their order is part of the settings.
+#[tokio::test(start_paused = true)]
+async fn key_order_does_not_change_a_module() {
+    let dir = tempfile::tempdir().unwrap();
+    let sched = Scheduler::new(
+        scripted(
+            Arc::new(Log::default()),
+            Instant::now(),
+            Duration::from_millis(10),
+        ),
+        Arc::new(Limiter::new(10)),
+        CancellationToken::new(),
+    );
+    let a = load(
+        dir.path(),
+        "timeout = \"2s\"\n[modules.m.http]\nmethod = \"HEAD\"\nvalid_status_codes = [200, 204]\nheaders = { X-A = \"1\", X-B = \"2\" }",
+    );
+    let b = load(
+        dir.path(),
+        "http = { headers = { X-A = \"1\", X-B = \"2\" }, valid_status_codes = [200, 204], method = \"HEAD\" }\ntimeout = \"2s\"",
+    );
+    assert_eq!(a.modules["m"].identity, b.modules["m"].identity);
+    sched.apply(&a);
+    assert_eq!(counts(sched.apply(&b)), (2, 0, 0, 0));
+    // A changed value is another module.
+    let c = load(
+        dir.path(),
+        "timeout = \"2s\"\n[modules.m.http]\nmethod = \"GET\"\nvalid_status_codes = [200, 204]\nheaders = { X-A = \"1\", X-B = \"2\" }",
+    );
+    assert_ne!(a.modules["m"].identity, c.modules["m"].identity);
+    let d = load(
+        dir.path(),
+        "timeout = \"2s\"\n[modules.m.http]\nmethod = \"HEAD\"\nvalid_status_codes = [200, 204]\nheaders = { X-B = \"2\", X-A = \"1\" }",
+    );
+    assert_ne!(a.modules["m"].identity, d.modules["m"].identity);
 }

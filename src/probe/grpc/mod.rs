@@ -77,7 +77,10 @@ pub fn parse_target(text: &str) -> Result<Target, TargetError> {
         None => rest,
     };
     if host.is_empty() {
-        return Err(TargetError::new(format!("invalid grpc target {text:?}"), hint));
+        return Err(TargetError::new(
+            format!("invalid grpc target {text:?}"),
+            hint,
+        ));
     }
     Ok(Target {
         host: host.to_string(),
@@ -245,7 +248,11 @@ where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let unavailable = |what: &str, e: hyper::Error| {
-        CallError::new(FailureReason::GrpcStatus, UNAVAILABLE, format!("{what}: {e}"))
+        CallError::new(
+            FailureReason::GrpcStatus,
+            UNAVAILABLE,
+            format!("{what}: {e}"),
+        )
     };
     let (mut sender, conn) = http2::Builder::new(TokioExecutor::new())
         .handshake::<_, Full<Bytes>>(io)
@@ -267,7 +274,11 @@ where
             .collect()
             .await
             .map_err(|e| {
-                CallError::new(FailureReason::GrpcStatus, INTERNAL, format!("reading the answer: {e}"))
+                CallError::new(
+                    FailureReason::GrpcStatus,
+                    INTERNAL,
+                    format!("reading the answer: {e}"),
+                )
             })?;
         let trailers = collected.trailers().cloned();
         Ok::<_, CallError>((head, collected.to_bytes(), trailers))
@@ -307,7 +318,13 @@ fn build_request(
     }
     builder
         .body(Full::new(Bytes::from(wire::check_request(&module.service))))
-        .map_err(|e| CallError::new(FailureReason::InvalidTarget, INTERNAL, format!("building the call: {e}")))
+        .map_err(|e| {
+            CallError::new(
+                FailureReason::InvalidTarget,
+                INTERNAL,
+                format!("building the call: {e}"),
+            )
+        })
 }
 
 /// Reads the status (from the trailers, or the head of a trailers-only answer)
@@ -342,7 +359,10 @@ fn answer(
             .or_else(|| head.headers.get("grpc-message"))
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
             .unwrap_or_default();
-        rec.trace(format_args!("Call ended with {code} ({})", wire::code_name(code)));
+        rec.trace(format_args!(
+            "Call ended with {code} ({})",
+            wire::code_name(code)
+        ));
         return Err(CallError::new(
             FailureReason::GrpcStatus,
             code,
@@ -371,7 +391,12 @@ mod tests {
 
     #[test]
     fn targets() {
-        let t = |h: &str, p| Ok(Target { host: h.into(), port: p });
+        let t = |h: &str, p| {
+            Ok(Target {
+                host: h.into(),
+                port: p,
+            })
+        };
         assert_eq!(parse_target("api:50051"), t("api", Some(50051)));
         assert_eq!(parse_target("api"), t("api", None));
         assert_eq!(parse_target("http://api:80"), t("api", Some(80)));

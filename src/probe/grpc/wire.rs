@@ -135,10 +135,7 @@ mod tests {
     #[test]
     fn request_frames() {
         assert_eq!(check_request(""), [0, 0, 0, 0, 0]);
-        assert_eq!(
-            check_request("ab"),
-            [0, 0, 0, 0, 4, 0x0a, 2, b'a', b'b']
-        );
+        assert_eq!(check_request("ab"), [0, 0, 0, 0, 4, 0x0a, 2, b'a', b'b']);
         let long = "x".repeat(200);
         let framed = check_request(&long);
         assert_eq!(&framed[5..8], &[0x0a, 0xc8, 0x01]);
@@ -155,8 +152,14 @@ mod tests {
             Ok(2)
         );
         assert_eq!(check_response(&[]), Err(WireError::Truncated));
-        assert_eq!(check_response(&[0, 0, 0, 0, 3, 0x08]), Err(WireError::Truncated));
-        assert_eq!(check_response(&[0, 0, 0, 0, 1, 0x08]), Err(WireError::Malformed));
+        assert_eq!(
+            check_response(&[0, 0, 0, 0, 3, 0x08]),
+            Err(WireError::Truncated)
+        );
+        assert_eq!(
+            check_response(&[0, 0, 0, 0, 1, 0x08]),
+            Err(WireError::Malformed)
+        );
         assert_eq!(check_response(&[1, 0, 0, 0, 0]), Err(WireError::Compressed));
         assert_eq!(
             check_response(&[0, 0, 0, 0, 0, 9]),

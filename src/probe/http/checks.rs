@@ -4,10 +4,10 @@
 use std::time::Instant;
 
 use http::Version;
-use http_body_util::BodyExt as _;
 
 use super::conn::{add_phase, HopResponse};
-use super::{series, HeaderMatch, HttpModule};
+use super::series::{self, HttpPhase};
+use super::{HeaderMatch, HttpModule};
 use crate::metrics::names;
 use crate::probe::body::{BodyReader, BodyStop, RegexVerdict};
 use crate::probe::{FailureReason, ProbeFailure, Recorder};
@@ -20,9 +20,26 @@ pub(super) async fn finish(
     module: &HttpModule,
     rec: &mut Recorder,
 ) -> Result<(), ProbeFailure> {
+    record_head(resp, rec);
+    let mut failure = check_head(&resp.head, module, rec).err();
+    // Body regexes run only while the probe is still successful (as Blackbox).
+    let body_result = check_body(resp, module, failure.is_none(), rec).await;
+    failure = failure.or(body_result.err());
+    failure = failure.or(check_version(resp.head.version, module).err());
+    failure = failure.or(check_ssl(resp.over_tls, module).err());
+    match failure {
+        Some(f) => Err(f),
+        None => Ok(()),
+    }
+}
+
+/// The series read off the final response's head.
+fn record_head(resp: &HopResponse, rec: &mut Recorder) {
     let head = &resp.head;
-    let status = head.status.as_u16();
-    rec.set(series::PROBE_HTTP_STATUS_CODE, f64::from(status));
+    rec.set(
+        series::PROBE_HTTP_STATUS_CODE,
+        f64::from(head.status.as_u16()),
+    );
     rec.set(series::PROBE_HTTP_CONTENT_LENGTH, content_length(head));
     rec.set(series::PROBE_HTTP_VERSION, version_number(head.version));
     rec.set(
@@ -35,28 +52,41 @@ pub(super) async fn finish(
     if let Some(t) = last_modified(head) {
         rec.set(series::PROBE_HTTP_LAST_MODIFIED_TIMESTAMP_SECONDS, t);
     }
+}
 
-    let mut failure = check_status(status, &module.valid_status_codes).err();
-    if failure.is_none()
-        && !(module.fail_if_header_matches.is_empty()
-            && module.fail_if_header_not_matches.is_empty())
-    {
-        let r = check_headers(&head.headers, module);
-        rec.set(
-            names::PROBE_FAILED_DUE_TO_REGEX,
-            if r.is_ok() { 0.0 } else { 1.0 },
-        );
-        failure = r.err();
+/// Status, then header rules (only while the status passed).
+fn check_head(
+    head: &http::response::Parts,
+    module: &HttpModule,
+    rec: &mut Recorder,
+) -> Result<(), ProbeFailure> {
+    check_status(head.status.as_u16(), &module.valid_status_codes)?;
+    if module.fail_if_header_matches.is_empty() && module.fail_if_header_not_matches.is_empty() {
+        return Ok(());
     }
+    let r = check_headers(&head.headers, module);
+    rec.set(
+        names::PROBE_FAILED_DUE_TO_REGEX,
+        if r.is_ok() { 0.0 } else { 1.0 },
+    );
+    r
+}
 
-    // Body regexes run only while the probe is still successful (as Blackbox).
-    let (fail_if, fail_if_not) = if failure.is_none() {
+/// Reads the body (always, for the transfer phase and length), running the
+/// body regexes and CEL rules when `run_regexes` (the probe is still successful).
+async fn check_body(
+    resp: &mut HopResponse,
+    module: &HttpModule,
+    run_regexes: bool,
+    rec: &mut Recorder,
+) -> Result<(), ProbeFailure> {
+    let (fail_if, fail_if_not): (&[_], &[_]) = if run_regexes {
         (
-            bytes_regexes(&module.fail_if_body_matches_regexp),
-            bytes_regexes(&module.fail_if_body_not_matches_regexp),
+            &module.fail_if_body_matches_regexp,
+            &module.fail_if_body_not_matches_regexp,
         )
     } else {
-        (Vec::new(), Vec::new())
+        (&[], &[])
     };
     let mut reader = BodyReader::new(
         module.compression,
@@ -65,6 +95,10 @@ pub(super) async fn finish(
         fail_if_not,
     );
     let matching = reader.matching();
+    // CEL rules run only while the probe is still successful (as Blackbox).
+    if run_regexes && super::cel::configured(module) {
+        reader.keep(super::cel::body_cap(module));
+    }
     let body_result = read_body(resp, &mut reader, rec).await;
     if matching {
         let failed = matches!(
@@ -76,35 +110,43 @@ pub(super) async fn finish(
             if failed { 1.0 } else { 0.0 },
         );
     }
-    failure = failure.or(body_result.err());
-
-    let proto = proto_name(resp.head.version);
-    if !module.valid_http_versions.is_empty()
-        && !module.valid_http_versions.iter().any(|v| v == proto)
-    {
-        failure = failure.or(Some(ProbeFailure::new(
-            FailureReason::HttpVersion,
-            format!(
-                "{proto} is not in valid_http_versions {:?}",
-                module.valid_http_versions
-            ),
-        )));
-    }
-    if resp.over_tls && module.fail_if_ssl {
-        failure = failure.or(Some(ProbeFailure::new(
-            FailureReason::SslForbidden,
-            "final request was over SSL",
-        )));
-    } else if !resp.over_tls && module.fail_if_not_ssl {
-        failure = failure.or(Some(ProbeFailure::new(
-            FailureReason::SslRequired,
-            "final request was not over SSL",
-        )));
-    }
-    match failure {
-        Some(f) => Err(f),
+    body_result?;
+    match reader.take_kept() {
+        Some(kept) => super::cel::check(kept, module, rec).await,
         None => Ok(()),
     }
+}
+
+fn check_version(version: Version, module: &HttpModule) -> Result<(), ProbeFailure> {
+    let proto = proto_name(version);
+    if module.valid_http_versions.is_empty()
+        || module.valid_http_versions.iter().any(|v| v == proto)
+    {
+        return Ok(());
+    }
+    Err(ProbeFailure::new(
+        FailureReason::HttpVersion,
+        format!(
+            "{proto} is not in valid_http_versions {:?}",
+            module.valid_http_versions
+        ),
+    ))
+}
+
+fn check_ssl(over_tls: bool, module: &HttpModule) -> Result<(), ProbeFailure> {
+    if over_tls && module.fail_if_ssl {
+        return Err(ProbeFailure::new(
+            FailureReason::SslForbidden,
+            "final request was over SSL",
+        ));
+    }
+    if !over_tls && module.fail_if_not_ssl {
+        return Err(ProbeFailure::new(
+            FailureReason::SslRequired,
+            "final request was not over SSL",
+        ));
+    }
+    Ok(())
 }
 
 /// Reads the body frame by frame into `reader`, writing
@@ -112,14 +154,14 @@ pub(super) async fn finish(
 /// the end (also when reading stops early).
 async fn read_body(
     resp: &mut HopResponse,
-    reader: &mut BodyReader,
+    reader: &mut BodyReader<'_>,
     rec: &mut Recorder,
 ) -> Result<(), ProbeFailure> {
     let result = read_frames(resp, reader, rec).await;
     let end = Instant::now();
     add_phase(
         rec,
-        "transfer",
+        HttpPhase::Transfer,
         end.duration_since(resp.first_byte).as_secs_f64(),
     );
     rec.set(
@@ -136,30 +178,10 @@ async fn read_body(
 
 async fn read_frames(
     resp: &mut HopResponse,
-    reader: &mut BodyReader,
+    reader: &mut BodyReader<'_>,
     rec: &mut Recorder,
 ) -> Result<(), ProbeFailure> {
-    loop {
-        let frame = resp.driver.drive(resp.body.frame()).await;
-        let frame = match frame {
-            None => break,
-            Some(Ok(f)) => f,
-            Some(Err(e)) => {
-                let detail = resp
-                    .driver
-                    .error
-                    .take()
-                    .map(|d| format!(" ({d})"))
-                    .unwrap_or_default();
-                return Err(ProbeFailure::new(
-                    FailureReason::Io,
-                    format!("reading the body: {e}{detail}"),
-                ));
-            }
-        };
-        let Ok(data) = frame.into_data() else {
-            continue; // trailers
-        };
+    while let Some(data) = resp.body.data().await? {
         // Decompression is synchronous work: feed compressed input in small
         // slices and yield between them, so a bomb cannot hold the thread past
         // the deadline.
@@ -200,13 +222,6 @@ fn stop_failure(stop: BodyStop) -> ProbeFailure {
         }
         BodyStop::Decompression(m) => ProbeFailure::new(FailureReason::Decompression, m),
     }
-}
-
-fn bytes_regexes(res: &[regex::Regex]) -> Vec<regex::bytes::Regex> {
-    // Patterns compiled as str regexes at load time compile as bytes regexes too.
-    res.iter()
-        .filter_map(|r| regex::bytes::Regex::new(r.as_str()).ok())
-        .collect()
 }
 
 fn check_status(status: u16, valid: &[u16]) -> Result<(), ProbeFailure> {

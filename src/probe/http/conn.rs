@@ -11,15 +11,14 @@ use std::time::Instant;
 use bytes::Bytes;
 use http::header::{HeaderMap, HeaderValue, CONNECTION, HOST};
 use http::{Method, Request, Uri, Version};
-use http_body_util::Full;
+use http_body_util::{BodyExt as _, Full};
 use hyper::body::Incoming;
 use hyper::client::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use tokio::net::TcpStream;
 use tokio_util::either::Either;
 use url::Url;
 
-use super::series;
+use super::series::{self, HttpPhase};
 use super::HttpModule;
 use super::{proxy, target};
 use crate::probe::{net, tls, FailureReason, ProbeFailure, Recorder};
@@ -28,10 +27,10 @@ use crate::probe::{net, tls, FailureReason, ProbeFailure, Recorder};
 const MAX_HEAD: usize = 64 * 1024;
 
 /// Adds `secs` to one `probe_http_duration_seconds` phase.
-pub(super) fn add_phase(rec: &mut Recorder, phase: &'static str, secs: f64) {
+pub(super) fn add_phase(rec: &mut Recorder, phase: HttpPhase, secs: f64) {
     rec.add_with(
         series::PROBE_HTTP_DURATION_SECONDS,
-        vec![("phase", phase.to_string())],
+        vec![("phase", phase.as_label().to_string())],
         secs,
     );
 }
@@ -93,18 +92,59 @@ pub(super) struct HopRequest<'a> {
     pub(super) host_header: String,
     /// SNI and the name verified.
     pub(super) sni: String,
+    /// The proxy this request goes through ([`proxy::choose`]).
+    pub(super) proxy: Option<Uri>,
 }
 
 /// What one hop received: the head, and the body still to read.
 pub(super) struct HopResponse {
     pub(super) head: http::response::Parts,
-    pub(super) body: Incoming,
-    pub(super) driver: Driver,
+    pub(super) body: HopBody,
     pub(super) over_tls: bool,
     pub(super) first_byte: Instant,
 }
 
-type Stream = Either<TcpStream, tokio_rustls::client::TlsStream<TcpStream>>;
+/// A response body still to read, with what keeps its connection going.
+pub(super) enum HopBody {
+    /// HTTP/1.1 or HTTP/2 (hyper), with the connection's driver.
+    Hyper { body: Incoming, driver: Driver },
+    /// HTTP/3 over QUIC.
+    H3(Box<super::h3::Body>),
+}
+
+impl HopBody {
+    /// The next piece of body data; `None` at the end (trailers are skipped).
+    /// A broken stream is an `io` failure.
+    pub(super) async fn data(&mut self) -> Result<Option<Bytes>, ProbeFailure> {
+        let (body, driver) = match self {
+            HopBody::H3(b) => return b.data().await,
+            HopBody::Hyper { body, driver } => (body, driver),
+        };
+        loop {
+            match driver.drive(body.frame()).await {
+                None => return Ok(None),
+                Some(Ok(frame)) => {
+                    if let Ok(data) = frame.into_data() {
+                        return Ok(Some(data));
+                    }
+                }
+                Some(Err(e)) => {
+                    let detail = driver
+                        .error
+                        .take()
+                        .map(|d| format!(" ({d})"))
+                        .unwrap_or_default();
+                    return Err(ProbeFailure::new(
+                        FailureReason::Io,
+                        format!("reading the body: {e}{detail}"),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+type Stream = Either<proxy::Transport, tokio_rustls::client::TlsStream<proxy::Transport>>;
 
 /// The rustls error somewhere in `e`'s chain of causes, if there is one.
 fn tls_cause(e: &(dyn std::error::Error + 'static)) -> Option<String> {
@@ -136,59 +176,93 @@ pub(super) async fn exchange(
     rec: &mut Recorder,
 ) -> Result<HopResponse, ProbeFailure> {
     let https = req.url.scheme() == "https";
-    let port = target::port(req.url);
-    let target_authority = match req.ip {
-        Some(ip) => SocketAddr::new(ip, port).to_string(),
-        None => format!("{}:{port}", bracket(&target::host(req.url))),
-    };
-
-    // connect: to the target, or to the proxy (and through its tunnel).
-    let started = Instant::now();
-    let tcp = match &module.proxy_url {
-        None => {
-            let ip = req.ip.ok_or_else(|| {
-                ProbeFailure::new(FailureReason::Resolve, "no address to connect to")
-            })?;
-            let (s, _) = net::connect_timed(SocketAddr::new(ip, port), module.ip.source_ip, rec)
-                .await
-                .inspect_err(|_| add_phase(rec, "connect", started.elapsed().as_secs_f64()))?;
-            s
-        }
-        Some(proxy) => {
-            let r = proxy::connect(proxy, module, https.then_some(&target_authority), rec).await;
-            if r.is_err() {
-                add_phase(rec, "connect", started.elapsed().as_secs_f64());
-            }
-            r?
-        }
-    };
-    add_phase(rec, "connect", started.elapsed().as_secs_f64());
-
-    // tls
-    let (io, h2): (Stream, bool) = if https {
-        let alpn: &[&[u8]] = if module.enable_http2 {
-            &[b"h2", b"http/1.1"]
-        } else {
-            &[b"http/1.1"]
-        };
-        let series = tls::SeriesOptions { cipher: true };
-        let result = tls::handshake(tcp, &module.tls, &req.sni, alpn, series, rec).await;
-        let (stream, session) = match result {
-            Ok(ok) => ok,
-            Err(f) => return Err(f),
-        };
-        add_phase(rec, "tls", session.took.as_secs_f64());
-        let h2 = session.alpn.as_deref() == Some(b"h2");
-        (Either::Right(stream), h2)
-    } else {
-        (Either::Left(tcp), false)
-    };
+    let tcp = connect(&req, module, https, rec).await?;
+    let (io, h2) = secure(tcp, &req, module, https, rec).await?;
     let conn_ready = Instant::now();
-
-    // processing: handshake the HTTP connection, send, wait for the head.
-    let request = build_request(&req, module, h2, https)?;
+    let request = build_request(&req, h2, https)?;
     trace_request(rec, &request);
-    let (mut driver, response) = if h2 {
+    let (mut driver, response) = send(io, h2, request).await?;
+    let response = response_head(response, &mut driver)?;
+    let first_byte = Instant::now();
+    add_phase(
+        rec,
+        HttpPhase::Processing,
+        first_byte.duration_since(conn_ready).as_secs_f64(),
+    );
+    let (head, body) = response.into_parts();
+    trace_response(rec, &head);
+    Ok(HopResponse {
+        head,
+        body: HopBody::Hyper { body, driver },
+        over_tls: https,
+        first_byte,
+    })
+}
+
+/// The `connect` phase: a TCP connection to the target, or to the proxy (and
+/// through its tunnel for https). The phase is written also when it fails.
+async fn connect(
+    req: &HopRequest<'_>,
+    module: &HttpModule,
+    https: bool,
+    rec: &mut Recorder,
+) -> Result<proxy::Transport, ProbeFailure> {
+    let port = target::port(req.url);
+    let started = Instant::now();
+    let result = match &req.proxy {
+        None => match req.ip {
+            None => {
+                return Err(ProbeFailure::new(
+                    FailureReason::Resolve,
+                    "no address to connect to",
+                ))
+            }
+            Some(ip) => net::connect_timed(SocketAddr::new(ip, port), module.ip.source_ip, rec)
+                .await
+                .map(|(s, _)| Either::Left(s)),
+        },
+        Some(proxy) => {
+            let tunnel_to = match req.ip {
+                Some(ip) => SocketAddr::new(ip, port).to_string(),
+                None => format!("{}:{port}", bracket(&target::host(req.url))),
+            };
+            proxy::connect(proxy, module, https.then_some(&tunnel_to), rec).await
+        }
+    };
+    add_phase(rec, HttpPhase::Connect, started.elapsed().as_secs_f64());
+    result
+}
+
+/// The `tls` phase for https (ALPN offers `h2` when `enable_http2`); whether
+/// the connection speaks HTTP/2.
+async fn secure(
+    tcp: proxy::Transport,
+    req: &HopRequest<'_>,
+    module: &HttpModule,
+    https: bool,
+    rec: &mut Recorder,
+) -> Result<(Stream, bool), ProbeFailure> {
+    if !https {
+        return Ok((Either::Left(tcp), false));
+    }
+    let alpn: &[&[u8]] = if module.enable_http2 {
+        &[b"h2", b"http/1.1"]
+    } else {
+        &[b"http/1.1"]
+    };
+    let series = tls::SeriesOptions { cipher: true };
+    let (stream, session) = tls::handshake(tcp, &module.tls, &req.sni, alpn, series, rec).await?;
+    add_phase(rec, HttpPhase::Tls, session.took.as_secs_f64());
+    let h2 = session.alpn.as_deref() == Some(b"h2");
+    Ok((Either::Right(stream), h2))
+}
+
+type Sent = (Driver, hyper::Result<http::Response<Incoming>>);
+
+/// Handshakes the HTTP connection and sends the request; the response head
+/// (or why there is none) comes back with the connection's driver.
+async fn send(io: Stream, h2: bool, request: Request<Full<Bytes>>) -> Result<Sent, ProbeFailure> {
+    if h2 {
         let (mut sender, conn) = http2::Builder::new(TokioExecutor::new())
             .max_header_list_size(MAX_HEAD as u32)
             .handshake::<_, Full<Bytes>>(TokioIo::new(io))
@@ -196,7 +270,7 @@ pub(super) async fn exchange(
             .map_err(|e| http_err("HTTP/2 handshake", e))?;
         let mut driver = Driver::new(Box::pin(conn));
         let r = driver.drive(sender.send_request(request)).await;
-        (driver, r)
+        Ok((driver, r))
     } else {
         let (mut sender, conn) = http1::Builder::new()
             .handshake::<_, Full<Bytes>>(TokioIo::new(io))
@@ -204,9 +278,17 @@ pub(super) async fn exchange(
             .map_err(|e| http_err("HTTP/1.1 handshake", e))?;
         let mut driver = Driver::new(Box::pin(conn));
         let r = driver.drive(sender.send_request(request)).await;
-        (driver, r)
-    };
-    let response = response.map_err(|e| {
+        Ok((driver, r))
+    }
+}
+
+/// The response head, or the failure behind its absence: a TLS error surfacing
+/// after the handshake is `tls`, anything else `http`.
+fn response_head(
+    response: hyper::Result<http::Response<Incoming>>,
+    driver: &mut Driver,
+) -> Result<http::Response<Incoming>, ProbeFailure> {
+    response.map_err(|e| {
         if let Some(tls) = tls_cause(&e).or_else(|| driver.tls_error.take()) {
             return ProbeFailure::new(
                 FailureReason::Tls,
@@ -219,21 +301,6 @@ pub(super) async fn exchange(
             .map(|d| format!(" ({d})"))
             .unwrap_or_default();
         http_err("HTTP request failed", format!("{e}{detail}"))
-    })?;
-    let first_byte = Instant::now();
-    add_phase(
-        rec,
-        "processing",
-        first_byte.duration_since(conn_ready).as_secs_f64(),
-    );
-    let (head, body) = response.into_parts();
-    trace_response(rec, &head);
-    Ok(HopResponse {
-        head,
-        body,
-        driver,
-        over_tls: https,
-        first_byte,
     })
 }
 
@@ -247,30 +314,10 @@ fn bracket(host: &str) -> String {
 
 fn build_request(
     req: &HopRequest<'_>,
-    module: &HttpModule,
     h2: bool,
     https: bool,
 ) -> Result<Request<Full<Bytes>>, ProbeFailure> {
-    let path = target::origin_form(req.url);
-    let scheme = if https { "https" } else { "http" };
-    let uri_text = if h2 {
-        format!("{scheme}://{}{path}", req.host_header)
-    } else if !https && module.proxy_url.is_some() {
-        // Absolute-form for a plain-http request through a proxy.
-        let authority = match req.ip {
-            Some(ip) => SocketAddr::new(ip, target::port(req.url)).to_string(),
-            None => target::authority(req.url),
-        };
-        format!("http://{authority}{path}")
-    } else {
-        path
-    };
-    let uri: Uri = uri_text.parse().map_err(|e| {
-        ProbeFailure::new(
-            FailureReason::InvalidTarget,
-            format!("cannot form a request URI from {uri_text:?}: {e}"),
-        )
-    })?;
+    let uri = request_uri(req, h2, https)?;
     let mut builder = Request::builder().method(req.method.clone()).uri(uri);
     if h2 {
         builder = builder.version(Version::HTTP_2);
@@ -293,17 +340,50 @@ fn build_request(
         request.headers_mut().append(name.clone(), value.clone());
     }
     if !https {
-        if let Some(auth) = module.proxy_url.as_ref().and_then(proxy::authorization) {
-            let mut v = HeaderValue::from_str(&auth).map_err(|_| {
-                ProbeFailure::new(FailureReason::Proxy, "unusable proxy credentials")
-            })?;
-            v.set_sensitive(true);
+        if let Some(v) = proxy_authorization(req)? {
             request
                 .headers_mut()
                 .insert(http::header::PROXY_AUTHORIZATION, v);
         }
     }
     Ok(request)
+}
+
+/// The request target: absolute over HTTP/2 and for plain http through a
+/// proxy, origin-form otherwise.
+fn request_uri(req: &HopRequest<'_>, h2: bool, https: bool) -> Result<Uri, ProbeFailure> {
+    let path = target::origin_form(req.url);
+    let scheme = if https { "https" } else { "http" };
+    let uri_text = if h2 {
+        format!("{scheme}://{}{path}", req.host_header)
+    } else if !https && req.proxy.is_some() {
+        // Absolute-form for a plain-http request through a proxy.
+        let authority = match req.ip {
+            Some(ip) => SocketAddr::new(ip, target::port(req.url)).to_string(),
+            None => target::authority(req.url),
+        };
+        format!("http://{authority}{path}")
+    } else {
+        path
+    };
+    uri_text.parse().map_err(|e| {
+        ProbeFailure::new(
+            FailureReason::InvalidTarget,
+            format!("cannot form a request URI from {uri_text:?}: {e}"),
+        )
+    })
+}
+
+/// `Proxy-Authorization` for a plain-http request through a proxy with
+/// credentials in its URL.
+fn proxy_authorization(req: &HopRequest<'_>) -> Result<Option<HeaderValue>, ProbeFailure> {
+    let Some(auth) = req.proxy.as_ref().and_then(proxy::authorization) else {
+        return Ok(None);
+    };
+    let mut v = HeaderValue::from_str(&auth)
+        .map_err(|_| ProbeFailure::new(FailureReason::Proxy, "unusable proxy credentials"))?;
+    v.set_sensitive(true);
+    Ok(Some(v))
 }
 
 /// Headers whose value is never traced.
@@ -314,7 +394,7 @@ fn secret_header(name: &http::HeaderName) -> bool {
     )
 }
 
-fn trace_request(rec: &mut Recorder, req: &Request<Full<Bytes>>) {
+pub(super) fn trace_request<B>(rec: &mut Recorder, req: &Request<B>) {
     if !rec.tracing() {
         return;
     }
@@ -325,7 +405,7 @@ fn trace_request(rec: &mut Recorder, req: &Request<Full<Bytes>>) {
         req.version()
     ));
     for (name, value) in req.headers() {
-        let v = if secret_header(name) {
+        let v = if secret_header(name) || value.is_sensitive() {
             "<secret>".to_string()
         } else {
             String::from_utf8_lossy(value.as_bytes()).into_owned()
@@ -334,7 +414,7 @@ fn trace_request(rec: &mut Recorder, req: &Request<Full<Bytes>>) {
     }
 }
 
-fn trace_response(rec: &mut Recorder, head: &http::response::Parts) {
+pub(super) fn trace_response(rec: &mut Recorder, head: &http::response::Parts) {
     if !rec.tracing() {
         return;
     }

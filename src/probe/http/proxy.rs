@@ -1,5 +1,8 @@
-//! Through an http proxy: the TCP connection to it, and for https targets a
-//! CONNECT tunnel (credentials from the proxy URL's userinfo, Basic).
+//! Through a proxy: which proxy a request uses (`proxy_url` with `no_proxy`, or
+//! `proxy_from_environment`), the connection to it (TLS for an `https://`
+//! proxy, verified against the proxy's name with the module's `tls_config`
+//! trust settings), and for https targets a CONNECT tunnel (credentials from the
+//! proxy URL's userinfo, Basic, and the `proxy_connect_header` headers).
 
 use std::net::SocketAddr;
 
@@ -7,12 +10,36 @@ use base64::Engine as _;
 use http::Uri;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio_rustls::client::TlsStream;
+use tokio_util::either::Either;
 
 use super::HttpModule;
-use crate::probe::{net, FailureReason, ProbeFailure, Recorder};
+use crate::probe::{net, tls, FailureReason, ProbeFailure, Recorder};
 
 /// Limit on the proxy's answer to CONNECT.
 const MAX_HEAD: usize = 64 * 1024;
+
+/// The connection a request is written to: TCP, or TLS to an https proxy.
+pub(super) type Transport = Either<TcpStream, TlsStream<TcpStream>>;
+
+/// The proxy for a request to `host` (as Go's transport sees it: the resolved
+/// IP on the first hop unless the proxy resolves, the URL's name after a
+/// redirect) on `port`, if any.
+pub(super) fn choose(module: &HttpModule, https: bool, host: &str, port: u16) -> Option<Uri> {
+    let options = &module.proxy_options;
+    if let Some(env) = &options.from_environment {
+        let proxy = if https { &env.https } else { &env.http };
+        return proxy
+            .as_ref()
+            .filter(|_| env.no_proxy.use_proxy(host, port))
+            .cloned();
+    }
+    let proxy = module.proxy_url.as_ref()?;
+    match &options.no_proxy {
+        Some(no_proxy) if !no_proxy.use_proxy(host, port) => None,
+        _ => Some(proxy.clone()),
+    }
+}
 
 /// Connects to the proxy; for an https target, opens a CONNECT tunnel to
 /// `tunnel_to` (`host:port`) first.
@@ -21,21 +48,26 @@ pub(super) async fn connect(
     module: &HttpModule,
     tunnel_to: Option<&String>,
     rec: &mut Recorder,
-) -> Result<TcpStream, ProbeFailure> {
+) -> Result<Transport, ProbeFailure> {
     let host = proxy.host().unwrap_or_default();
     let host = host
         .strip_prefix('[')
         .and_then(|h| h.strip_suffix(']'))
         .unwrap_or(host);
-    let port = proxy.port_u16().unwrap_or(80);
+    let over_tls = proxy.scheme_str() == Some("https");
+    let port = proxy.port_u16().unwrap_or(if over_tls { 443 } else { 80 });
     let ip = net::resolve_quiet(host, &module.ip).await.map_err(|f| {
         ProbeFailure::new(
             FailureReason::Proxy,
             format!("resolving proxy {host}: {}", f.message),
         )
     })?;
-    let (mut stream, _) =
-        net::connect_timed(SocketAddr::new(ip, port), module.ip.source_ip, rec).await?;
+    let (tcp, _) = net::connect_timed(SocketAddr::new(ip, port), module.ip.source_ip, rec).await?;
+    let mut stream = if over_tls {
+        Either::Right(proxy_tls(tcp, module, host, rec).await?)
+    } else {
+        Either::Left(tcp)
+    };
     let Some(authority) = tunnel_to else {
         return Ok(stream);
     };
@@ -43,12 +75,19 @@ pub(super) async fn connect(
     if let Some(auth) = authorization(proxy) {
         head.push_str(&format!("Proxy-Authorization: {auth}\r\n"));
     }
-    head.push_str("\r\n");
+    let mut head = head.into_bytes();
+    for (name, value) in &module.proxy_options.connect_header {
+        head.extend_from_slice(name.as_str().as_bytes());
+        head.extend_from_slice(b": ");
+        head.extend_from_slice(value.as_bytes());
+        head.extend_from_slice(b"\r\n");
+    }
+    head.extend_from_slice(b"\r\n");
     rec.trace(format_args!(
         "Opening a tunnel to {authority} through proxy {host}:{port}"
     ));
     stream
-        .write_all(head.as_bytes())
+        .write_all(&head)
         .await
         .map_err(|e| ProbeFailure::new(FailureReason::Proxy, format!("writing CONNECT: {e}")))?;
     let answer = read_head(&mut stream).await?;
@@ -61,6 +100,39 @@ pub(super) async fn connect(
         ));
     }
     rec.trace(format_args!("Proxy answered {status_line:?}"));
+    Ok(stream)
+}
+
+/// TLS to an https proxy. Go's transport uses the client's TLS settings for
+/// it; the name verified is the proxy's (the module's `server_name` is the
+/// target's). The proxy's certificate series are not the target's: they go to
+/// a recorder of their own.
+async fn proxy_tls(
+    tcp: TcpStream,
+    module: &HttpModule,
+    host: &str,
+    rec: &mut Recorder,
+) -> Result<TlsStream<TcpStream>, ProbeFailure> {
+    let settings = crate::config::TlsSettings {
+        server_name: None,
+        ..module.tls.clone()
+    };
+    let series = tls::SeriesOptions { cipher: false };
+    let mut scratch = Recorder::new(false);
+    let (stream, session) =
+        tls::handshake(tcp, &settings, host, &[b"http/1.1"], series, &mut scratch)
+            .await
+            .map_err(|f| {
+                ProbeFailure::new(
+                    FailureReason::Proxy,
+                    format!("TLS to the proxy: {}", f.message),
+                )
+            })?;
+    rec.trace(format_args!(
+        "TLS to proxy {host}: {} in {:.6}s",
+        session.version,
+        session.took.as_secs_f64()
+    ));
     Ok(stream)
 }
 

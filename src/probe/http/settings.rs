@@ -4,6 +4,7 @@ use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Method, Uri};
 use regex::Regex;
 
+pub use super::cel::CelRule;
 use crate::config::{IpSettings, TlsSettings};
 
 /// Blackbox's hard cap on followed redirects; outpost makes it configurable.
@@ -38,6 +39,15 @@ pub struct HeaderMatch {
     pub allow_missing: bool,
 }
 
+/// One value of an `http_headers` entry.
+#[derive(Debug, Clone)]
+pub struct ExtraHeader {
+    pub name: HeaderName,
+    pub value: HeaderValue,
+    /// From `secrets` or `files`: a credential, not sent to another host.
+    pub credential: bool,
+}
+
 /// How the request authenticates. At most one per module.
 #[derive(Debug, Clone)]
 pub enum Auth {
@@ -45,6 +55,9 @@ pub enum Auth {
     Basic { username: String, password: String },
     /// `bearer_token` or `bearer_token_file`, read at load.
     Bearer(String),
+    /// `authorization`: `Authorization: <kind> <credentials>` (`kind` defaults
+    /// to `Bearer`; `credentials_file` read at load).
+    Authorization { kind: String, credentials: String },
 }
 
 /// `[modules.NAME.http]`.
@@ -58,6 +71,8 @@ pub struct HttpModule {
     /// Request headers in order; a `Host` entry sets the Host header and, when
     /// `server_name` is unset, the TLS SNI.
     pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// `http_headers`, in the order written; appended after `headers`.
+    pub http_headers: Vec<ExtraHeader>,
     /// `body` or the contents of `body_file`.
     pub body: Option<Bytes>,
     pub compression: Option<Compression>,
@@ -66,20 +81,43 @@ pub struct HttpModule {
     pub max_redirects: u32,
     pub fail_if_ssl: bool,
     pub fail_if_not_ssl: bool,
-    pub fail_if_body_matches_regexp: Vec<Regex>,
-    pub fail_if_body_not_matches_regexp: Vec<Regex>,
+    /// Body rules, compiled at load as the bytes regexes the body reader runs.
+    pub fail_if_body_matches_regexp: Vec<regex::bytes::Regex>,
+    pub fail_if_body_not_matches_regexp: Vec<regex::bytes::Regex>,
     pub fail_if_header_matches: Vec<HeaderMatch>,
     pub fail_if_header_not_matches: Vec<HeaderMatch>,
+    /// `fail_if_body_json_matches_cel`, compiled at load.
+    pub fail_if_body_json_matches_cel: Option<CelRule>,
+    /// `fail_if_body_json_not_matches_cel`, compiled at load.
+    pub fail_if_body_json_not_matches_cel: Option<CelRule>,
     pub auth: Option<Auth>,
     pub tls: TlsSettings,
     pub ip: IpSettings,
     /// `body_size_limit` in bytes, applied after decompression; `None` = unlimited.
     pub body_size_limit: Option<u64>,
-    /// `proxy_url`: an `http://` proxy (CONNECT for https targets).
+    /// `proxy_url`: an `http://` or `https://` proxy (CONNECT for https targets).
     pub proxy_url: Option<Uri>,
     pub skip_resolve_phase_with_proxy: bool,
     /// `enable_http2` (default true): offer `h2` in ALPN on https targets.
     pub enable_http2: bool,
+    /// `enable_http3`: every hop over QUIC (see `http::h3`).
+    pub enable_http3: bool,
+    /// `oauth2`: a client-credentials token fetched before the first request.
+    pub oauth2: Option<Box<super::oauth2::OAuth2>>,
+    /// `no_proxy`, `proxy_from_environment`, `proxy_connect_header`.
+    pub proxy_options: ProxyOptions,
+}
+
+/// The proxy settings besides `proxy_url` (prometheus/common's `ProxyConfig`).
+#[derive(Debug, Clone, Default)]
+pub struct ProxyOptions {
+    /// `no_proxy`: targets `proxy_url` is not used for.
+    pub no_proxy: Option<super::no_proxy::NoProxy>,
+    /// `proxy_from_environment`: the proxies of the environment, read at load.
+    pub from_environment: Option<super::no_proxy::EnvProxy>,
+    /// `proxy_connect_header`: sent to the proxy with `CONNECT` (values marked
+    /// sensitive).
+    pub connect_header: Vec<(HeaderName, HeaderValue)>,
 }
 
 impl Default for HttpModule {
@@ -89,6 +127,7 @@ impl Default for HttpModule {
             valid_http_versions: Vec::new(),
             method: Method::GET,
             headers: Vec::new(),
+            http_headers: Vec::new(),
             body: None,
             compression: None,
             follow_redirects: true,
@@ -99,6 +138,8 @@ impl Default for HttpModule {
             fail_if_body_not_matches_regexp: Vec::new(),
             fail_if_header_matches: Vec::new(),
             fail_if_header_not_matches: Vec::new(),
+            fail_if_body_json_matches_cel: None,
+            fail_if_body_json_not_matches_cel: None,
             auth: None,
             tls: TlsSettings::default(),
             ip: IpSettings::default(),
@@ -106,6 +147,9 @@ impl Default for HttpModule {
             proxy_url: None,
             skip_resolve_phase_with_proxy: false,
             enable_http2: true,
+            enable_http3: false,
+            oauth2: None,
+            proxy_options: ProxyOptions::default(),
         }
     }
 }

@@ -1,4 +1,4 @@
-//! TLS for every prober that speaks it (http, tcp; later grpc, dns): a rustls
+//! TLS for every prober that speaks it (http, tcp, dns; later grpc): a rustls
 //! `ClientConfig` built from [`TlsSettings`], a timed handshake and the Blackbox
 //! certificate and session series.
 //!
@@ -258,11 +258,7 @@ where
                 .map(|s| go_cipher_name(s.suite()))
                 .unwrap_or_else(|| "unknown".to_string());
             let alpn = conn.alpn_protocol().map(<[u8]>::to_vec);
-            rec.set_with(
-                names::PROBE_TLS_VERSION_INFO,
-                vec![("version", version.to_string())],
-                1.0,
-            );
+            record_version(rec, version);
             if series.cipher {
                 rec.set_with(
                     names::PROBE_TLS_CIPHER_INFO,
@@ -298,6 +294,39 @@ where
             ))
         }
     }
+}
+
+/// The chain a peer presented, captured by the verifier of a config from
+/// [`capturing_config`] whatever the verdict.
+#[derive(Debug, Clone, Default)]
+pub struct CapturedChain(Captured);
+
+impl CapturedChain {
+    /// Writes the certificate series of the captured chain (if any).
+    pub fn record(&self, rec: &mut Recorder) {
+        let chain = self.0.lock().map(|c| c.clone()).unwrap_or_default();
+        record_chain(rec, &chain);
+    }
+}
+
+/// A client config from `settings` offering `alpn`, for a transport that runs
+/// the handshake itself (QUIC); its verifier captures the presented chain.
+pub fn capturing_config(
+    settings: &TlsSettings,
+    alpn: &[&[u8]],
+) -> Result<(ClientConfig, CapturedChain), ProbeFailure> {
+    let captured = CapturedChain::default();
+    let config = client_config(settings, alpn, captured.0.clone())?;
+    Ok((config, captured))
+}
+
+/// `probe_tls_version_info` for a handshake done elsewhere.
+pub fn record_version(rec: &mut Recorder, version: &'static str) {
+    rec.set_with(
+        names::PROBE_TLS_VERSION_INFO,
+        vec![("version", version.to_string())],
+        1.0,
+    );
 }
 
 /// Writes the certificate series of `chain` (nothing when it is empty).

@@ -8,35 +8,43 @@
 
 pub(crate) mod certs;
 pub(crate) mod daemon;
+pub(crate) mod dns;
+pub(crate) mod grpc;
+pub(crate) mod h3server;
 pub(crate) mod metrics;
 pub(crate) mod proxy;
 pub(crate) mod server;
 
 use std::time::Duration;
 
-use outpost::config::{HttpModule, Module, Prober, TcpModule};
+use outpost::config::{DnsModule, HttpModule, Module, ModuleIdentity, Prober, TcpModule};
 use outpost::probe::{self, ProbeContext, ProbeReport};
+
+/// Wraps a prober's settings as a test `Module`.
+pub(crate) fn module(prober: Prober) -> Module {
+    Module {
+        name: format!("test_{}", prober.kind()),
+        timeout: None,
+        prober,
+        run_duration_buckets: vec![],
+        redacted: String::new(),
+        identity: ModuleIdentity::default(),
+    }
+}
 
 /// Wraps an http module as a `Module`.
 pub(crate) fn http_module(m: HttpModule) -> Module {
-    Module {
-        name: "test_http".into(),
-        timeout: None,
-        prober: Prober::Http(Box::new(m)),
-        run_duration_buckets: vec![],
-        redacted: String::new(),
-    }
+    module(Prober::Http(Box::new(m)))
 }
 
 /// Wraps a tcp module as a `Module`.
 pub(crate) fn tcp_module(m: TcpModule) -> Module {
-    Module {
-        name: "test_tcp".into(),
-        timeout: None,
-        prober: Prober::Tcp(Box::new(m)),
-        run_duration_buckets: vec![],
-        redacted: String::new(),
-    }
+    module(Prober::Tcp(Box::new(m)))
+}
+
+/// Wraps a dns module as a `Module`.
+pub(crate) fn dns_module(m: DnsModule) -> Module {
+    module(Prober::Dns(Box::new(m)))
 }
 
 /// Runs one probe with a 10 s deadline and the trace on.

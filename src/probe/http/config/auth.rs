@@ -1,14 +1,15 @@
-//! `basic_auth`, `bearer_token`, `bearer_token_file`: at most one, credentials
-//! read from their files at load.
+//! `basic_auth`, `bearer_token`, `bearer_token_file`, `authorization` (and
+//! `oauth2`, built by `config::oauth2`): at most one, credentials read from their
+//! files at load.
 
 use toml::Spanned;
 
-use super::file::{BasicAuthFile, HttpFile};
+use super::file::{AuthorizationFile, BasicAuthFile, HttpFile};
 use crate::config::validate::Ctx;
 use crate::config::{shared, tree};
 use crate::probe::http::settings::Auth;
 
-/// At most one of basic_auth, bearer_token, bearer_token_file.
+/// At most one of basic_auth, bearer_token, bearer_token_file, authorization.
 pub(crate) fn build(ctx: &mut Ctx<'_>, path: &str, file: &HttpFile) -> Option<Auth> {
     let methods = [
         ("basic_auth", file.basic_auth.as_ref().map(Spanned::span)),
@@ -20,6 +21,11 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, path: &str, file: &HttpFile) -> Option<Au
             "bearer_token_file",
             file.bearer_token_file.as_ref().map(Spanned::span),
         ),
+        (
+            "authorization",
+            file.authorization.as_ref().map(Spanned::span),
+        ),
+        ("oauth2", file.oauth2.as_ref().map(Spanned::span)),
     ];
     let mut set: Vec<_> = methods
         .iter()
@@ -32,7 +38,7 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, path: &str, file: &HttpFile) -> Option<Au
                 span.clone(),
                 &tree::key(path, key),
                 format!("{first} and {key} are mutually exclusive"),
-                "configure at most one of basic_auth, bearer_token and bearer_token_file",
+                "configure at most one of basic_auth, bearer_token, bearer_token_file, authorization and oauth2",
             );
         }
         if !rest.is_empty() {
@@ -41,6 +47,9 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, path: &str, file: &HttpFile) -> Option<Au
     }
     if let Some(basic) = &file.basic_auth {
         return basic_auth(ctx, &tree::key(path, "basic_auth"), basic.get_ref());
+    }
+    if let Some(a) = &file.authorization {
+        return authorization(ctx, &tree::key(path, "authorization"), a);
     }
     if let Some(token) = &file.bearer_token {
         return Some(Auth::Bearer(token.get_ref().clone()));
@@ -67,4 +76,44 @@ fn basic_auth(ctx: &mut Ctx<'_>, path: &str, file: &BasicAuthFile) -> Option<Aut
         username: username.unwrap_or_default(),
         password: password.unwrap_or_default(),
     })
+}
+
+/// prometheus/common's `authorization`: `type` trimmed, default `Bearer`, never
+/// `Basic` (that is `basic_auth`).
+fn authorization(ctx: &mut Ctx<'_>, path: &str, file: &Spanned<AuthorizationFile>) -> Option<Auth> {
+    let before = ctx.error_count();
+    let a = file.get_ref();
+    let kind = match &a.kind {
+        Some(k) if k.get_ref().trim().eq_ignore_ascii_case("basic") => {
+            ctx.error_hint(
+                k.span(),
+                &tree::key(path, "type"),
+                "authorization type cannot be \"Basic\"",
+                "use basic_auth for Basic authentication",
+            );
+            String::new()
+        }
+        Some(k) if !k.get_ref().trim().is_empty() => k.get_ref().trim().to_string(),
+        _ => "Bearer".to_string(),
+    };
+    let credentials = shared::secret(
+        ctx,
+        path,
+        ("credentials", a.credentials.as_ref()),
+        ("credentials_file", a.credentials_file.as_ref()),
+    );
+    if ctx.error_count() != before {
+        return None;
+    }
+    let credentials = credentials.unwrap_or_default();
+    if http::HeaderValue::from_str(&format!("{kind} {credentials}")).is_err() {
+        ctx.error_hint(
+            file.span(),
+            path,
+            "type and credentials cannot be sent in an Authorization header",
+            "remove control characters such as newlines",
+        );
+        return None;
+    }
+    Some(Auth::Authorization { kind, credentials })
 }

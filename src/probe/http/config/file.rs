@@ -1,6 +1,8 @@
 //! The serde mirror of `[modules.NAME.http]`, with spans. Every table denies
 //! unknown keys; `tls_config` is a [`Block`] decoded on its own.
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -37,40 +39,15 @@ pub struct HttpFile {
     pub ip_protocol_fallback: Option<bool>,
     pub body_size_limit: Option<Spanned<SizeText>>,
     pub tls_config: Block,
-    // Blackbox options not supported yet.
+    pub fail_if_body_json_matches_cel: Option<Spanned<String>>,
+    pub fail_if_body_json_not_matches_cel: Option<Spanned<String>>,
+    pub authorization: Option<Spanned<AuthorizationFile>>,
+    pub http_headers: Option<BTreeMap<Spanned<String>, Spanned<HttpHeaderFile>>>,
+    /// Decoded on its own by `config::oauth2`.
     pub oauth2: Block,
-    pub authorization: Block,
-    pub http_headers: Block,
-    pub no_proxy: Block,
-    pub proxy_from_environment: Block,
-    pub proxy_connect_header: Block,
-    pub fail_if_body_json_matches_cel: Block,
-    pub fail_if_body_json_not_matches_cel: Block,
-}
-
-impl HttpFile {
-    /// The Blackbox options outpost accepts but cannot honour yet, with their spans.
-    pub fn unsupported(&self) -> Vec<(&'static str, std::ops::Range<usize>)> {
-        [
-            ("oauth2", &self.oauth2),
-            ("authorization", &self.authorization),
-            ("http_headers", &self.http_headers),
-            ("no_proxy", &self.no_proxy),
-            ("proxy_from_environment", &self.proxy_from_environment),
-            ("proxy_connect_header", &self.proxy_connect_header),
-            (
-                "fail_if_body_json_matches_cel",
-                &self.fail_if_body_json_matches_cel,
-            ),
-            (
-                "fail_if_body_json_not_matches_cel",
-                &self.fail_if_body_json_not_matches_cel,
-            ),
-        ]
-        .into_iter()
-        .filter_map(|(key, block)| block.as_ref().map(|b| (key, b.span())))
-        .collect()
-    }
+    pub no_proxy: Option<Spanned<String>>,
+    pub proxy_from_environment: Option<Spanned<bool>>,
+    pub proxy_connect_header: Option<Spanned<super::proxy::HeaderLists>>,
 }
 
 /// One `fail_if_header_matches` / `fail_if_header_not_matches` item.
@@ -91,4 +68,24 @@ pub struct BasicAuthFile {
     pub username_file: Option<Spanned<String>>,
     pub password: Option<Spanned<String>>,
     pub password_file: Option<Spanned<String>>,
+}
+
+/// `authorization` (prometheus/common).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table")]
+pub struct AuthorizationFile {
+    #[serde(rename = "type")]
+    pub kind: Option<Spanned<String>>,
+    pub credentials: Option<Spanned<String>>,
+    pub credentials_file: Option<Spanned<String>>,
+}
+
+/// One `http_headers` entry (prometheus/common): each value, secret and file
+/// content is sent as one value of the header.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table")]
+pub struct HttpHeaderFile {
+    pub values: Option<Vec<Spanned<String>>>,
+    pub secrets: Option<Vec<Spanned<String>>>,
+    pub files: Option<Vec<Spanned<String>>>,
 }

@@ -6,7 +6,12 @@ use toml::de::DeValue;
 use toml::Spanned;
 
 mod auth;
+mod cel;
 pub mod file;
+mod h3;
+mod headers;
+pub mod oauth2;
+pub mod proxy;
 
 use super::settings::{Compression, HeaderMatch, HttpModule};
 use crate::config::file::{SizeText, StringMap};
@@ -17,7 +22,7 @@ use crate::config::{tls_files, values};
 use file::{HeaderMatchFile, HttpFile};
 
 /// HTTP versions a response can be checked against.
-const HTTP_VERSIONS: &[&str] = &["HTTP/1.0", "HTTP/1.1", "HTTP/2.0"];
+const HTTP_VERSIONS: &[&str] = &["HTTP/1.0", "HTTP/1.1", "HTTP/2.0", "HTTP/3.0"];
 
 /// Builds the http settings at `path`; absent means defaults. `None` after an error.
 pub(crate) fn build(
@@ -35,16 +40,6 @@ pub(crate) fn build(
     );
     let file = decode::<HttpFile>(ctx, value, path)?;
     let before = ctx.error_count();
-    for (key, span) in file.unsupported() {
-        ctx.unsupported(span, &tree::key(path, key), &format!("`{key}`"));
-    }
-    if let Some(h3) = file.enable_http3.as_ref().filter(|h3| *h3.get_ref()) {
-        ctx.unsupported(
-            h3.span(),
-            &tree::key(path, "enable_http3"),
-            "HTTP/3 (`enable_http3 = true`)",
-        );
-    }
     let mut m = HttpModule {
         fail_if_ssl: file.fail_if_ssl.unwrap_or(false),
         fail_if_not_ssl: file.fail_if_not_ssl.unwrap_or(false),
@@ -53,8 +48,10 @@ pub(crate) fn build(
         ..HttpModule::default()
     };
     request(ctx, path, &file, &mut m);
+    m.oauth2 = oauth2::build(ctx, &tree::key(path, "oauth2"), child(value, "oauth2"));
     response_checks(ctx, path, &file, &mut m);
     m.tls = tls?;
+    h3::build(ctx, path, &file, &mut m);
     (ctx.error_count() == before).then_some(m)
 }
 
@@ -74,6 +71,9 @@ fn request(ctx: &mut Ctx<'_>, path: &str, file: &HttpFile, m: &mut HttpModule) {
     if let Some(headers) = &file.headers {
         m.headers = request_headers(ctx, &at("headers"), headers);
     }
+    if let Some(extra) = &file.http_headers {
+        m.http_headers = headers::build(ctx, &at("http_headers"), extra);
+    }
     m.body = body(ctx, path, file);
     m.compression = compression(ctx, path, file);
     m.follow_redirects = follow_redirects(ctx, path, file);
@@ -81,9 +81,16 @@ fn request(ctx: &mut Ctx<'_>, path: &str, file: &HttpFile, m: &mut HttpModule) {
         m.max_redirects = *max.get_ref();
     }
     m.auth = auth::build(ctx, path, file);
-    if let Some(proxy) = &file.proxy_url {
-        m.proxy_url = proxy_url(ctx, &at("proxy_url"), proxy);
-    }
+    (m.proxy_url, m.proxy_options) = proxy::build(
+        ctx,
+        path,
+        proxy::ProxyKeys {
+            proxy_url: file.proxy_url.as_ref(),
+            no_proxy: file.no_proxy.as_ref(),
+            proxy_from_environment: file.proxy_from_environment.as_ref(),
+            proxy_connect_header: file.proxy_connect_header.as_ref(),
+        },
+    );
     m.ip = shared::ip_settings(
         ctx,
         path,
@@ -120,6 +127,16 @@ fn response_checks(ctx: &mut Ctx<'_>, path: &str, file: &HttpFile, m: &mut HttpM
         &at("fail_if_header_not_matches"),
         &file.fail_if_header_not_matches,
     );
+    m.fail_if_body_json_matches_cel = cel::build(
+        ctx,
+        &at("fail_if_body_json_matches_cel"),
+        &file.fail_if_body_json_matches_cel,
+    );
+    m.fail_if_body_json_not_matches_cel = cel::build(
+        ctx,
+        &at("fail_if_body_json_not_matches_cel"),
+        &file.fail_if_body_json_not_matches_cel,
+    );
     if let Some(limit) = &file.body_size_limit {
         m.body_size_limit = body_size_limit(ctx, &at("body_size_limit"), limit);
     }
@@ -149,8 +166,6 @@ fn http_versions(ctx: &mut Ctx<'_>, path: &str, file: &HttpFile) -> Vec<String> 
         let v = version.get_ref().as_str();
         if HTTP_VERSIONS.contains(&v) {
             versions.push(v.to_string());
-        } else if v.starts_with("HTTP/3") {
-            ctx.unsupported(version.span(), &tree::index(path, i), "HTTP/3");
         } else {
             ctx.error_hint(
                 version.span(),
@@ -280,15 +295,18 @@ fn follow_redirects(ctx: &mut Ctx<'_>, path: &str, file: &HttpFile) -> bool {
     }
 }
 
+/// Body rules, compiled as the bytes regexes the body matcher runs. A pattern
+/// that does not compile is a config error (reported by `values`), never a rule
+/// quietly left out.
 fn regexes(
     ctx: &mut Ctx<'_>,
     path: &str,
     list: &Option<Vec<Spanned<String>>>,
-) -> Vec<regex::Regex> {
+) -> Vec<regex::bytes::Regex> {
     list.iter()
         .flatten()
         .enumerate()
-        .filter_map(|(i, re)| values::regex(ctx, &tree::index(path, i), re))
+        .filter_map(|(i, re)| values::bytes_regex(ctx, &tree::index(path, i), re))
         .collect()
 }
 
@@ -335,10 +353,16 @@ fn header_matchers(
 }
 
 fn proxy_url(ctx: &mut Ctx<'_>, path: &str, value: &Spanned<String>) -> Option<Uri> {
-    let hint = "write an http:// URL, e.g. \"http://proxy.internal:3128\"";
+    let hint = "write an http:// or https:// URL, e.g. \"http://proxy.internal:3128\"";
     match value.get_ref().parse::<Uri>() {
-        Ok(uri) if uri.scheme_str() == Some("http") && uri.host().is_some() => Some(uri),
-        Ok(uri) if uri.scheme_str().is_some_and(|s| s != "http") => {
+        Ok(uri) if matches!(uri.scheme_str(), Some("http" | "https")) && uri.host().is_some() => {
+            Some(uri)
+        }
+        Ok(uri)
+            if uri
+                .scheme_str()
+                .is_some_and(|s| s != "http" && s != "https") =>
+        {
             ctx.error_hint(
                 value.span(),
                 path,
