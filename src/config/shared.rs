@@ -3,10 +3,12 @@
 //! secrets given as a value or a file. `tls_config` has its own module,
 //! [`super::tls_files`].
 
+use serde::de::DeserializeOwned;
+use toml::de::DeValue;
 use toml::Spanned;
 
 use super::validate::Ctx;
-use super::{tree, values, IpSettings};
+use super::{tls_files, tree, values, IpSettings, TlsSettings};
 
 /// The address-choice keys as written in a prober's block.
 #[derive(Debug, Clone, Copy, Default)]
@@ -77,4 +79,28 @@ pub(crate) fn secret_file(ctx: &mut Ctx<'_>, path: &str, name: &Spanned<String>)
             None
         }
     }
+}
+
+/// A prober's settings block: its file model, and its `tls_config` built on its
+/// own beforehand, so that mistakes in both are reported in the same pass.
+pub(crate) struct SettingsBlock<F> {
+    pub(crate) file: F,
+    /// `None` after an error in `tls_config` (already recorded).
+    pub(crate) tls_config: Option<TlsSettings>,
+}
+
+/// Decodes the settings block at `path`. `None` when the block itself does not
+/// decode (recorded); its `tls_config` errors are recorded either way.
+pub(crate) fn decode_block<F: DeserializeOwned>(
+    ctx: &mut Ctx<'_>,
+    path: &str,
+    value: &Spanned<DeValue<'_>>,
+) -> Option<SettingsBlock<F>> {
+    let tls_config = tls_files::build(
+        ctx,
+        &tree::key(path, "tls_config"),
+        tree::child(value, "tls_config"),
+    );
+    let file = tree::decode::<F>(ctx, value, path)?;
+    Some(SettingsBlock { file, tls_config })
 }

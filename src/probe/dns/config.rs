@@ -9,9 +9,8 @@ use toml::Spanned;
 use super::codes;
 use super::settings::{DnsModule, RrRules, Transport};
 use crate::config::file::Block;
-use crate::config::shared::{self, IpKeys};
-use crate::config::tls_files;
-use crate::config::tree::{self, child, decode};
+use crate::config::shared::{self, IpKeys, SettingsBlock};
+use crate::config::tree::{self};
 use crate::config::validate::Ctx;
 use crate::config::values;
 
@@ -62,12 +61,7 @@ pub(crate) fn build(
         );
         return None;
     };
-    let tls_config = tls_files::build(
-        ctx,
-        &tree::key(path, "tls_config"),
-        child(value, "tls_config"),
-    );
-    let file = decode::<DnsFile>(ctx, value, path)?;
+    let SettingsBlock { file, tls_config } = shared::decode_block::<DnsFile>(ctx, path, value)?;
     let before = ctx.error_count();
     let ip = shared::ip_settings(
         ctx,

@@ -9,9 +9,8 @@ use toml::Spanned;
 
 use super::GrpcModule;
 use crate::config::file::Block;
-use crate::config::shared::{self, IpKeys};
-use crate::config::tls_files;
-use crate::config::tree::{self, child, decode};
+use crate::config::shared::{self, IpKeys, SettingsBlock};
+use crate::config::tree::{self};
 use crate::config::validate::Ctx;
 
 /// `[modules.NAME.grpc]`, without the contents of `tls_config`.
@@ -36,12 +35,7 @@ pub(crate) fn build(
     let Some(value) = value else {
         return Some(GrpcModule::default());
     };
-    let tls_config = tls_files::build(
-        ctx,
-        &tree::key(path, "tls_config"),
-        child(value, "tls_config"),
-    );
-    let file = decode::<GrpcFile>(ctx, value, path)?;
+    let SettingsBlock { file, tls_config } = shared::decode_block::<GrpcFile>(ctx, path, value)?;
     let before = ctx.error_count();
     let ip = shared::ip_settings(
         ctx,

@@ -55,8 +55,48 @@ pub struct Upgrade<'a> {
     pub server_name: Option<&'a str>,
 }
 
-/// Runs `steps` over `conn`. The caller bounds it with the run's deadline.
-pub async fn run(
+/// What runs on a fresh connection: TLS from the first byte when `tls`, then the
+/// steps. tcp and unix differ only in how they connect and name the server.
+#[derive(Debug, Clone, Copy)]
+pub struct Dialogue<'a> {
+    pub tls: bool,
+    /// The TLS settings and server name, for `tls` and for `starttls` steps.
+    pub upgrade: Upgrade<'a>,
+    pub steps: &'a [QueryStep],
+}
+
+/// Runs `dialogue` on a connected `stream`. The caller bounds it with the run's
+/// deadline.
+pub async fn open<IO: Conn + 'static>(
+    stream: IO,
+    dialogue: Dialogue<'_>,
+    rec: &mut Recorder,
+) -> Result<(), ProbeFailure> {
+    let conn: Box<dyn Conn> = if dialogue.tls {
+        Box::new(handshake(stream, dialogue.upgrade, rec).await?)
+    } else {
+        Box::new(stream)
+    };
+    run(conn, dialogue.steps, dialogue.upgrade, rec).await
+}
+
+/// The TLS handshake of `tls` and of `starttls`; its series, cipher included, are
+/// those Blackbox 0.28's query_response reports.
+async fn handshake<IO: Conn>(
+    io: IO,
+    upgrade: Upgrade<'_>,
+    rec: &mut Recorder,
+) -> Result<tokio_rustls::client::TlsStream<IO>, ProbeFailure> {
+    let series = tls::SeriesOptions { cipher: true };
+    let (stream, _) = match upgrade.server_name {
+        Some(name) => tls::handshake(io, upgrade.tls, name, &[], series, rec).await?,
+        None => tls::handshake_without_sni(io, upgrade.tls, series, rec).await?,
+    };
+    Ok(stream)
+}
+
+/// Runs `steps` over `conn`.
+async fn run(
     conn: Box<dyn Conn>,
     steps: &[QueryStep],
     upgrade: Upgrade<'_>,
@@ -228,12 +268,7 @@ impl Session {
         // its place until the handshake gives the TLS stream back.
         let (placeholder, _) = tokio::io::duplex(1);
         let plain = std::mem::replace(&mut self.conn, Box::new(placeholder));
-        let series = tls::SeriesOptions { cipher: true };
-        let (stream, _) = match upgrade.server_name {
-            Some(name) => tls::handshake(plain, upgrade.tls, name, &[], series, rec).await?,
-            None => tls::handshake_without_sni(plain, upgrade.tls, series, rec).await?,
-        };
-        self.conn = Box::new(stream);
+        self.conn = Box::new(handshake(plain, upgrade, rec).await?);
         Ok(())
     }
 

@@ -6,9 +6,9 @@ use toml::Spanned;
 
 use super::TcpModule;
 use crate::config::file::Block;
-use crate::config::shared::{self, IpKeys};
-use crate::config::tls_files;
-use crate::config::tree::{self, child, decode};
+use crate::config::shared::{self, IpKeys, SettingsBlock};
+use crate::config::tree::{self, child};
+
 use crate::config::validate::Ctx;
 use crate::probe::query_response;
 
@@ -33,12 +33,7 @@ pub(crate) fn build(
     let Some(value) = value else {
         return Some(TcpModule::default());
     };
-    let tls_config = tls_files::build(
-        ctx,
-        &tree::key(path, "tls_config"),
-        child(value, "tls_config"),
-    );
-    let file = decode::<TcpFile>(ctx, value, path)?;
+    let SettingsBlock { file, tls_config } = shared::decode_block::<TcpFile>(ctx, path, value)?;
     let before = ctx.error_count();
     let tls = file.tls.unwrap_or(false);
     let query_response = query_response::config::build(

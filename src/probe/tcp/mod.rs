@@ -11,8 +11,8 @@ pub mod config;
 
 use std::net::SocketAddr;
 
-use super::query_response::{self, QueryStep, Upgrade};
-use super::{net, tls, FailureReason, ProbeContext, ProbeFailure, Recorder, TargetError};
+use super::query_response::{self, Dialogue, QueryStep, Upgrade};
+use super::{net, FailureReason, ProbeContext, ProbeFailure, Recorder, TargetError};
 use crate::config::{IpSettings, TlsSettings};
 use crate::metrics::names::{self, Family};
 
@@ -80,17 +80,13 @@ pub async fn probe(
         .clone()
         .or_else(|| ctx.hostname.clone())
         .unwrap_or(host);
-    let conn: Box<dyn query_response::Conn> = if module.tls {
-        let series = tls::SeriesOptions { cipher: true };
-        let (stream, _) =
-            tls::handshake(stream, &module.tls_config, &name, &[], series, rec).await?;
-        Box::new(stream)
-    } else {
-        Box::new(stream)
+    let dialogue = Dialogue {
+        tls: module.tls,
+        upgrade: Upgrade {
+            tls: &module.tls_config,
+            server_name: Some(&name),
+        },
+        steps: &module.query_response,
     };
-    let upgrade = Upgrade {
-        tls: &module.tls_config,
-        server_name: Some(&name),
-    };
-    query_response::run(conn, &module.query_response, upgrade, rec).await
+    query_response::open(stream, dialogue, rec).await
 }

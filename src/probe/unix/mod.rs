@@ -14,8 +14,8 @@ use std::path::PathBuf;
 
 use tokio::net::UnixStream;
 
-use super::query_response::{self, QueryStep, Upgrade};
-use super::{tls, FailureReason, ProbeContext, ProbeFailure, Recorder, TargetError};
+use super::query_response::{self, Dialogue, QueryStep, Upgrade};
+use super::{FailureReason, ProbeContext, ProbeFailure, Recorder, TargetError};
 use crate::config::TlsSettings;
 use crate::metrics::names::{self, Family};
 
@@ -92,21 +92,15 @@ pub async fn probe(
             "TLS over a unix socket needs a server name: set tls_config.server_name (or insecure_skip_verify)",
         ));
     }
-    let conn: Box<dyn query_response::Conn> = if module.tls {
-        let series = tls::SeriesOptions { cipher: true };
-        let (stream, _) = match &name {
-            Some(n) => tls::handshake(stream, &module.tls_config, n, &[], series, rec).await?,
-            None => tls::handshake_without_sni(stream, &module.tls_config, series, rec).await?,
-        };
-        Box::new(stream)
-    } else {
-        Box::new(stream)
+    let dialogue = Dialogue {
+        tls: module.tls,
+        upgrade: Upgrade {
+            tls: &module.tls_config,
+            server_name: name.as_deref(),
+        },
+        steps: &module.query_response,
     };
-    let upgrade = Upgrade {
-        tls: &module.tls_config,
-        server_name: name.as_deref(),
-    };
-    query_response::run(conn, &module.query_response, upgrade, rec).await
+    query_response::open(stream, dialogue, rec).await
 }
 
 async fn connect(path: &PathBuf, rec: &mut Recorder) -> Result<UnixStream, ProbeFailure> {

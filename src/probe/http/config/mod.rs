@@ -15,10 +15,10 @@ pub mod proxy;
 
 use super::settings::{Compression, HeaderMatch, HttpModule};
 use crate::config::file::{SizeText, StringMap};
-use crate::config::shared::{self, IpKeys};
-use crate::config::tree::{self, child, decode};
+use crate::config::shared::{self, IpKeys, SettingsBlock};
+use crate::config::tree::{self, child};
 use crate::config::validate::Ctx;
-use crate::config::{tls_files, values};
+use crate::config::values;
 use file::{HeaderMatchFile, HttpFile};
 
 /// HTTP versions a response can be checked against.
@@ -33,12 +33,10 @@ pub(crate) fn build(
     let Some(value) = value else {
         return Some(HttpModule::default());
     };
-    let tls = tls_files::build(
-        ctx,
-        &tree::key(path, "tls_config"),
-        child(value, "tls_config"),
-    );
-    let file = decode::<HttpFile>(ctx, value, path)?;
+    let SettingsBlock {
+        file,
+        tls_config: tls,
+    } = shared::decode_block::<HttpFile>(ctx, path, value)?;
     let before = ctx.error_count();
     let mut m = HttpModule {
         fail_if_ssl: file.fail_if_ssl.unwrap_or(false),

@@ -9,9 +9,10 @@ use url::Url;
 
 use super::proxy::ProxyKeys;
 use crate::config::file::{Block, StringMap};
-use crate::config::tree::{self, child, decode};
+use crate::config::shared;
+use crate::config::shared::SettingsBlock;
+use crate::config::tree::{self};
 use crate::config::validate::Ctx;
-use crate::config::{shared, tls_files};
 use crate::probe::http::oauth2::OAuth2;
 
 /// `[modules.NAME.http.oauth2]`, without the contents of `tls_config`.
@@ -38,12 +39,10 @@ pub(crate) fn build(
     value: Option<&Spanned<DeValue<'_>>>,
 ) -> Option<Box<OAuth2>> {
     let value = value?;
-    let tls = tls_files::build(
-        ctx,
-        &tree::key(path, "tls_config"),
-        child(value, "tls_config"),
-    );
-    let file = decode::<OAuth2File>(ctx, value, path)?;
+    let SettingsBlock {
+        file,
+        tls_config: tls,
+    } = shared::decode_block::<OAuth2File>(ctx, path, value)?;
     let before = ctx.error_count();
     let client_id = required(ctx, path, value, "client_id", file.client_id.as_ref());
     let token_url = required(ctx, path, value, "token_url", file.token_url.as_ref())
