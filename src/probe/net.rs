@@ -333,6 +333,40 @@ pub fn parse_host_port(text: &str) -> Result<HostPort, TargetError> {
     }
 }
 
+/// A target whose port may be left out (dns, grpc): the prober picks the default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostOptPort {
+    /// The host without brackets: a name or an IP literal.
+    pub host: String,
+    pub port: Option<u16>,
+}
+
+/// Parses `host:port`, or a bare host: a name, an IPv4 address, or an IPv6
+/// address with or without brackets. `what` names the target in messages.
+pub fn parse_host_opt_port(text: &str, what: &str, hint: &str) -> Result<HostOptPort, TargetError> {
+    let bare = |host: &str| {
+        Ok(HostOptPort {
+            host: host.to_string(),
+            port: None,
+        })
+    };
+    if let Some(ip) = ip_literal(text) {
+        return bare(&ip.to_string());
+    }
+    if !text.contains(':') {
+        if text.is_empty() || text.contains(['/', '[', ']', ' ', '?', '#', '@']) {
+            return Err(TargetError::new(format!("invalid {what} {text:?}"), hint));
+        }
+        return bare(text);
+    }
+    parse_host_port(text)
+        .map(|hp| HostOptPort {
+            host: hp.host,
+            port: Some(hp.port),
+        })
+        .map_err(|e| TargetError::new(e.message, hint))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

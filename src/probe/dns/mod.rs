@@ -33,37 +33,16 @@ pub const KIND: &str = "dns";
 pub type Settings = DnsModule;
 
 /// A dns target: the server's host and, when given, its port.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
-    pub host: String,
-    pub port: Option<u16>,
-}
+pub type Target = net::HostOptPort;
 
 /// `host:port`, or a bare host (a name, an IPv4 address, an IPv6 address with or
 /// without brackets) for the default port, as Blackbox accepts.
 pub fn parse_target(text: &str) -> Result<Target, TargetError> {
-    if let Some(ip) = net::ip_literal(text) {
-        return Ok(Target {
-            host: ip.to_string(),
-            port: None,
-        });
-    }
-    if !text.contains(':') {
-        if text.is_empty() || text.contains(['/', '[', ']', ' ']) {
-            return Err(TargetError::new(
-                format!("invalid DNS server {text:?}"),
-                "write host or host:port, e.g. \"ns1.example.com\" or \"192.0.2.53:53\"",
-            ));
-        }
-        return Ok(Target {
-            host: text.to_string(),
-            port: None,
-        });
-    }
-    net::parse_host_port(text).map(|hp| Target {
-        host: hp.host,
-        port: Some(hp.port),
-    })
+    net::parse_host_opt_port(
+        text,
+        "DNS server",
+        "write host or host:port, e.g. \"ns1.example.com\" or \"192.0.2.53:53\"",
+    )
 }
 
 /// The failure reasons a dns run can end with.

@@ -50,42 +50,20 @@ pub type Settings = GrpcModule;
 
 /// A grpc target: `host[:port]`, optionally written as `http://` or `https://`
 /// (the scheme does not choose TLS: `tls` does). Without a port, 80, or 443 with TLS.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
-    pub host: String,
-    pub port: Option<u16>,
-}
+pub type Target = net::HostOptPort;
 
 pub fn parse_target(text: &str) -> Result<Target, TargetError> {
-    let hint = "write host:port, e.g. \"api.internal:50051\" (\"[::1]:50051\" for IPv6)";
     let lower = text.to_ascii_lowercase();
     let rest = ["http://", "https://"]
         .iter()
         .find(|p| lower.starts_with(*p))
         .map_or(text, |p| &text[p.len()..]);
     let rest = rest.strip_suffix('/').unwrap_or(rest);
-    if let Ok(hp) = net::parse_host_port(rest) {
-        return Ok(Target {
-            host: hp.host,
-            port: Some(hp.port),
-        });
-    }
-    let host = match rest.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
-        Some(inner) if inner.parse::<std::net::Ipv6Addr>().is_ok() => inner,
-        Some(_) => "",
-        None if rest.contains([':', '/', '[', ']', ' ', '?', '#', '@']) => "",
-        None => rest,
-    };
-    if host.is_empty() {
-        return Err(TargetError::new(
-            format!("invalid grpc target {text:?}"),
-            hint,
-        ));
-    }
-    Ok(Target {
-        host: host.to_string(),
-        port: None,
-    })
+    net::parse_host_opt_port(
+        rest,
+        "grpc target",
+        "write host:port, e.g. \"api.internal:50051\" (\"[::1]:50051\" for IPv6)",
+    )
 }
 
 /// The failure reasons a grpc run can end with.
@@ -403,7 +381,8 @@ mod tests {
         assert_eq!(parse_target("HTTPS://api/"), t("api", None));
         assert_eq!(parse_target("[::1]:9"), t("::1", Some(9)));
         assert_eq!(parse_target("[::1]"), t("::1", None));
-        for bad in ["", "::1", "api:x", "a b", "[x]", "http://", "api/path"] {
+        assert_eq!(parse_target("::1"), t("::1", None));
+        for bad in ["", "api:x", "a b", "[x]", "http://", "api/path"] {
             assert!(parse_target(bad).is_err(), "{bad}");
         }
     }
