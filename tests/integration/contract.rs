@@ -307,19 +307,12 @@ fn cases(kind: ProberKind, peers: &Peers) -> Vec<(Module, String, bool)> {
     }
 }
 
-/// The live and dead targets the cases point at.
-struct Peers {
-    up: SocketAddr,
-    dns: SocketAddr,
-    grpc: SocketAddr,
-    closed: SocketAddr,
-    socket: String,
-    missing_socket: String,
-}
+/// What must live as long as the peers: the Unix socket's directory and the DNS
+/// responder (which stops when dropped).
+type KeepAlive = (tempfile::TempDir, Responder);
 
-/// Every prober emits the common series, with sane values, on success and failure.
-#[tokio::test]
-async fn every_prober_emits_the_common_series() {
+/// Starts every prober's peers on loopback.
+async fn start_peers() -> (KeepAlive, Peers) {
     let dir = tempfile::tempdir().unwrap();
     let socket = dir.path().join("up.sock");
     let unix = tokio::net::UnixListener::bind(&socket).unwrap();
@@ -345,6 +338,23 @@ async fn every_prober_emits_the_common_series() {
             .to_string_lossy()
             .into_owned(),
     };
+    ((dir, responder), peers)
+}
+
+/// The live and dead targets the cases point at.
+struct Peers {
+    up: SocketAddr,
+    dns: SocketAddr,
+    grpc: SocketAddr,
+    closed: SocketAddr,
+    socket: String,
+    missing_socket: String,
+}
+
+/// Every prober emits the common series, with sane values, on success and failure.
+#[tokio::test]
+async fn every_prober_emits_the_common_series() {
+    let (_keep, peers) = start_peers().await;
     for kind in ProberKind::ALL {
         let groups = kind.families();
         for (module, target, succeeds) in cases(*kind, &peers) {
@@ -400,4 +410,80 @@ async fn every_prober_emits_the_common_series() {
             }
         }
     }
+}
+
+/// A module of each prober as written in `probes.toml`, and a live target for it.
+/// The `match` is exhaustive: a new prober does not compile until it has one.
+fn module_text(kind: ProberKind, peers: &Peers) -> (String, String) {
+    let (block, target) = match kind {
+        ProberKind::Http => (
+            "preferred_ip_protocol = \"ip4\"".to_string(),
+            format!("http://{}/ok", peers.up),
+        ),
+        ProberKind::Tcp => (
+            "preferred_ip_protocol = \"ip4\"".to_string(),
+            peers.up.to_string(),
+        ),
+        ProberKind::Unix => (String::new(), peers.socket.clone()),
+        ProberKind::Dns => (
+            "query_name = \"example.com\"\ntransport_protocol = \"tcp\"\npreferred_ip_protocol = \"ip4\""
+                .to_string(),
+            peers.dns.to_string(),
+        ),
+        ProberKind::Grpc => (
+            "preferred_ip_protocol = \"ip4\"".to_string(),
+            peers.grpc.to_string(),
+        ),
+    };
+    let name = kind.name();
+    (
+        format!("[modules.m_{name}]\nprober = \"{name}\"\n[modules.m_{name}.{name}]\n{block}\n"),
+        target,
+    )
+}
+
+/// Every prober answers `/probe` (Blackbox's endpoint) and `outpost probe`.
+#[tokio::test]
+async fn every_prober_works_from_probe_and_the_cli() {
+    use crate::support::daemon::{promtool_check, sample, TestDaemon};
+    let (_keep, peers) = start_peers().await;
+    let modules: Vec<(ProberKind, String, String)> = ProberKind::ALL
+        .iter()
+        .map(|k| {
+            let (text, target) = module_text(*k, &peers);
+            (*k, text, target)
+        })
+        .collect();
+    let config: String = modules.iter().map(|(_, text, _)| text.as_str()).collect();
+    let daemon = TestDaemon::start(&config).await;
+    for (kind, _, target) in &modules {
+        let query: String = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("module", &format!("m_{kind}"))
+            .append_pair("target", target)
+            .finish();
+        let (status, body) = daemon.get(&format!("/probe?{query}")).await;
+        assert_eq!(status, 200, "{kind}: {body}");
+        assert_eq!(
+            sample(&body, "probe_success", ""),
+            Some(1.0),
+            "{kind}: {body}"
+        );
+        promtool_check(&body);
+        let config_path = daemon.config_path.clone();
+        let (module, target) = (format!("m_{kind}"), target.clone());
+        let out = tokio::task::spawn_blocking(move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_outpost"))
+                .arg("--config")
+                .arg(&config_path)
+                .args(["probe", "--module", &module, &target])
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{kind}: {text}");
+        assert!(text.contains("probe_success 1"), "{kind}: {text}");
+    }
+    daemon.stop().await;
 }
