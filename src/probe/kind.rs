@@ -53,7 +53,7 @@ impl From<TargetError> for ProbeFailure {
 
 /// Blackbox probers outpost does not implement yet: a module naming one is told
 /// so, rather than "invalid prober", and their settings blocks are recognised.
-pub const NOT_YET: &[&str] = &["icmp", "grpc", "websocket"];
+pub const NOT_YET: &[&str] = &["grpc", "websocket"];
 
 macro_rules! probers {
     ($($variant:ident => $module:ident,)*) => {
@@ -145,6 +145,7 @@ probers! {
     Tcp => tcp,
     Unix => unix,
     Dns => dns,
+    Icmp => icmp,
 }
 
 impl ProberKind {

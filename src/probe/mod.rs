@@ -10,6 +10,7 @@
 pub mod body;
 pub mod dns;
 pub mod http;
+pub mod icmp;
 mod kind;
 pub mod net;
 pub mod query_response;

@@ -123,7 +123,7 @@ pub(crate) fn effective_timeout(
 fn host_conflict(module: &Module, hostname: &str) -> Option<String> {
     match &module.prober {
         Prober::Http(http) => probe::http::host_conflict(http, hostname),
-        Prober::Tcp(_) | Prober::Unix(_) | Prober::Dns(_) => None,
+        Prober::Tcp(_) | Prober::Unix(_) | Prober::Dns(_) | Prober::Icmp(_) => None,
     }
 }
 
