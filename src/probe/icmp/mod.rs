@@ -193,6 +193,12 @@ fn open(
     }
     match socket::open(dst, &opts) {
         Ok(s) => {
+            if let Some(why) = &s.fallback {
+                rec.trace(format_args!(
+                    "Datagram ICMP socket refused ({why}): \
+                     net.ipv4.ping_group_range excludes this process's group; trying raw"
+                ));
+            }
             rec.trace(format_args!(
                 "Using a {} ICMP socket{}",
                 s.kind.name(),

@@ -70,6 +70,8 @@ pub struct IcmpSocket {
     v6: bool,
     /// Whether the TTL / hop limit control message was enabled.
     pub hop_limit_enabled: bool,
+    /// Why a datagram socket was refused before falling back to raw, if it was.
+    pub fallback: Option<String>,
 }
 
 /// Why no socket could be had: the message says which privilege is missing.
@@ -85,7 +87,7 @@ pub fn open(dst: IpAddr, opts: &Options) -> Result<IcmpSocket, OpenError> {
     } else {
         opts.choice
     };
-    let (socket, kind) = create(v6, choice)?;
+    let (socket, kind, fallback) = create(v6, choice)?;
     let hop_limit_enabled = configure(&socket, v6, opts, header_included)?;
     if let Some(src) = opts.source {
         if is_v6(src) != v6 {
@@ -111,6 +113,7 @@ pub fn open(dst: IpAddr, opts: &Options) -> Result<IcmpSocket, OpenError> {
         header_included,
         v6,
         hop_limit_enabled,
+        fallback,
     })
 }
 
@@ -124,8 +127,12 @@ fn register(socket: Socket) -> io::Result<AsyncFd<Socket>> {
     AsyncFd::new(socket)
 }
 
-/// Creates a socket of the kinds `choice` allows, datagram first.
-fn create(v6: bool, choice: SocketChoice) -> Result<(Socket, SocketKind), OpenError> {
+/// Creates a socket of the kinds `choice` allows, datagram first; with the reason
+/// the datagram socket was refused when raw was the fallback.
+fn create(
+    v6: bool,
+    choice: SocketChoice,
+) -> Result<(Socket, SocketKind, Option<String>), OpenError> {
     let (domain, protocol) = if v6 {
         (Domain::IPV6, Protocol::ICMPV6)
     } else {
@@ -137,19 +144,21 @@ fn create(v6: bool, choice: SocketChoice) -> Result<(Socket, SocketKind), OpenEr
     let raw_hint = "raw ICMP sockets need CAP_NET_RAW";
     match choice {
         SocketChoice::Datagram => dgram()
-            .map(|s| (s, SocketKind::Datagram))
+            .map(|s| (s, SocketKind::Datagram, None))
             .map_err(|e| OpenError(format!("datagram ICMP socket refused ({dgram_hint}): {e}"))),
         SocketChoice::Raw => raw()
-            .map(|s| (s, SocketKind::Raw))
+            .map(|s| (s, SocketKind::Raw, None))
             .map_err(|e| OpenError(format!("raw ICMP socket refused ({raw_hint}): {e}"))),
         SocketChoice::Auto => match dgram() {
-            Ok(s) => Ok((s, SocketKind::Datagram)),
-            Err(de) => raw().map(|s| (s, SocketKind::Raw)).map_err(|re| {
-                OpenError(format!(
-                    "no ICMP socket: datagram refused ({dgram_hint}): {de}; \
+            Ok(s) => Ok((s, SocketKind::Datagram, None)),
+            Err(de) => raw()
+                .map(|s| (s, SocketKind::Raw, Some(de.to_string())))
+                .map_err(|re| {
+                    OpenError(format!(
+                        "no ICMP socket: datagram refused ({dgram_hint}): {de}; \
                      raw refused ({raw_hint}): {re}"
-                ))
-            }),
+                    ))
+                }),
         },
     }
 }
