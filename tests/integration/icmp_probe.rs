@@ -362,3 +362,35 @@ async fn probe_endpoint() {
     assert_eq!(sample(&body, "probe_success", ""), Some(0.0), "{body}");
     d.stop().await;
 }
+
+/// The good config's modules hold what they say; absent keys are Blackbox's defaults.
+#[test]
+fn config_values() {
+    let config = outpost::config::Config::load(std::path::Path::new(
+        "tests/testdata/configs/good/icmp.toml",
+    ))
+    .unwrap();
+    let settings = |name: &str| match &config.modules[name].prober {
+        Prober::Icmp(m) => (**m).clone(),
+        other => panic!("{name} is {:?}", other.kind()),
+    };
+    assert_eq!(settings("ping"), IcmpModule::default());
+    assert_eq!(IcmpModule::default().ttl, 64);
+    assert_eq!(IcmpModule::default().ip.preferred, IpProtocol::Ip6);
+    assert_eq!(
+        settings("ping4_df"),
+        IcmpModule {
+            ip: IpSettings {
+                preferred: IpProtocol::Ip4,
+                fallback: false,
+                source_ip: Some("127.0.0.1".parse().unwrap()),
+            },
+            payload_size: 1472,
+            dont_fragment: true,
+            ttl: 32,
+            socket: SocketChoice::Auto,
+        }
+    );
+    let hops = settings("ping6_hops");
+    assert_eq!((hops.ttl, hops.payload_size), (0, 56));
+}

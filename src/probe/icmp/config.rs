@@ -74,9 +74,9 @@ fn ranged<T: TryFrom<i64>>(
 ) -> Option<T> {
     let v = *value.get_ref();
     let problem = if v < 0 {
-        format!("{v} cannot be negative")
+        format!("{v} is out of range: cannot be negative")
     } else if v > max {
-        format!("{v} cannot exceed {max}")
+        format!("{v} is out of range: cannot exceed {max}")
     } else {
         return T::try_from(v).ok();
     };
