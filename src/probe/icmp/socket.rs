@@ -265,3 +265,71 @@ fn recv_once(socket: &Socket, buf: &mut [u8], v6: bool) -> io::Result<Received> 
         len: msg.bytes,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(ttl: u8, dont_fragment: bool) -> Options {
+        Options {
+            choice: SocketChoice::Auto,
+            source: None,
+            ttl,
+            dont_fragment,
+        }
+    }
+
+    /// Opens a socket to `dst`, or says why the kernel allows neither kind here.
+    fn try_open(dst: &str, o: &Options) -> Option<IcmpSocket> {
+        match open(dst.parse().ok()?, o) {
+            Ok(s) => Some(s),
+            Err(OpenError(e)) if e.starts_with("no ICMP socket") => {
+                eprintln!("SKIPPED: this kernel allows neither ICMP socket kind here: {e}");
+                None
+            }
+            Err(OpenError(e)) => panic!("{e}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn ttl_and_header_options_are_set() {
+        let Some(s) = try_open("127.0.0.1", &opts(7, false)) else {
+            return;
+        };
+        assert_eq!(s.socket().ttl_v4().ok(), Some(7));
+        assert!(s.hop_limit_enabled);
+        let Some(s) = try_open("::1", &opts(9, false)) else {
+            return;
+        };
+        assert_eq!(s.socket().unicast_hops_v6().ok(), Some(9));
+        assert!(s.hop_limit_enabled);
+        assert_eq!(s.socket().recv_hoplimit_v6().ok(), Some(true));
+        // ttl = 0: the kernel's default is left alone (64 unless changed).
+        let Some(s) = try_open("::1", &opts(0, false)) else {
+            return;
+        };
+        assert!(s.socket().unicast_hops_v6().is_ok_and(|h| h > 0));
+        // dont_fragment on IPv4: raw with IP_HDRINCL (needs CAP_NET_RAW).
+        if let Ok(s) = open(IpAddr::from([127, 0, 0, 1]), &opts(0, true)) {
+            assert_eq!(s.kind, SocketKind::Raw);
+            assert!(s.header_included);
+            assert_eq!(s.socket().header_included_v4().ok(), Some(true));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_source_of_the_other_family_is_refused() {
+        let o = Options {
+            source: Some(IpAddr::from([127, 0, 0, 1])),
+            ..opts(64, false)
+        };
+        let err = open(IpAddr::from(std::net::Ipv6Addr::LOCALHOST), &o)
+            .err()
+            .map(|e| e.0)
+            .unwrap_or_default();
+        assert!(
+            err.contains("not of the family") || err.starts_with("no ICMP socket"),
+            "{err}"
+        );
+    }
+}
