@@ -100,6 +100,10 @@ pub const FAMILIES: &[&[Family]] = &[names::COMMON, names::IP, series::ICMP];
 
 const PHASES: [&str; 3] = ["resolve", "setup", "rtt"];
 
+/// Receive errors tolerated while waiting for the reply (each ICMP error for our
+/// request is reported once; more than this means the socket itself is failing).
+const MAX_RECV_ERRORS: u32 = 16;
+
 fn phase(rec: &mut Recorder, name: &'static str, seconds: f64) {
     rec.set_with(
         series::PROBE_ICMP_DURATION_SECONDS,
@@ -131,23 +135,7 @@ pub async fn probe(
         seq: packet::next_sequence(),
         payload: packet::payload(module.payload_size),
     };
-    let mut out = echo.request();
-    if sock.header_included {
-        if let IpAddr::V4(d) = dst {
-            let src = match module.ip.source_ip {
-                Some(IpAddr::V4(s)) => Some(s),
-                _ => None,
-            };
-            let ttl = if module.ttl == 0 {
-                DEFAULT_TTL
-            } else {
-                module.ttl
-            };
-            let mut with_header = packet::ipv4_header(src, d, ttl).to_vec();
-            with_header.append(&mut out);
-            out = with_header;
-        }
-    }
+    let out = outgoing(&echo, dst, module, sock.header_included);
     phase(rec, "setup", setup.elapsed().as_secs_f64());
 
     rec.trace(format_args!(
@@ -174,6 +162,29 @@ pub async fn probe(
         rec.set(series::PROBE_ICMP_REPLY_HOP_LIMIT, f64::from(h));
     }
     Ok(())
+}
+
+/// The bytes to send: the echo request, behind our IPv4 header (DF set, the TTL
+/// in it, 64 for `ttl = 0` as Blackbox) when the socket includes headers.
+fn outgoing(echo: &Echo, dst: IpAddr, module: &IcmpModule, header_included: bool) -> Vec<u8> {
+    let request = echo.request();
+    let IpAddr::V4(dst) = dst else {
+        return request;
+    };
+    if !header_included {
+        return request;
+    }
+    let src = match module.ip.source_ip {
+        Some(IpAddr::V4(s)) => Some(s),
+        _ => None,
+    };
+    let ttl = match module.ttl {
+        0 => DEFAULT_TTL,
+        t => t,
+    };
+    let mut out = packet::ipv4_header(src, dst, ttl).to_vec();
+    out.extend_from_slice(&request);
+    out
 }
 
 /// Opens the socket, tracing its kind; a refusal is `connect`.
@@ -227,14 +238,23 @@ async fn wait_reply(
     // Room for the largest IPv4 packet: a raw socket reads the header too.
     let mut buf = vec![0u8; 65536 + 60];
     let check_id = sock.kind == SocketKind::Raw;
+    let mut errors = 0;
     loop {
         let got = match sock.recv(&mut buf).await {
             Ok(g) => g,
-            Err(e) => {
-                // An ICMP error for our request shows here on a connected socket;
-                // Blackbox reads on until the deadline, so do we.
+            // An ICMP error for our request shows here, once, on a connected
+            // socket; Blackbox reads on until the deadline, so do we. A socket
+            // that only fails is given up rather than spun on.
+            Err(e) if errors < MAX_RECV_ERRORS => {
+                errors += 1;
                 rec.trace(format_args!("Receive error (waiting on): {e}"));
                 continue;
+            }
+            Err(e) => {
+                return Err(ProbeFailure::new(
+                    FailureReason::Io,
+                    format!("reading from the ICMP socket: {e}"),
+                ))
             }
         };
         let data = &buf[..got.len.min(buf.len())];
