@@ -16,6 +16,8 @@ set -euo pipefail
 #   wrk                      -> load generator for the benchmark
 #   dnsmasq-base             -> dnsmasq, the real DNS server of the dns prober's tests
 TEST_PACKAGES="prometheus prometheus-alertmanager nginx-light wrk curl ca-certificates dnsmasq-base"
+#   iproute2                 -> ip, which brings loopback up in the icmp tests' network namespaces
+TEST_PACKAGES="$TEST_PACKAGES iproute2"
 
 want=("$@")
 read -r -a base <<<"$TEST_PACKAGES"

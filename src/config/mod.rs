@@ -32,6 +32,7 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 pub use crate::probe::dns::{DnsModule, RrRules, Transport};
 pub use crate::probe::http::{Auth, Compression, HeaderMatch, HttpModule, DEFAULT_MAX_REDIRECTS};
 pub use crate::probe::http::{CelRule, ExtraHeader};
+pub use crate::probe::icmp::IcmpModule;
 pub use crate::probe::tcp::TcpModule;
 pub use crate::probe::{Prober, ProberKind};
 pub use error::{ConfigError, ConfigErrors};

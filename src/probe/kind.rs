@@ -53,7 +53,7 @@ impl From<TargetError> for ProbeFailure {
 
 /// Blackbox probers outpost does not implement yet: a module naming one is told
 /// so, rather than "invalid prober", and their settings blocks are recognised.
-pub const NOT_YET: &[&str] = &["icmp", "websocket"];
+pub const NOT_YET: &[&str] = &["websocket"];
 
 macro_rules! probers {
     ($($variant:ident => $module:ident,)*) => {
@@ -146,6 +146,7 @@ probers! {
     Unix => unix,
     Dns => dns,
     Grpc => grpc,
+    Icmp => icmp,
 }
 
 impl ProberKind {

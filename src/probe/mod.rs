@@ -11,6 +11,7 @@ pub mod body;
 pub mod dns;
 pub mod grpc;
 pub mod http;
+pub mod icmp;
 mod kind;
 pub mod net;
 pub mod query_response;

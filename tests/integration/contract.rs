@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use outpost::config::{
-    DnsModule, HttpModule, IpProtocol, IpSettings, Module, TcpModule, Transport,
+    DnsModule, HttpModule, IcmpModule, IpProtocol, IpSettings, Module, TcpModule, Transport,
 };
 use outpost::metrics::names;
 use outpost::probe::grpc::GrpcModule;
@@ -51,6 +51,8 @@ const BLACKBOX_SERIES: &[&str] = &[
     "probe_dns_additional_rrs",
     "probe_dns_query_succeeded",
     "probe_dns_serial",
+    "probe_icmp_duration_seconds",
+    "probe_icmp_reply_hop_limit",
 ];
 
 const OUTPOST_SERIES: &[&str] = &[
@@ -304,6 +306,21 @@ fn cases(kind: ProberKind, peers: &Peers) -> Vec<(Module, String, bool)> {
                 (m(), closed.to_string(), false),
             ]
         }
+        ProberKind::Icmp => {
+            // An IPv6 source address cannot send to an IPv4 target: the socket
+            // set-up fails, deterministically and on loopback alone.
+            let m = |source_ip| {
+                module(outpost::config::Prober::Icmp(Box::new(IcmpModule {
+                    ip: IpSettings { source_ip, ..ip4 },
+                    ..IcmpModule::default()
+                })))
+            };
+            let v6 = Some("::1".parse().unwrap());
+            vec![
+                (m(None), "127.0.0.1".to_string(), true),
+                (m(v6), "127.0.0.1".to_string(), false),
+            ]
+        }
     }
 }
 
@@ -433,6 +450,10 @@ fn module_text(kind: ProberKind, peers: &Peers) -> (String, String) {
         ProberKind::Grpc => (
             "preferred_ip_protocol = \"ip4\"".to_string(),
             peers.grpc.to_string(),
+        ),
+        ProberKind::Icmp => (
+            "preferred_ip_protocol = \"ip4\"".to_string(),
+            "127.0.0.1".to_string(),
         ),
     };
     let name = kind.name();

@@ -18,6 +18,7 @@ mod http_oauth2;
 mod http_options;
 mod http_probe;
 mod http_proxy;
+mod icmp_probe;
 mod prometheus_e2e;
 mod query_response;
 mod scheduler;

@@ -1,0 +1,396 @@
+//! The icmp prober against the kernel's own echo replies on loopback.
+//!
+//! Tests that need a given `net.ipv4.ping_group_range`, MTU or sysctl run on a
+//! thread moved into a network namespace of its own (`unshare(CLONE_NEWNET)`, which
+//! needs root, as the tests run here and in CI), with loopback up: the settings
+//! never touch the machine's namespace, and nothing leaves loopback. A raw socket
+//! in the same namespace sees the echo requests the prober sends, so the tests
+//! observe the TTL, payload and DF flag on the wire.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests fail loudly on unexpected errors"
+)]
+
+use std::io::Read;
+use std::net::IpAddr;
+use std::process::Command;
+use std::time::Duration;
+
+use nix::sched::{unshare, CloneFlags};
+use outpost::config::{IcmpModule, IpProtocol, IpSettings, Module, Prober};
+use outpost::probe::icmp::SocketChoice;
+use outpost::probe::ProbeReport;
+use socket2::{Domain, Protocol, Socket, Type};
+
+use crate::support::daemon::{sample, TestDaemon};
+use crate::support::metrics::{assert_absent, assert_metric, assert_outcome, labels_of};
+use crate::support::{module, run, run_with};
+
+fn icmp(m: IcmpModule) -> Module {
+    module(Prober::Icmp(Box::new(m)))
+}
+
+fn ip4() -> IpSettings {
+    IpSettings {
+        preferred: IpProtocol::Ip4,
+        ..IpSettings::default()
+    }
+}
+
+/// A namespace's set-up: sysctls (`/proc/sys` paths) and the loopback MTU.
+#[derive(Clone, Copy, Default)]
+struct Netns {
+    sysctls: &'static [(&'static str, &'static str)],
+    mtu: Option<u32>,
+}
+
+/// Datagram ICMP sockets allowed for every group.
+const PING_OPEN: (&str, &str) = ("net/ipv4/ping_group_range", "0 2147483647");
+/// Datagram ICMP sockets refused to everyone (the kernel's own default).
+const PING_CLOSED: (&str, &str) = ("net/ipv4/ping_group_range", "1 0");
+
+/// Runs `f` (with a runtime of its own) on a thread in a new network namespace.
+fn in_netns<R: Send + 'static>(ns: Netns, f: impl FnOnce() -> R + Send + 'static) -> R {
+    std::thread::spawn(move || {
+        unshare(CloneFlags::CLONE_NEWNET)
+            .expect("unshare(CLONE_NEWNET) needs root (CAP_SYS_ADMIN): run the tests as root");
+        let mut args = vec!["link", "set", "lo", "up"];
+        let mtu = ns.mtu.map(|m| m.to_string());
+        if let Some(m) = &mtu {
+            args.extend(["mtu", m.as_str()]);
+        }
+        let status = Command::new("ip")
+            .args(&args)
+            .status()
+            .expect("`ip` (Debian package iproute2) is needed for the icmp tests");
+        assert!(status.success(), "ip {args:?}");
+        for (path, value) in ns.sysctls {
+            std::fs::write(format!("/proc/sys/{path}"), value).unwrap();
+        }
+        f()
+    })
+    .join()
+    .unwrap()
+}
+
+/// One probe in a new namespace, with the trace, and what a raw socket there saw
+/// of the echo requests (IPv4 only: the IP header of each).
+fn probe_in_netns(
+    ns: Netns,
+    m: Module,
+    target: &'static str,
+    timeout: Duration,
+) -> (ProbeReport, Vec<Vec<u8>>) {
+    in_netns(ns, move || {
+        let sniffer = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::ICMPV4)).unwrap();
+        sniffer.set_nonblocking(true).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let report = rt.block_on(run_with(&m, target, timeout, None));
+        (report, requests_seen(&sniffer))
+    })
+}
+
+/// The IPv4 echo requests (type 8) queued on `sniffer`, IP header included.
+fn requests_seen(sniffer: &Socket) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 70_000];
+    while let Ok(n) = (&*sniffer).read(&mut buf) {
+        let ihl = usize::from(buf[0] & 0x0f) * 4;
+        if n > ihl && buf[ihl] == 8 {
+            out.push(buf[..n].to_vec());
+        }
+    }
+    out
+}
+
+fn trace_has(r: &ProbeReport, text: &str) -> bool {
+    r.trace.iter().any(|l| l.contains(text))
+}
+
+fn assert_echo_series(r: &ProbeReport, protocol: f64) {
+    assert_outcome(r, "success");
+    assert_metric(r, "probe_ip_protocol", &[], protocol);
+    assert_metric(r, "probe_icmp_reply_hop_limit", &[], 64.0);
+    let rtt = r
+        .value("probe_icmp_duration_seconds", &[("phase", "rtt")])
+        .unwrap();
+    assert!(rtt > 0.0, "rtt {rtt}");
+    for phase in ["resolve", "setup"] {
+        assert!(r
+            .value("probe_icmp_duration_seconds", &[("phase", phase)])
+            .is_some());
+    }
+    assert_eq!(labels_of(r, "probe_icmp_duration_seconds").len(), 3);
+}
+
+#[tokio::test]
+async fn echo_to_loopback_v4_and_v6() {
+    let m = icmp(IcmpModule::default());
+    assert_echo_series(&run(&m, "127.0.0.1").await, 4.0);
+    assert_echo_series(&run(&m, "::1").await, 6.0);
+    // A name: preferred_ip_protocol picks the family.
+    let r = run(
+        &icmp(IcmpModule {
+            ip: ip4(),
+            ..IcmpModule::default()
+        }),
+        "localhost",
+    )
+    .await;
+    assert_echo_series(&r, 4.0);
+}
+
+#[test]
+fn both_socket_kinds_v4_and_v6() {
+    let ns = Netns {
+        sysctls: &[PING_OPEN],
+        ..Netns::default()
+    };
+    for (choice, kind) in [
+        (SocketChoice::Datagram, "datagram"),
+        (SocketChoice::Raw, "raw"),
+    ] {
+        for (target, protocol) in [("127.0.0.1", 4.0), ("::1", 6.0)] {
+            let m = icmp(IcmpModule {
+                socket: choice,
+                ..IcmpModule::default()
+            });
+            let (r, _) = probe_in_netns(ns, m, target, Duration::from_secs(5));
+            assert_echo_series(&r, protocol);
+            assert!(trace_has(&r, &format!("Using a {kind}")), "{:#?}", r.trace);
+        }
+    }
+}
+
+#[test]
+fn datagram_first_then_raw() {
+    let open = Netns {
+        sysctls: &[PING_OPEN],
+        ..Netns::default()
+    };
+    let (r, _) = probe_in_netns(
+        open,
+        icmp(IcmpModule::default()),
+        "127.0.0.1",
+        Duration::from_secs(5),
+    );
+    assert_outcome(&r, "success");
+    assert!(trace_has(&r, "Using a datagram"), "{:#?}", r.trace);
+
+    let closed = Netns {
+        sysctls: &[PING_CLOSED],
+        ..Netns::default()
+    };
+    let (r, _) = probe_in_netns(
+        closed,
+        icmp(IcmpModule::default()),
+        "127.0.0.1",
+        Duration::from_secs(5),
+    );
+    assert_outcome(&r, "success");
+    assert!(
+        trace_has(&r, "Datagram ICMP socket refused"),
+        "{:#?}",
+        r.trace
+    );
+    assert!(trace_has(&r, "Using a raw"), "{:#?}", r.trace);
+
+    // Datagram only, refused: connect, naming the sysctl.
+    let m = icmp(IcmpModule {
+        socket: SocketChoice::Datagram,
+        ..IcmpModule::default()
+    });
+    let (r, _) = probe_in_netns(closed, m, "127.0.0.1", Duration::from_secs(5));
+    assert_outcome(&r, "connect");
+    let message = &r.failure.as_ref().unwrap().message;
+    assert!(message.contains("ping_group_range"), "{message}");
+}
+
+/// The request on the wire carries `payload_size` bytes and the `ttl`; the
+/// prober checks the reply's payload against them.
+#[test]
+fn payload_size_and_ttl_on_the_wire() {
+    let ns = Netns {
+        sysctls: &[PING_OPEN, ("net/ipv4/ip_default_ttl", "77")],
+        ..Netns::default()
+    };
+    for choice in [SocketChoice::Datagram, SocketChoice::Raw] {
+        let m = icmp(IcmpModule {
+            payload_size: 1000,
+            ttl: 9,
+            socket: choice,
+            ..IcmpModule::default()
+        });
+        let (r, seen) = probe_in_netns(ns, m, "127.0.0.1", Duration::from_secs(5));
+        assert_outcome(&r, "success");
+        assert!(trace_has(&r, "with 1000 payload bytes"), "{:#?}", r.trace);
+        assert_eq!(seen.len(), 1, "{choice:?}");
+        let req = &seen[0];
+        assert_eq!(req.len(), 20 + 8 + 1000, "{choice:?}");
+        assert_eq!(req[8], 9, "TTL of the request ({choice:?})");
+        assert_eq!(&req[28..56], b"Prometheus Blackbox Exporter");
+        assert!(req[56..].iter().all(|b| *b == 0));
+    }
+    // The default: Blackbox's 28-byte text and TTL 64, whatever the system's is.
+    let (r, seen) = probe_in_netns(
+        ns,
+        icmp(IcmpModule::default()),
+        "127.0.0.1",
+        Duration::from_secs(5),
+    );
+    assert_outcome(&r, "success");
+    assert_eq!(seen[0].len(), 20 + 8 + 28);
+    assert_eq!(seen[0][8], 64);
+    // ttl = 0 leaves the system's default.
+    let m = icmp(IcmpModule {
+        ttl: 0,
+        ..IcmpModule::default()
+    });
+    let (r, seen) = probe_in_netns(ns, m, "127.0.0.1", Duration::from_secs(5));
+    assert_outcome(&r, "success");
+    assert_eq!(seen[0][8], 77);
+}
+
+/// `dont_fragment`: an IPv4 raw socket with our header and its DF flag. Over a
+/// 1280-byte MTU a 2000-byte payload is then refused instead of fragmented.
+#[test]
+fn dont_fragment() {
+    let ns = Netns {
+        sysctls: &[PING_OPEN],
+        mtu: Some(1280),
+    };
+    let big = |dont_fragment| {
+        icmp(IcmpModule {
+            payload_size: 2000,
+            dont_fragment,
+            ..IcmpModule::default()
+        })
+    };
+    let (r, _) = probe_in_netns(ns, big(false), "127.0.0.1", Duration::from_secs(5));
+    assert_outcome(&r, "success");
+    let (r, _) = probe_in_netns(ns, big(true), "127.0.0.1", Duration::from_secs(5));
+    assert_outcome(&r, "io");
+    assert!(trace_has(&r, "Using a raw"), "{:#?}", r.trace);
+
+    let m = icmp(IcmpModule {
+        dont_fragment: true,
+        ttl: 5,
+        ..IcmpModule::default()
+    });
+    let (r, seen) = probe_in_netns(ns, m, "127.0.0.1", Duration::from_secs(5));
+    assert_outcome(&r, "success");
+    assert_eq!(seen[0][6] & 0x40, 0x40, "DF flag");
+    assert_eq!(seen[0][8], 5, "TTL in our header");
+    assert_metric(&r, "probe_icmp_reply_hop_limit", &[], 64.0);
+
+    // IPv6 has no DF bit to set: ignored, as Blackbox.
+    let (r, _) = probe_in_netns(ns, big(true), "::1", Duration::from_secs(5));
+    assert_outcome(&r, "success");
+    assert!(trace_has(&r, "dont_fragment applies to IPv4 only"));
+}
+
+#[tokio::test]
+async fn source_ip_address() {
+    let with_source = |ip: &str| {
+        icmp(IcmpModule {
+            ip: IpSettings {
+                source_ip: Some(ip.parse::<IpAddr>().unwrap()),
+                ..ip4()
+            },
+            ..IcmpModule::default()
+        })
+    };
+    assert_outcome(
+        &run(&with_source("127.0.0.1"), "127.0.0.1").await,
+        "success",
+    );
+    assert_outcome(&run(&with_source("::1"), "::1").await, "success");
+    let r = run(&with_source("127.0.0.1"), "::1").await;
+    assert_outcome(&r, "connect");
+    assert!(r.failure.unwrap().message.contains("not of the family"));
+    assert_outcome(&run(&with_source("::1"), "127.0.0.1").await, "connect");
+}
+
+#[tokio::test]
+async fn targets_with_a_port_are_invalid() {
+    let m = icmp(IcmpModule::default());
+    for target in ["127.0.0.1:80", "[::1]:80", "localhost:7", ""] {
+        let r = run(&m, target).await;
+        assert_outcome(&r, "invalid_target");
+        assert_absent(&r, "probe_ip_protocol");
+    }
+}
+
+/// With echo requests ignored by the kernel no reply ever comes: a timeout, with
+/// the phases up to then and no hop limit.
+#[test]
+fn no_reply_is_a_timeout() {
+    let ns = Netns {
+        sysctls: &[
+            PING_OPEN,
+            ("net/ipv4/icmp_echo_ignore_all", "1"),
+            ("net/ipv6/icmp/echo_ignore_all", "1"),
+        ],
+        ..Netns::default()
+    };
+    for target in ["127.0.0.1", "::1"] {
+        let m = icmp(IcmpModule::default());
+        let (r, _) = probe_in_netns(ns, m, target, Duration::from_millis(300));
+        assert_outcome(&r, "timeout");
+        assert_metric(&r, "probe_icmp_duration_seconds", &[("phase", "rtt")], 0.0);
+        assert_absent(&r, "probe_icmp_reply_hop_limit");
+        assert!(r.value("probe_ip_protocol", &[]).is_some_and(|p| p > 0.0));
+    }
+}
+
+#[tokio::test]
+async fn probe_endpoint() {
+    let d = TestDaemon::start(
+        "[modules.icmp]\nprober = \"icmp\"\n[modules.icmp.icmp]\npreferred_ip_protocol = \"ip4\"\n",
+    )
+    .await;
+    let (status, body) = d.get("/probe?module=icmp&target=127.0.0.1").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(sample(&body, "probe_success", ""), Some(1.0), "{body}");
+    assert_eq!(sample(&body, "probe_icmp_reply_hop_limit", ""), Some(64.0));
+    assert!(sample(&body, "probe_icmp_duration_seconds", "phase=\"rtt\"").is_some_and(|v| v > 0.0));
+    let (_, body) = d.get("/probe?module=icmp&target=127.0.0.1:80").await;
+    assert_eq!(sample(&body, "probe_success", ""), Some(0.0), "{body}");
+    d.stop().await;
+}
+
+/// The good config's modules hold what they say; absent keys are Blackbox's defaults.
+#[test]
+fn config_values() {
+    let config = outpost::config::Config::load(std::path::Path::new(
+        "tests/testdata/configs/good/icmp.toml",
+    ))
+    .unwrap();
+    let settings = |name: &str| match &config.modules[name].prober {
+        Prober::Icmp(m) => (**m).clone(),
+        other => panic!("{name} is {:?}", other.kind()),
+    };
+    assert_eq!(settings("ping"), IcmpModule::default());
+    assert_eq!(IcmpModule::default().ttl, 64);
+    assert_eq!(IcmpModule::default().ip.preferred, IpProtocol::Ip6);
+    assert_eq!(
+        settings("ping4_df"),
+        IcmpModule {
+            ip: IpSettings {
+                preferred: IpProtocol::Ip4,
+                fallback: false,
+                source_ip: Some("127.0.0.1".parse().unwrap()),
+            },
+            payload_size: 1472,
+            dont_fragment: true,
+            ttl: 32,
+            socket: SocketChoice::Auto,
+        }
+    );
+    let hops = settings("ping6_hops");
+    assert_eq!((hops.ttl, hops.payload_size), (0, 56));
+}
