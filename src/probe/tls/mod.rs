@@ -251,37 +251,19 @@ where
     record_chain(rec, &chain);
     match result {
         Ok(stream) => {
-            let (_, conn) = stream.get_ref();
-            let version = version_label(conn.protocol_version());
-            let cipher = conn
-                .negotiated_cipher_suite()
-                .map(|s| go_cipher_name(s.suite()))
-                .unwrap_or_else(|| "unknown".to_string());
-            let alpn = conn.alpn_protocol().map(<[u8]>::to_vec);
-            record_version(rec, version);
-            if series.cipher {
-                rec.set_with(
-                    names::PROBE_TLS_CIPHER_INFO,
-                    vec![("cipher", cipher.clone())],
-                    1.0,
-                );
-            }
+            let session = record_session(stream.get_ref().1, took, series, rec);
             rec.trace(format_args!(
-                "TLS handshake with {host} done in {:.6}s: {version}, {cipher}, ALPN {}",
+                "TLS handshake with {host} done in {:.6}s: {}, {}, ALPN {}",
                 took.as_secs_f64(),
-                alpn.as_deref()
+                session.version,
+                session.cipher,
+                session
+                    .alpn
+                    .as_deref()
                     .map(|a| String::from_utf8_lossy(a).into_owned())
                     .unwrap_or_else(|| "none".into())
             ));
-            Ok((
-                stream,
-                Session {
-                    version,
-                    cipher,
-                    alpn,
-                    took,
-                },
-            ))
+            Ok((stream, session))
         }
         Err(e) => {
             rec.trace(format_args!(
@@ -321,6 +303,35 @@ pub fn capturing_config(
 }
 
 /// `probe_tls_version_info` for a handshake done elsewhere.
+/// What a finished handshake negotiated, with its version (and, if asked, cipher)
+/// series written.
+fn record_session(
+    conn: &rustls::ClientConnection,
+    took: Duration,
+    series: SeriesOptions,
+    rec: &mut Recorder,
+) -> Session {
+    let version = version_label(conn.protocol_version());
+    let cipher = conn
+        .negotiated_cipher_suite()
+        .map(|s| go_cipher_name(s.suite()))
+        .unwrap_or_else(|| "unknown".to_string());
+    record_version(rec, version);
+    if series.cipher {
+        rec.set_with(
+            names::PROBE_TLS_CIPHER_INFO,
+            vec![("cipher", cipher.clone())],
+            1.0,
+        );
+    }
+    Session {
+        version,
+        cipher,
+        alpn: conn.alpn_protocol().map(<[u8]>::to_vec),
+        took,
+    }
+}
+
 pub fn record_version(rec: &mut Recorder, version: &'static str) {
     rec.set_with(
         names::PROBE_TLS_VERSION_INFO,
