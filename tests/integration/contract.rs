@@ -463,9 +463,10 @@ fn module_text(kind: ProberKind, peers: &Peers) -> (String, String) {
     )
 }
 
-/// Every prober answers `/probe` (Blackbox's endpoint) and `outpost probe`.
+/// Every prober answers `/probe` (Blackbox's endpoint) and `outpost probe`, and
+/// runs as a scheduled `[[probes]]` entry.
 #[tokio::test]
-async fn every_prober_works_from_probe_and_the_cli() {
+async fn every_prober_works_from_probe_the_cli_and_the_schedule() {
     use crate::support::daemon::{promtool_check, sample, TestDaemon};
     let (_keep, peers) = start_peers().await;
     let modules: Vec<(ProberKind, String, String)> = ProberKind::ALL
@@ -475,7 +476,12 @@ async fn every_prober_works_from_probe_and_the_cli() {
             (*k, text, target)
         })
         .collect();
-    let config: String = modules.iter().map(|(_, text, _)| text.as_str()).collect();
+    let mut config: String = modules.iter().map(|(_, text, _)| text.as_str()).collect();
+    for (kind, _, target) in &modules {
+        config.push_str(&format!(
+            "[[probes]]\nname = \"p_{kind}\"\nmodule = \"m_{kind}\"\ntarget = {target:?}\ninterval = \"1s\"\n"
+        ));
+    }
     let daemon = TestDaemon::start(&config).await;
     for (kind, _, target) in &modules {
         let query: String = url::form_urlencoded::Serializer::new(String::new())
@@ -506,5 +512,15 @@ async fn every_prober_works_from_probe_and_the_cli() {
         assert!(out.status.success(), "{kind}: {text}");
         assert!(text.contains("probe_success 1"), "{kind}: {text}");
     }
+    let succeeded = |text: &str, kind: &ProberKind, target: &str| {
+        let labels = format!(r#"probe="p_{kind}",module="m_{kind}",target="{target}""#);
+        sample(text, "probe_success", &labels) == Some(1.0)
+    };
+    let all_ran = |text: &str| modules.iter().all(|(k, _, t)| succeeded(text, k, t));
+    let text = daemon.metrics_when(Duration::from_secs(15), all_ran).await;
+    for (kind, _, target) in &modules {
+        assert!(succeeded(&text, kind, target), "scheduled {kind}:\n{text}");
+    }
+    promtool_check(&text);
     daemon.stop().await;
 }
