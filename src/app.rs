@@ -17,6 +17,7 @@ use crate::metrics::process::unix_now;
 use crate::metrics::render::{DaemonView, ReloadStatus};
 use crate::results::ProbeState;
 use crate::scheduler::{ApplySummary, Limiter, Runner, Scheduler};
+use crate::shard::Shard;
 
 #[derive(Debug)]
 pub struct App {
@@ -34,8 +35,20 @@ pub struct App {
 impl App {
     /// Starts scheduling `config`'s probes. Must be called inside a Tokio runtime.
     pub fn start(config: Config, runner: Runner, shutdown: CancellationToken) -> Arc<App> {
+        App::start_sharded(config, runner, shutdown, None)
+    }
+
+    /// As [`App::start`], running only `shard`'s probes when given (`--shard`,
+    /// which wins over the configuration's `server.shard` across reloads).
+    pub fn start_sharded(
+        config: Config,
+        runner: Runner,
+        shutdown: CancellationToken,
+        shard: Option<Shard>,
+    ) -> Arc<App> {
         let limiter = Arc::new(Limiter::new(config.server.max_concurrent_probes));
-        let scheduler = Scheduler::new(runner, limiter.clone(), shutdown);
+        let scheduler =
+            Scheduler::new(runner, limiter.clone(), shutdown).with_shard_override(shard);
         scheduler.apply(&config);
         Arc::new(App {
             config: RwLock::new(Arc::new(config)),

@@ -32,6 +32,10 @@ pub struct Cli {
     /// Reload when the configuration file changes, checking this often (e.g. "30s").
     #[arg(long, global = true, value_parser = parse_duration)]
     pub watch_config: Option<Duration>,
+    /// Run only shard INDEX of COUNT replicas' probes (e.g. "2/3"); overrides the
+    /// configuration's `server.shard`.
+    #[arg(long, global = true, env = "OUTPOST_SHARD")]
+    pub shard: Option<crate::shard::Shard>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }

@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use crate::app::{watch_config, App};
 use crate::config::Config;
 use crate::scheduler::{probe_runner, Runner};
+use crate::shard::Shard;
 
 /// How long scheduled runs get to notice cancellation at shutdown.
 pub const RUN_CANCEL_GRACE: Duration = Duration::from_secs(1);
@@ -20,6 +21,8 @@ pub struct Options {
     pub watch_interval: Option<Duration>,
     /// How runs are carried out (`probe::run` unless a test says otherwise).
     pub runner: Runner,
+    /// `--shard I/N`: run only that shard's probes.
+    pub shard: Option<Shard>,
 }
 
 impl Default for Options {
@@ -27,6 +30,7 @@ impl Default for Options {
         Options {
             watch_interval: None,
             runner: probe_runner(),
+            shard: None,
         }
     }
 }
@@ -58,7 +62,12 @@ impl Daemon {
         let loaded = options
             .watch_interval
             .and_then(|_| std::fs::read(&config.source).ok());
-        let app = App::start(config, options.runner, shutdown.child_token());
+        let app = App::start_sharded(
+            config,
+            options.runner,
+            shutdown.child_token(),
+            options.shard,
+        );
         if let Some(every) = options.watch_interval {
             tokio::spawn(watch_config(app.clone(), loaded, every, shutdown.clone()));
         }

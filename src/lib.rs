@@ -31,3 +31,4 @@ pub mod probe;
 pub mod results;
 pub mod scheduler;
 pub mod server;
+pub mod shard;

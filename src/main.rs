@@ -103,6 +103,7 @@ async fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     let shutdown = CancellationToken::new();
     let options = Options {
         watch_interval: cli.watch_config,
+        shard: cli.shard,
         ..Options::default()
     };
     let daemon = Daemon::start(config, listener, options, shutdown.clone());

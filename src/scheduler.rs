@@ -24,6 +24,7 @@ use crate::config::{Config, Module, ModuleIdentity};
 use crate::probe::net::fnv32a;
 use crate::probe::{FailureReason, ProbeContext, ProbeFailure, ProbeReport};
 use crate::results::{Histogram, ProbeState};
+use crate::shard::Shard;
 
 /// Buckets of `outpost_scheduler_lag_seconds`.
 pub const LAG_BUCKETS: &[f64] = &[0.001, 0.01, 0.1, 0.5, 1.0, 5.0, 30.0];
@@ -172,6 +173,8 @@ pub struct Scheduler {
     running: Mutex<Vec<Running>>,
     shutdown: CancellationToken,
     tracker: TaskTracker,
+    /// `--shard`: wins over the configuration's `server.shard`, across reloads.
+    shard_override: Option<Shard>,
 }
 
 impl std::fmt::Debug for Scheduler {
@@ -191,7 +194,14 @@ impl Scheduler {
             running: Mutex::new(Vec::new()),
             shutdown,
             tracker: TaskTracker::new(),
+            shard_override: None,
         }
+    }
+
+    /// Runs only `shard`'s probes whatever the configuration says (`--shard`).
+    pub fn with_shard_override(mut self, shard: Option<Shard>) -> Self {
+        self.shard_override = shard;
+        self
     }
 
     pub fn stats(&self) -> &SchedulerStats {
@@ -214,7 +224,12 @@ impl Scheduler {
             .collect();
         let mut summary = ApplySummary::default();
         let start = Instant::now();
-        for spec in &config.probes {
+        let shard = self.shard_override.or(config.server.shard);
+        for spec in config
+            .probes
+            .iter()
+            .filter(|p| shard.is_none_or(|s| s.owns(&p.name)))
+        {
             let Some(module) = config.module(&spec.module) else {
                 // Validation guarantees the module exists; a probe without one
                 // cannot run, so it is left out rather than crashing the reload.

@@ -29,6 +29,7 @@ pub type StringMap = BTreeMap<Spanned<String>, Spanned<String>>;
 pub struct ServerFile {
     pub max_concurrent_probes: Option<Spanned<i64>>,
     pub timeout_offset: Option<Spanned<DurationText>>,
+    pub shard: Option<Spanned<String>>,
 }
 
 /// `[modules.NAME]` less its prober settings blocks (`http`, `tcp` ...), which the

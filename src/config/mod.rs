@@ -79,6 +79,8 @@ pub struct ServerConfig {
     /// Subtracted from `X-Prometheus-Scrape-Timeout-Seconds` on `/probe` (Blackbox's
     /// `--timeout-offset`).
     pub timeout_offset: Duration,
+    /// `shard = "I/N"`: run only the probes of shard I of N (`--shard` overrides it).
+    pub shard: Option<crate::shard::Shard>,
 }
 
 impl Default for ServerConfig {
@@ -86,6 +88,7 @@ impl Default for ServerConfig {
         ServerConfig {
             max_concurrent_probes: 256,
             timeout_offset: Duration::from_millis(500),
+            shard: None,
         }
     }
 }

@@ -99,6 +99,17 @@ fn build_server(ctx: &mut Ctx<'_>, value: &Spanned<DeValue<'_>>) -> ServerConfig
             server.timeout_offset = d;
         }
     }
+    if let Some(shard) = &file.shard {
+        match shard.get_ref().parse() {
+            Ok(s) => server.shard = Some(s),
+            Err(e) => ctx.error_hint(
+                shard.span(),
+                "server.shard",
+                e.to_string(),
+                "write INDEX/COUNT, e.g. \"2/3\" for the second of three replicas",
+            ),
+        }
+    }
     server
 }
 

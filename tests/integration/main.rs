@@ -22,5 +22,6 @@ mod icmp_probe;
 mod prometheus_e2e;
 mod query_response;
 mod scheduler;
+mod shard;
 mod support;
 mod tcp_probe;
