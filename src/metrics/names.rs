@@ -288,16 +288,31 @@ pub fn all() -> Vec<Family> {
     out
 }
 
-/// Type and help of `name`; unknown names are exposed as untyped-looking gauges.
-pub fn describe(name: &str) -> (Kind, &'static str) {
+/// The family called `name` among `families`.
+pub fn find<'f>(families: &'f [Family], name: &str) -> Option<&'f Family> {
+    families.iter().find(|f| f.name == name)
+}
+
+/// Type and help of `name`, if outpost has such a family.
+pub fn describe(name: &str) -> Option<Family> {
+    all().into_iter().find(|f| f.name == name)
+}
+
+/// What the scheduled probes can write: the common and scheduled series and
+/// every prober's own, each once.
+pub fn probe_families() -> Vec<Family> {
     let prober_groups = crate::probe::ProberKind::ALL
         .iter()
         .flat_map(|k| k.families().iter());
-    NOT_PROBER_SPECIFIC
+    let mut out: Vec<Family> = Vec::new();
+    for family in [COMMON, SCHEDULED]
         .iter()
         .chain(prober_groups)
         .flat_map(|g| g.iter())
-        .find(|f| f.name == name)
-        .map(|f| (f.kind, f.help))
-        .unwrap_or((Kind::Gauge, "Undocumented series."))
+    {
+        if !out.iter().any(|f| f.name == family.name) {
+            out.push(*family);
+        }
+    }
+    out
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use outpost::config::{
     DnsModule, HttpModule, IpProtocol, IpSettings, Module, TcpModule, Transport,
 };
+use outpost::metrics::encode::Format;
 use outpost::metrics::names;
 use outpost::probe::http::HttpPhase;
 use outpost::probe::{self, FailureReason, ProbeContext, ProberKind};
@@ -179,9 +180,60 @@ fn every_series_and_outcome_is_documented() {
         );
     }
     assert_eq!(
-        names::describe("probe_success").1,
-        "Whether the probe succeeded (1) or failed (0)."
+        names::describe("probe_success").map(|f| f.help),
+        Some("Whether the probe succeeded (1) or failed (0).")
     );
+    assert_eq!(names::describe("no_such_series"), None);
+}
+
+/// Every source `/metrics` walks writes only the families it declares, and
+/// every declared family is published and documented: nothing reaches the page
+/// without a row in docs/metrics.md.
+#[tokio::test]
+async fn every_metrics_source_keeps_its_contract() {
+    let peer = target_server().await;
+    let d = crate::support::daemon::TestDaemon::start(&format!(
+        r#"
+[modules.http_2xx]
+prober = "http"
+
+[[probes]]
+name = "up"
+module = "http_2xx"
+target = "http://{peer}/ok"
+interval = "1s"
+"#
+    ))
+    .await;
+    d.metrics_when(Duration::from_secs(5), |m| m.contains("probe_success{"))
+        .await;
+    let app = d.daemon.as_ref().unwrap().app.clone();
+    let docs = std::fs::read_to_string("docs/metrics.md").unwrap();
+    let published: Vec<&str> = names::all().iter().map(|f| f.name).collect();
+    let sources = app.sources();
+    assert!(sources.len() >= 3, "{sources:?}");
+    for source in &sources {
+        for format in [Format::Text, Format::OpenMetrics] {
+            assert_eq!(
+                outpost::metrics::source::undeclared(source.as_ref(), format),
+                Vec::<String>::new(),
+                "{source:?}"
+            );
+        }
+        for family in source.families() {
+            assert!(
+                published.contains(&family.name),
+                "{} unpublished",
+                family.name
+            );
+            assert!(
+                doc_row(&docs, family.name).is_some(),
+                "docs/metrics.md has no row for {}",
+                family.name
+            );
+        }
+    }
+    d.stop().await;
 }
 
 /// Each prober's series are documented as emitted by it, and its outcome row
