@@ -94,6 +94,10 @@ impl App {
         };
         match loaded {
             Ok(config) => {
+                if config.aws != self.config().aws {
+                    // The AWS scrapers and their caches are built once, at start.
+                    tracing::warn!(config = %path.display(), "[aws] changed; restart outpost to apply it");
+                }
                 let summary = self.scheduler.apply(&config);
                 *self.config.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(config);
                 *self.stats.reload() = ReloadStatus {

@@ -20,6 +20,8 @@ pub struct Options {
     pub watch_interval: Option<Duration>,
     /// How runs are carried out (`probe::run` unless a test says otherwise).
     pub runner: Runner,
+    /// How AWS clients are built (tests point them at moto_server).
+    pub aws: crate::aws::AwsOptions,
 }
 
 impl Default for Options {
@@ -27,6 +29,7 @@ impl Default for Options {
         Options {
             watch_interval: None,
             runner: probe_runner(),
+            aws: crate::aws::AwsOptions::default(),
         }
     }
 }
@@ -58,7 +61,14 @@ impl Daemon {
         let loaded = options
             .watch_interval
             .and_then(|_| std::fs::read(&config.source).ok());
+        let aws = config.aws.clone();
         let app = App::start(config, options.runner, shutdown.child_token());
+        // No [aws] section: no AWS client is built and no AWS API is called.
+        if let Some(aws) = &aws {
+            for source in crate::aws::start(aws, &options.aws, &shutdown.child_token()) {
+                app.add_source(source);
+            }
+        }
         if let Some(every) = options.watch_interval {
             tokio::spawn(watch_config(app.clone(), loaded, every, shutdown.clone()));
         }

@@ -25,6 +25,7 @@
 //! probe list across replicas is a filter in [`scheduler::Scheduler::apply`].
 
 pub mod app;
+pub mod aws;
 pub mod cli;
 pub mod config;
 pub mod daemon;

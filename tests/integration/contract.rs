@@ -71,6 +71,38 @@ const OUTPOST_SERIES: &[&str] = &[
     "process_threads",
 ];
 
+const AWS_SERIES: &[&str] = &[
+    "aws_rds_instance_info",
+    "aws_rds_instance_status",
+    "aws_rds_multi_az",
+    "aws_rds_storage_encrypted",
+    "aws_rds_backup_retention_days",
+    "aws_rds_deletion_protection",
+    "aws_rds_performance_insights_enabled",
+    "aws_rds_enhanced_monitoring_interval_seconds",
+    "aws_rds_allocated_storage_bytes",
+    "aws_rds_max_allocated_storage_bytes",
+    "aws_rds_publicly_accessible",
+    "aws_rds_auto_minor_version_upgrade",
+    "aws_rds_certificate_expiry_timestamp_seconds",
+    "aws_rds_pending_maintenance_actions",
+    "aws_elbv2_load_balancer_info",
+    "aws_elbv2_load_balancer_state",
+    "aws_elbv2_target_group_targets",
+    "aws_elbv2_target_health",
+    "aws_autoscaling_group_info",
+    "aws_autoscaling_group_desired_capacity",
+    "aws_autoscaling_group_min_size",
+    "aws_autoscaling_group_max_size",
+    "aws_autoscaling_group_in_service_instances",
+    "aws_autoscaling_group_instances",
+    "outpost_aws_scrape_success",
+    "outpost_aws_scrape_duration_seconds",
+    "outpost_aws_scrape_last_success_timestamp_seconds",
+    "outpost_aws_api_calls_total",
+    "outpost_aws_api_errors_total",
+];
+
 const OUTCOMES: &[&str] = &[
     "timeout",
     "invalid_target",
@@ -102,6 +134,7 @@ fn metric_names_are_exactly_the_published_ones() {
     let mut expected: Vec<&str> = BLACKBOX_SERIES
         .iter()
         .chain(OUTPOST_SERIES)
+        .chain(AWS_SERIES)
         .copied()
         .collect();
     let mut actual: Vec<&str> = names::all().iter().map(|f| f.name).collect();
@@ -160,7 +193,11 @@ fn doc_row<'d>(docs: &'d str, name: &str) -> Option<Vec<&'d str>> {
 #[test]
 fn every_series_and_outcome_is_documented() {
     let docs = std::fs::read_to_string("docs/metrics.md").unwrap();
-    for name in BLACKBOX_SERIES.iter().chain(OUTPOST_SERIES) {
+    for name in BLACKBOX_SERIES
+        .iter()
+        .chain(OUTPOST_SERIES)
+        .chain(AWS_SERIES)
+    {
         assert!(
             doc_row(&docs, name).is_some(),
             "docs/metrics.md has no row for {name}"
