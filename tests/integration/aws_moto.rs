@@ -66,6 +66,17 @@ async fn every_series_per_resource_in_two_regions() {
     promtool_check(&checked);
     // One SDK configuration per region × service, built once.
     assert_eq!(built.load(Ordering::SeqCst), 6);
+    let app = d.daemon.as_ref().unwrap().app.clone();
+    for source in app.sources() {
+        assert_eq!(
+            outpost::metrics::source::undeclared(
+                source.as_ref(),
+                outpost::metrics::encode::Format::Text,
+            ),
+            Vec::<String>::new(),
+            "{source:?}"
+        );
+    }
     for r in REGIONS {
         assert_rds(&m, r);
         assert_elbv2(&m, r);
@@ -346,4 +357,68 @@ async fn no_aws_section_makes_no_aws_client() {
         assert!(!page.contains("aws_"), "{page}");
     }
     d.stop().await;
+}
+
+/// The shipped binary takes its endpoint and credentials from the environment
+/// (aws-config's default chain): `AWS_ENDPOINT_URL` points it at moto. IMDS and
+/// profile files are switched off so nothing is asked beyond loopback.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_honours_aws_endpoint_url() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let moto = Moto::start();
+    moto.seed("eu-west-1");
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("probes.toml");
+    std::fs::write(
+        &config,
+        "[aws]\nregions = [\"eu-west-1\"]\ninterval = \"2s\"\nservices = [\"autoscaling\"]\n",
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_outpost"))
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--log-format",
+            "json",
+            "--config",
+        ])
+        .arg(&config)
+        .env("AWS_ENDPOINT_URL", moto.endpoint())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", dir.path().join("none"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", dir.path().join("none"))
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_ROLE_ARN")
+        .env_remove("AWS_WEB_IDENTITY_TOKEN_FILE")
+        .env_remove("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+        .env_remove("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr: std::net::SocketAddr = loop {
+        let line = lines.next().expect("daemon exited early").unwrap();
+        if let Some(rest) = line.split("\"address\":\"").nth(1) {
+            break rest.split('"').next().unwrap().parse().unwrap();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    let want =
+        "aws_autoscaling_group_min_size{region=\"eu-west-1\",autoscaling_group=\"asg-web\"} 2";
+    let mut page = String::new();
+    for _ in 0..600 {
+        let (_, _, body) = crate::support::daemon::request(addr, "GET", "/metrics", &[]).await;
+        page = body;
+        if page.contains(want) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(page.contains(want), "{page}");
 }

@@ -229,8 +229,22 @@ fn every_series_and_outcome_is_documented() {
 #[tokio::test]
 async fn every_metrics_source_keeps_its_contract() {
     let peer = target_server().await;
-    let d = crate::support::daemon::TestDaemon::start(&format!(
-        r#"
+    // [aws] against a closed loopback port: the AWS sources are registered (and
+    // their scrapes fail) without any request leaving this machine.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let options = outpost::daemon::Options {
+        aws: crate::support::moto::options_for(
+            format!("http://{}", closed.local_addr().unwrap()),
+            std::sync::Arc::default(),
+        ),
+        ..outpost::daemon::Options::default()
+    };
+    let d = crate::support::daemon::TestDaemon::start_with(
+        &format!(
+            r#"
+[aws]
+regions = ["eu-west-1"]
+
 [modules.http_2xx]
 prober = "http"
 
@@ -240,7 +254,9 @@ module = "http_2xx"
 target = "http://{peer}/ok"
 interval = "1s"
 "#
-    ))
+        ),
+        options,
+    )
     .await;
     d.metrics_when(Duration::from_secs(5), |m| m.contains("probe_success{"))
         .await;
@@ -248,7 +264,8 @@ interval = "1s"
     let docs = std::fs::read_to_string("docs/metrics.md").unwrap();
     let published: Vec<&str> = names::all().iter().map(|f| f.name).collect();
     let sources = app.sources();
-    assert!(sources.len() >= 3, "{sources:?}");
+    // Probes, daemon, process, one cache per AWS service, AWS scrape health.
+    assert_eq!(sources.len(), 3 + 3 + 1, "{sources:?}");
     for source in &sources {
         for format in [Format::Text, Format::OpenMetrics] {
             assert_eq!(
