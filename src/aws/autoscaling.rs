@@ -16,6 +16,9 @@ pub const FAMILIES: &[Family] = n::AWS_AUTOSCALING;
 /// The lifecycle states counted even at zero: those an alert compares.
 pub const COUNTED_STATES: &[&str] = &["InService", "Pending", "Terminating", "Standby"];
 
+/// Groups per page: the API's maximum (its default is 50).
+const PAGE: i32 = 100;
+
 pub async fn scrape(
     client: &Client,
     calls: &mut Calls,
@@ -29,6 +32,7 @@ pub async fn scrape(
                 AUTOSCALING_DESCRIBE_AUTO_SCALING_GROUPS,
                 client
                     .describe_auto_scaling_groups()
+                    .max_records(PAGE)
                     .set_next_token(token.take())
                     .send(),
             )

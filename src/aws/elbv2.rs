@@ -27,6 +27,9 @@ pub const TARGET_STATES: &[&str] = &[
     "unavailable",
 ];
 
+/// Load balancers and target groups per page: the API's maximum.
+const PAGE: i32 = 400;
+
 /// `DescribeTags` takes at most this many ARNs.
 const TAGS_PER_CALL: usize = 20;
 
@@ -107,6 +110,7 @@ async fn load_balancers(
                 ELBV2_DESCRIBE_LOAD_BALANCERS,
                 client
                     .describe_load_balancers()
+                    .page_size(PAGE)
                     .set_marker(marker.take())
                     .send(),
             )
@@ -131,6 +135,7 @@ async fn target_groups(
                 ELBV2_DESCRIBE_TARGET_GROUPS,
                 client
                     .describe_target_groups()
+                    .page_size(PAGE)
                     .set_marker(marker.take())
                     .send(),
             )

@@ -13,6 +13,9 @@ use crate::metrics::names::{self as n, Family};
 
 pub const FAMILIES: &[Family] = n::AWS_RDS;
 
+/// Records per page: the API's maximum, so N instances cost ceil(N / 100) calls.
+const PAGE: i32 = 100;
+
 const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
 
 /// Lists the instances (every page), then their pending maintenance actions.
@@ -29,6 +32,7 @@ pub async fn scrape(
                 RDS_DESCRIBE_DB_INSTANCES,
                 client
                     .describe_db_instances()
+                    .max_records(PAGE)
                     .set_marker(marker.take())
                     .send(),
             )
@@ -59,6 +63,7 @@ async fn pending_actions(client: &Client, calls: &mut Calls) -> Option<Vec<(Stri
                 RDS_DESCRIBE_PENDING_MAINTENANCE_ACTIONS,
                 client
                     .describe_pending_maintenance_actions()
+                    .max_records(PAGE)
                     .set_marker(marker.take())
                     .send(),
             )
