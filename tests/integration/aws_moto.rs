@@ -422,3 +422,40 @@ async fn the_binary_honours_aws_endpoint_url() {
     let _ = child.wait();
     assert!(page.contains(want), "{page}");
 }
+
+/// More instances than one page holds (100): every page is read, each scrape
+/// costing exactly two DescribeDBInstances calls.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_is_read() {
+    let moto = Moto::start();
+    moto.seed_with("eu-west-1", 101);
+    let built = Arc::new(AtomicUsize::new(0));
+    let d = daemon(
+        "[aws]\nregions = [\"eu-west-1\"]\ninterval = \"5s\"\nservices = [\"rds\"]\n",
+        &moto,
+        &built,
+    )
+    .await;
+    let m = d
+        .metrics_when(Duration::from_secs(60), |m| {
+            sample(
+                m,
+                "outpost_aws_scrape_success",
+                "region=\"eu-west-1\",service=\"rds\"",
+            ) == Some(1.0)
+        })
+        .await;
+    let instances = m
+        .lines()
+        .filter(|l| l.starts_with("aws_rds_multi_az{region=\"eu-west-1\""))
+        .count();
+    assert_eq!(instances, 104, "{m}");
+    let calls = sample(
+        &m,
+        "outpost_aws_api_calls_total",
+        "region=\"eu-west-1\",service=\"rds\",operation=\"DescribeDBInstances\"",
+    )
+    .unwrap();
+    assert!(calls >= 2.0 && calls % 2.0 == 0.0, "{calls} calls");
+    d.stop().await;
+}

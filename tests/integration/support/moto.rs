@@ -55,8 +55,14 @@ impl Moto {
 
     /// Seeds `region` with tests/testdata/aws/seed.py (boto3 from the venv).
     pub(crate) fn seed(&self, region: &str) {
+        self.seed_with(region, 0);
+    }
+
+    /// [`Moto::seed`] plus `extra` RDS instances, to make the API page.
+    pub(crate) fn seed_with(&self, region: &str, extra: usize) {
         let out = Command::new(PYTHON)
             .args(["tests/testdata/aws/seed.py", &self.endpoint(), region])
+            .arg(extra.to_string())
             .output()
             .unwrap_or_else(|e| panic!("cannot run {PYTHON}: {e}; {HINT}"));
         assert!(

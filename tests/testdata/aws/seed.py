@@ -10,6 +10,7 @@ Plain AWS API calls through boto3 (which comes with moto). Per region:
         the stopped one: unused), and tg-idle attached to no load balancer;
   ASG:  asg-web (min 2, desired 2, max 6) and asg-small (min 1, desired 1, max 2).
 Tags: env=prod and team=web on everything but db-bad and tg-idle (env=dev).
+With a third argument N: also N more RDS instances (db-bulk-NNN), to page.
 Prints "seeded" on success.
 """
 import sys
@@ -49,6 +50,12 @@ rds.create_db_instance(
     MasterUserPassword="password123", Tags=prod,
 )
 rds.stop_db_instance(DBInstanceIdentifier="db-stopped")
+for n in range(int(sys.argv[3]) if len(sys.argv) > 3 else 0):
+    rds.create_db_instance(
+        DBInstanceIdentifier="db-bulk-%03d" % n, DBInstanceClass="db.t3.micro",
+        Engine="mysql", AllocatedStorage=20, MasterUsername="admin",
+        MasterUserPassword="password123",
+    )
 
 ec2 = boto3.client("ec2", **kw)
 vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
