@@ -459,3 +459,42 @@ async fn every_page_is_read() {
     assert!(calls >= 2.0 && calls % 2.0 == 0.0, "{calls} calls");
     d.stop().await;
 }
+
+/// With `role_arn`, the scrape runs on credentials from STS AssumeRole (moto
+/// answers it like AWS), and succeeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn role_arn_assumes_the_role() {
+    let moto = Moto::start();
+    moto.seed("eu-west-1");
+    let built = Arc::new(AtomicUsize::new(0));
+    let d = daemon(
+        "[aws]\nregions = [\"eu-west-1\"]\ninterval = \"2s\"\nservices = [\"autoscaling\"]\nrole_arn = \"arn:aws:iam::123456789012:role/outpost\"\n",
+        &moto,
+        &built,
+    )
+    .await;
+    let m = d
+        .metrics_when(Duration::from_secs(60), |m| {
+            m.contains("outpost_aws_scrape_success{region=\"eu-west-1\",service=\"autoscaling\"}")
+        })
+        .await;
+    assert_eq!(
+        sample(
+            &m,
+            "outpost_aws_scrape_success",
+            "region=\"eu-west-1\",service=\"autoscaling\""
+        ),
+        Some(1.0),
+        "{m}"
+    );
+    assert_eq!(
+        sample(
+            &m,
+            "aws_autoscaling_group_max_size",
+            "region=\"eu-west-1\",autoscaling_group=\"asg-web\""
+        ),
+        Some(6.0),
+        "{m}"
+    );
+    d.stop().await;
+}
