@@ -6,12 +6,15 @@
 //! Config ─▶ scheduler ─▶ probe::run(module, target, ctx) ─▶ ProbeReport ─▶ results ─▶ /metrics
 //! GET /probe ──────────▶ probe::run(...) ─▶ ProbeReport ─▶ encoded for that response only
 //! outpost probe ───────▶ probe::run(...) ─▶ ProbeReport ─▶ printed trace
+//! aws scraper (own interval) ─▶ cache snapshot ─▶ metrics::source::Source ─▶ /metrics
 //! ```
 //! - [`config`]: the file model, one validation pass, the typed [`config::Config`].
 //! - [`probe`]: one file per prober behind one signature; shared `net` and `tls`.
 //! - [`metrics`]: metric names, the exposition writer, and the [`metrics::source::Source`]
 //!   seam: `/metrics` walks a list of sources (scheduled probes, daemon, process,
 //!   AWS caches), each declaring its families and encoding stored state.
+//! - [`aws`]: `[aws]` scrapes, one task per region × service on its own interval
+//!   into a cache that is a `/metrics` source; no `[aws]`, no AWS client.
 //! - [`scheduler`]: owns time: intervals, start spread, concurrency cap, reload diff.
 //! - [`results`]: per probe, the latest report and run statistics, swapped together.
 //! - [`server`]: the HTTP endpoints; [`app`]: shared state and reloads;

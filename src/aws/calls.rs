@@ -82,10 +82,6 @@ pub struct Calls {
 }
 
 impl Calls {
-    pub fn new(_service: AwsService) -> Self {
-        Calls::default()
-    }
-
     /// Awaits one API call, counting it and, if it fails, its error code.
     pub async fn call<T, E, R>(
         &mut self,

@@ -143,7 +143,7 @@ async fn run_scraper(
             _ = tick.tick() => {}
         }
         let started = Instant::now();
-        let mut calls = Calls::new(service);
+        let mut calls = Calls::default();
         let result = tokio::select! {
             () = shutdown.cancelled() => return,
             r = client.scrape(&mut calls, &config) => r,

@@ -126,6 +126,16 @@ fn instance_samples(
         &[("db_instance", id), ("status", status)],
         1.0,
     ));
+    setting_samples(i, id, pending, out);
+}
+
+/// One series per setting the operators alert on, labelled by instance only.
+fn setting_samples(
+    i: &DbInstance,
+    id: &str,
+    pending: Option<&[(String, usize)]>,
+    out: &mut Vec<AwsSample>,
+) {
     let mut one = |family: &'static str, value: f64| {
         out.push(AwsSample::new(family, &[("db_instance", id)], value));
     };
