@@ -8,6 +8,7 @@
 # Adding a dependency for the tests: append it to TEST_PACKAGES (and, if its command
 # name differs from the package's, to the check in the summary at the end).
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 # Debian packages the tests use. Later issues add e.g. mariadb-server.
 #   prometheus               -> promtool (metrics and rule checks, integration tests)
@@ -23,6 +24,9 @@ want=("$@")
 read -r -a base <<<"$TEST_PACKAGES"
 want=("${base[@]}" "${want[@]}")
 
+sudo=()
+if [[ $(id -u) -ne 0 ]]; then sudo=(sudo); fi
+
 missing=()
 for pkg in "${want[@]}"; do
   if ! dpkg -s "$pkg" 2>/dev/null | grep -q '^Status: install ok installed'; then
@@ -34,22 +38,32 @@ if ((${#missing[@]} == 0)); then
   echo "install-test-deps: all ${#want[@]} packages already installed"
 else
   echo "install-test-deps: installing ${missing[*]}"
-  sudo=()
   if [[ $(id -u) -ne 0 ]]; then
     command -v sudo >/dev/null 2>&1 || {
       echo "install-test-deps: need root (or sudo) to apt-get install ${missing[*]}" >&2
       exit 1
     }
-    sudo=(sudo)
   fi
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# Python tools for the tests (none yet). When one is needed, create a venv here, e.g.
-#   [[ -x .venv/bin/python ]] || python3 -m venv .venv   (needs the python3-venv package)
-#   .venv/bin/pip install -q -r requirements-test.txt
-# and make the Makefile put .venv/bin on PATH. (.venv/ is already in .gitignore.)
+# Python tools for the tests: moto_server (PyPI `moto[server]`, with boto3) in a venv
+# at .venv, which the AWS tests start on a free loopback port. Skipped when present.
+if [[ ! -x .venv/bin/moto_server ]]; then
+  if [[ ! -x .venv/bin/python ]]; then
+    if ! python3 -m venv .venv 2>/dev/null; then
+      # Debian's python3 ships venv separately.
+      rm -rf .venv
+      "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv
+      python3 -m venv .venv
+    fi
+  fi
+  echo "install-test-deps: installing moto[server] into .venv"
+  .venv/bin/pip install -q 'moto[server]'
+else
+  echo "install-test-deps: .venv already has moto_server"
+fi
 
 # The commands the tests call, found on PATH.
 for cmd in promtool amtool nginx wrk curl dnsmasq; do

@@ -4,17 +4,18 @@
 //! file watch), one at a time; a configuration that fails validation never
 //! replaces the running one.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, ConfigErrors, Module};
+use crate::metrics::daemon::{DaemonSeries, DaemonStats, ProcessSeries, ReloadStatus};
 use crate::metrics::process::unix_now;
-use crate::metrics::render::{DaemonView, ReloadStatus};
+use crate::metrics::render::ScheduledProbes;
+use crate::metrics::source::Source;
 use crate::results::ProbeState;
 use crate::scheduler::{ApplySummary, Limiter, Runner, Scheduler};
 use crate::shard::Shard;
@@ -22,12 +23,13 @@ use crate::shard::Shard;
 #[derive(Debug)]
 pub struct App {
     config: RwLock<Arc<Config>>,
-    scheduler: Scheduler,
+    scheduler: Arc<Scheduler>,
     limiter: Arc<Limiter>,
-    reload_status: Mutex<ReloadStatus>,
+    stats: Arc<DaemonStats>,
     reload_lock: tokio::sync::Mutex<()>,
-    probe_requests: Mutex<BTreeMap<(String, u16), u64>>,
-    module_unknown: AtomicU64,
+    /// What `/metrics` shows, in page order. Every source is one entry: a new
+    /// kind of data is a new entry here, never a new field of `App`.
+    sources: RwLock<Vec<Arc<dyn Source>>>,
     /// Length of the last `/metrics` page: the next one is about as long.
     last_metrics_len: std::sync::atomic::AtomicUsize,
 }
@@ -48,19 +50,25 @@ impl App {
     ) -> Arc<App> {
         let limiter = Arc::new(Limiter::new(config.server.max_concurrent_probes));
         let scheduler =
-            Scheduler::new(runner, limiter.clone(), shutdown).with_shard_override(shard);
+            Arc::new(Scheduler::new(runner, limiter.clone(), shutdown).with_shard_override(shard));
         scheduler.apply(&config);
+        let stats = Arc::new(DaemonStats::new());
+        let sources: Vec<Arc<dyn Source>> = vec![
+            Arc::new(ScheduledProbes::new(scheduler.clone())),
+            Arc::new(DaemonSeries {
+                stats: stats.clone(),
+                scheduler: scheduler.clone(),
+                limiter: limiter.clone(),
+            }),
+            Arc::new(ProcessSeries),
+        ];
         Arc::new(App {
             config: RwLock::new(Arc::new(config)),
             scheduler,
             limiter,
-            reload_status: Mutex::new(ReloadStatus {
-                last_successful: true,
-                last_success_timestamp: unix_now(),
-            }),
+            stats,
             reload_lock: tokio::sync::Mutex::new(()),
-            probe_requests: Mutex::new(BTreeMap::new()),
-            module_unknown: AtomicU64::new(0),
+            sources: RwLock::new(sources),
             last_metrics_len: std::sync::atomic::AtomicUsize::new(0),
         })
     }
@@ -99,9 +107,13 @@ impl App {
         };
         match loaded {
             Ok(config) => {
+                if config.aws != self.config().aws {
+                    // The AWS scrapers and their caches are built once, at start.
+                    tracing::warn!(config = %path.display(), "[aws] changed; restart outpost to apply it");
+                }
                 let summary = self.scheduler.apply(&config);
                 *self.config.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(config);
-                *self.status() = ReloadStatus {
+                *self.stats.reload() = ReloadStatus {
                     last_successful: true,
                     last_success_timestamp: unix_now(),
                 };
@@ -116,7 +128,7 @@ impl App {
                 Ok(summary)
             }
             Err(errors) => {
-                self.status().last_successful = false;
+                self.stats.reload().last_successful = false;
                 tracing::error!(config = %path.display(), errors = %errors, "Configuration reload failed; keeping the running configuration");
                 Err(errors)
             }
@@ -127,57 +139,40 @@ impl App {
     /// the request, so clients cannot grow the counter's label set without bound
     /// (unknown names go to `count_unknown_module`).
     pub fn count_probe_request(&self, module: &Module, code: u16) {
-        let mut m = self
-            .probe_requests
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        *m.entry((module.name.clone(), code)).or_insert(0) += 1;
+        self.stats.count_probe_request(&module.name, code);
     }
 
     pub fn count_unknown_module(&self) {
-        self.module_unknown.fetch_add(1, Ordering::Relaxed);
+        self.stats.count_unknown_module();
+    }
+
+    /// Adds a source to `/metrics`, after those already there.
+    pub fn add_source(&self, source: Arc<dyn Source>) {
+        self.sources
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(source);
+    }
+
+    /// The sources of `/metrics`, in page order.
+    pub fn sources(&self) -> Vec<Arc<dyn Source>> {
+        self.sources
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// The `/metrics` page, in `format`.
     pub fn render_metrics(&self, format: crate::metrics::encode::Format) -> String {
         let hint = self.last_metrics_len.load(Ordering::Relaxed);
-        let page = crate::metrics::render::render_metrics(
-            format,
-            &self.probes(),
-            &self.daemon_view(),
-            hint,
-        );
+        let page = crate::metrics::source::render(format, &self.sources(), hint);
         self.last_metrics_len.store(page.len(), Ordering::Relaxed);
         page
-    }
-
-    /// The daemon's own figures for `/metrics`.
-    pub fn daemon_view(&self) -> DaemonView {
-        DaemonView {
-            reload: *self.status(),
-            in_flight: self.limiter.in_flight(),
-            scheduler_lag: self.scheduler.stats().lag(),
-            skipped_runs: self.scheduler.stats().skipped(),
-            probe_requests: self
-                .probe_requests
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .iter()
-                .map(|(k, v)| (k.clone(), *v))
-                .collect(),
-            module_unknown: self.module_unknown.load(Ordering::Relaxed),
-        }
     }
 
     /// Cancels scheduled runs and waits up to `grace` for them to end.
     pub async fn shutdown(&self, grace: Duration) {
         self.scheduler.shutdown(grace).await;
-    }
-
-    fn status(&self) -> std::sync::MutexGuard<'_, ReloadStatus> {
-        self.reload_status
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
     }
 }
 

@@ -23,6 +23,8 @@ pub struct Options {
     pub runner: Runner,
     /// `--shard I/N`: run only that shard's probes.
     pub shard: Option<Shard>,
+    /// How AWS clients are built (tests point them at moto_server).
+    pub aws: crate::aws::AwsOptions,
 }
 
 impl Default for Options {
@@ -31,6 +33,7 @@ impl Default for Options {
             watch_interval: None,
             runner: probe_runner(),
             shard: None,
+            aws: crate::aws::AwsOptions::default(),
         }
     }
 }
@@ -62,12 +65,19 @@ impl Daemon {
         let loaded = options
             .watch_interval
             .and_then(|_| std::fs::read(&config.source).ok());
+        let aws = config.aws.clone();
         let app = App::start_sharded(
             config,
             options.runner,
             shutdown.child_token(),
             options.shard,
         );
+        // No [aws] section: no AWS client is built and no AWS API is called.
+        if let Some(aws) = &aws {
+            for source in crate::aws::start(aws, &options.aws, &shutdown.child_token()) {
+                app.add_source(source);
+            }
+        }
         if let Some(every) = options.watch_interval {
             tokio::spawn(watch_config(app.clone(), loaded, every, shutdown.clone()));
         }

@@ -6,10 +6,15 @@
 //! Config ─▶ scheduler ─▶ probe::run(module, target, ctx) ─▶ ProbeReport ─▶ results ─▶ /metrics
 //! GET /probe ──────────▶ probe::run(...) ─▶ ProbeReport ─▶ encoded for that response only
 //! outpost probe ───────▶ probe::run(...) ─▶ ProbeReport ─▶ printed trace
+//! aws scraper (own interval) ─▶ cache snapshot ─▶ metrics::source::Source ─▶ /metrics
 //! ```
 //! - [`config`]: the file model, one validation pass, the typed [`config::Config`].
 //! - [`probe`]: one file per prober behind one signature; shared `net` and `tls`.
-//! - [`metrics`]: metric names, the exposition writer, renderers.
+//! - [`metrics`]: metric names, the exposition writer, and the [`metrics::source::Source`]
+//!   seam: `/metrics` walks a list of sources (scheduled probes, daemon, process,
+//!   AWS caches), each declaring its families and encoding stored state.
+//! - [`aws`]: `[aws]` scrapes, one task per region × service on its own interval
+//!   into a cache that is a `/metrics` source; no `[aws]`, no AWS client.
 //! - [`scheduler`]: owns time: intervals, start spread, concurrency cap, reload diff.
 //! - [`results`]: per probe, the latest report and run statistics, swapped together.
 //! - [`server`]: the HTTP endpoints; [`app`]: shared state and reloads;
@@ -17,12 +22,13 @@
 //!
 //! Seams for what comes next: a prober is a module under `probe/` exporting the
 //! items listed in `probe/kind.rs`, plus one line in that file's table; every
-//! dispatch ([`probe::ProberKind`], [`probe::Prober`]) is derived from it. AWS scrapes will refresh a cache
-//! on their own interval that `metrics::render` encodes beside the probes; a
+//! dispatch ([`probe::ProberKind`], [`probe::Prober`]) is derived from it. AWS scrapes refresh a cache
+//! on their own interval, and each cache is a `/metrics` source beside the probes; a
 //! `/probe` target policy and listener auth go in `server`'s routing; sharding the
 //! probe list across replicas is a filter in [`scheduler::Scheduler::apply`].
 
 pub mod app;
+pub mod aws;
 pub mod cli;
 pub mod config;
 pub mod daemon;

@@ -213,6 +213,16 @@ impl Scheduler {
         self.lock().iter().map(|r| r.state.clone()).collect()
     }
 
+    /// How many probes are scheduled.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether no probe is scheduled.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// Makes the running set match `config`. Must be called from a Tokio runtime.
     pub fn apply(&self, config: &Config) -> ApplySummary {
         self.limiter.resize(config.server.max_concurrent_probes);

@@ -7,6 +7,7 @@
 //! files read and certificates loaded, and each [`Module`] holds exactly its
 //! prober's settings. Nothing downstream re-parses or re-validates.
 
+pub mod aws;
 pub mod duration;
 pub mod error;
 pub mod file;
@@ -35,6 +36,7 @@ pub use crate::probe::http::{CelRule, ExtraHeader};
 pub use crate::probe::icmp::IcmpModule;
 pub use crate::probe::tcp::TcpModule;
 pub use crate::probe::{Prober, ProberKind};
+pub use aws::{AwsConfig, AwsService};
 pub use error::{ConfigError, ConfigErrors};
 pub use identity::ModuleIdentity;
 
@@ -53,6 +55,8 @@ pub struct Config {
     pub server: ServerConfig,
     pub modules: BTreeMap<String, Arc<Module>>,
     pub probes: Vec<ProbeSpec>,
+    /// `[aws]`; `None` when absent, and then no AWS client is ever built.
+    pub aws: Option<aws::AwsConfig>,
 }
 
 impl Config {

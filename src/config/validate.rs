@@ -50,13 +50,20 @@ pub fn parse_and_validate(text: &str, path: &Path) -> Result<Config, ConfigError
     let mut server = ServerConfig::default();
     let mut module_table = None;
     let mut probe_list = None;
+    let mut aws = None;
     if let Some(table) = root.get_ref().as_table() {
         for (key, value) in table.iter() {
             match key.get_ref().as_ref() {
                 "server" => server = build_server(&mut ctx, value),
                 "modules" => module_table = Some(value),
                 "probes" => probe_list = Some(value),
-                other => ctx.unknown_key(key.span(), "", other, &["server", "modules", "probes"]),
+                "aws" => aws = super::aws::build(&mut ctx, value),
+                other => ctx.unknown_key(
+                    key.span(),
+                    "",
+                    other,
+                    &["server", "modules", "probes", "aws"],
+                ),
             }
         }
     }
@@ -76,6 +83,7 @@ pub fn parse_and_validate(text: &str, path: &Path) -> Result<Config, ConfigError
         server,
         modules,
         probes,
+        aws,
     })
 }
 

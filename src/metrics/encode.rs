@@ -9,7 +9,7 @@
 
 use std::fmt::Write;
 
-use super::names::Kind;
+use super::names::{Family, Kind};
 
 /// Which format to write; chosen from the scraper's `Accept` header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +58,11 @@ pub struct Encoder {
     /// The current family's sample name (gauge, counter) or base name (histogram).
     current: String,
     kind: Option<Kind>,
+    /// The families the source being encoded declared (see [`Encoder::declare`]);
+    /// `None` accepts any family (`/probe`, unit tests).
+    declared: Option<Vec<Family>>,
+    /// Families written that their source did not declare.
+    undeclared: Vec<String>,
 }
 
 impl Encoder {
@@ -72,12 +77,60 @@ impl Encoder {
             out: String::with_capacity(bytes),
             current: String::new(),
             kind: None,
+            declared: None,
+            undeclared: Vec::new(),
+        }
+    }
+
+    /// From now on only `families` may be written: a family outside them is
+    /// recorded in [`Encoder::undeclared`] (and fails a debug build at once), so a
+    /// series cannot go out without a name, type and help its source published.
+    pub fn declare(&mut self, families: &[Family]) {
+        self.declared = Some(families.to_vec());
+    }
+
+    /// Families written since [`Encoder::declare`] that were not declared.
+    pub fn undeclared(&self) -> &[String] {
+        &self.undeclared
+    }
+
+    /// Starts a declared family: [`Encoder::family`] with its own kind and help.
+    pub fn start(&mut self, family: &Family) {
+        self.family(family.name, family.kind, family.help);
+    }
+
+    /// Starts the family `name` with the type and help its source declared. A
+    /// name not declared is recorded as undeclared and its samples are dropped.
+    pub fn start_declared(&mut self, name: &str) {
+        let found = self
+            .declared
+            .as_ref()
+            .and_then(|d| d.iter().find(|f| f.name == name).copied());
+        match found {
+            Some(family) => self.start(&family),
+            None => {
+                debug_assert!(
+                    false,
+                    "family {name} written but not declared by its source"
+                );
+                self.undeclared.push(name.to_string());
+                self.kind = None;
+            }
         }
     }
 
     /// Starts a family. `name` is the sample name for gauges and counters (a
     /// counter's name ends in `_total`), the base name for histograms.
     pub fn family(&mut self, name: &str, kind: Kind, help: &str) {
+        if let Some(declared) = &self.declared {
+            if !declared.iter().any(|f| f.name == name && f.kind == kind) {
+                debug_assert!(
+                    false,
+                    "family {name} written but not declared by its source"
+                );
+                self.undeclared.push(name.to_string());
+            }
+        }
         let family_name = match (self.format, kind) {
             (Format::OpenMetrics, Kind::Counter) => name.strip_suffix("_total").unwrap_or(name),
             _ => name,

@@ -1,7 +1,9 @@
 //! Metrics: names and help texts, the exposition writer, and the renderers that
 //! turn stored state (probe reports, counters, daemon state) into families.
 
+pub mod daemon;
 pub mod encode;
 pub mod names;
 pub mod process;
 pub mod render;
+pub mod source;

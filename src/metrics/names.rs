@@ -55,6 +55,41 @@ pub const PROCESS_OPEN_FDS: &str = "process_open_fds";
 pub const PROCESS_MAX_FDS: &str = "process_max_fds";
 pub const PROCESS_THREADS: &str = "process_threads";
 
+// AWS scrapes: resources (src/aws/*.rs) and scrape health.
+pub const AWS_RDS_INSTANCE_INFO: &str = "aws_rds_instance_info";
+pub const AWS_RDS_INSTANCE_STATUS: &str = "aws_rds_instance_status";
+pub const AWS_RDS_MULTI_AZ: &str = "aws_rds_multi_az";
+pub const AWS_RDS_STORAGE_ENCRYPTED: &str = "aws_rds_storage_encrypted";
+pub const AWS_RDS_BACKUP_RETENTION_DAYS: &str = "aws_rds_backup_retention_days";
+pub const AWS_RDS_DELETION_PROTECTION: &str = "aws_rds_deletion_protection";
+pub const AWS_RDS_PERFORMANCE_INSIGHTS_ENABLED: &str = "aws_rds_performance_insights_enabled";
+pub const AWS_RDS_ENHANCED_MONITORING_INTERVAL_SECONDS: &str =
+    "aws_rds_enhanced_monitoring_interval_seconds";
+pub const AWS_RDS_ALLOCATED_STORAGE_BYTES: &str = "aws_rds_allocated_storage_bytes";
+pub const AWS_RDS_MAX_ALLOCATED_STORAGE_BYTES: &str = "aws_rds_max_allocated_storage_bytes";
+pub const AWS_RDS_PUBLICLY_ACCESSIBLE: &str = "aws_rds_publicly_accessible";
+pub const AWS_RDS_AUTO_MINOR_VERSION_UPGRADE: &str = "aws_rds_auto_minor_version_upgrade";
+pub const AWS_RDS_CERTIFICATE_EXPIRY_TIMESTAMP_SECONDS: &str =
+    "aws_rds_certificate_expiry_timestamp_seconds";
+pub const AWS_RDS_PENDING_MAINTENANCE_ACTIONS: &str = "aws_rds_pending_maintenance_actions";
+pub const AWS_ELBV2_LOAD_BALANCER_INFO: &str = "aws_elbv2_load_balancer_info";
+pub const AWS_ELBV2_LOAD_BALANCER_STATE: &str = "aws_elbv2_load_balancer_state";
+pub const AWS_ELBV2_TARGET_GROUP_TARGETS: &str = "aws_elbv2_target_group_targets";
+pub const AWS_ELBV2_TARGET_HEALTH: &str = "aws_elbv2_target_health";
+pub const AWS_AUTOSCALING_GROUP_INFO: &str = "aws_autoscaling_group_info";
+pub const AWS_AUTOSCALING_GROUP_DESIRED_CAPACITY: &str = "aws_autoscaling_group_desired_capacity";
+pub const AWS_AUTOSCALING_GROUP_MIN_SIZE: &str = "aws_autoscaling_group_min_size";
+pub const AWS_AUTOSCALING_GROUP_MAX_SIZE: &str = "aws_autoscaling_group_max_size";
+pub const AWS_AUTOSCALING_GROUP_IN_SERVICE_INSTANCES: &str =
+    "aws_autoscaling_group_in_service_instances";
+pub const AWS_AUTOSCALING_GROUP_INSTANCES: &str = "aws_autoscaling_group_instances";
+pub const OUTPOST_AWS_SCRAPE_SUCCESS: &str = "outpost_aws_scrape_success";
+pub const OUTPOST_AWS_SCRAPE_DURATION_SECONDS: &str = "outpost_aws_scrape_duration_seconds";
+pub const OUTPOST_AWS_SCRAPE_LAST_SUCCESS_TIMESTAMP_SECONDS: &str =
+    "outpost_aws_scrape_last_success_timestamp_seconds";
+pub const OUTPOST_AWS_API_CALLS_TOTAL: &str = "outpost_aws_api_calls_total";
+pub const OUTPOST_AWS_API_ERRORS_TOTAL: &str = "outpost_aws_api_errors_total";
+
 /// One metric family: its name, exposition type and help sentence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Family {
@@ -266,8 +301,146 @@ pub const PROCESS: &[Family] = &[
     ),
 ];
 
+const fn gauge(name: &'static str, help: &'static str) -> Family {
+    Family::new(name, Kind::Gauge, help)
+}
+
+/// RDS instances (src/aws/rds.rs).
+pub const AWS_RDS: &[Family] = &[
+    gauge(
+        AWS_RDS_INSTANCE_INFO,
+        "An RDS DB instance: engine, version, class and the tags of tag_labels; always 1.",
+    ),
+    gauge(
+        AWS_RDS_INSTANCE_STATUS,
+        "The DB instance's current status (available, stopped ...); always 1.",
+    ),
+    gauge(AWS_RDS_MULTI_AZ, "Whether the DB instance is Multi-AZ."),
+    gauge(
+        AWS_RDS_STORAGE_ENCRYPTED,
+        "Whether the DB instance's storage is encrypted.",
+    ),
+    gauge(
+        AWS_RDS_BACKUP_RETENTION_DAYS,
+        "Days automated backups are kept; 0 disables them.",
+    ),
+    gauge(
+        AWS_RDS_DELETION_PROTECTION,
+        "Whether deletion protection is on.",
+    ),
+    gauge(
+        AWS_RDS_PERFORMANCE_INSIGHTS_ENABLED,
+        "Whether Performance Insights is on.",
+    ),
+    gauge(
+        AWS_RDS_ENHANCED_MONITORING_INTERVAL_SECONDS,
+        "Enhanced Monitoring interval in seconds; 0 when it is off.",
+    ),
+    gauge(
+        AWS_RDS_ALLOCATED_STORAGE_BYTES,
+        "Allocated storage in bytes.",
+    ),
+    gauge(
+        AWS_RDS_MAX_ALLOCATED_STORAGE_BYTES,
+        "Storage autoscaling limit in bytes, when autoscaling is on.",
+    ),
+    gauge(
+        AWS_RDS_PUBLICLY_ACCESSIBLE,
+        "Whether the DB instance is publicly accessible.",
+    ),
+    gauge(
+        AWS_RDS_AUTO_MINOR_VERSION_UPGRADE,
+        "Whether minor engine upgrades are applied automatically.",
+    ),
+    gauge(
+        AWS_RDS_CERTIFICATE_EXPIRY_TIMESTAMP_SECONDS,
+        "When the DB instance's server certificate expires, as a Unix timestamp.",
+    ),
+    gauge(
+        AWS_RDS_PENDING_MAINTENANCE_ACTIONS,
+        "Pending maintenance actions of the DB instance.",
+    ),
+];
+
+/// Load balancers and target groups (src/aws/elbv2.rs).
+pub const AWS_ELBV2: &[Family] = &[
+    gauge(
+        AWS_ELBV2_LOAD_BALANCER_INFO,
+        "A load balancer: type, scheme, DNS name, VPC and the tags of tag_labels; always 1.",
+    ),
+    gauge(
+        AWS_ELBV2_LOAD_BALANCER_STATE,
+        "The load balancer's current state (active, provisioning ...); always 1.",
+    ),
+    gauge(
+        AWS_ELBV2_TARGET_GROUP_TARGETS,
+        "Targets of the target group in each health state.",
+    ),
+    gauge(
+        AWS_ELBV2_TARGET_HEALTH,
+        "One target's health state and reason; always 1.",
+    ),
+];
+
+/// Auto Scaling groups (src/aws/autoscaling.rs).
+pub const AWS_AUTOSCALING: &[Family] = &[
+    gauge(
+        AWS_AUTOSCALING_GROUP_INFO,
+        "An Auto Scaling group and the tags of tag_labels; always 1.",
+    ),
+    gauge(
+        AWS_AUTOSCALING_GROUP_DESIRED_CAPACITY,
+        "The group's desired capacity.",
+    ),
+    gauge(AWS_AUTOSCALING_GROUP_MIN_SIZE, "The group's minimum size."),
+    gauge(AWS_AUTOSCALING_GROUP_MAX_SIZE, "The group's maximum size."),
+    gauge(
+        AWS_AUTOSCALING_GROUP_IN_SERVICE_INSTANCES,
+        "Instances of the group in service.",
+    ),
+    gauge(
+        AWS_AUTOSCALING_GROUP_INSTANCES,
+        "Instances of the group by lifecycle state.",
+    ),
+];
+
+/// The health of every region and service scrape (src/aws/cache.rs).
+pub const AWS_HEALTH: &[Family] = &[
+    gauge(
+        OUTPOST_AWS_SCRAPE_SUCCESS,
+        "Whether the latest scrape of the service in the region succeeded.",
+    ),
+    gauge(
+        OUTPOST_AWS_SCRAPE_DURATION_SECONDS,
+        "How long the latest scrape took, in seconds.",
+    ),
+    gauge(
+        OUTPOST_AWS_SCRAPE_LAST_SUCCESS_TIMESTAMP_SECONDS,
+        "When the last successful scrape ended, as a Unix timestamp.",
+    ),
+    Family::new(
+        OUTPOST_AWS_API_CALLS_TOTAL,
+        Kind::Counter,
+        "AWS API calls made, by operation.",
+    ),
+    Family::new(
+        OUTPOST_AWS_API_ERRORS_TOTAL,
+        Kind::Counter,
+        "AWS API calls that failed, by operation and error code.",
+    ),
+];
+
 /// The families that do not depend on a prober.
-pub const NOT_PROBER_SPECIFIC: &[&[Family]] = &[COMMON, SCHEDULED, DAEMON, PROCESS];
+pub const NOT_PROBER_SPECIFIC: &[&[Family]] = &[
+    COMMON,
+    SCHEDULED,
+    DAEMON,
+    PROCESS,
+    AWS_RDS,
+    AWS_ELBV2,
+    AWS_AUTOSCALING,
+    AWS_HEALTH,
+];
 
 /// Every family outpost can expose, each once: the groups above and every
 /// prober's own (see [`crate::probe::ProberKind::families`]).
@@ -288,16 +461,31 @@ pub fn all() -> Vec<Family> {
     out
 }
 
-/// Type and help of `name`; unknown names are exposed as untyped-looking gauges.
-pub fn describe(name: &str) -> (Kind, &'static str) {
+/// The family called `name` among `families`.
+pub fn find<'f>(families: &'f [Family], name: &str) -> Option<&'f Family> {
+    families.iter().find(|f| f.name == name)
+}
+
+/// Type and help of `name`, if outpost has such a family.
+pub fn describe(name: &str) -> Option<Family> {
+    all().into_iter().find(|f| f.name == name)
+}
+
+/// What the scheduled probes can write: the common and scheduled series and
+/// every prober's own, each once.
+pub fn probe_families() -> Vec<Family> {
     let prober_groups = crate::probe::ProberKind::ALL
         .iter()
         .flat_map(|k| k.families().iter());
-    NOT_PROBER_SPECIFIC
+    let mut out: Vec<Family> = Vec::new();
+    for family in [COMMON, SCHEDULED]
         .iter()
         .chain(prober_groups)
         .flat_map(|g| g.iter())
-        .find(|f| f.name == name)
-        .map(|f| (f.kind, f.help))
-        .unwrap_or((Kind::Gauge, "Undocumented series."))
+    {
+        if !out.iter().any(|f| f.name == family.name) {
+            out.push(*family);
+        }
+    }
+    out
 }

@@ -569,6 +569,8 @@ fn walk(text: &str, value: &Spanned<DeValue<'_>>, path: String, out: &mut Vec<In
                     "endpoint_params",
                     "proxy_connect_header",
                     "metadata",
+                    "role_arns",
+                    "tag_filters",
                 ];
                 if key == "http_headers" {
                     // Keyed by header name (free-form); each entry is strict.
@@ -815,4 +817,60 @@ fn proxy_options_load_and_connect_headers_stay_secret() {
         panic!("http_env_proxy is an http module");
     };
     assert!(env.proxy_options.from_environment.is_some());
+}
+
+/// `[aws]`: defaults when only `regions` is given, every key as written otherwise,
+/// and no `[aws]` at all means no AWS configuration.
+#[test]
+fn aws_section_defaults_and_values() {
+    use outpost::config::aws::TagLabel;
+    use outpost::config::AwsService;
+    let path = Path::new("x.toml");
+    let none = Config::from_str_at("", path).unwrap();
+    assert_eq!(none.aws, None);
+
+    let min = Config::from_str_at("[aws]\nregions = [\"eu-west-1\"]\n", path).unwrap();
+    let aws = min.aws.unwrap();
+    assert_eq!(aws.regions, ["eu-west-1"]);
+    assert_eq!(aws.interval, Duration::from_secs(60));
+    assert_eq!(aws.stale_after, Duration::from_secs(180));
+    assert_eq!(aws.services, AwsService::ALL);
+    assert_eq!(aws.role_for("eu-west-1"), None);
+    assert!(aws.selects(&[]));
+
+    let sink = load_ok(&Path::new(GOOD).join("kitchen-sink.toml"));
+    let aws = sink.aws.unwrap();
+    assert_eq!(aws.regions, ["eu-west-1", "us-east-1"]);
+    assert_eq!(aws.interval, Duration::from_secs(120));
+    assert_eq!(aws.stale_after, Duration::from_secs(600));
+    assert_eq!(
+        aws.role_for("eu-west-1"),
+        Some("arn:aws:iam::123456789012:role/outpost")
+    );
+    assert_eq!(
+        aws.role_for("us-east-1"),
+        Some("arn:aws:iam::210987654321:role/outpost-us")
+    );
+    let tags = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    assert!(aws.selects(&tags(&[("env", "prod"), ("team", "db")])));
+    assert!(!aws.selects(&tags(&[("env", "dev")])));
+    assert!(!aws.selects(&tags(&[("team", "db")])));
+    assert_eq!(
+        aws.tag_labels,
+        [
+            TagLabel {
+                tag: "team".into(),
+                label: "tag_team".into()
+            },
+            TagLabel {
+                tag: "aws:cloudformation:stack-name".into(),
+                label: "tag_aws_cloudformation_stack_name".into()
+            },
+        ]
+    );
 }

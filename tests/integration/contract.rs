@@ -8,6 +8,7 @@ use std::time::Duration;
 use outpost::config::{
     DnsModule, HttpModule, IcmpModule, IpProtocol, IpSettings, Module, TcpModule, Transport,
 };
+use outpost::metrics::encode::Format;
 use outpost::metrics::names;
 use outpost::probe::grpc::GrpcModule;
 use outpost::probe::http::HttpPhase;
@@ -77,6 +78,38 @@ const OUTPOST_SERIES: &[&str] = &[
     "process_threads",
 ];
 
+const AWS_SERIES: &[&str] = &[
+    "aws_rds_instance_info",
+    "aws_rds_instance_status",
+    "aws_rds_multi_az",
+    "aws_rds_storage_encrypted",
+    "aws_rds_backup_retention_days",
+    "aws_rds_deletion_protection",
+    "aws_rds_performance_insights_enabled",
+    "aws_rds_enhanced_monitoring_interval_seconds",
+    "aws_rds_allocated_storage_bytes",
+    "aws_rds_max_allocated_storage_bytes",
+    "aws_rds_publicly_accessible",
+    "aws_rds_auto_minor_version_upgrade",
+    "aws_rds_certificate_expiry_timestamp_seconds",
+    "aws_rds_pending_maintenance_actions",
+    "aws_elbv2_load_balancer_info",
+    "aws_elbv2_load_balancer_state",
+    "aws_elbv2_target_group_targets",
+    "aws_elbv2_target_health",
+    "aws_autoscaling_group_info",
+    "aws_autoscaling_group_desired_capacity",
+    "aws_autoscaling_group_min_size",
+    "aws_autoscaling_group_max_size",
+    "aws_autoscaling_group_in_service_instances",
+    "aws_autoscaling_group_instances",
+    "outpost_aws_scrape_success",
+    "outpost_aws_scrape_duration_seconds",
+    "outpost_aws_scrape_last_success_timestamp_seconds",
+    "outpost_aws_api_calls_total",
+    "outpost_aws_api_errors_total",
+];
+
 const OUTCOMES: &[&str] = &[
     "timeout",
     "invalid_target",
@@ -110,6 +143,7 @@ fn metric_names_are_exactly_the_published_ones() {
     let mut expected: Vec<&str> = BLACKBOX_SERIES
         .iter()
         .chain(OUTPOST_SERIES)
+        .chain(AWS_SERIES)
         .copied()
         .collect();
     let mut actual: Vec<&str> = names::all().iter().map(|f| f.name).collect();
@@ -168,7 +202,11 @@ fn doc_row<'d>(docs: &'d str, name: &str) -> Option<Vec<&'d str>> {
 #[test]
 fn every_series_and_outcome_is_documented() {
     let docs = std::fs::read_to_string("docs/metrics.md").unwrap();
-    for name in BLACKBOX_SERIES.iter().chain(OUTPOST_SERIES) {
+    for name in BLACKBOX_SERIES
+        .iter()
+        .chain(OUTPOST_SERIES)
+        .chain(AWS_SERIES)
+    {
         assert!(
             doc_row(&docs, name).is_some(),
             "docs/metrics.md has no row for {name}"
@@ -188,9 +226,77 @@ fn every_series_and_outcome_is_documented() {
         );
     }
     assert_eq!(
-        names::describe("probe_success").1,
-        "Whether the probe succeeded (1) or failed (0)."
+        names::describe("probe_success").map(|f| f.help),
+        Some("Whether the probe succeeded (1) or failed (0).")
     );
+    assert_eq!(names::describe("no_such_series"), None);
+}
+
+/// Every source `/metrics` walks writes only the families it declares, and
+/// every declared family is published and documented: nothing reaches the page
+/// without a row in docs/metrics.md.
+#[tokio::test]
+async fn every_metrics_source_keeps_its_contract() {
+    let peer = target_server().await;
+    // [aws] against a closed loopback port: the AWS sources are registered (and
+    // their scrapes fail) without any request leaving this machine.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let options = outpost::daemon::Options {
+        aws: crate::support::moto::options_for(
+            format!("http://{}", closed.local_addr().unwrap()),
+            std::sync::Arc::default(),
+        ),
+        ..outpost::daemon::Options::default()
+    };
+    let d = crate::support::daemon::TestDaemon::start_with(
+        &format!(
+            r#"
+[aws]
+regions = ["eu-west-1"]
+
+[modules.http_2xx]
+prober = "http"
+
+[[probes]]
+name = "up"
+module = "http_2xx"
+target = "http://{peer}/ok"
+interval = "1s"
+"#
+        ),
+        options,
+    )
+    .await;
+    d.metrics_when(Duration::from_secs(5), |m| m.contains("probe_success{"))
+        .await;
+    let app = d.daemon.as_ref().unwrap().app.clone();
+    let docs = std::fs::read_to_string("docs/metrics.md").unwrap();
+    let published: Vec<&str> = names::all().iter().map(|f| f.name).collect();
+    let sources = app.sources();
+    // Probes, daemon, process, one cache per AWS service, AWS scrape health.
+    assert_eq!(sources.len(), 3 + 3 + 1, "{sources:?}");
+    for source in &sources {
+        for format in [Format::Text, Format::OpenMetrics] {
+            assert_eq!(
+                outpost::metrics::source::undeclared(source.as_ref(), format),
+                Vec::<String>::new(),
+                "{source:?}"
+            );
+        }
+        for family in source.families() {
+            assert!(
+                published.contains(&family.name),
+                "{} unpublished",
+                family.name
+            );
+            assert!(
+                doc_row(&docs, family.name).is_some(),
+                "docs/metrics.md has no row for {}",
+                family.name
+            );
+        }
+    }
+    d.stop().await;
 }
 
 /// Each prober's series are documented as emitted by it, and its outcome row

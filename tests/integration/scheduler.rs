@@ -48,6 +48,7 @@ fn config(probes: Vec<ProbeSpec>, max_concurrent: usize) -> Config {
         },
         modules,
         probes,
+        aws: None,
     }
 }
 

@@ -12,6 +12,7 @@ pub(crate) mod dns;
 pub(crate) mod grpc;
 pub(crate) mod h3server;
 pub(crate) mod metrics;
+pub(crate) mod moto;
 pub(crate) mod proxy;
 pub(crate) mod server;
 

@@ -1,0 +1,191 @@
+//! The AWS caches: per service, the latest snapshot of each region with its
+//! scrape health; [`ServiceCache`] shows the resources, [`AwsHealth`] the
+//! `outpost_aws_*` series of every cache. Both read stored state only.
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use super::calls::{Calls, ScrapeError, OPERATIONS};
+use super::AwsSample;
+use crate::config::AwsService;
+use crate::metrics::encode::{label_prefix, Encoder};
+use crate::metrics::names::{self, Family};
+use crate::metrics::process::unix_now;
+use crate::metrics::source::Source;
+
+/// What one region of one service last gave.
+#[derive(Debug, Default)]
+struct RegionState {
+    /// The last good snapshot.
+    samples: Arc<Vec<AwsSample>>,
+    /// When the last good snapshot was taken: monotonic, and Unix seconds.
+    last_success: Option<(Instant, f64)>,
+    /// Outcome of the latest scrape; `None` before the first one ends.
+    success: Option<bool>,
+    duration: f64,
+    /// Cumulative, over every scrape.
+    calls: Calls,
+}
+
+/// One service's cache over all configured regions.
+#[derive(Debug)]
+pub struct ServiceCache {
+    service: AwsService,
+    stale_after: Duration,
+    /// By region, in configuration order; `region="..."` escaped once.
+    regions: Vec<(String, String, Mutex<RegionState>)>,
+}
+
+impl ServiceCache {
+    pub fn new(service: AwsService, regions: &[String], stale_after: Duration) -> Self {
+        let regions = regions
+            .iter()
+            .map(|r| {
+                let mut state = RegionState::default();
+                // Counters start at 0 so the first call is an increase in rate().
+                for op in OPERATIONS.iter().filter(|o| o.service == service) {
+                    state.calls.calls.insert(op.name, 0);
+                }
+                (r.clone(), label_prefix(&[("region", r)]), Mutex::new(state))
+            })
+            .collect();
+        ServiceCache {
+            service,
+            stale_after,
+            regions,
+        }
+    }
+
+    pub fn service(&self) -> AwsService {
+        self.service
+    }
+
+    /// Stores the outcome of one scrape of `region`. A failure keeps the last
+    /// good snapshot; it is shown until `stale_after` has passed since it was taken.
+    pub fn record(
+        &self,
+        region: &str,
+        result: Result<Vec<AwsSample>, ScrapeError>,
+        calls: Calls,
+        duration: Duration,
+    ) {
+        let Some((_, _, state)) = self.regions.iter().find(|(r, _, _)| r == region) else {
+            return;
+        };
+        let mut s = lock(state);
+        for (op, n) in calls.calls {
+            *s.calls.calls.entry(op).or_insert(0) += n;
+        }
+        for (key, n) in calls.errors {
+            *s.calls.errors.entry(key).or_insert(0) += n;
+        }
+        s.duration = duration.as_secs_f64();
+        s.success = Some(result.is_ok());
+        if let Ok(samples) = result {
+            s.samples = Arc::new(samples);
+            s.last_success = Some((Instant::now(), unix_now()));
+        }
+    }
+
+    /// The snapshot of each region still fresh enough to show.
+    fn fresh(&self) -> Vec<(&str, Arc<Vec<AwsSample>>)> {
+        self.regions
+            .iter()
+            .filter_map(|(_, prefix, state)| {
+                let s = lock(state);
+                let (taken, _) = s.last_success?;
+                let fresh = s.success == Some(true) || taken.elapsed() <= self.stale_after;
+                fresh.then(|| (prefix.as_str(), s.samples.clone()))
+            })
+            .collect()
+    }
+}
+
+fn lock(state: &Mutex<RegionState>) -> MutexGuard<'_, RegionState> {
+    // Updates are a few assignments: a poisoned lock still holds whole values.
+    state.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Source for ServiceCache {
+    fn families(&self) -> &[Family] {
+        super::families(self.service)
+    }
+
+    fn encode(&self, enc: &mut Encoder) {
+        let fresh = self.fresh();
+        let mut labels: Vec<(&str, &str)> = Vec::new();
+        for family in self.families() {
+            enc.start(family);
+            for (prefix, samples) in &fresh {
+                for s in samples.iter().filter(|s| s.family == family.name) {
+                    labels.clear();
+                    labels.extend(s.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+                    enc.sample_with_prefix(prefix, &labels, s.value);
+                }
+            }
+        }
+    }
+}
+
+/// `outpost_aws_*`: the health of every region × service scrape.
+#[derive(Debug)]
+pub struct AwsHealth {
+    caches: Vec<Arc<ServiceCache>>,
+}
+
+impl AwsHealth {
+    pub fn new(caches: Vec<Arc<ServiceCache>>) -> Self {
+        AwsHealth { caches }
+    }
+
+    /// Calls `each` with (service, region prefix, state) for every scrape.
+    fn each(&self, mut each: impl FnMut(&str, &str, &RegionState)) {
+        for cache in &self.caches {
+            for (_, prefix, state) in &cache.regions {
+                each(cache.service.name(), prefix, &lock(state));
+            }
+        }
+    }
+}
+
+impl Source for AwsHealth {
+    fn families(&self) -> &[Family] {
+        names::AWS_HEALTH
+    }
+
+    fn encode(&self, enc: &mut Encoder) {
+        enc.start_declared(names::OUTPOST_AWS_SCRAPE_SUCCESS);
+        self.each(|service, prefix, s| {
+            if let Some(ok) = s.success {
+                let v = if ok { 1.0 } else { 0.0 };
+                enc.sample_with_prefix(prefix, &[("service", service)], v);
+            }
+        });
+        enc.start_declared(names::OUTPOST_AWS_SCRAPE_DURATION_SECONDS);
+        self.each(|service, prefix, s| {
+            if s.success.is_some() {
+                enc.sample_with_prefix(prefix, &[("service", service)], s.duration);
+            }
+        });
+        enc.start_declared(names::OUTPOST_AWS_SCRAPE_LAST_SUCCESS_TIMESTAMP_SECONDS);
+        self.each(|service, prefix, s| {
+            if let Some((_, ts)) = s.last_success {
+                enc.sample_with_prefix(prefix, &[("service", service)], ts);
+            }
+        });
+        enc.start_declared(names::OUTPOST_AWS_API_CALLS_TOTAL);
+        self.each(|service, prefix, s| {
+            for (op, n) in &s.calls.calls {
+                let labels = [("service", service), ("operation", *op)];
+                enc.sample_with_prefix(prefix, &labels, *n as f64);
+            }
+        });
+        enc.start_declared(names::OUTPOST_AWS_API_ERRORS_TOTAL);
+        self.each(|service, prefix, s| {
+            for ((op, code), n) in &s.calls.errors {
+                let labels = [("service", service), ("operation", *op), ("code", code)];
+                enc.sample_with_prefix(prefix, &labels, *n as f64);
+            }
+        });
+    }
+}

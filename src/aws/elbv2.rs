@@ -1,0 +1,252 @@
+//! ELBv2: load balancers, target groups and the health of every target, as
+//! `aws_elbv2_*` series. Tags are fetched (`DescribeTags`, 20 resources a call)
+//! only when `tag_filters` or `tag_labels` need them.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_elasticloadbalancingv2::types::{LoadBalancer, TargetGroup};
+use aws_sdk_elasticloadbalancingv2::Client;
+
+use super::calls::{
+    Calls, ScrapeError, ELBV2_DESCRIBE_LOAD_BALANCERS, ELBV2_DESCRIBE_TAGS,
+    ELBV2_DESCRIBE_TARGET_GROUPS, ELBV2_DESCRIBE_TARGET_HEALTH,
+};
+use super::{tag_label_values, AwsSample};
+use crate::config::AwsConfig;
+use crate::metrics::names::{self as n, Family};
+
+pub const FAMILIES: &[Family] = n::AWS_ELBV2;
+
+/// Every target health state, so each count series exists even at zero.
+pub const TARGET_STATES: &[&str] = &[
+    "healthy",
+    "unhealthy",
+    "initial",
+    "unused",
+    "draining",
+    "unavailable",
+];
+
+/// Load balancers and target groups per page: the API's maximum.
+const PAGE: i32 = 400;
+
+/// `DescribeTags` takes at most this many ARNs.
+const TAGS_PER_CALL: usize = 20;
+
+type Tags = BTreeMap<String, Vec<(String, String)>>;
+
+pub async fn scrape(
+    client: &Client,
+    calls: &mut Calls,
+    config: &AwsConfig,
+) -> Result<Vec<AwsSample>, ScrapeError> {
+    let mut lbs = load_balancers(client, calls).await?;
+    let mut tgs = target_groups(client, calls).await?;
+    let tags = if config.tag_filters.is_empty() && config.tag_labels.is_empty() {
+        Tags::new()
+    } else {
+        let arns = lbs
+            .iter()
+            .filter_map(|l| l.load_balancer_arn())
+            .chain(tgs.iter().filter_map(|t| t.target_group_arn()))
+            .map(str::to_string)
+            .collect::<Vec<_>>();
+        describe_tags(client, calls, &arns).await?
+    };
+    let tags_of = |arn: Option<&str>| {
+        tags.get(arn.unwrap_or_default())
+            .cloned()
+            .unwrap_or_default()
+    };
+    lbs.retain(|l| config.selects(&tags_of(l.load_balancer_arn())));
+    tgs.retain(|t| config.selects(&tags_of(t.target_group_arn())));
+    let mut out = Vec::new();
+    let mut lb_names: BTreeMap<&str, &str> = BTreeMap::new();
+    for lb in &lbs {
+        let name = lb.load_balancer_name().unwrap_or_default();
+        lb_names.insert(lb.load_balancer_arn().unwrap_or_default(), name);
+        let mut info = AwsSample::new(
+            n::AWS_ELBV2_LOAD_BALANCER_INFO,
+            &[
+                ("load_balancer", name),
+                ("type", lb.r#type().map(|t| t.as_str()).unwrap_or_default()),
+                (
+                    "scheme",
+                    lb.scheme().map(|s| s.as_str()).unwrap_or_default(),
+                ),
+                ("dns_name", lb.dns_name().unwrap_or_default()),
+                ("vpc_id", lb.vpc_id().unwrap_or_default()),
+            ],
+            1.0,
+        );
+        info.labels
+            .extend(tag_label_values(config, &tags_of(lb.load_balancer_arn())));
+        out.push(info);
+        let state = lb.state().and_then(|s| s.code()).map(|c| c.as_str());
+        out.push(AwsSample::new(
+            n::AWS_ELBV2_LOAD_BALANCER_STATE,
+            &[
+                ("load_balancer", name),
+                ("state", state.unwrap_or("unknown")),
+            ],
+            1.0,
+        ));
+    }
+    for tg in &tgs {
+        target_group_samples(client, calls, tg, &lb_names, &mut out).await?;
+    }
+    Ok(out)
+}
+
+async fn load_balancers(
+    client: &Client,
+    calls: &mut Calls,
+) -> Result<Vec<LoadBalancer>, ScrapeError> {
+    let mut out = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let page = calls
+            .call(
+                ELBV2_DESCRIBE_LOAD_BALANCERS,
+                client
+                    .describe_load_balancers()
+                    .page_size(PAGE)
+                    .set_marker(marker.take())
+                    .send(),
+            )
+            .await?;
+        out.extend(page.load_balancers().iter().cloned());
+        match page.next_marker() {
+            Some(m) if !m.is_empty() => marker = Some(m.to_string()),
+            _ => return Ok(out),
+        }
+    }
+}
+
+async fn target_groups(
+    client: &Client,
+    calls: &mut Calls,
+) -> Result<Vec<TargetGroup>, ScrapeError> {
+    let mut out = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let page = calls
+            .call(
+                ELBV2_DESCRIBE_TARGET_GROUPS,
+                client
+                    .describe_target_groups()
+                    .page_size(PAGE)
+                    .set_marker(marker.take())
+                    .send(),
+            )
+            .await?;
+        out.extend(page.target_groups().iter().cloned());
+        match page.next_marker() {
+            Some(m) if !m.is_empty() => marker = Some(m.to_string()),
+            _ => return Ok(out),
+        }
+    }
+}
+
+async fn describe_tags(
+    client: &Client,
+    calls: &mut Calls,
+    arns: &[String],
+) -> Result<Tags, ScrapeError> {
+    let mut out = Tags::new();
+    for chunk in arns.chunks(TAGS_PER_CALL) {
+        let page = calls
+            .call(
+                ELBV2_DESCRIBE_TAGS,
+                client
+                    .describe_tags()
+                    .set_resource_arns(Some(chunk.to_vec()))
+                    .send(),
+            )
+            .await?;
+        for d in page.tag_descriptions() {
+            let tags = d
+                .tags()
+                .iter()
+                .map(|t| {
+                    (
+                        t.key().unwrap_or_default().to_string(),
+                        t.value().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect();
+            out.insert(d.resource_arn().unwrap_or_default().to_string(), tags);
+        }
+    }
+    Ok(out)
+}
+
+/// The target counts by state (per load balancer of the group, or one set with
+/// `load_balancer=""` for a group attached to none) and each target's health.
+async fn target_group_samples(
+    client: &Client,
+    calls: &mut Calls,
+    tg: &TargetGroup,
+    lb_names: &BTreeMap<&str, &str>,
+    out: &mut Vec<AwsSample>,
+) -> Result<(), ScrapeError> {
+    let name = tg.target_group_name().unwrap_or_default();
+    let health = calls
+        .call(
+            ELBV2_DESCRIBE_TARGET_HEALTH,
+            client
+                .describe_target_health()
+                .set_target_group_arn(tg.target_group_arn().map(str::to_string))
+                .send(),
+        )
+        .await?;
+    let mut counts: BTreeMap<&str, u64> = TARGET_STATES.iter().map(|s| (*s, 0)).collect();
+    for d in health.target_health_descriptions() {
+        let th = d.target_health();
+        let state = th
+            .and_then(|h| h.state())
+            .map(|s| s.as_str())
+            .unwrap_or("unknown");
+        let reason = th
+            .and_then(|h| h.reason())
+            .map(|r| r.as_str())
+            .unwrap_or_default();
+        *counts.entry(state).or_insert(0) += 1;
+        let target = d.target().map(|t| match t.port() {
+            Some(port) => format!("{}:{port}", t.id().unwrap_or_default()),
+            None => t.id().unwrap_or_default().to_string(),
+        });
+        out.push(AwsSample::new(
+            n::AWS_ELBV2_TARGET_HEALTH,
+            &[
+                ("target_group", name),
+                ("target", &target.unwrap_or_default()),
+                ("state", state),
+                ("reason", reason),
+            ],
+            1.0,
+        ));
+    }
+    let mut lbs: Vec<&str> = tg
+        .load_balancer_arns()
+        .iter()
+        .map(|arn| lb_names.get(arn.as_str()).copied().unwrap_or(arn.as_str()))
+        .collect();
+    if lbs.is_empty() {
+        lbs.push("");
+    }
+    for lb in lbs {
+        for (state, count) in &counts {
+            out.push(AwsSample::new(
+                n::AWS_ELBV2_TARGET_GROUP_TARGETS,
+                &[
+                    ("load_balancer", lb),
+                    ("target_group", name),
+                    ("state", state),
+                ],
+                *count as f64,
+            ));
+        }
+    }
+    Ok(())
+}

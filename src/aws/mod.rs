@@ -1,0 +1,173 @@
+//! AWS scrapes: per region and service, a task calls the AWS APIs on its own
+//! interval and stores the result as a snapshot in that service's cache; each
+//! cache is a `/metrics` [`Source`](crate::metrics::source::Source), so a scrape
+//! of `/metrics` never calls AWS.
+//!
+//! - [`sdk`]: the SDK configuration on outpost's one hyper/rustls/ring stack.
+//! - [`calls`]: every API operation outpost calls ([`calls::OPERATIONS`], which
+//!   `deploy/iam-policy.json` must match) and the per-call accounting.
+//! - [`cache`]: the snapshots, staleness and the scrape-health series.
+//! - [`rds`], [`elbv2`], [`autoscaling`]: one file per service.
+
+pub mod autoscaling;
+pub mod cache;
+pub mod calls;
+pub mod elbv2;
+pub mod rds;
+pub mod sdk;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{AwsConfig, AwsService};
+use crate::metrics::names::Family;
+use crate::metrics::source::Source;
+use cache::{AwsHealth, ServiceCache};
+use calls::{Calls, ScrapeError};
+pub use sdk::{AwsOptions, LoaderHook};
+
+/// One series of a snapshot: its family, its labels after `region`, its value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AwsSample {
+    pub family: &'static str,
+    pub labels: Vec<(String, String)>,
+    pub value: f64,
+}
+
+impl AwsSample {
+    pub fn new(family: &'static str, labels: &[(&str, &str)], value: f64) -> Self {
+        AwsSample {
+            family,
+            labels: labels
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            value,
+        }
+    }
+}
+
+/// The resource families of `service` (the scrape-health ones are [`AwsHealth`]'s).
+pub fn families(service: AwsService) -> &'static [Family] {
+    match service {
+        AwsService::Rds => rds::FAMILIES,
+        AwsService::Elbv2 => elbv2::FAMILIES,
+        AwsService::Autoscaling => autoscaling::FAMILIES,
+    }
+}
+
+/// One service's SDK client for one region.
+#[derive(Debug, Clone)]
+enum Client {
+    Rds(aws_sdk_rds::Client),
+    Elbv2(aws_sdk_elasticloadbalancingv2::Client),
+    Autoscaling(aws_sdk_autoscaling::Client),
+}
+
+impl Client {
+    fn new(service: AwsService, sdk: &aws_config::SdkConfig) -> Client {
+        match service {
+            AwsService::Rds => Client::Rds(aws_sdk_rds::Client::new(sdk)),
+            AwsService::Elbv2 => Client::Elbv2(aws_sdk_elasticloadbalancingv2::Client::new(sdk)),
+            AwsService::Autoscaling => Client::Autoscaling(aws_sdk_autoscaling::Client::new(sdk)),
+        }
+    }
+
+    async fn scrape(
+        &self,
+        calls: &mut Calls,
+        config: &AwsConfig,
+    ) -> Result<Vec<AwsSample>, ScrapeError> {
+        match self {
+            Client::Rds(c) => rds::scrape(c, calls, config).await,
+            Client::Elbv2(c) => elbv2::scrape(c, calls, config).await,
+            Client::Autoscaling(c) => autoscaling::scrape(c, calls, config).await,
+        }
+    }
+}
+
+/// Starts one scraper per region and service of `config` and returns the
+/// `/metrics` sources showing their results: one cache per service, then the
+/// scrape-health series. Must be called inside a Tokio runtime.
+pub fn start(
+    config: &AwsConfig,
+    options: &AwsOptions,
+    shutdown: &CancellationToken,
+) -> Vec<Arc<dyn Source>> {
+    let config = Arc::new(config.clone());
+    let caches: Vec<Arc<ServiceCache>> = config
+        .services
+        .iter()
+        .map(|s| Arc::new(ServiceCache::new(*s, &config.regions, config.stale_after)))
+        .collect();
+    for cache in &caches {
+        for region in &config.regions {
+            tokio::spawn(run_scraper(
+                cache.clone(),
+                region.clone(),
+                config.clone(),
+                options.clone(),
+                shutdown.clone(),
+            ));
+        }
+    }
+    let mut sources: Vec<Arc<dyn Source>> = caches
+        .iter()
+        .map(|c| c.clone() as Arc<dyn Source>)
+        .collect();
+    sources.push(Arc::new(AwsHealth::new(caches)));
+    sources
+}
+
+/// Scrapes `cache`'s service in `region` every `interval` until `shutdown`.
+async fn run_scraper(
+    cache: Arc<ServiceCache>,
+    region: String,
+    config: Arc<AwsConfig>,
+    options: AwsOptions,
+    shutdown: CancellationToken,
+) {
+    let service = cache.service();
+    let sdk = tokio::select! {
+        () = shutdown.cancelled() => return,
+        sdk = sdk::load(&region, &config, &options) => sdk,
+    };
+    let client = Client::new(service, &sdk);
+    let mut tick = tokio::time::interval(config.interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let started = Instant::now();
+        let mut calls = Calls::default();
+        let result = tokio::select! {
+            () = shutdown.cancelled() => return,
+            r = client.scrape(&mut calls, &config) => r,
+        };
+        if let Err(e) = &result {
+            tracing::warn!(region = %region, service = %service, error = %e, "AWS scrape failed; keeping the last good data until it goes stale");
+        }
+        cache.record(&region, result, calls, started.elapsed());
+    }
+}
+
+/// The labels `config.tag_labels` asks for, from a resource's tags (missing
+/// tags give empty values, so every info series of a service has one label set).
+pub fn tag_label_values(config: &AwsConfig, tags: &[(String, String)]) -> Vec<(String, String)> {
+    config
+        .tag_labels
+        .iter()
+        .map(|t| {
+            let value = tags
+                .iter()
+                .find(|(k, _)| *k == t.tag)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default();
+            (t.label.clone(), value)
+        })
+        .collect()
+}
