@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
@@ -32,6 +32,8 @@ pub struct App {
     sources: RwLock<Vec<Arc<dyn Source>>>,
     /// Length of the last `/metrics` page: the next one is about as long.
     last_metrics_len: std::sync::atomic::AtomicUsize,
+    /// The AWS scrapers, which a reload re-applies (`None` until the daemon sets them).
+    aws: Mutex<Option<crate::aws::Scrapers>>,
 }
 
 impl App {
@@ -70,6 +72,7 @@ impl App {
             reload_lock: tokio::sync::Mutex::new(()),
             sources: RwLock::new(sources),
             last_metrics_len: std::sync::atomic::AtomicUsize::new(0),
+            aws: Mutex::new(None),
         })
     }
 
@@ -107,9 +110,13 @@ impl App {
         };
         match loaded {
             Ok(config) => {
-                if config.aws != self.config().aws {
-                    // The AWS scrapers and their caches are built once, at start.
-                    tracing::warn!(config = %path.display(), "[aws] changed; restart outpost to apply it");
+                if let Some(aws) = self
+                    .aws
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .as_mut()
+                {
+                    aws.apply(config.aws.as_ref(), self);
                 }
                 let summary = self.scheduler.apply(&config);
                 *self.config.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(config);
@@ -152,6 +159,19 @@ impl App {
             .write()
             .unwrap_or_else(PoisonError::into_inner)
             .push(source);
+    }
+
+    /// Takes `gone` off `/metrics` (the sources of a replaced `[aws]`).
+    pub fn remove_sources(&self, gone: &[Arc<dyn Source>]) {
+        self.sources
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|s| !gone.iter().any(|g| Arc::ptr_eq(s, g)));
+    }
+
+    /// Hands the AWS scrapers to the app, which applies `[aws]` on every reload.
+    pub fn set_aws(&self, scrapers: crate::aws::Scrapers) {
+        *self.aws.lock().unwrap_or_else(PoisonError::into_inner) = Some(scrapers);
     }
 
     /// The sources of `/metrics`, in page order.

@@ -72,12 +72,11 @@ impl Daemon {
             shutdown.child_token(),
             options.shard,
         );
-        // No [aws] section: no AWS client is built and no AWS API is called.
-        if let Some(aws) = &aws {
-            for source in crate::aws::start(aws, &options.aws, &shutdown.child_token()) {
-                app.add_source(source);
-            }
-        }
+        // No [aws] section: no AWS client is built and no AWS API is called. A
+        // reload that adds, changes or removes it is applied by the app.
+        let mut scrapers = crate::aws::Scrapers::new(options.aws, shutdown.child_token());
+        scrapers.apply(aws.as_ref(), &app);
+        app.set_aws(scrapers);
         if let Some(every) = options.watch_interval {
             tokio::spawn(watch_config(app.clone(), loaded, every, shutdown.clone()));
         }

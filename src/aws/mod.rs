@@ -121,6 +121,65 @@ pub fn start(
     sources
 }
 
+/// The AWS scrapers of the running configuration, replaced as a whole when a
+/// reload changes `[aws]`: the old tasks stop and their series leave `/metrics`,
+/// the new ones start. An unchanged `[aws]` keeps its tasks and caches.
+pub struct Scrapers {
+    options: AwsOptions,
+    /// Parent of every generation's token: daemon shutdown stops them all.
+    shutdown: CancellationToken,
+    running: Option<Generation>,
+}
+
+/// One `[aws]` section's scrapers and the sources they fill.
+struct Generation {
+    config: AwsConfig,
+    cancel: CancellationToken,
+    sources: Vec<Arc<dyn Source>>,
+}
+
+impl std::fmt::Debug for Scrapers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scrapers")
+            .field("regions", &self.running.as_ref().map(|g| &g.config.regions))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Scrapers {
+    pub fn new(options: AwsOptions, shutdown: CancellationToken) -> Scrapers {
+        Scrapers {
+            options,
+            shutdown,
+            running: None,
+        }
+    }
+
+    /// Makes the scrapers match `config` (`None`: no `[aws]`, no client, no call).
+    /// Must be called inside a Tokio runtime.
+    pub fn apply(&mut self, config: Option<&AwsConfig>, app: &crate::app::App) {
+        if self.running.as_ref().map(|g| &g.config) == config {
+            return;
+        }
+        if let Some(old) = self.running.take() {
+            old.cancel.cancel();
+            app.remove_sources(&old.sources);
+        }
+        if let Some(config) = config {
+            let cancel = self.shutdown.child_token();
+            let sources = start(config, &self.options, &cancel);
+            for source in &sources {
+                app.add_source(source.clone());
+            }
+            self.running = Some(Generation {
+                config: config.clone(),
+                cancel,
+                sources,
+            });
+        }
+    }
+}
+
 /// Scrapes `cache`'s service in `region` every `interval` until `shutdown`.
 async fn run_scraper(
     cache: Arc<ServiceCache>,

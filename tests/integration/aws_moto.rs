@@ -498,3 +498,47 @@ async fn role_arn_assumes_the_role() {
     );
     d.stop().await;
 }
+
+/// A reload applies `[aws]`: another service list swaps the scrapers (the old
+/// service's series leave `/metrics`, the new one's arrive), and removing the
+/// section stops them all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_applies_a_changed_aws_section() {
+    let moto = Moto::start();
+    for r in REGIONS {
+        moto.seed(r);
+    }
+    let built = Arc::new(AtomicUsize::new(0));
+    let section = |service: &str| {
+        format!("[aws]\nregions = [\"eu-west-1\", \"us-east-1\"]\ninterval = \"2s\"\nservices = [\"{service}\"]\n")
+    };
+    let d = daemon(&section("autoscaling"), &moto, &built).await;
+    let m = d
+        .metrics_when(Duration::from_secs(60), |m| {
+            all_scraped(m, &["autoscaling"])
+        })
+        .await;
+    assert!(all_scraped(&m, &["autoscaling"]), "{m}");
+    assert!(!m.contains("aws_rds_"), "{m}");
+
+    let reload = || async {
+        let (status, _, body) =
+            crate::support::daemon::request(d.addr, "POST", "/-/reload", &[]).await;
+        assert_eq!(status, 200, "{body}");
+    };
+    std::fs::write(&d.config_path, section("rds")).unwrap();
+    reload().await;
+    let m = d
+        .metrics_when(Duration::from_secs(60), |m| all_scraped(m, &["rds"]))
+        .await;
+    assert!(all_scraped(&m, &["rds"]), "{m}");
+    assert!(m.contains("aws_rds_instance_info"), "{m}");
+    assert!(!m.contains("aws_autoscaling_"), "{m}");
+    assert!(!m.contains("service=\"autoscaling\""), "{m}");
+
+    std::fs::write(&d.config_path, "").unwrap();
+    reload().await;
+    let (_, m) = d.get("/metrics").await;
+    assert!(!m.contains("aws_"), "{m}");
+    d.stop().await;
+}
