@@ -15,17 +15,18 @@
 //!   AWS caches), each declaring its families and encoding stored state.
 //! - [`aws`]: `[aws]` scrapes, one task per region × service on its own interval
 //!   into a cache that is a `/metrics` source; no `[aws]`, no AWS client.
-//! - [`scheduler`]: owns time: intervals, start spread, concurrency cap, reload diff.
+//! - [`scheduler`]: owns time: intervals, start spread, concurrency cap, reload diff;
+//!   [`shard`]: which replica runs a probe when the list is split (`--shard I/N`).
 //! - [`results`]: per probe, the latest report and run statistics, swapped together.
 //! - [`server`]: the HTTP endpoints; [`app`]: shared state and reloads;
 //!   [`daemon`]: the assembly, signals and shutdown; [`cli`]: the command line.
 //!
 //! Seams for what comes next: a prober is a module under `probe/` exporting the
 //! items listed in `probe/kind.rs`, plus one line in that file's table; every
-//! dispatch ([`probe::ProberKind`], [`probe::Prober`]) is derived from it. AWS scrapes refresh a cache
-//! on their own interval, and each cache is a `/metrics` source beside the probes; a
-//! `/probe` target policy and listener auth go in `server`'s routing; sharding the
-//! probe list across replicas is a filter in [`scheduler::Scheduler::apply`].
+//! dispatch ([`probe::ProberKind`], [`probe::Prober`]) is derived from it. AWS
+//! scrapes refresh a cache on their own interval, and each cache is a `/metrics`
+//! source beside the probes (a reload swaps them when `[aws]` changes); a
+//! `/probe` target policy and listener auth go in `server`'s routing.
 
 pub mod app;
 pub mod aws;
