@@ -48,8 +48,8 @@ pub enum Command {
     Check,
     /// Probe TARGET once with a module of the configuration and print a trace.
     Probe {
-        /// What to probe: a URL (http), host:port (tcp), the server as host[:port] (dns),
-        /// a host (icmp).
+        /// What to probe: a URL (http), host:port (tcp), a socket path (unix), the
+        /// server as host or host:port (dns, grpc), a host (icmp).
         target: String,
         /// Module to use.
         #[arg(long, short, default_value = "http_2xx")]

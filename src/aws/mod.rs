@@ -1,6 +1,6 @@
 //! AWS scrapes: per region and service, a task calls the AWS APIs on its own
 //! interval and stores the result as a snapshot in that service's cache; each
-//! cache is a `/metrics` [`Source`](crate::metrics::source::Source), so a scrape
+//! cache is a `/metrics` [`Source`], so a scrape
 //! of `/metrics` never calls AWS.
 //!
 //! - [`sdk`]: the SDK configuration on outpost's one hyper/rustls/ring stack.
