@@ -43,23 +43,12 @@ pub(super) async fn handle(app: &App, req: &Request<Incoming>) -> Response<Body>
         app.count_probe_request(module, 400);
         return text(StatusCode::BAD_REQUEST, &format!("{conflict}\n"));
     }
-    let scrape_timeout = req
-        .headers()
-        .get(SCRAPE_TIMEOUT_HEADER)
-        .map(|v| v.to_str().ok().and_then(|s| s.trim().parse::<f64>().ok()));
-    let timeout = match scrape_timeout {
-        Some(None) => {
-            app.count_probe_request(module, 500);
-            return text(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Failed to parse timeout from Prometheus header X-Prometheus-Scrape-Timeout-Seconds\n",
-            );
-        }
-        header => effective_timeout(
-            header.flatten(),
-            module.timeout,
-            config.server.timeout_offset,
-        ),
+    let Some(timeout) = run_timeout(req, module, config.server.timeout_offset) else {
+        app.count_probe_request(module, 500);
+        return text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Failed to parse timeout from Prometheus header X-Prometheus-Scrape-Timeout-Seconds\n",
+        );
     };
     let debug = params.get("debug") == Some("true");
     let ctx = ProbeContext {
@@ -73,11 +62,34 @@ pub(super) async fn handle(app: &App, req: &Request<Incoming>) -> Response<Body>
     let report = probe::run(module, target, &ctx).await;
     drop(slot);
     app.count_probe_request(module, 200);
+    answer(req, module, &report, debug)
+}
+
+/// The run's timeout from the scrape-timeout header (Blackbox's rule); `None`
+/// when the header is there but not a number.
+fn run_timeout(req: &Request<Incoming>, module: &Module, offset: Duration) -> Option<Duration> {
+    let scrape_timeout = req
+        .headers()
+        .get(SCRAPE_TIMEOUT_HEADER)
+        .map(|v| v.to_str().ok().and_then(|s| s.trim().parse::<f64>().ok()));
+    match scrape_timeout {
+        Some(None) => None,
+        header => Some(effective_timeout(header.flatten(), module.timeout, offset)),
+    }
+}
+
+/// The run's series in the format the scraper asked for, or the debug page.
+fn answer(
+    req: &Request<Incoming>,
+    module: &Module,
+    report: &probe::ProbeReport,
+    debug: bool,
+) -> Response<Body> {
     if debug {
         return respond(
             StatusCode::OK,
             "text/plain; charset=utf-8",
-            debug_page(module, &report),
+            debug_page(module, report),
         );
     }
     let format = Format::negotiate(
@@ -88,7 +100,7 @@ pub(super) async fn handle(app: &App, req: &Request<Incoming>) -> Response<Body>
     respond(
         StatusCode::OK,
         format.content_type(),
-        render_report(format, &report),
+        render_report(format, report),
     )
 }
 
