@@ -19,6 +19,37 @@ pub(crate) struct IpKeys<'a> {
     pub(crate) source_ip_address: Option<&'a Spanned<String>>,
 }
 
+/// The address-choice keys read straight off a prober's block. Not strict: the
+/// prober's own file model, decoded first, has already refused unknown keys and
+/// wrong types, so this only picks the three keys out.
+#[derive(Debug, serde::Deserialize)]
+struct IpKeysFile {
+    preferred_ip_protocol: Option<Spanned<String>>,
+    ip_protocol_fallback: Option<bool>,
+    source_ip_address: Option<Spanned<String>>,
+}
+
+/// [`ip_settings`] for the block `value` at `path`, after the prober's file model
+/// decoded it: one call for every prober with these keys.
+pub(crate) fn ip_settings_of(
+    ctx: &mut Ctx<'_>,
+    path: &str,
+    value: &Spanned<DeValue<'_>>,
+) -> IpSettings {
+    match tree::decode::<IpKeysFile>(ctx, value, path) {
+        Some(f) => ip_settings(
+            ctx,
+            path,
+            IpKeys {
+                preferred_ip_protocol: f.preferred_ip_protocol.as_ref(),
+                ip_protocol_fallback: f.ip_protocol_fallback,
+                source_ip_address: f.source_ip_address.as_ref(),
+            },
+        ),
+        None => IpSettings::default(),
+    }
+}
+
 /// Builds [`IpSettings`] from the keys of the block at `path`; errors are recorded
 /// and the defaults kept in their place.
 pub(crate) fn ip_settings(ctx: &mut Ctx<'_>, path: &str, keys: IpKeys<'_>) -> IpSettings {

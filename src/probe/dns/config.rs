@@ -9,7 +9,7 @@ use toml::Spanned;
 use super::codes;
 use super::settings::{DnsModule, RrRules, Transport};
 use crate::config::file::Block;
-use crate::config::shared::{self, IpKeys, SettingsBlock};
+use crate::config::shared::{self, SettingsBlock};
 use crate::config::tree::{self};
 use crate::config::validate::Ctx;
 use crate::config::values;
@@ -63,15 +63,7 @@ pub(crate) fn build(
     };
     let SettingsBlock { file, tls_config } = shared::decode_block::<DnsFile>(ctx, path, value)?;
     let before = ctx.error_count();
-    let ip = shared::ip_settings(
-        ctx,
-        path,
-        IpKeys {
-            preferred_ip_protocol: file.preferred_ip_protocol.as_ref(),
-            ip_protocol_fallback: file.ip_protocol_fallback,
-            source_ip_address: file.source_ip_address.as_ref(),
-        },
-    );
+    let ip = shared::ip_settings_of(ctx, path, value);
     let mut m = DnsModule {
         ip,
         recursion_desired: file.recursion_desired.unwrap_or(true),

@@ -9,7 +9,7 @@ use toml::Spanned;
 
 use super::GrpcModule;
 use crate::config::file::Block;
-use crate::config::shared::{self, IpKeys, SettingsBlock};
+use crate::config::shared::{self, SettingsBlock};
 use crate::config::tree::{self};
 use crate::config::validate::Ctx;
 
@@ -37,15 +37,7 @@ pub(crate) fn build(
     };
     let SettingsBlock { file, tls_config } = shared::decode_block::<GrpcFile>(ctx, path, value)?;
     let before = ctx.error_count();
-    let ip = shared::ip_settings(
-        ctx,
-        path,
-        IpKeys {
-            preferred_ip_protocol: file.preferred_ip_protocol.as_ref(),
-            ip_protocol_fallback: file.ip_protocol_fallback,
-            source_ip_address: None,
-        },
-    );
+    let ip = shared::ip_settings_of(ctx, path, value);
     let metadata = metadata(ctx, &tree::key(path, "metadata"), file.metadata.as_ref());
     let tls_config = tls_config?;
     (ctx.error_count() == before).then(|| GrpcModule {

@@ -6,7 +6,7 @@ use toml::Spanned;
 
 use super::packet::MAX_PAYLOAD;
 use super::IcmpModule;
-use crate::config::shared::{self, IpKeys};
+use crate::config::shared::{self};
 use crate::config::tree::{self, decode};
 use crate::config::validate::Ctx;
 
@@ -33,15 +33,7 @@ pub(crate) fn build(
     };
     let file = decode::<IcmpFile>(ctx, value, path)?;
     let before = ctx.error_count();
-    let ip = shared::ip_settings(
-        ctx,
-        path,
-        IpKeys {
-            preferred_ip_protocol: file.preferred_ip_protocol.as_ref(),
-            ip_protocol_fallback: file.ip_protocol_fallback,
-            source_ip_address: file.source_ip_address.as_ref(),
-        },
-    );
+    let ip = shared::ip_settings_of(ctx, path, value);
     let mut m = IcmpModule {
         ip,
         dont_fragment: file.dont_fragment.unwrap_or(false),

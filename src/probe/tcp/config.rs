@@ -6,7 +6,7 @@ use toml::Spanned;
 
 use super::TcpModule;
 use crate::config::file::Block;
-use crate::config::shared::{self, IpKeys, SettingsBlock};
+use crate::config::shared::{self, SettingsBlock};
 use crate::config::tree::{self, child};
 
 use crate::config::validate::Ctx;
@@ -42,15 +42,7 @@ pub(crate) fn build(
         child(value, "query_response"),
         tls,
     );
-    let ip = shared::ip_settings(
-        ctx,
-        path,
-        IpKeys {
-            preferred_ip_protocol: file.preferred_ip_protocol.as_ref(),
-            ip_protocol_fallback: file.ip_protocol_fallback,
-            source_ip_address: file.source_ip_address.as_ref(),
-        },
-    );
+    let ip = shared::ip_settings_of(ctx, path, value);
     let tls_config = tls_config?;
     (ctx.error_count() == before).then(|| TcpModule {
         ip,
