@@ -23,6 +23,7 @@ mod http_proxy;
 mod icmp_probe;
 mod prometheus_e2e;
 mod query_response;
+mod regions;
 mod scheduler;
 mod shard;
 mod support;
