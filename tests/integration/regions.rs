@@ -351,12 +351,18 @@ async fn series_count(mon: &str, query: &str) -> Option<usize> {
     answer["data"]["result"].as_array().map(Vec::len)
 }
 
+/// What identifies an alert here: alertname, region, target and its value.
+type Key = (String, String, String, String);
+
 /// An active alert of the global rules, as /api/v1/alerts shows it.
 #[derive(Debug)]
 struct Alert {
     name: String,
     region: String,
     target: String,
+    /// The expression's value: 0 for the regional alert, the number of regions
+    /// for the global one.
+    value: f64,
     state: String,
     description: String,
 }
@@ -368,6 +374,10 @@ impl Alert {
             name: label("alertname"),
             region: label("region"),
             target: label("target"),
+            value: a["value"]
+                .as_str()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(f64::NAN),
             state: a["state"].as_str().unwrap_or("").to_string(),
             description: a["annotations"]["description"]
                 .as_str()
@@ -376,8 +386,14 @@ impl Alert {
         }
     }
 
-    fn key(&self) -> (String, String, String) {
-        (self.name.clone(), self.region.clone(), self.target.clone())
+    fn key(&self) -> Key {
+        let value = self.value.to_string();
+        (
+            self.name.clone(),
+            self.region.clone(),
+            self.target.clone(),
+            value,
+        )
     }
 }
 
@@ -429,21 +445,27 @@ async fn wait_all_up(lab: &Lab, mon: &str, deadline: Instant) {
     }
 }
 
-/// The (alertname, region, target) the cut of region `CUT` must raise, exactly.
-fn expected_after_cut() -> BTreeSet<(String, String, String)> {
-    let cut = REGIONS[CUT].0.to_string();
-    let mut expected: BTreeSet<_> = (0..REGIONS.len())
+/// The alerts the cut of region `CUT` must raise, exactly: regional ones (value
+/// 0) for its view of the three other targets, the global one for its own target
+/// seen failing from 3 regions.
+fn expected_after_cut() -> BTreeSet<Key> {
+    let cut = REGIONS[CUT].0;
+    let alert = |name: &str, region: &str, j: usize, value: &str| {
+        (name.into(), region.into(), alb_url(j), value.into())
+    };
+    let mut expected: BTreeSet<Key> = (0..REGIONS.len())
         .filter(|j| *j != CUT)
-        .map(|j| ("TargetDownInRegion".into(), cut.clone(), alb_url(j)))
+        .map(|j| alert("TargetDownInRegion", cut, j, "0"))
         .collect();
-    expected.insert(("TargetDownGlobally".into(), String::new(), alb_url(CUT)));
+    expected.insert(alert("TargetDownGlobally", "", CUT, "3"));
     expected
 }
 
 /// Polls the alerts until the active TargetDown* set is exactly `expected`.
 async fn wait_for_alerts(
     mon: &str,
-    expected: &BTreeSet<(String, String, String)>,
+    expected: &BTreeSet<Key>,
+    when: &str,
     deadline: Instant,
 ) -> Vec<Alert> {
     loop {
@@ -454,7 +476,7 @@ async fn wait_for_alerts(
         }
         assert!(
             Instant::now() < deadline,
-            "after the cut, the alerts never became exactly {expected:#?}\nlast seen: {alerts:#?}"
+            "{when}, the alerts never became exactly {expected:#?}\nlast seen: {alerts:#?}"
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
@@ -488,7 +510,8 @@ async fn one_region_cut_off_alerts_for_its_view_and_globally_for_its_target() {
 
     // Cut region CUT off the probe network; its management link stays up.
     ip(&["-n", &net.regions[CUT], "link", "set", "probe", "down"]);
-    let alerts = wait_for_alerts(&net.mon, &expected_after_cut(), deadline).await;
+    let expected = expected_after_cut();
+    let alerts = wait_for_alerts(&net.mon, &expected, "after the cut", deadline).await;
     for a in &alerts {
         assert!(a.state == "pending" || a.state == "firing", "{a:?}");
         if a.name == "TargetDownGlobally" {
@@ -503,4 +526,9 @@ async fn one_region_cut_off_alerts_for_its_view_and_globally_for_its_target() {
         errors.is_empty(),
         "rules evaluating with errors: {errors:#?}"
     );
+
+    // The link back: every alert of the global rules resolves.
+    ip(&["-n", &net.regions[CUT], "link", "set", "probe", "up"]);
+    let none = BTreeSet::new();
+    wait_for_alerts(&net.mon, &none, "with the link back up", deadline).await;
 }
