@@ -12,6 +12,7 @@ mod cli;
 mod config;
 mod contract;
 mod daemon;
+mod dashboards;
 mod dns_probe;
 mod grpc_probe;
 mod hostile;

@@ -8,6 +8,7 @@
 
 pub(crate) mod certs;
 pub(crate) mod daemon;
+pub(crate) mod dashboards;
 pub(crate) mod dns;
 pub(crate) mod grpc;
 pub(crate) mod h3server;
