@@ -26,5 +26,6 @@ mod prometheus_e2e;
 mod query_response;
 mod scheduler;
 mod shard;
+mod stack_e2e;
 mod support;
 mod tcp_probe;
