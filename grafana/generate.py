@@ -3,11 +3,13 @@
 
 The JSON files are what Grafana loads and what the tests check; this script is
 how they are kept uniform (layout, datasource variable, template variables).
-Edit the panel tables below, run `python3 grafana/generate.py`, commit both.
+Edit the panel tables below, run `python3 grafana/generate.py`, commit both
+(tests/integration/dashboards.rs fails when the files and this script differ).
 Standard library only.
 """
 import json
 import pathlib
+import sys
 
 DS = {"type": "prometheus", "uid": "${datasource}"}
 SEL = 'region=~"$region"'
@@ -450,7 +452,10 @@ def health():
 
 
 def main():
-    out = pathlib.Path(__file__).resolve().parent / "dashboards"
+    # An output directory argument is for the test that the committed files
+    # are this script's output.
+    here = pathlib.Path(__file__).resolve().parent / "dashboards"
+    out = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else here
     out.mkdir(exist_ok=True)
     for d in (sla_overview(), probe_detail(), aws(), health()):
         path = out / f"{d['uid']}.json"

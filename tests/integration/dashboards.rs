@@ -187,3 +187,36 @@ fn table_transformations_name_known_ids() {
         }
     }
 }
+
+/// The committed JSON is what grafana/generate.py writes (the script keeps the
+/// dashboards uniform; a hand edit of the JSON alone would be lost on the next run).
+#[test]
+fn dashboards_are_the_generator_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new("python3")
+        .arg("grafana/generate.py")
+        .arg(dir.path())
+        .output()
+        .unwrap_or_else(|e| panic!("python3 not found ({e}); install python3"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for d in load_all() {
+        let name = d.path.file_name().unwrap();
+        let fresh = std::fs::read_to_string(dir.path().join(name))
+            .unwrap_or_else(|_| panic!("generate.py does not write {name:?}"));
+        assert!(
+            fresh == std::fs::read_to_string(&d.path).unwrap(),
+            "{} differs from grafana/generate.py's output: run `python3 grafana/generate.py`",
+            d.path.display()
+        );
+    }
+    let written = std::fs::read_dir(dir.path()).unwrap().count();
+    assert_eq!(
+        written,
+        load_all().len(),
+        "generate.py writes a dashboard not committed"
+    );
+}

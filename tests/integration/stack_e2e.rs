@@ -31,7 +31,11 @@ use crate::support::moto::Moto;
 use crate::support::prometheus::Prometheus;
 use crate::support::server::{handler, respond, serve, tls_config};
 
+/// The region of this outpost (its scrape job's `region` label).
 const REGION: &str = "ap-southeast-1";
+/// A second AWS region the same outpost reads, whose series must keep their
+/// own `region` (hence `honor_labels: true` on the outpost job).
+const OTHER_REGION: &str = "eu-west-2";
 /// The whole test, moto's start included, stays within this.
 const BUDGET: Duration = Duration::from_secs(85);
 
@@ -94,81 +98,50 @@ const ALLOWED_EMPTY: &[(&str, &str, &[&str], &str)] = &[
     ),
 ];
 
-/// Panels built on series that other branches of issue 11 and the series change
-/// bring (BRIEF "Shared names"): excused, as above, only while those series do
-/// not exist, so after the merge they are checked like every other panel and
-/// this list can go.
-const AWAITING_MERGE: &[(&str, &str, &[&str], &str)] = &[
-    sla(
-        "Availability per region, 30 d",
-        &["region:availability:ratio_rate30d"],
-    ),
-    sla(
-        "Error budget left, 30 d",
-        &["region:availability:ratio_rate30d"],
-    ),
-    sla(
-        "Latency SLO: runs under 500 ms, 1 h",
-        &["probe:latency_under_500ms:ratio_rate1h"],
-    ),
-    sla(
-        "Availability matrix: target x region, 1 h",
-        &["probe:availability:ratio_rate1h"],
-    ),
-    sla(
-        "Availability matrix: target x region, 30 d",
-        &["probe:availability:ratio_rate30d"],
-    ),
-    sla(
-        "Availability per region",
-        &[
-            "region:availability:ratio_rate5m",
-            "region:availability:ratio_rate1h",
-        ],
-    ),
-    sla(
-        "Error budget left per probe, 30 d",
-        &["probe:error:ratio_rate30d"],
-    ),
-    sla(
-        "Burn rate (1 h and 5 m windows)",
-        &["probe:error:ratio_rate1h", "probe:error:ratio_rate5m"],
-    ),
-    sla(
-        "Runs under 500 ms per probe",
-        &["probe:latency_under_500ms:ratio_rate5m"],
-    ),
-    sla("Error ratio per probe, 5 m", &["probe:error:ratio_rate5m"]),
-    (
-        "outpost-probe-detail",
-        "Failures by reason",
-        &["probe_failures_total"],
-        "probe_failures_total{reason} comes with the series change",
-    ),
-    (
-        "outpost-probe-detail",
-        "Recent failures by reason",
-        &["probe_failures_total"],
-        "probe_failures_total{reason} comes with the series change",
-    ),
+/// Panels built on what other branches of issue 11 and the series change bring
+/// (BRIEF "Shared names"): excused only while `file` does not contain `needle`
+/// (an empty needle: while the file does not exist). Once the branch has landed
+/// the panel is checked like any other, even if its names came out different,
+/// so this list cannot hide a mismatch; delete entries once merged.
+const AWAITING_MERGE: &[(&str, &str, &str, &str)] = &[
+    sla("Availability per region, 30 d"),
+    sla("Error budget left, 30 d"),
+    sla("Latency SLO: runs under 500 ms, 1 h"),
+    sla("Availability matrix: target x region, 1 h"),
+    sla("Availability matrix: target x region, 30 d"),
+    sla("Availability per region"),
+    sla("Error budget left per probe, 30 d"),
+    sla("Burn rate (1 h and 5 m windows)"),
+    sla("Runs under 500 ms per probe"),
+    sla("Error ratio per probe, 5 m"),
+    failures("Failures by reason"),
+    failures("Recent failures by reason"),
 ];
 
-/// An SLA overview panel on recording rules of prometheus/outpost-sla.rules.yml.
-const fn sla(
-    panel: &'static str,
-    needs: &'static [&'static str],
-) -> (
-    &'static str,
-    &'static str,
-    &'static [&'static str],
-    &'static str,
-) {
+/// An SLA overview panel on the recording rules of prometheus/outpost-sla.rules.yml.
+const fn sla(panel: &'static str) -> (&'static str, &'static str, &'static str, &'static str) {
     (
         "outpost-sla-overview",
         panel,
-        needs,
-        "recorded by prometheus/outpost-sla.rules.yml, which another branch brings",
+        "prometheus/outpost-sla.rules.yml",
+        "",
     )
+}
+
+/// A probe detail panel on `probe_failures_total{reason}` (the series change
+/// documents it in docs/metrics.md).
+const fn failures(panel: &'static str) -> (&'static str, &'static str, &'static str, &'static str) {
+    (
+        "outpost-probe-detail",
+        panel,
+        "docs/metrics.md",
+        "probe_failures_total",
+    )
+}
+
+/// Whether an [`AWAITING_MERGE`] entry still waits for its branch.
+fn awaiting(file: &str, needle: &str) -> bool {
+    std::fs::read_to_string(file).map_or(true, |text| !text.contains(needle))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -176,6 +149,7 @@ async fn shipped_rules_and_dashboards_on_a_live_stack() {
     let started = Instant::now();
     let moto = Moto::start();
     moto.seed(REGION);
+    moto.seed(OTHER_REGION);
     let good = serve(
         Some(tls_config(
             &self_signed(&["localhost"]),
@@ -248,19 +222,22 @@ fn outpost_config(good: &str, bad: &str) -> String {
          labels = {{ service = \"web\" }}\n\n\
          [[probes]]\nname = \"bad\"\nmodule = \"http_2xx\"\ntarget = \"{bad}\"\ninterval = \"1s\"\n\
          labels = {{ service = \"web\" }}\n\n\
-         [aws]\nregions = [\"{REGION}\"]\ninterval = \"1s\"\n"
+         [aws]\nregions = [\"{REGION}\", \"{OTHER_REGION}\"]\ninterval = \"1s\"\n"
     )
 }
 
 /// Outpost's /metrics with the regional `region` target label, and the same
-/// outpost as a Blackbox exporter (`/probe` with relabelling).
+/// outpost as a Blackbox exporter (`/probe` with relabelling). `honor_labels`:
+/// the AWS series carry the AWS region they describe, which must win over the
+/// scrape's own region (without it Prometheus renames theirs `exported_region`
+/// and a second AWS region would show under the outpost's).
 fn prometheus_config(outpost: std::net::SocketAddr, good: &str) -> String {
     format!(
         "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n\
          \x20 external_labels:\n    monitor: stack-e2e\n\
          rule_files:\n  - rules/*.rules.yml\n\
          scrape_configs:\n\
-         \x20 - job_name: outpost\n    static_configs:\n      - targets: ['{outpost}']\n        labels:\n          region: {REGION}\n\
+         \x20 - job_name: outpost\n    honor_labels: true\n    static_configs:\n      - targets: ['{outpost}']\n        labels:\n          region: {REGION}\n\
          \x20 - job_name: outpost-blackbox\n    metrics_path: /probe\n    params:\n      module: [http_2xx]\n\
          \x20   static_configs:\n      - targets: ['{good}']\n        labels:\n          region: {REGION}\n\
          \x20   relabel_configs:\n\
@@ -296,7 +273,11 @@ fn copy_rule_files(dir: &std::path::Path) -> Vec<String> {
 }
 
 fn assert_allow_list_names_panels(panels: &[(Query, String)]) {
-    for (dashboard, panel, _, _) in ALLOWED_EMPTY.iter().chain(AWAITING_MERGE) {
+    let listed = ALLOWED_EMPTY
+        .iter()
+        .map(|(d, p, _, _)| (d, p))
+        .chain(AWAITING_MERGE.iter().map(|(d, p, _, _)| (d, p)));
+    for (dashboard, panel) in listed {
         assert!(
             panels
                 .iter()
@@ -358,7 +339,8 @@ fn check_rules(rules: &Value, r: &mut Report) {
     }
 }
 
-/// The failing probe and db-bad alert (pending or firing); the good probe does not.
+/// The failing probe and db-bad (in both AWS regions) alert, pending or firing;
+/// the good probe does not.
 fn check_alerts(alerts: &Value, bad_url: &str, r: &mut Report) {
     let active: Vec<&Value> = alerts["data"]["alerts"]
         .as_array()
@@ -372,10 +354,17 @@ fn check_alerts(alerts: &Value, bad_url: &str, r: &mut Report) {
         r.problems
             .push(format!("no alert for the failing probe: {active:?}"));
     }
-    if !has(&|l| l["alertname"] == "AwsDatabaseMisconfigured" && l["db_instance"] == "db-bad") {
-        r.problems.push(format!(
-            "no AwsDatabaseMisconfigured for db-bad: {active:?}"
-        ));
+    // Per AWS region, under that region's name.
+    for region in [REGION, OTHER_REGION] {
+        if !has(&|l| {
+            l["alertname"] == "AwsDatabaseMisconfigured"
+                && l["db_instance"] == "db-bad"
+                && l["region"] == region
+        }) {
+            r.problems.push(format!(
+                "no AwsDatabaseMisconfigured for db-bad in {region}: {active:?}"
+            ));
+        }
     }
     if has(&|l| l["probe"] == "good") {
         r.problems
@@ -402,14 +391,19 @@ async fn check_panel(
     {
         return;
     }
+    let here = |d: &str, p: &str| d == q.dashboard && p == q.panel;
     let excuse = ALLOWED_EMPTY
         .iter()
-        .chain(AWAITING_MERGE)
-        .find(|(dash, panel, needs, _)| {
-            *dash == q.dashboard && *panel == q.panel && needs.iter().any(|n| !names.contains(*n))
+        .find(|(d, p, needs, _)| here(d, p) && needs.iter().any(|n| !names.contains(*n)))
+        .map(|(_, _, _, why)| *why)
+        .or_else(|| {
+            AWAITING_MERGE
+                .iter()
+                .any(|(d, p, file, needle)| here(d, p) && awaiting(file, needle))
+                .then_some("awaiting a branch of issue 11 or the series change (AWAITING_MERGE)")
         });
     match excuse {
-        Some((_, _, _, why)) => r.excused.push((q.clone(), why)),
+        Some(why) => r.excused.push((q.clone(), why)),
         None => r.problems.push(format!("{}: no data :: {expr}", q.name())),
     }
 }
