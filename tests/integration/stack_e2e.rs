@@ -9,6 +9,8 @@
 //! - every panel query of every grafana/dashboards/*.json returns data, but for
 //!   the panels of [`ALLOWED_EMPTY`], each excused only while a series it needs
 //!   does not exist (so the list tightens itself when those series land);
+//! - every dashboard's `region` and `probe` variables offer the test's region
+//!   and probes;
 //! - the failing probe and `db-bad` have their alerts pending or firing, and the
 //!   good probe has none.
 //!
@@ -26,9 +28,9 @@ use serde_json::Value;
 
 use crate::support::certs::self_signed;
 use crate::support::daemon::{target_server, TestDaemon};
-use crate::support::dashboards::{load_all, queries, substitute, Query, Variables};
+use crate::support::dashboards::{load_all, queries, substitute, Dashboard, Query, Variables};
 use crate::support::moto::Moto;
-use crate::support::prometheus::Prometheus;
+use crate::support::prometheus::{encode, Prometheus};
 use crate::support::server::{handler, respond, serve, tls_config};
 
 /// The region of this outpost (its scrape job's `region` label).
@@ -191,10 +193,12 @@ async fn shipped_rules_and_dashboards_on_a_live_stack() {
         })
         .collect();
     assert_allow_list_names_panels(&panels);
+    let lookups = variable_lookups(&dashboards, &vars);
 
     let deadline = started + BUDGET;
     let report = loop {
-        let report = check(&prom, &panels, &bad_url).await;
+        let mut report = check(&prom, &panels, &bad_url).await;
+        check_variables(&prom, &lookups, &mut report).await;
         if report.done() || Instant::now() >= deadline {
             break report;
         }
@@ -322,6 +326,57 @@ async fn check(prom: &Prometheus, panels: &[(Query, String)], bad_url: &str) -> 
         check_panel(prom, q, expr, &names, &mut r).await;
     }
     r
+}
+
+/// A `label_values(selector, label)` variable query of one dashboard, with the
+/// value it must offer in this test.
+struct Lookup {
+    at: String,
+    selector: String,
+    label: String,
+    expect: &'static str,
+}
+
+/// The `region` and `probe` variables of every dashboard, `$region` filled in.
+fn variable_lookups(dashboards: &[Dashboard], vars: &Variables<'_>) -> Vec<Lookup> {
+    let mut out = Vec::new();
+    for d in dashboards {
+        for (name, expect) in [("region", REGION), ("probe", "bad")] {
+            let definition = d.variable(name).unwrap()["definition"].as_str().unwrap();
+            let inner = definition
+                .strip_prefix("label_values(")
+                .and_then(|x| x.strip_suffix(')'))
+                .and_then(|x| x.rsplit_once(','))
+                .unwrap_or_else(|| panic!("{}: ${name} = {definition}", d.uid()));
+            out.push(Lookup {
+                at: format!("{} / ${name}", d.uid()),
+                selector: substitute(inner.0, vars).unwrap(),
+                label: inner.1.trim().to_string(),
+                expect,
+            });
+        }
+    }
+    out
+}
+
+/// Each variable offers the test's region and probe, as Grafana would ask
+/// (`/api/v1/label/<label>/values?match[]=<selector>`).
+async fn check_variables(prom: &Prometheus, lookups: &[Lookup], r: &mut Report) {
+    for l in lookups {
+        let path = format!(
+            "/api/v1/label/{}/values?match[]={}",
+            l.label,
+            encode(&l.selector)
+        );
+        let answer = prom.api(&path).await.unwrap_or(Value::Null);
+        let offered = answer["data"].as_array().cloned().unwrap_or_default();
+        if !offered.iter().any(|v| v == l.expect) {
+            r.problems.push(format!(
+                "{} offers {offered:?}, not {:?}: {answer}",
+                l.at, l.expect
+            ));
+        }
+    }
 }
 
 /// Every rule evaluated (health "ok"); an error is reported with its text.
