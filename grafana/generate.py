@@ -39,7 +39,7 @@ def query_var(name, label, query):
         "type": "query",
         "datasource": DS,
         "definition": query,
-        "query": {"query": query, "refId": f"{name}-query", "qryType": 1},
+        "query": {"query": query, "refId": "PrometheusVariableQueryEditor-VariableQuery", "qryType": 1},
         "includeAll": True,
         "multi": True,
         "allValue": ".*",
