@@ -193,6 +193,7 @@ def check_kubernetes(directory, schema_path):
                 fail(path, f"{kind}: not validated: {e}")
     check_kustomization(directory, manifests, by_kind)
     check_wiring(by_kind)
+    check_pod_security(by_kind)
 
 
 def check_kustomization(directory, manifests, by_kind):
@@ -246,6 +247,44 @@ def check_wiring(by_kind):
             fail(dpath, f"volume uses ConfigMap {name}, which is not among the manifests")
 
 
+# Pod Security Standards: what "restricted" (and "baseline") allow, for the checks below.
+SAFE_SYSCTLS = {"kernel.shm_rmid_forced", "net.ipv4.ip_local_port_range",
+                "net.ipv4.ip_unprivileged_port_start", "net.ipv4.tcp_syncookies",
+                "net.ipv4.ping_group_range", "net.ipv4.ip_local_reserved_ports",
+                "net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_fin_timeout",
+                "net.ipv4.tcp_keepalive_intvl", "net.ipv4.tcp_keepalive_probes"}
+
+
+def check_pod_security(by_kind):
+    """The namespace enforces Pod Security "restricted": the pod must pass it, or the
+    API server rejects it (kubernetes-validate checks types, not this policy)."""
+    levels = {d["metadata"]["name"]: d["metadata"].get("labels", {}).get("pod-security.kubernetes.io/enforce")
+              for _, d in by_kind.get("Namespace", [])}
+    for path, deploy in by_kind.get("Deployment", []):
+        if levels.get(deploy["metadata"].get("namespace")) != "restricted":
+            fail(path, "its namespace does not enforce Pod Security \"restricted\"")
+        pod = deploy["spec"]["template"]["spec"]
+        pod_ctx = pod.get("securityContext", {})
+        for sysctl in pod_ctx.get("sysctls", []):
+            if sysctl["name"] not in SAFE_SYSCTLS:
+                fail(path, f"sysctl {sysctl['name']} is not a safe sysctl")
+        for c in pod.get("containers", []):
+            ctx = {**pod_ctx, **c.get("securityContext", {})}
+            caps = c.get("securityContext", {}).get("capabilities", {})
+            problems = {
+                "allowPrivilegeEscalation is not false": ctx.get("allowPrivilegeEscalation") is not False,
+                "runAsNonRoot is not true": ctx.get("runAsNonRoot") is not True,
+                "capabilities do not drop ALL": "ALL" not in caps.get("drop", []),
+                "adds a capability other than NET_BIND_SERVICE":
+                    bool(set(caps.get("add", [])) - {"NET_BIND_SERVICE"}),
+                "seccompProfile is not RuntimeDefault or Localhost":
+                    ctx.get("seccompProfile", {}).get("type") not in ("RuntimeDefault", "Localhost"),
+            }
+            for problem, bad in problems.items():
+                if bad:
+                    fail(path, f"container {c['name']}: {problem} (Pod Security \"restricted\")")
+
+
 def check_probe_paths(path, container):
     routes = (ROOT / "src/server/mod.rs").read_text()
     for probe in ("livenessProbe", "readinessProbe"):
@@ -288,6 +327,58 @@ def check_compose(config_path):
                 fail("deploy/docker-compose.yml", f"service {name}: {dockerfile} does not exist")
         for volume in service.get("volumes", []):
             check_mount(name, volume)
+    check_demo_names(config)
+
+
+def check_demo_names(config):
+    """The host names that the mounted prometheus.yml and Grafana provisioning use
+    resolve in the demo's network (service names and aliases), and Grafana's
+    dashboard provider reads where the dashboards are mounted. Skipped for files
+    not in the tree yet."""
+    import yaml
+
+    services = config.get("services", {})
+    names = {"localhost"}
+    for name, service in services.items():
+        names.add(name)
+        for net in (service.get("networks") or {}).values():
+            names.update((net or {}).get("aliases", []))
+    prom = ROOT / "prometheus/prometheus.yml"
+    if prom.exists():
+        for host, where in prometheus_hosts(yaml.safe_load(prom.read_text())):
+            if host not in names:
+                fail(prom.relative_to(ROOT), f"{where}: host {host} is not a service or alias of deploy/docker-compose.yml")
+    for path in sorted((ROOT / "grafana/provisioning").glob("*/*.y*ml")):
+        doc = yaml.safe_load(path.read_text()) or {}
+        for ds in doc.get("datasources", []):
+            host = re.sub(r"^\w+://", "", ds.get("url", "")).split("/")[0].split(":")[0]
+            if host and not host.startswith("$") and host not in names:
+                fail(path.relative_to(ROOT), f"datasource url host {host} is not a compose service")
+        for provider in doc.get("providers", []):
+            wanted = provider.get("options", {}).get("path", "")
+            mounts = [v.split(":")[1] for v in services.get("grafana", {}).get("volumes", [])
+                      if isinstance(v, str) and v.startswith(str(ROOT / "grafana/dashboards"))]
+            if wanted not in mounts:
+                fail(path.relative_to(ROOT), f"provider path {wanted} is not where the compose file mounts grafana/dashboards ({mounts})")
+
+
+def prometheus_hosts(doc):
+    """(host, where) of every address Prometheus connects to: scrape targets (for
+    /probe jobs, the __address__ that relabelling sets) and AlertManagers."""
+    hosts = []
+    for job in doc.get("scrape_configs", []):
+        where = f"job {job.get('job_name')}"
+        rewrites = [r.get("replacement", "") for r in job.get("relabel_configs", [])
+                    if r.get("target_label") == "__address__"]
+        if rewrites:
+            hosts += [(a.rsplit(":", 1)[0], where) for a in rewrites]
+            continue
+        for static in job.get("static_configs", []):
+            hosts += [(t.rsplit(":", 1)[0], where) for t in static.get("targets", [])]
+    for am in doc.get("alerting", {}).get("alertmanagers", []):
+        for static in am.get("static_configs", []):
+            hosts += [(t.rsplit(":", 1)[0], "alertmanagers") for t in static.get("targets", [])]
+    return hosts
 
 
 def check_mount(service, volume):
@@ -327,6 +418,22 @@ def check_dockerfile(path):
             elif any(Path(source).match(p) or source.startswith(p + "/") for p in ignored):
                 fail(path, f"COPY {source}: excluded by .dockerignore")
     check_healthcheck(path, text)
+    check_stub_targets(path, text)
+
+
+def check_stub_targets(path, text):
+    """The dependency layer builds against stub sources before src/ is copied: every
+    target the manifest names must be stubbed there, or that layer fails to build."""
+    import tomllib
+
+    manifest = tomllib.loads((ROOT / "Cargo.toml").read_text())
+    paths = [t["path"] for kind in ("bin", "test", "bench", "example")
+             for t in manifest.get(kind, []) if "path" in t]
+    if (ROOT / "build.rs").exists() or "build" in manifest.get("package", {}):
+        paths.append("build.rs")
+    for target in paths:
+        if target not in text and target.removeprefix("src/") not in text:
+            fail(path, f"the dependency layer does not stub {target}, which Cargo.toml names")
 
 
 def check_healthcheck(path, text):
