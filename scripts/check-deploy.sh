@@ -62,6 +62,11 @@ systemd-analyze verify "$tmp/outpost.service" >"$tmp/verify.txt" 2>&1 || {
 if grep -F "$tmp/outpost.service" "$tmp/verify.txt"; then
   die "systemd-analyze verify: deploy/systemd/outpost.service has the problems above"
 fi
+# Canary: the same check must catch a misspelt directive.
+sed 's/^NoNewPrivileges=/NoNewPrivilege=/' "$tmp/outpost.service" >"$tmp/canary.service"
+if ! systemd-analyze verify "$tmp/canary.service" 2>&1 | grep -qF "$tmp/canary.service"; then
+  die "systemd-analyze verify no longer reports a misspelt directive: this check is blind"
+fi
 systemd-analyze security --offline=true --threshold="$MAX_EXPOSURE" "$tmp/outpost.service" >"$tmp/security.txt" ||
   {
     cat "$tmp/security.txt"
@@ -77,6 +82,7 @@ docker-compose -f deploy/docker-compose.yml config >"$tmp/compose.yml"
 
 step "Kubernetes manifests: API schemas, ServiceMonitor CRD schema, references"
 "$PY" scripts/check_deploy.py kubernetes deploy/kubernetes scripts/schemas/servicemonitor-v1.json
+"$PY" scripts/check_deploy.py canaries deploy/kubernetes scripts/schemas/servicemonitor-v1.json
 
 step "Terraform: python-hcl2, references, user data"
 "$PY" scripts/check_deploy.py terraform deploy/terraform
@@ -94,5 +100,9 @@ step "checkov: terraform, kubernetes, dockerfile"
   die "checkov found issues"
 }
 grep -E 'scan results|Passed checks' "$tmp/checkov.txt" | paste - - | sed 's/\s\+/ /g'
+# A framework that found nothing to scan prints no results: that is a failure too.
+for framework in dockerfile kubernetes terraform; do
+  grep -qE "^$framework scan results" "$tmp/checkov.txt" || die "checkov scanned no $framework file"
+done
 
 echo "check-deploy: ok"

@@ -7,6 +7,7 @@
     check_deploy.py configmap   FILE KEY OUT   write a ConfigMap's data[KEY] to OUT
     check_deploy.py compose     CONFIG_YAML    the resolved compose file: mounts exist, images pinned
     check_deploy.py dockerfile  FILE           COPY sources exist and .dockerignore keeps them
+    check_deploy.py canaries    DIR SCHEMA     the validators reject known-bad input (no silent pass)
 
 Every failure is printed as `FILE: message`; the exit status is 1 if there was any.
 Files the other parts of the stack provide (prometheus/prometheus.yml, grafana/,
@@ -452,6 +453,37 @@ def check_healthcheck(path, text):
         fail(path, f"HEALTHCHECK module {module} is not defined in {source}")
 
 
+# --- Canaries -------------------------------------------------------------------
+
+def check_canaries(directory, schema_path):
+    """Each validator must reject a known-bad variant of a shipped file: a tool update
+    that quietly stopped checking (no schemas, lenient mode) would otherwise pass all."""
+    import copy
+
+    import hcl2
+    import jsonschema
+    import kubernetes_validate
+    import yaml
+
+    deploy = yaml.safe_load((Path(directory) / "deployment.yaml").read_text())
+    bad = copy.deepcopy(deploy)
+    bad["spec"]["template"]["spec"]["containers"][0]["securityContext"]["readOnlyRootFilesystm"] = True
+    try:
+        kubernetes_validate.validate(bad, kubernetes_validate.latest_version(), strict=True)
+        fail("canary", "kubernetes-validate accepted an unknown field in a Deployment")
+    except kubernetes_validate.ValidationError:
+        pass
+    monitor = yaml.safe_load((Path(directory) / "servicemonitor.yaml").read_text())
+    monitor["spec"]["endpoints"][0]["interval"] = "30 seconds"
+    if jsonschema.Draft7Validator(json.loads(Path(schema_path).read_text())).is_valid(monitor):
+        fail("canary", "the ServiceMonitor schema accepted interval '30 seconds'")
+    try:
+        hcl2.loads('resource "aws_instance" "x" {\n')
+        fail("canary", "python-hcl2 parsed an unclosed block")
+    except Exception:  # the parser's own exception types vary by version
+        pass
+
+
 def main(argv):
     commands = {
         "terraform": check_terraform,
@@ -460,6 +492,7 @@ def main(argv):
         "configmap": extract_configmap,
         "compose": check_compose,
         "dockerfile": check_dockerfile,
+        "canaries": check_canaries,
     }
     if len(argv) < 2 or argv[1] not in commands:
         print(__doc__, file=sys.stderr)
