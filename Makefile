@@ -16,9 +16,9 @@ SCRIPTS    := $(wildcard .ci/run scripts/*.sh benches/*.sh)
 
 banner = @printf '\n==> %s\n' '$(1)'
 
-.PHONY: test deps fmt-check clippy deps-check cargo-test rules alertmanager lint fmt shellcheck bench bench-probe bench-endless bench-scale
+.PHONY: test deps fmt-check clippy deps-check cargo-test rules alertmanager lint fmt shellcheck bench bench-probe bench-endless bench-scale deploy-check
 
-test: deps fmt-check clippy deps-check cargo-test rules alertmanager
+test: deps fmt-check clippy deps-check cargo-test rules alertmanager deploy-check
 	$(call banner,make test: all steps passed)
 
 deps:
@@ -49,6 +49,12 @@ rules:
 alertmanager:
 	$(call banner,amtool: AlertManager configuration)
 	$(if $(AM_CONFIGS),amtool check-config $(AM_CONFIGS),@echo 'no deploy/alertmanager/*.yml yet: skipped')
+
+# deploy/: systemd unit, Dockerfile, compose file, Kubernetes manifests, Terraform
+# module, each checked offline by the tools that understand it (deploy/README.md).
+deploy-check:
+	$(call banner,deploy/: systemd-analyze, docker-compose, kubernetes-validate, python-hcl2, checkov (scripts/check-deploy.sh))
+	CARGO=$(CARGO) scripts/check-deploy.sh
 
 # Conveniences, not part of `make test`.
 lint: fmt-check clippy shellcheck

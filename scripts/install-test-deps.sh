@@ -19,6 +19,9 @@ cd "$(dirname "$0")/.."
 TEST_PACKAGES="prometheus prometheus-alertmanager nginx-light wrk curl ca-certificates dnsmasq-base"
 #   iproute2                 -> ip, which brings loopback up in the icmp tests' network namespaces
 TEST_PACKAGES="$TEST_PACKAGES iproute2"
+#   docker-compose           -> `docker-compose config`, the compose file's check (no engine needed)
+#   systemd                  -> systemd-analyze verify/security, the unit's check
+TEST_PACKAGES="$TEST_PACKAGES docker-compose systemd"
 
 want=("$@")
 read -r -a base <<<"$TEST_PACKAGES"
@@ -65,8 +68,24 @@ else
   echo "install-test-deps: .venv already has moto_server"
 fi
 
+# Python tools of scripts/check-deploy.sh, pinned so that CI sees what was tested:
+# python-hcl2 (parses the Terraform module) and kubernetes-validate (Kubernetes API
+# schemas bundled in the package, no network) into .venv; checkov into a venv of its
+# own, .venv-checkov, because it pins an older boto3 than moto wants and installs
+# bc-python-hcl2, whose import name `hcl2` is python-hcl2's.
+if ! .venv/bin/python -c 'import hcl2, kubernetes_validate' 2>/dev/null; then
+  echo "install-test-deps: installing python-hcl2 and kubernetes-validate into .venv"
+  .venv/bin/pip install -q 'python-hcl2==8.1.4' 'kubernetes-validate==1.37.0'
+fi
+if [[ ! -x .venv-checkov/bin/checkov ]]; then
+  echo "install-test-deps: installing checkov into .venv-checkov"
+  rm -rf .venv-checkov
+  python3 -m venv .venv-checkov
+  .venv-checkov/bin/pip install -q 'checkov==3.3.30'
+fi
+
 # The commands the tests call, found on PATH.
-for cmd in promtool amtool nginx wrk curl dnsmasq; do
+for cmd in promtool amtool nginx wrk curl dnsmasq docker-compose systemd-analyze; do
   if ! command -v "$cmd" >/dev/null 2>&1; then
     # nginx and dnsmasq live in /usr/sbin, which a non-login root shell may not have on PATH.
     if [[ ($cmd == nginx || $cmd == dnsmasq) && -x /usr/sbin/$cmd ]]; then continue; fi
