@@ -51,6 +51,8 @@ rules:
 alertmanager:
 	$(call banner,amtool: AlertManager configuration)
 	$(if $(AM_CONFIGS),amtool check-config $(AM_CONFIGS),@echo 'no deploy/alertmanager/*.yml yet: skipped')
+	$(call banner,amtool + routes; templates and inhibition (loopback Alertmanager) of alertmanager.yml)
+	scripts/check-alertmanager-routes.sh
 
 # Conveniences, not part of `make test`.
 lint: fmt-check clippy shellcheck
