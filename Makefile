@@ -47,11 +47,13 @@ rules:
 	$(if $(RULE_TESTS),promtool test rules $(RULE_TESTS),@echo 'no prometheus/tests/*.yml yet: skipped')
 	$(call banner,promtool: Prometheus configurations (regional, global) and the rule files they load)
 	scripts/check-prometheus-config.sh
+	$(call banner,every alert: severity and annotations and its docs/runbooks.md section)
+	scripts/check-runbooks.sh
 
 alertmanager:
 	$(call banner,amtool: AlertManager configuration)
 	$(if $(AM_CONFIGS),amtool check-config $(AM_CONFIGS),@echo 'no deploy/alertmanager/*.yml yet: skipped')
-	$(call banner,amtool + routes; templates and inhibition (loopback Alertmanager) of alertmanager.yml)
+	$(call banner,alertmanager.yml: route cases and templates (amtool) and inhibition (loopback Alertmanager))
 	scripts/check-alertmanager-routes.sh
 
 # Conveniences, not part of `make test`.
