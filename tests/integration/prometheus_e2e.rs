@@ -1,27 +1,10 @@
 //! A real Prometheus (Debian's) scrapes a running outpost: the exposition it
 //! negotiates (OpenMetrics) must parse, and the series must be queryable.
 
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use crate::support::daemon::{request, target_server, TestDaemon};
-
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use crate::support::daemon::{target_server, TestDaemon};
+use crate::support::prometheus::Prometheus;
 
 #[tokio::test]
 async fn prometheus_scrapes_outpost_and_queries_its_series() {
@@ -43,24 +26,7 @@ async fn prometheus_scrapes_outpost_and_queries_its_series() {
         ),
     )
     .unwrap();
-    let port = free_port();
-    let child = Command::new("prometheus")
-        .arg(format!("--config.file={}", prom_config.display()))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            dir.path().join("data").display()
-        ))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!(
-                "prometheus not found ({e}); `make test` installs it (apt-get install prometheus)"
-            )
-        });
-    let _guard = KillOnDrop(child);
-    let prom: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let prom = Prometheus::start(dir.path());
 
     // Both a gauge and a counter (OpenMetrics names it without _total) must arrive.
     let queries = [
@@ -74,11 +40,11 @@ async fn prometheus_scrapes_outpost_and_queries_its_series() {
     loop {
         answers.clear();
         for q in queries {
-            let path = format!("/api/v1/query?query={}", encode(q));
-            let answer = match tokio::net::TcpStream::connect(prom).await {
-                Ok(_) => request(prom, "GET", &path, &[]).await.2,
-                Err(_) => String::new(),
-            };
+            let answer = prom
+                .query(q)
+                .await
+                .map(|a| a.to_string())
+                .unwrap_or_default();
             answers.push(answer);
         }
         let values: Vec<Option<f64>> = answers.iter().map(|a| first_value(a)).collect();
@@ -96,15 +62,6 @@ async fn prometheus_scrapes_outpost_and_queries_its_series() {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     d.stop().await;
-}
-
-fn encode(q: &str) -> String {
-    q.bytes()
-        .map(|b| match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | b'-' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// The value of the first sample in a Prometheus instant-query answer.

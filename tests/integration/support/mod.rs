@@ -8,11 +8,13 @@
 
 pub(crate) mod certs;
 pub(crate) mod daemon;
+pub(crate) mod dashboards;
 pub(crate) mod dns;
 pub(crate) mod grpc;
 pub(crate) mod h3server;
 pub(crate) mod metrics;
 pub(crate) mod moto;
+pub(crate) mod prometheus;
 pub(crate) mod proxy;
 pub(crate) mod server;
 
