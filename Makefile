@@ -45,10 +45,16 @@ rules:
 	$(call banner,promtool: Prometheus rules and rule tests)
 	$(if $(RULES),promtool check rules $(RULES),@echo 'no prometheus/*.rules.yml yet: skipped')
 	$(if $(RULE_TESTS),promtool test rules $(RULE_TESTS),@echo 'no prometheus/tests/*.yml yet: skipped')
+	$(call banner,promtool: Prometheus configurations (regional, global) and the rule files they load)
+	scripts/check-prometheus-config.sh
+	$(call banner,every alert: severity and annotations and its docs/runbooks.md section)
+	scripts/check-runbooks.sh
 
 alertmanager:
 	$(call banner,amtool: AlertManager configuration)
 	$(if $(AM_CONFIGS),amtool check-config $(AM_CONFIGS),@echo 'no deploy/alertmanager/*.yml yet: skipped')
+	$(call banner,alertmanager.yml: route cases and templates (amtool) and inhibition (loopback Alertmanager))
+	scripts/check-alertmanager-routes.sh
 
 # deploy/: systemd unit, Dockerfile, compose file, Kubernetes manifests, Terraform
 # module, each checked offline by the tools that understand it (deploy/README.md).

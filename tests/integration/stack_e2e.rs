@@ -106,29 +106,9 @@ const ALLOWED_EMPTY: &[(&str, &str, &[&str], &str)] = &[
 /// the panel is checked like any other, even if its names came out different,
 /// so this list cannot hide a mismatch; delete entries once merged.
 const AWAITING_MERGE: &[(&str, &str, &str, &str)] = &[
-    sla("Availability per region, 30 d"),
-    sla("Error budget left, 30 d"),
-    sla("Latency SLO: runs under 500 ms, 1 h"),
-    sla("Availability matrix: target x region, 1 h"),
-    sla("Availability matrix: target x region, 30 d"),
-    sla("Availability per region"),
-    sla("Error budget left per probe, 30 d"),
-    sla("Burn rate (1 h and 5 m windows)"),
-    sla("Runs under 500 ms per probe"),
-    sla("Error ratio per probe, 5 m"),
     failures("Failures by reason"),
     failures("Recent failures by reason"),
 ];
-
-/// An SLA overview panel on the recording rules of prometheus/outpost-sla.rules.yml.
-const fn sla(panel: &'static str) -> (&'static str, &'static str, &'static str, &'static str) {
-    (
-        "outpost-sla-overview",
-        panel,
-        "prometheus/outpost-sla.rules.yml",
-        "",
-    )
-}
 
 /// A probe detail panel on `probe_failures_total{reason}` (the series change
 /// documents it in docs/metrics.md).
