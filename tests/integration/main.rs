@@ -24,6 +24,7 @@ mod icmp_probe;
 mod prometheus_e2e;
 mod query_response;
 mod scheduler;
+mod series;
 mod shard;
 mod support;
 mod tcp_probe;
