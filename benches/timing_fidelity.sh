@@ -6,10 +6,11 @@
 # are compared with that measured hold: p50 and p99 of (reported - measured), idle and
 # with the machine loaded (one bounded busy loop per core). Run it with
 # `make bench-timing`; it writes its section of docs/benchmarks.md. All traffic stays
-# on 127.0.0.1; runtime about a minute plus the build.
+# on 127.0.0.1; runtime about three minutes plus the build.
 #
-# Environment: TIMING_COUNT [200] probes per delay, exporter and load
-#              TIMING_CONCURRENCY [20]  TIMING_DELAYS ["10 100 1000"] (ms)
+# Environment: TIMING_PLAN ["10:200 100:100 1000:30"] delay_ms:probes, per exporter and load
+#              TIMING_CONCURRENCY [1] probes in flight at once (more measures the
+#              exporter's concurrency as much as its clock)
 #              OUTPOST_BIN [cargo build --release]  DELAY_BIN [cargo build --example delay_target]
 #              BENCH_DOC [docs/benchmarks.md]
 set -euo pipefail
@@ -17,9 +18,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 # shellcheck source=benches/lib.sh
 source benches/lib.sh
-COUNT=${TIMING_COUNT:-200}
-CONC=${TIMING_CONCURRENCY:-20}
-DELAYS=${TIMING_DELAYS:-10 100 1000}
+PLAN=${TIMING_PLAN:-10:200 100:100 1000:30}
+CONC=${TIMING_CONCURRENCY:-1}
 DOC=${BENCH_DOC:-docs/benchmarks.md}
 START_MARK='<!-- bench:timing:start -->'
 END_MARK='<!-- bench:timing:end -->'
@@ -103,17 +103,18 @@ for load in idle loaded; do
     done
   fi
   for exporter in outpost blackbox; do
-    for delay in $DELAYS; do
-      log "$load: $exporter, $COUNT probes of a ${delay} ms target, $CONC at a time"
+    for step in $PLAN; do
+      delay=${step%%:*} count=${step#*:}
+      log "$load: $exporter, $count probes of a ${delay} ms target, $CONC at a time"
       python3 benches/timing_fidelity.py probe "${URL[$exporter]}" "$TARGET" "$delay" \
-        "$COUNT" "$CONC" "$load-$exporter-$delay" "$TMP/$load-$exporter.txt"
+        "$count" "$CONC" "$load-$exporter-$delay" "$TMP/$load-$exporter.txt"
     done
   done
   stop_load
 done
 
 python3 benches/timing_fidelity.py report "$TMP/held.log" "$TMP"/{idle,loaded}-{outpost,blackbox}.txt >"$TMP/summary.tsv"
-REPORT=$(awk -F'\t' -v count="$COUNT" -v conc="$CONC" -v lb="$load_before" \
+REPORT=$(awk -F'\t' -v conc="$CONC" -v lb="$load_before" \
   -v date="$(date -u '+%Y-%m-%d %H:%M UTC')" -v cores="$(nproc)" -v kernel="$(uname -r)" \
   -v cpu="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)" \
   -v bb="$(prometheus-blackbox-exporter --version 2>&1 | head -n 1)" '
@@ -125,17 +126,17 @@ REPORT=$(awk -F'\t' -v count="$COUNT" -v conc="$CONC" -v lb="$load_before" \
   }
   END {
     printf "Measured %s on %d cores (%s), Linux %s; load average before the run: %s.\n", date, cores, cpu, kernel, lb
-    printf "%s. `make bench-timing` (benches/timing_fidelity.sh): per delay, exporter and load, %d probes through `/probe`, %d at a time, ", bb, count, conc
+    printf "%s. `make bench-timing` (benches/timing_fidelity.sh): per delay, exporter and load, the probes counted in the table through `/probe`, %d at a time, ", bb, conc
     print "of `examples/delay_target.rs`, which measures how long it really held each request (its own timer oversleeps, so the nominal delay is not the truth)."
     print "Error = reported − held, in ms, p50 / p99; `duration` is `probe_duration_seconds` (it also holds the connect, the request and the body, tens of µs on loopback), `processing` is `probe_http_duration_seconds{phase=\"processing\"}`. \"Busy loop per core\": one busy shell loop per core beside the exporters, on top of whatever else the machine runs (see the load average)."
     print ""
-    print "| load added | delay | outpost duration | Blackbox duration | outpost processing | Blackbox processing | failed runs (outpost / Blackbox) |"
-    print "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+    print "| load added | delay | probes | outpost duration | Blackbox duration | outpost processing | Blackbox processing | failed runs (outpost / Blackbox) |"
+    print "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
     split("idle loaded", loads, " ")
     shown["idle"] = "none added"; shown["loaded"] = "busy loop per core"
     for (l = 1; l <= 2; l++) for (i = 1; i <= m; i++) {
       o = loads[l] SUBSEP ds[i] SUBSEP "outpost"; b = loads[l] SUBSEP ds[i] SUBSEP "blackbox"
-      printf "| %s | %d ms | %s / %s | %s / %s | %s / %s | %s / %s | %d / %d |\n", shown[loads[l]], ds[i], dur50[o], dur99[o], dur50[b], dur99[b], proc50[o], proc99[o], proc50[b], proc99[b], bad[o], bad[b]
+      printf "| %s | %d ms | %d | %s / %s | %s / %s | %s / %s | %s / %s | %d / %d |\n", shown[loads[l]], ds[i], ok[o] + bad[o], dur50[o], dur99[o], dur50[b], dur99[b], proc50[o], proc99[o], proc50[b], proc99[b], bad[o], bad[b]
     }
   }' "$TMP/summary.tsv")
 echo "$REPORT" | tee "$TMP/report.md"
