@@ -16,7 +16,7 @@ SCRIPTS    := $(wildcard .ci/run scripts/*.sh benches/*.sh)
 
 banner = @printf '\n==> %s\n' '$(1)'
 
-.PHONY: test deps fmt-check clippy deps-check cargo-test rules alertmanager lint fmt shellcheck bench bench-probe bench-endless bench-scale deploy-check
+.PHONY: test deps fmt-check clippy deps-check cargo-test rules alertmanager lint fmt shellcheck bench bench-probe bench-endless bench-scale bench-timing deploy-check
 
 test: deps fmt-check clippy deps-check cargo-test rules alertmanager deploy-check
 	$(call banner,make test: all steps passed)
@@ -74,7 +74,7 @@ shellcheck:
 	 else echo 'shellcheck not installed (apt-get install shellcheck): skipped'; fi
 
 # outpost vs Blackbox Exporter; each script writes its section of docs/benchmarks.md.
-bench: bench-probe bench-endless bench-scale
+bench: bench-probe bench-endless bench-scale bench-timing
 
 # Throughput, CPU per probe, RSS, start-up and binary size under wrk. See the script's header.
 bench-probe:
@@ -87,3 +87,7 @@ bench-endless:
 # Thousands of scheduled probes: CPU, RSS, scheduler lag, cost of a /metrics scrape.
 bench-scale:
 	benches/scale.sh
+
+# Reported probe times against a target that answers after known delays, idle and loaded.
+bench-timing:
+	benches/timing_fidelity.sh

@@ -280,8 +280,8 @@ def probe_detail():
         table("Recent failures by reason", "Failed runs in the dashboard's time range, per probe, target and reason.",
               [(f"sort_desc(sum by (region, probe, target, reason) (increase(probe_failures_total{{{PSEL}}}[$__range])) > 0)", "")],
               w=16),
-        ts("Time since last run", "time() - probe_last_run_timestamp_seconds: far above the interval means the probe is not running on schedule.",
-           [(f"time() - probe_last_run_timestamp_seconds{{{PSEL}}}", "{{region}} {{probe}}")], w=8, unit="s"),
+        ts("Runs in the last 15 minutes", "increase(probe_runs_total[15m]): 0 means the probe is not running on schedule (alert ProbeNotRunning).",
+           [(f"sum by (region, probe) (increase(probe_runs_total{{{PSEL}}}[15m]))", "{{region}} {{probe}}")], w=8, unit="short"),
     ]
     return dashboard(
         "outpost-probe-detail", "outpost / Probe detail",

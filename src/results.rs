@@ -53,12 +53,31 @@ impl Histogram {
     }
 }
 
+/// Runs counted since the probe was (re)started.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunCounts {
+    /// Successful runs (`probe_runs_total{outcome="success"}`).
+    pub successes: u64,
+    /// Failed runs, whatever the reason (`probe_runs_total{outcome="failure"}`).
+    pub failures: u64,
+    /// Failed runs by reason label (`probe_failures_total{reason}`): a reason
+    /// appears on its first failure, or at 0 from the start when the module sets
+    /// `precreate_failure_reasons`.
+    pub by_reason: BTreeMap<&'static str, u64>,
+}
+
+impl RunCounts {
+    /// Every run, successful or not.
+    pub fn total(&self) -> u64 {
+        self.successes + self.failures
+    }
+}
+
 /// What a scrape reads of one probe.
 #[derive(Debug, Clone)]
 pub struct Snapshot {
     pub latest: Option<Arc<ProbeReport>>,
-    /// Runs by outcome label (`success` or a failure reason).
-    pub outcomes: BTreeMap<&'static str, u64>,
+    pub runs: RunCounts,
     pub run_durations: Histogram,
     /// Start of the latest run, Unix seconds.
     pub last_run: Option<f64>,
@@ -77,12 +96,14 @@ pub struct ProbeState {
 
 impl ProbeState {
     pub fn new(spec: ProbeSpec, module: Arc<Module>) -> Self {
-        let mut outcomes = BTreeMap::new();
-        // Pre-created at zero so that the first run of any outcome counts as an
-        // increase in rate()/increase().
-        outcomes.insert("success", 0);
-        for reason in module.prober.kind().outcomes() {
-            outcomes.insert(reason.as_label(), 0);
+        // `success` and `failure` exist from the start (at 0), so the first
+        // failure already counts as an increase in rate()/increase(). Reasons
+        // only when asked: they would be most of a probe's series otherwise.
+        let mut runs = RunCounts::default();
+        if module.precreate_failure_reasons {
+            for reason in module.prober.kind().outcomes() {
+                runs.by_reason.insert(reason.as_label(), 0);
+            }
         }
         let run_durations = Histogram::new(&module.run_duration_buckets);
         let mut base = vec![
@@ -98,21 +119,27 @@ impl ProbeState {
             label_prefix,
             results: Mutex::new(Snapshot {
                 latest: None,
-                outcomes,
+                runs,
                 run_durations,
                 last_run: None,
             }),
         }
     }
 
-    /// Stores a finished run: latest report, outcome counter, histogram, timestamp.
+    /// Stores a finished run: latest report, run counters, histogram, timestamp.
     pub fn record(&self, report: ProbeReport) {
         let started = report
             .started_at
             .duration_since(UNIX_EPOCH)
             .map_or(0.0, |d| d.as_secs_f64());
         let mut r = self.lock();
-        *r.outcomes.entry(report.outcome()).or_insert(0) += 1;
+        match &report.failure {
+            None => r.runs.successes += 1,
+            Some(f) => {
+                r.runs.failures += 1;
+                *r.runs.by_reason.entry(f.reason.as_label()).or_insert(0) += 1;
+            }
+        }
         r.run_durations.observe(report.duration.as_secs_f64());
         r.last_run = Some(started);
         r.latest = Some(Arc::new(report));

@@ -40,6 +40,7 @@ pub struct ModuleFile {
     pub prober: Spanned<String>,
     pub timeout: Option<Spanned<DurationText>>,
     pub run_duration_buckets: Option<Spanned<Vec<Spanned<f64>>>>,
+    pub precreate_failure_reasons: Option<bool>,
 }
 
 /// `tls_config`.

@@ -40,12 +40,12 @@ pub use aws::{AwsConfig, AwsService};
 pub use error::{ConfigError, ConfigErrors};
 pub use identity::ModuleIdentity;
 
-/// Default buckets of `probe_run_duration_seconds`. They include 0.5 and 2
-/// exactly: the SLA's "< 500 ms" and the "response > 2 s" alert threshold, so
-/// `histogram_quantile` and bucket ratios land on those boundaries.
-pub const DEFAULT_RUN_DURATION_BUCKETS: &[f64] = &[
-    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 2.5, 5.0, 10.0, 30.0,
-];
+/// Default buckets of `probe_run_duration_seconds`: exactly the two boundaries
+/// the shipped rules read, the SLA's "< 500 ms" and the "response > 2 s" alert.
+/// Every further bucket is one more series per probe (and per replica and
+/// region), so finer resolution is a per-module choice (`run_duration_buckets`);
+/// the latest run's exact duration is `probe_duration_seconds` anyway.
+pub const DEFAULT_RUN_DURATION_BUCKETS: &[f64] = &[0.5, 2.0];
 
 /// A loaded, validated configuration.
 #[derive(Debug, Clone)]
@@ -107,6 +107,9 @@ pub struct Module {
     pub prober: Prober,
     /// Buckets of `probe_run_duration_seconds` for probes using this module.
     pub run_duration_buckets: Vec<f64>,
+    /// `precreate_failure_reasons`: every failure reason of the prober exists in
+    /// `probe_failures_total` at 0 from the start, not only once it happened.
+    pub precreate_failure_reasons: bool,
     /// The module as written, secrets replaced by `<secret>`, for `debug=true`.
     pub redacted: String,
     /// What the reload diff compares: a hash of the settings and the files they

@@ -1,5 +1,5 @@
-//! `[modules.NAME]`: the prober, the module timeout, the run-duration buckets, and
-//! the one settings block that matches the prober.
+//! `[modules.NAME]`: the prober, the module timeout, the run-duration buckets, the
+//! failure-reason pre-creation, and the one settings block that matches the prober.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -95,6 +95,10 @@ fn build_module(
         timeout,
         prober,
         run_duration_buckets: buckets,
+        precreate_failure_reasons: file
+            .as_ref()
+            .and_then(|f| f.precreate_failure_reasons)
+            .unwrap_or(false),
         redacted: tree::redact(value),
         identity: ModuleIdentity::of(&tree::canonical(value), ctx.files_read_since(files_mark)),
     });
@@ -107,7 +111,12 @@ fn is_prober_block(key: &str) -> bool {
 }
 
 /// The keys of [`ModuleFile`]; the rest of a module table is prober blocks.
-const MODULE_KEYS: &[&str] = &["prober", "timeout", "run_duration_buckets"];
+const MODULE_KEYS: &[&str] = &[
+    "prober",
+    "timeout",
+    "run_duration_buckets",
+    "precreate_failure_reasons",
+];
 
 /// The module table with only its own keys, for [`ModuleFile`]: prober blocks are
 /// the probers' own to decode, and any other key is reported here, with every

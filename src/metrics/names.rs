@@ -31,8 +31,8 @@ pub const PROBE_TLS_CIPHER_INFO: &str = "probe_tls_cipher_info";
 
 // Series only a scheduled prober can give.
 pub const PROBE_RUNS_TOTAL: &str = "probe_runs_total";
+pub const PROBE_FAILURES_TOTAL: &str = "probe_failures_total";
 pub const PROBE_RUN_DURATION_SECONDS: &str = "probe_run_duration_seconds";
-pub const PROBE_LAST_RUN_TIMESTAMP_SECONDS: &str = "probe_last_run_timestamp_seconds";
 
 // The daemon's own series.
 pub const OUTPOST_BUILD_INFO: &str = "outpost_build_info";
@@ -199,17 +199,17 @@ pub const SCHEDULED: &[Family] = &[
     Family::new(
         PROBE_RUNS_TOTAL,
         Kind::Counter,
-        "Scheduled runs of the probe, by outcome (success or the failure reason).",
+        "Scheduled runs of the probe, by outcome (success or failure).",
+    ),
+    Family::new(
+        PROBE_FAILURES_TOTAL,
+        Kind::Counter,
+        "Failed scheduled runs of the probe, by failure reason.",
     ),
     Family::new(
         PROBE_RUN_DURATION_SECONDS,
         Kind::Histogram,
         "Duration of every scheduled run of the probe, in seconds.",
-    ),
-    Family::new(
-        PROBE_LAST_RUN_TIMESTAMP_SECONDS,
-        Kind::Gauge,
-        "When the latest scheduled run started, as a Unix timestamp.",
     ),
 ];
 

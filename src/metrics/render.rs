@@ -8,6 +8,7 @@ use super::encode::{Encoder, Format};
 use super::names::{self, Family};
 use super::source::Source;
 use crate::probe::{ProbeReport, Sample};
+use crate::results::Snapshot;
 use crate::scheduler::Scheduler;
 
 /// The Blackbox series of one report, label-less but for their own labels, as
@@ -108,19 +109,7 @@ impl Source for ScheduledProbes {
             .filter_map(|(prefix, snap)| snap.latest.as_deref().map(|r| (*prefix, r)))
             .collect();
         write_reports(enc, &reports, &self.families);
-
-        enc.start_declared(names::PROBE_LAST_RUN_TIMESTAMP_SECONDS);
-        for (prefix, snap) in &snapshots {
-            if let Some(ts) = snap.last_run {
-                enc.sample_with_prefix(prefix, &[], ts);
-            }
-        }
-        enc.start_declared(names::PROBE_RUNS_TOTAL);
-        for (prefix, snap) in &snapshots {
-            for (outcome, n) in &snap.outcomes {
-                enc.sample_with_prefix(prefix, &[("outcome", outcome)], *n as f64);
-            }
-        }
+        write_run_counts(enc, &snapshots);
         enc.start_declared(names::PROBE_RUN_DURATION_SECONDS);
         for (prefix, snap) in &snapshots {
             let h = &snap.run_durations;
@@ -132,6 +121,31 @@ impl Source for ScheduledProbes {
                 h.sum(),
                 h.count(),
             );
+        }
+    }
+}
+
+/// `probe_runs_total` (`success` and `failure`, always both) and
+/// `probe_failures_total` (the reasons seen, or pre-created, so far).
+fn write_run_counts(enc: &mut Encoder, snapshots: &[(&str, Snapshot)]) {
+    enc.start_declared(names::PROBE_RUNS_TOTAL);
+    for (prefix, snap) in snapshots {
+        let runs = &snap.runs;
+        enc.sample_with_prefix(prefix, &[("outcome", "success")], runs.successes as f64);
+        enc.sample_with_prefix(prefix, &[("outcome", "failure")], runs.failures as f64);
+    }
+    // Until some probe has failed (or pre-creates its reasons) the family has no
+    // sample; its header alone would only add bytes.
+    if snapshots
+        .iter()
+        .all(|(_, snap)| snap.runs.by_reason.is_empty())
+    {
+        return;
+    }
+    enc.start_declared(names::PROBE_FAILURES_TOTAL);
+    for (prefix, snap) in snapshots {
+        for (reason, n) in &snap.runs.by_reason {
+            enc.sample_with_prefix(prefix, &[("reason", reason)], *n as f64);
         }
     }
 }

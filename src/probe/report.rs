@@ -10,7 +10,7 @@ use tokio::time::Instant;
 
 macro_rules! failure_reasons {
     ($($(#[$doc:meta])* $variant:ident => $label:literal,)*) => {
-        /// Why a run failed. The label value is the `outcome` of `probe_runs_total`, so
+        /// Why a run failed. The label value is the `reason` of `probe_failures_total`, so
         /// the set is part of the public interface (docs/metrics.md lists it). Each
         /// prober names the reasons it can produce (`OUTCOMES` in its module).
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -128,7 +128,7 @@ pub struct ProbeReport {
     pub duration: Duration,
     /// The effective timeout (`probe_timeout_seconds`).
     pub timeout: Duration,
-    /// When the run started (for `probe_last_run_timestamp_seconds`).
+    /// When the run started (the status page's "last run").
     pub started_at: SystemTime,
     /// The prober's series, in the order first recorded. `probe_success`,
     /// `probe_duration_seconds` and `probe_timeout_seconds` are not in here: they

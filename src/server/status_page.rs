@@ -54,7 +54,7 @@ pub(super) fn render(app: &App) -> Response<Body> {
             .last_run
             .map(|t| format!("{:.0}s ago", (now - t).max(0.0)))
             .unwrap_or_default();
-        let runs: u64 = snap.outcomes.values().sum();
+        let runs = snap.runs.total();
         let _ = write!(
             html,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td>{result}<td>{duration}</td><td>{ago}</td><td>{runs}</td></tr>",

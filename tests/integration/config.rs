@@ -152,8 +152,8 @@ interval = "1m"
         .unwrap_or_default();
     assert_eq!(
         errors,
-        "probes.toml:4:1: modules.a: unknown key `bogus_one` (hint: valid keys here: prober, timeout, run_duration_buckets, http, tcp, unix, dns, grpc, icmp)\n\
-         probes.toml:8:1: modules.b: unknown key `bogus_two` (hint: valid keys here: prober, timeout, run_duration_buckets, http, tcp, unix, dns, grpc, icmp)\n\
+        "probes.toml:4:1: modules.a: unknown key `bogus_one` (hint: valid keys here: prober, timeout, run_duration_buckets, precreate_failure_reasons, http, tcp, unix, dns, grpc, icmp)\n\
+         probes.toml:8:1: modules.b: unknown key `bogus_two` (hint: valid keys here: prober, timeout, run_duration_buckets, precreate_failure_reasons, http, tcp, unix, dns, grpc, icmp)\n\
          probes.toml:12:10: probes[0].module: unknown module \"c\" (hint: did you mean \"a\"? defined modules: a, b)"
     );
 }
@@ -195,6 +195,7 @@ fn kitchen_sink_values() {
     assert_eq!(module.name, "http_everything");
     assert_eq!(module.timeout, Some(Duration::from_secs(5)));
     assert_eq!(module.run_duration_buckets, [0.1, 0.5, 2.0]);
+    assert!(module.precreate_failure_reasons);
     let Prober::Http(http) = &module.prober else {
         panic!("http_everything is an http module");
     };
@@ -293,6 +294,7 @@ fn kitchen_sink_values() {
         tcp_connect.run_duration_buckets,
         DEFAULT_RUN_DURATION_BUCKETS
     );
+    assert!(!tcp_connect.precreate_failure_reasons, "off by default");
     let Prober::Tcp(tcp) = &config.modules["tcp_tls"].prober else {
         panic!("tcp_tls is a tcp module");
     };

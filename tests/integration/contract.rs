@@ -1,4 +1,4 @@
-//! The public interface, spelled out literally: metric names, outcome labels and
+//! The public interface, spelled out literally: metric names, failure reasons and
 //! the common series every prober emits. A rename here is a breaking change for
 //! dashboards and alerts, so it must be deliberate and show in this file's diff.
 
@@ -58,8 +58,8 @@ const BLACKBOX_SERIES: &[&str] = &[
 
 const OUTPOST_SERIES: &[&str] = &[
     "probe_runs_total",
+    "probe_failures_total",
     "probe_run_duration_seconds",
-    "probe_last_run_timestamp_seconds",
     "outpost_build_info",
     "outpost_config_last_reload_successful",
     "outpost_config_last_reload_success_timestamp_seconds",
@@ -110,7 +110,8 @@ const AWS_SERIES: &[&str] = &[
     "outpost_aws_api_errors_total",
 ];
 
-const OUTCOMES: &[&str] = &[
+/// The `reason` values of `probe_failures_total`.
+const FAILURE_REASONS: &[&str] = &[
     "timeout",
     "invalid_target",
     "resolve",
@@ -165,7 +166,7 @@ fn http_phase_labels_are_exactly_blackboxs() {
 #[test]
 fn outcome_labels_are_exactly_the_published_ones() {
     let actual: Vec<&str> = FailureReason::ALL.iter().map(|r| r.as_label()).collect();
-    assert_eq!(actual, OUTCOMES);
+    assert_eq!(actual, FAILURE_REASONS);
 }
 
 /// Every reason is one some prober produces, and no prober lists one twice.
@@ -212,7 +213,7 @@ fn every_series_and_outcome_is_documented() {
             "docs/metrics.md has no row for {name}"
         );
     }
-    for outcome in OUTCOMES {
+    for outcome in FAILURE_REASONS {
         assert!(
             docs.contains(&format!("| `{outcome}` |")),
             "docs/metrics.md does not document outcome {outcome}"

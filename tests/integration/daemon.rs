@@ -76,7 +76,7 @@ const ALL_RAN: &[&str] = &["good", "failing", "slow", "redirecting", "port"];
 fn all_ran(text: &str) -> bool {
     ALL_RAN
         .iter()
-        .all(|p| text.contains(&format!("probe_last_run_timestamp_seconds{{probe=\"{p}\"")))
+        .all(|p| text.contains(&format!("probe_success{{probe=\"{p}\"")))
 }
 
 #[tokio::test]
@@ -109,7 +109,7 @@ async fn scheduled_probes_report_good_failing_slow_and_redirecting_targets() {
         sample(
             &text,
             "probe_runs_total",
-            &format!(r#"{good},outcome="http_status""#)
+            &format!(r#"{good},outcome="failure""#)
         ),
         Some(0.0)
     );
@@ -120,14 +120,20 @@ async fn scheduled_probes_report_good_failing_slow_and_redirecting_targets() {
         sample(&text, "probe_http_status_code", &failing),
         Some(500.0)
     );
-    assert!(
+    let failures = sample(
+        &text,
+        "probe_runs_total",
+        &format!(r#"{failing},outcome="failure""#),
+    )
+    .unwrap_or(0.0);
+    assert!(failures >= 1.0);
+    assert_eq!(
         sample(
             &text,
-            "probe_runs_total",
-            &format!(r#"{failing},outcome="http_status""#)
-        )
-        .unwrap_or(0.0)
-            >= 1.0
+            "probe_failures_total",
+            &format!(r#"{failing},reason="http_status""#)
+        ),
+        Some(failures)
     );
 
     let slow = format!(r#"probe="slow",module="http_2xx",target="http://{target}/slow""#);
@@ -136,8 +142,8 @@ async fn scheduled_probes_report_good_failing_slow_and_redirecting_targets() {
     assert!(
         sample(
             &text,
-            "probe_runs_total",
-            &format!(r#"{slow},outcome="timeout""#)
+            "probe_failures_total",
+            &format!(r#"{slow},reason="timeout""#)
         )
         .unwrap_or(0.0)
             >= 1.0

@@ -26,6 +26,7 @@ mod prometheus_e2e;
 mod query_response;
 mod regions;
 mod scheduler;
+mod series;
 mod shard;
 mod stack_e2e;
 mod support;

@@ -21,6 +21,7 @@ fn module(name: &str) -> Arc<Module> {
         timeout: None,
         prober: Prober::Tcp(Box::default()),
         run_duration_buckets: DEFAULT_RUN_DURATION_BUCKETS.to_vec(),
+        precreate_failure_reasons: false,
         redacted: String::new(),
         identity: ModuleIdentity::default(),
     })
@@ -181,10 +182,7 @@ async fn each_probe_runs_every_interval_from_its_offset() {
     }
     let probes = sched.probes();
     let a = probes[0].snapshot();
-    assert_eq!(
-        a.outcomes.get("success"),
-        Some(&(starts(&log, "ta").len() as u64))
-    );
+    assert_eq!(a.runs.successes, starts(&log, "ta").len() as u64);
     assert_eq!(a.run_durations.count(), starts(&log, "ta").len() as u64);
 }
 
@@ -215,8 +213,12 @@ async fn a_hanging_target_times_out_and_never_overlaps_itself() {
     }
     assert_eq!(log.max_running.load(Ordering::SeqCst), 1);
     let snap = sched.probes()[0].snapshot();
-    assert_eq!(snap.outcomes.get("timeout"), Some(&(calls.len() as u64)));
-    assert_eq!(snap.outcomes.get("success"), Some(&0));
+    assert_eq!(snap.runs.failures, calls.len() as u64);
+    assert_eq!(
+        snap.runs.by_reason.get("timeout"),
+        Some(&(calls.len() as u64))
+    );
+    assert_eq!(snap.runs.successes, 0);
 }
 
 #[tokio::test(start_paused = true)]
@@ -264,7 +266,7 @@ async fn reload_keeps_unchanged_probes_and_restarts_changed_ones() {
     );
     tokio::time::sleep(Duration::from_secs(22)).await;
     let before = sched.probes();
-    let kept_runs = before[0].snapshot().outcomes["success"];
+    let kept_runs = before[0].snapshot().runs.successes;
     assert!(kept_runs >= 4);
 
     let second = sched.apply(&config(
@@ -286,9 +288,9 @@ async fn reload_keeps_unchanged_probes_and_restarts_changed_ones() {
         Arc::ptr_eq(&before[0], &after[0]),
         "unchanged probe keeps its state"
     );
-    assert_eq!(after[0].snapshot().outcomes["success"], kept_runs);
+    assert_eq!(after[0].snapshot().runs.successes, kept_runs);
     assert_eq!(
-        after[1].snapshot().outcomes["success"],
+        after[1].snapshot().runs.successes,
         0,
         "changed probe starts afresh"
     );

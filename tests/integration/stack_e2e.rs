@@ -100,32 +100,6 @@ const ALLOWED_EMPTY: &[(&str, &str, &[&str], &str)] = &[
     ),
 ];
 
-/// Panels built on what other branches of issue 11 and the series change bring
-/// (BRIEF "Shared names"): excused only while `file` does not contain `needle`
-/// (an empty needle: while the file does not exist). Once the branch has landed
-/// the panel is checked like any other, even if its names came out different,
-/// so this list cannot hide a mismatch; delete entries once merged.
-const AWAITING_MERGE: &[(&str, &str, &str, &str)] = &[
-    failures("Failures by reason"),
-    failures("Recent failures by reason"),
-];
-
-/// A probe detail panel on `probe_failures_total{reason}` (the series change
-/// documents it in docs/metrics.md).
-const fn failures(panel: &'static str) -> (&'static str, &'static str, &'static str, &'static str) {
-    (
-        "outpost-probe-detail",
-        panel,
-        "docs/metrics.md",
-        "probe_failures_total",
-    )
-}
-
-/// Whether an [`AWAITING_MERGE`] entry still waits for its branch.
-fn awaiting(file: &str, needle: &str) -> bool {
-    std::fs::read_to_string(file).map_or(true, |text| !text.contains(needle))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shipped_rules_and_dashboards_on_a_live_stack() {
     let started = Instant::now();
@@ -257,10 +231,7 @@ fn copy_rule_files(dir: &std::path::Path) -> Vec<String> {
 }
 
 fn assert_allow_list_names_panels(panels: &[(Query, String)]) {
-    let listed = ALLOWED_EMPTY
-        .iter()
-        .map(|(d, p, _, _)| (d, p))
-        .chain(AWAITING_MERGE.iter().map(|(d, p, _, _)| (d, p)));
+    let listed = ALLOWED_EMPTY.iter().map(|(d, p, _, _)| (d, p));
     for (dashboard, panel) in listed {
         assert!(
             panels
@@ -430,13 +401,7 @@ async fn check_panel(
     let excuse = ALLOWED_EMPTY
         .iter()
         .find(|(d, p, needs, _)| here(d, p) && needs.iter().any(|n| !names.contains(*n)))
-        .map(|(_, _, _, why)| *why)
-        .or_else(|| {
-            AWAITING_MERGE
-                .iter()
-                .any(|(d, p, file, needle)| here(d, p) && awaiting(file, needle))
-                .then_some("awaiting a branch of issue 11 or the series change (AWAITING_MERGE)")
-        });
+        .map(|(_, _, _, why)| *why);
     match excuse {
         Some(why) => r.excused.push((q.clone(), why)),
         None => r.problems.push(format!("{}: no data :: {expr}", q.name())),

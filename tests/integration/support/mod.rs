@@ -30,6 +30,7 @@ pub(crate) fn module(prober: Prober) -> Module {
         timeout: None,
         prober,
         run_duration_buckets: vec![],
+        precreate_failure_reasons: false,
         redacted: String::new(),
         identity: ModuleIdentity::default(),
     }
