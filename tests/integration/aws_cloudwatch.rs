@@ -272,8 +272,27 @@ async fn more_than_500_queries_take_two_calls() {
     for r in REGIONS {
         assert_eq!(cloudwatch_counts(&m, r), (Some(2.0), Some(510.0)), "{m}");
     }
-    // Nothing was seeded: every configured series is absent.
+    // Nothing was seeded: every configured series is absent, and the families
+    // made for metrics outside the default set are declared by their source.
     assert!(!m.contains("aws_rds_metric00_sum{"), "{m}");
+    let app = d.daemon.as_ref().unwrap().app.clone();
+    let cloudwatch = app
+        .sources()
+        .into_iter()
+        .find(|s| {
+            s.families()
+                .iter()
+                .any(|f| f.name == "aws_rds_metric33_sample_count")
+        })
+        .expect("a source declaring the configured series");
+    assert_eq!(cloudwatch.families().len(), 1 + 34 * 5);
+    assert_eq!(
+        outpost::metrics::source::undeclared(
+            cloudwatch.as_ref(),
+            outpost::metrics::encode::Format::Text
+        ),
+        Vec::<String>::new()
+    );
     d.stop().await;
 }
 
