@@ -20,11 +20,9 @@ use super::cache::ServiceCache;
 use super::calls::{Calls, ScrapeError};
 use super::{sdk, AwsOptions, AwsSample, Resource, Snapshot};
 use crate::config::aws::cloudwatch::CloudwatchConfig;
+use crate::config::aws::DEFAULT_STALE_INTERVALS;
 use crate::config::{AwsConfig, AwsService};
 use series::Series;
-
-/// The CloudWatch cache shows data this many intervals old at most.
-const STALE_INTERVALS: u32 = 3;
 
 /// Starts one CloudWatch task per region of `config`, reading dimensions from
 /// the `describe` caches; returns the cache they fill.
@@ -40,7 +38,8 @@ pub fn start(
         AwsService::Cloudwatch,
         series.families.clone(),
         &config.regions,
-        cw.interval * STALE_INTERVALS,
+        // Like the Describe scrapes' default: shown until 3 refreshes were missed.
+        cw.interval * DEFAULT_STALE_INTERVALS,
     ));
     // Only the Describe scrapes some metric needs: a refresh waits for their first.
     let needed: Vec<Arc<ServiceCache>> = describe
