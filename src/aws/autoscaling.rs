@@ -7,7 +7,7 @@ use aws_sdk_autoscaling::types::AutoScalingGroup;
 use aws_sdk_autoscaling::Client;
 
 use super::calls::{Calls, ScrapeError, AUTOSCALING_DESCRIBE_AUTO_SCALING_GROUPS};
-use super::{tag_label_values, AwsSample};
+use super::{tag_label_values, AwsSample, Resource, Snapshot};
 use crate::config::AwsConfig;
 use crate::metrics::names::{self as n, Family};
 
@@ -23,8 +23,9 @@ pub async fn scrape(
     client: &Client,
     calls: &mut Calls,
     config: &AwsConfig,
-) -> Result<Vec<AwsSample>, ScrapeError> {
+) -> Result<Snapshot, ScrapeError> {
     let mut out = Vec::new();
+    let mut resources = Vec::new();
     let mut token: Option<String> = None;
     loop {
         let page = calls
@@ -41,11 +42,20 @@ pub async fn scrape(
             let tags = tags(group);
             if config.selects(&tags) {
                 group_samples(config, group, &tags, &mut out);
+                let name = group.auto_scaling_group_name().unwrap_or_default();
+                resources.push(Resource::AutoscalingGroup {
+                    name: name.to_string(),
+                });
             }
         }
         match page.next_token() {
             Some(t) if !t.is_empty() => token = Some(t.to_string()),
-            _ => return Ok(out),
+            _ => {
+                return Ok(Snapshot {
+                    samples: out,
+                    resources,
+                })
+            }
         }
     }
 }

@@ -5,8 +5,10 @@
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+use tokio::sync::Notify;
+
 use super::calls::{Calls, ScrapeError, OPERATIONS};
-use super::AwsSample;
+use super::{AwsSample, Resource, Snapshot};
 use crate::config::AwsService;
 use crate::metrics::encode::{label_prefix, Encoder};
 use crate::metrics::names::{self, Family};
@@ -18,6 +20,8 @@ use crate::metrics::source::Source;
 struct RegionState {
     /// The last good snapshot.
     samples: Arc<Vec<AwsSample>>,
+    /// The resources of the last good snapshot, for CloudWatch's dimensions.
+    resources: Arc<Vec<Resource>>,
     /// When the last good snapshot was taken: monotonic, and Unix seconds.
     last_success: Option<(Instant, f64)>,
     /// Outcome of the latest scrape; `None` before the first one ends.
@@ -31,13 +35,27 @@ struct RegionState {
 #[derive(Debug)]
 pub struct ServiceCache {
     service: AwsService,
+    families: Vec<Family>,
     stale_after: Duration,
     /// By region, in configuration order; `region="..."` escaped once.
     regions: Vec<(String, String, Mutex<RegionState>)>,
+    /// Woken after every scrape, for CloudWatch waiting on its dimensions.
+    recorded: Notify,
 }
 
 impl ServiceCache {
     pub fn new(service: AwsService, regions: &[String], stale_after: Duration) -> Self {
+        let families = super::families(service).to_vec();
+        ServiceCache::with_families(service, families, regions, stale_after)
+    }
+
+    /// A cache whose families depend on the configuration (CloudWatch's).
+    pub fn with_families(
+        service: AwsService,
+        families: Vec<Family>,
+        regions: &[String],
+        stale_after: Duration,
+    ) -> Self {
         let regions = regions
             .iter()
             .map(|r| {
@@ -51,8 +69,10 @@ impl ServiceCache {
             .collect();
         ServiceCache {
             service,
+            families,
             stale_after,
             regions,
+            recorded: Notify::new(),
         }
     }
 
@@ -65,7 +85,7 @@ impl ServiceCache {
     pub fn record(
         &self,
         region: &str,
-        result: Result<Vec<AwsSample>, ScrapeError>,
+        result: Result<Snapshot, ScrapeError>,
         calls: Calls,
         duration: Duration,
     ) {
@@ -79,11 +99,50 @@ impl ServiceCache {
         for (key, n) in calls.errors {
             *s.calls.errors.entry(key).or_insert(0) += n;
         }
+        s.calls.metrics_requested += calls.metrics_requested;
         s.duration = duration.as_secs_f64();
         s.success = Some(result.is_ok());
-        if let Ok(samples) = result {
-            s.samples = Arc::new(samples);
+        if let Ok(snapshot) = result {
+            s.samples = Arc::new(snapshot.samples);
+            s.resources = Arc::new(snapshot.resources);
             s.last_success = Some((Instant::now(), unix_now()));
+        }
+        drop(s);
+        self.recorded.notify_waiters();
+    }
+
+    /// The resources `region`'s last good snapshot found while it is fresh (none
+    /// once stale); `None` until the region's first scrape has ended.
+    pub fn resources(&self, region: &str) -> Option<Arc<Vec<Resource>>> {
+        let (_, _, state) = self.regions.iter().find(|(r, _, _)| r == region)?;
+        let s = lock(state);
+        s.success?;
+        let fresh = s.last_success.is_some_and(|(taken, _)| {
+            s.success == Some(true) || taken.elapsed() <= self.stale_after
+        });
+        Some(if fresh {
+            s.resources.clone()
+        } else {
+            Arc::default()
+        })
+    }
+
+    /// Waits until `region` has been scraped at least once (success or not).
+    pub async fn scraped_once(&self, region: &str) {
+        loop {
+            let notified = self.recorded.notified();
+            tokio::pin!(notified);
+            // Registered before the check, so a scrape ending in between wakes it.
+            notified.as_mut().enable();
+            let done = self
+                .regions
+                .iter()
+                .find(|(r, _, _)| r == region)
+                .is_none_or(|(_, _, state)| lock(state).success.is_some());
+            if done {
+                return;
+            }
+            notified.await;
         }
     }
 
@@ -108,19 +167,27 @@ fn lock(state: &Mutex<RegionState>) -> MutexGuard<'_, RegionState> {
 
 impl Source for ServiceCache {
     fn families(&self) -> &[Family] {
-        super::families(self.service)
+        &self.families
     }
 
     fn encode(&self, enc: &mut Encoder) {
         let fresh = self.fresh();
+        let now = unix_now();
         let mut labels: Vec<(&str, &str)> = Vec::new();
         for family in self.families() {
+            // Ages are stored as the datapoint's time, so they grow between refreshes.
+            let age = family.name == names::AWS_CLOUDWATCH_DATAPOINT_AGE_SECONDS;
             enc.start(family);
             for (prefix, samples) in &fresh {
                 for s in samples.iter().filter(|s| s.family == family.name) {
                     labels.clear();
                     labels.extend(s.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-                    enc.sample_with_prefix(prefix, &labels, s.value);
+                    let value = if age {
+                        (now - s.value).max(0.0)
+                    } else {
+                        s.value
+                    };
+                    enc.sample_with_prefix(prefix, &labels, value);
                 }
             }
         }
@@ -185,6 +252,12 @@ impl Source for AwsHealth {
             for ((op, code), n) in &s.calls.errors {
                 let labels = [("service", service), ("operation", *op), ("code", code)];
                 enc.sample_with_prefix(prefix, &labels, *n as f64);
+            }
+        });
+        enc.start_declared(names::OUTPOST_AWS_CLOUDWATCH_METRICS_REQUESTED_TOTAL);
+        self.each(|service, prefix, s| {
+            if service == AwsService::Cloudwatch.name() {
+                enc.sample_with_prefix(prefix, &[], s.calls.metrics_requested as f64);
             }
         });
     }

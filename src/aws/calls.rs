@@ -31,6 +31,7 @@ impl Operation {
             AwsService::Rds => "rds",
             AwsService::Elbv2 => "elasticloadbalancing",
             AwsService::Autoscaling => "autoscaling",
+            AwsService::Cloudwatch => "cloudwatch",
         };
         format!("{prefix}:{}", self.name)
     }
@@ -49,6 +50,8 @@ pub const ELBV2_DESCRIBE_TARGET_HEALTH: Operation =
 pub const ELBV2_DESCRIBE_TAGS: Operation = Operation::new(AwsService::Elbv2, "DescribeTags");
 pub const AUTOSCALING_DESCRIBE_AUTO_SCALING_GROUPS: Operation =
     Operation::new(AwsService::Autoscaling, "DescribeAutoScalingGroups");
+pub const CLOUDWATCH_GET_METRIC_DATA: Operation =
+    Operation::new(AwsService::Cloudwatch, "GetMetricData");
 
 /// Every operation the scrapers call.
 pub const OPERATIONS: &[Operation] = &[
@@ -59,6 +62,7 @@ pub const OPERATIONS: &[Operation] = &[
     ELBV2_DESCRIBE_TARGET_HEALTH,
     ELBV2_DESCRIBE_TAGS,
     AUTOSCALING_DESCRIBE_AUTO_SCALING_GROUPS,
+    CLOUDWATCH_GET_METRIC_DATA,
 ];
 
 /// IAM actions called by the SDK's credentials chain rather than a scraper:
@@ -79,6 +83,8 @@ pub struct ScrapeError {
 pub struct Calls {
     pub calls: BTreeMap<&'static str, u64>,
     pub errors: BTreeMap<(&'static str, String), u64>,
+    /// CloudWatch's billing unit: the metric queries sent in `GetMetricData` calls.
+    pub metrics_requested: u64,
 }
 
 impl Calls {

@@ -11,7 +11,7 @@ use super::calls::{
     Calls, ScrapeError, ELBV2_DESCRIBE_LOAD_BALANCERS, ELBV2_DESCRIBE_TAGS,
     ELBV2_DESCRIBE_TARGET_GROUPS, ELBV2_DESCRIBE_TARGET_HEALTH,
 };
-use super::{tag_label_values, AwsSample};
+use super::{tag_label_values, AwsSample, Resource, Snapshot};
 use crate::config::AwsConfig;
 use crate::metrics::names::{self as n, Family};
 
@@ -39,7 +39,7 @@ pub async fn scrape(
     client: &Client,
     calls: &mut Calls,
     config: &AwsConfig,
-) -> Result<Vec<AwsSample>, ScrapeError> {
+) -> Result<Snapshot, ScrapeError> {
     let mut lbs = load_balancers(client, calls).await?;
     let mut tgs = target_groups(client, calls).await?;
     let tags = if config.tag_filters.is_empty() && config.tag_labels.is_empty() {
@@ -95,7 +95,58 @@ pub async fn scrape(
     for tg in &tgs {
         target_group_samples(client, calls, tg, &lb_names, &mut out).await?;
     }
-    Ok(out)
+    Ok(Snapshot {
+        samples: out,
+        resources: resources(&lbs, &tgs),
+    })
+}
+
+/// The Application Load Balancers and their (target group, load balancer) pairs
+/// as CloudWatch's dimensions: `app/NAME/ID` and `targetgroup/NAME/ID`, the ARNs'
+/// resource parts. Network and gateway load balancers publish elsewhere.
+fn resources(lbs: &[LoadBalancer], tgs: &[TargetGroup]) -> Vec<Resource> {
+    let mut albs: BTreeMap<&str, (String, String)> = BTreeMap::new();
+    for lb in lbs {
+        let is_alb = lb.r#type().map(|t| t.as_str()) == Some("application");
+        let arn = lb.load_balancer_arn().unwrap_or_default();
+        if let (true, Some(suffix)) = (is_alb, arn_resource(arn, "loadbalancer/")) {
+            let name = lb.load_balancer_name().unwrap_or_default().to_string();
+            albs.insert(arn, (name, suffix.to_string()));
+        }
+    }
+    let mut out: Vec<Resource> = albs
+        .values()
+        .map(|(name, dimension)| Resource::LoadBalancer {
+            name: name.clone(),
+            dimension: dimension.clone(),
+        })
+        .collect();
+    for tg in tgs {
+        let arn = tg.target_group_arn().unwrap_or_default();
+        let Some(dimension) = arn_resource(arn, "") else {
+            continue;
+        };
+        for (lb_name, lb_dimension) in tg
+            .load_balancer_arns()
+            .iter()
+            .filter_map(|a| albs.get(a.as_str()))
+        {
+            out.push(Resource::TargetGroup {
+                name: tg.target_group_name().unwrap_or_default().to_string(),
+                dimension: dimension.to_string(),
+                load_balancer: lb_name.clone(),
+                load_balancer_dimension: lb_dimension.clone(),
+            });
+        }
+    }
+    out
+}
+
+/// The resource part of an ARN (after the fifth `:`) less `prefix`:
+/// `...:loadbalancer/app/web/50dc6c495c0c9188` → `app/web/50dc6c495c0c9188`.
+fn arn_resource<'a>(arn: &'a str, prefix: &str) -> Option<&'a str> {
+    let resource = arn.splitn(6, ':').nth(5)?;
+    resource.strip_prefix(prefix).filter(|r| !r.is_empty())
 }
 
 async fn load_balancers(
@@ -249,4 +300,24 @@ async fn target_group_samples(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dimensions_are_the_arns_resource_parts() {
+        let lb = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/web/50dc6c495c0c9188";
+        let tg = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/tg-web/73e2d6bc24d8a067";
+        assert_eq!(
+            arn_resource(lb, "loadbalancer/"),
+            Some("app/web/50dc6c495c0c9188")
+        );
+        assert_eq!(
+            arn_resource(tg, ""),
+            Some("targetgroup/tg-web/73e2d6bc24d8a067")
+        );
+        assert_eq!(arn_resource("arn:aws:elasticloadbalancing", ""), None);
+    }
 }

@@ -8,10 +8,12 @@
 //!   `deploy/iam-policy.json` must match) and the per-call accounting.
 //! - [`cache`]: the snapshots, staleness and the scrape-health series.
 //! - [`rds`], [`elbv2`], [`autoscaling`]: one file per service.
+//! - [`cloudwatch`]: `GetMetricData` for the resources those scrapes found.
 
 pub mod autoscaling;
 pub mod cache;
 pub mod calls;
+pub mod cloudwatch;
 pub mod elbv2;
 pub mod rds;
 pub mod sdk;
@@ -49,16 +51,49 @@ impl AwsSample {
     }
 }
 
-/// The resource families of `service` (the scrape-health ones are [`AwsHealth`]'s).
+/// A resource CloudWatch has metrics for, found by a Describe scrape: its
+/// label values and its CloudWatch dimension values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resource {
+    /// An Application Load Balancer; `dimension` is `app/NAME/ID`.
+    LoadBalancer {
+        name: String,
+        dimension: String,
+    },
+    /// A target group behind one load balancer; `dimension` is `targetgroup/NAME/ID`.
+    TargetGroup {
+        name: String,
+        dimension: String,
+        load_balancer: String,
+        load_balancer_dimension: String,
+    },
+    DbInstance {
+        id: String,
+    },
+    AutoscalingGroup {
+        name: String,
+    },
+}
+
+/// What one scrape found: its series and the resources CloudWatch reads.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Snapshot {
+    pub samples: Vec<AwsSample>,
+    pub resources: Vec<Resource>,
+}
+
+/// The resource families of `service` (the scrape-health ones are [`AwsHealth`]'s;
+/// CloudWatch's depend on its metric list, these are the default set's).
 pub fn families(service: AwsService) -> &'static [Family] {
     match service {
         AwsService::Rds => rds::FAMILIES,
         AwsService::Elbv2 => elbv2::FAMILIES,
         AwsService::Autoscaling => autoscaling::FAMILIES,
+        AwsService::Cloudwatch => crate::metrics::names::AWS_CLOUDWATCH,
     }
 }
 
-/// One service's SDK client for one region.
+/// One Describe service's SDK client for one region.
 #[derive(Debug, Clone)]
 enum Client {
     Rds(aws_sdk_rds::Client),
@@ -67,19 +102,21 @@ enum Client {
 }
 
 impl Client {
-    fn new(service: AwsService, sdk: &aws_config::SdkConfig) -> Client {
+    /// `None` for CloudWatch, which [`cloudwatch::run`] drives instead.
+    fn new(service: AwsService, sdk: &aws_config::SdkConfig) -> Option<Client> {
         match service {
-            AwsService::Rds => Client::Rds(aws_sdk_rds::Client::new(sdk)),
-            AwsService::Elbv2 => Client::Elbv2(aws_sdk_elasticloadbalancingv2::Client::new(sdk)),
-            AwsService::Autoscaling => Client::Autoscaling(aws_sdk_autoscaling::Client::new(sdk)),
+            AwsService::Rds => Some(Client::Rds(aws_sdk_rds::Client::new(sdk))),
+            AwsService::Elbv2 => Some(Client::Elbv2(aws_sdk_elasticloadbalancingv2::Client::new(
+                sdk,
+            ))),
+            AwsService::Autoscaling => {
+                Some(Client::Autoscaling(aws_sdk_autoscaling::Client::new(sdk)))
+            }
+            AwsService::Cloudwatch => None,
         }
     }
 
-    async fn scrape(
-        &self,
-        calls: &mut Calls,
-        config: &AwsConfig,
-    ) -> Result<Vec<AwsSample>, ScrapeError> {
+    async fn scrape(&self, calls: &mut Calls, config: &AwsConfig) -> Result<Snapshot, ScrapeError> {
         match self {
             Client::Rds(c) => rds::scrape(c, calls, config).await,
             Client::Elbv2(c) => elbv2::scrape(c, calls, config).await,
@@ -117,7 +154,13 @@ pub fn start(
         .iter()
         .map(|c| c.clone() as Arc<dyn Source>)
         .collect();
-    sources.push(Arc::new(AwsHealth::new(caches)));
+    let mut health = caches.clone();
+    if let Some(cw) = &config.cloudwatch {
+        let cache = cloudwatch::start(cw, &config, &caches, options, shutdown);
+        sources.push(cache.clone());
+        health.push(cache);
+    }
+    sources.push(Arc::new(AwsHealth::new(health)));
     sources
 }
 
@@ -191,9 +234,11 @@ async fn run_scraper(
     let service = cache.service();
     let sdk = tokio::select! {
         () = shutdown.cancelled() => return,
-        sdk = sdk::load(&region, &config, &options) => sdk,
+        sdk = sdk::load(&region, &config, config.interval, &options) => sdk,
     };
-    let client = Client::new(service, &sdk);
+    let Some(client) = Client::new(service, &sdk) else {
+        return;
+    };
     let mut tick = tokio::time::interval(config.interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {

@@ -7,7 +7,7 @@ use aws_sdk_rds::Client;
 use super::calls::{
     Calls, ScrapeError, RDS_DESCRIBE_DB_INSTANCES, RDS_DESCRIBE_PENDING_MAINTENANCE_ACTIONS,
 };
-use super::{tag_label_values, AwsSample};
+use super::{tag_label_values, AwsSample, Resource, Snapshot};
 use crate::config::AwsConfig;
 use crate::metrics::names::{self as n, Family};
 
@@ -23,7 +23,7 @@ pub async fn scrape(
     client: &Client,
     calls: &mut Calls,
     config: &AwsConfig,
-) -> Result<Vec<AwsSample>, ScrapeError> {
+) -> Result<Snapshot, ScrapeError> {
     let mut instances: Vec<DbInstance> = Vec::new();
     let mut marker: Option<String> = None;
     loop {
@@ -49,7 +49,15 @@ pub async fn scrape(
     for instance in &instances {
         instance_samples(config, instance, pending.as_deref(), &mut out);
     }
-    Ok(out)
+    let resources = instances
+        .iter()
+        .filter_map(|i| i.db_instance_identifier())
+        .map(|id| Resource::DbInstance { id: id.to_string() })
+        .collect();
+    Ok(Snapshot {
+        samples: out,
+        resources,
+    })
 }
 
 /// (resource ARN, actions) for every pending maintenance action; `None` when the

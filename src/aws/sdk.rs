@@ -39,15 +39,21 @@ impl std::fmt::Debug for AwsOptions {
     }
 }
 
-/// Loads the SDK configuration for `region`, assuming the region's role if any.
-pub async fn load(region: &str, config: &AwsConfig, options: &AwsOptions) -> SdkConfig {
+/// Loads the SDK configuration for `region`, assuming the region's role if any;
+/// a call never takes longer than `interval`, the caller's own.
+pub async fn load(
+    region: &str,
+    config: &AwsConfig,
+    interval: Duration,
+    options: &AwsOptions,
+) -> SdkConfig {
     let http = aws_smithy_http_client::Builder::new()
         .tls_provider(Provider::Rustls(CryptoMode::Ring))
         .build_https();
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(CONNECT_TIMEOUT)
-        .operation_attempt_timeout(ATTEMPT_TIMEOUT.min(config.interval))
-        .operation_timeout(OPERATION_TIMEOUT.min(config.interval))
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT.min(interval))
+        .operation_timeout(OPERATION_TIMEOUT.min(interval))
         .build();
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(region.to_string()))

@@ -1,5 +1,8 @@
 //! `[aws]`: which regions and services to scrape, how often, as whom, which
-//! resources (tag filters) and which of their tags become labels.
+//! resources (tag filters) and which of their tags become labels;
+//! `[aws.cloudwatch]` in [`cloudwatch`].
+
+pub mod cloudwatch;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -30,17 +33,21 @@ pub struct AwsFile {
     pub role_arns: Option<StringMap>,
     pub tag_filters: Option<TagFilterFile>,
     pub tag_labels: Option<Spanned<Vec<Spanned<String>>>>,
+    pub cloudwatch: Option<cloudwatch::CloudwatchFile>,
 }
 
-/// An AWS service outpost scrapes.
+/// An AWS service outpost calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum AwsService {
     Rds,
     Elbv2,
     Autoscaling,
+    /// `GetMetricData`, configured by `[aws.cloudwatch]` rather than `services`.
+    Cloudwatch,
 }
 
 impl AwsService {
+    /// The Describe scrapes, which `services` selects among.
     pub const ALL: &'static [AwsService] =
         &[AwsService::Rds, AwsService::Elbv2, AwsService::Autoscaling];
 
@@ -50,6 +57,7 @@ impl AwsService {
             AwsService::Rds => "rds",
             AwsService::Elbv2 => "elbv2",
             AwsService::Autoscaling => "autoscaling",
+            AwsService::Cloudwatch => "cloudwatch",
         }
     }
 }
@@ -84,6 +92,8 @@ pub struct AwsConfig {
     /// Scrape only resources carrying, for each key, one of the values.
     pub tag_filters: Vec<(String, Vec<String>)>,
     pub tag_labels: Vec<TagLabel>,
+    /// `[aws.cloudwatch]`; `None`: no CloudWatch call at all.
+    pub cloudwatch: Option<cloudwatch::CloudwatchConfig>,
 }
 
 impl AwsConfig {
@@ -158,6 +168,10 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, value: &Spanned<DeValue<'_>>) -> Option<A
     }
     let tag_filters = tag_filters(ctx, file.tag_filters.as_ref());
     let tag_labels = tag_labels(ctx, file.tag_labels.as_ref());
+    let cloudwatch = file
+        .cloudwatch
+        .as_ref()
+        .map(|c| cloudwatch::build(ctx, c, &services));
     (ctx.error_count() == before).then_some(AwsConfig {
         regions,
         interval,
@@ -167,6 +181,7 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, value: &Spanned<DeValue<'_>>) -> Option<A
         role_arns,
         tag_filters,
         tag_labels,
+        cloudwatch,
     })
 }
 

@@ -89,6 +89,9 @@ pub const OUTPOST_AWS_SCRAPE_LAST_SUCCESS_TIMESTAMP_SECONDS: &str =
     "outpost_aws_scrape_last_success_timestamp_seconds";
 pub const OUTPOST_AWS_API_CALLS_TOTAL: &str = "outpost_aws_api_calls_total";
 pub const OUTPOST_AWS_API_ERRORS_TOTAL: &str = "outpost_aws_api_errors_total";
+pub const OUTPOST_AWS_CLOUDWATCH_METRICS_REQUESTED_TOTAL: &str =
+    "outpost_aws_cloudwatch_metrics_requested_total";
+pub const AWS_CLOUDWATCH_DATAPOINT_AGE_SECONDS: &str = "aws_cloudwatch_datapoint_age_seconds";
 
 /// One metric family: its name, exposition type and help sentence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -428,6 +431,93 @@ pub const AWS_HEALTH: &[Family] = &[
         Kind::Counter,
         "AWS API calls that failed, by operation and error code.",
     ),
+    Family::new(
+        OUTPOST_AWS_CLOUDWATCH_METRICS_REQUESTED_TOTAL,
+        Kind::Counter,
+        "Metrics requested from CloudWatch GetMetricData, the unit AWS bills.",
+    ),
+];
+
+/// CloudWatch statistics (src/aws/cloudwatch/): the age of each value and the
+/// default set's series. A configured metric outside the default set gets a
+/// family of the same shape (`aws_<namespace>_<metric>_<stat>`, a gauge).
+pub const AWS_CLOUDWATCH: &[Family] = &[
+    gauge(
+        AWS_CLOUDWATCH_DATAPOINT_AGE_SECONDS,
+        "Seconds since the start of the period of the CloudWatch datapoint shown, by series.",
+    ),
+    gauge(
+        "aws_applicationelb_request_count_sum",
+        "CloudWatch AWS/ApplicationELB RequestCount, Sum over the period.",
+    ),
+    gauge(
+        "aws_applicationelb_httpcode_target_5xx_count_sum",
+        "CloudWatch AWS/ApplicationELB HTTPCode_Target_5XX_Count, Sum over the period.",
+    ),
+    gauge(
+        "aws_applicationelb_httpcode_elb_5xx_count_sum",
+        "CloudWatch AWS/ApplicationELB HTTPCode_ELB_5XX_Count, Sum over the period.",
+    ),
+    gauge(
+        "aws_applicationelb_httpcode_target_4xx_count_sum",
+        "CloudWatch AWS/ApplicationELB HTTPCode_Target_4XX_Count, Sum over the period.",
+    ),
+    gauge(
+        "aws_applicationelb_target_response_time_average",
+        "CloudWatch AWS/ApplicationELB TargetResponseTime, Average over the period.",
+    ),
+    gauge(
+        "aws_applicationelb_target_response_time_maximum",
+        "CloudWatch AWS/ApplicationELB TargetResponseTime, Maximum over the period.",
+    ),
+    gauge(
+        "aws_applicationelb_rejected_connection_count_sum",
+        "CloudWatch AWS/ApplicationELB RejectedConnectionCount, Sum over the period.",
+    ),
+    gauge(
+        "aws_applicationelb_healthy_host_count_minimum",
+        "CloudWatch AWS/ApplicationELB HealthyHostCount, Minimum over the period.",
+    ),
+    gauge(
+        "aws_applicationelb_un_healthy_host_count_maximum",
+        "CloudWatch AWS/ApplicationELB UnHealthyHostCount, Maximum over the period.",
+    ),
+    gauge(
+        "aws_rds_cpuutilization_average",
+        "CloudWatch AWS/RDS CPUUtilization, Average over the period.",
+    ),
+    gauge(
+        "aws_rds_free_storage_space_average",
+        "CloudWatch AWS/RDS FreeStorageSpace, Average over the period.",
+    ),
+    gauge(
+        "aws_rds_freeable_memory_average",
+        "CloudWatch AWS/RDS FreeableMemory, Average over the period.",
+    ),
+    gauge(
+        "aws_rds_database_connections_average",
+        "CloudWatch AWS/RDS DatabaseConnections, Average over the period.",
+    ),
+    gauge(
+        "aws_rds_read_latency_average",
+        "CloudWatch AWS/RDS ReadLatency, Average over the period.",
+    ),
+    gauge(
+        "aws_rds_write_latency_average",
+        "CloudWatch AWS/RDS WriteLatency, Average over the period.",
+    ),
+    gauge(
+        "aws_rds_replica_lag_average",
+        "CloudWatch AWS/RDS ReplicaLag, Average over the period.",
+    ),
+    gauge(
+        "aws_rds_burst_balance_average",
+        "CloudWatch AWS/RDS BurstBalance, Average over the period.",
+    ),
+    gauge(
+        "aws_ec2_cpuutilization_average",
+        "CloudWatch AWS/EC2 CPUUtilization, Average over the period.",
+    ),
 ];
 
 /// The families that do not depend on a prober.
@@ -440,6 +530,7 @@ pub const NOT_PROBER_SPECIFIC: &[&[Family]] = &[
     AWS_ELBV2,
     AWS_AUTOSCALING,
     AWS_HEALTH,
+    AWS_CLOUDWATCH,
 ];
 
 /// Every family outpost can expose, each once: the groups above and every

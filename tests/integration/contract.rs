@@ -108,6 +108,26 @@ const AWS_SERIES: &[&str] = &[
     "outpost_aws_scrape_last_success_timestamp_seconds",
     "outpost_aws_api_calls_total",
     "outpost_aws_api_errors_total",
+    "outpost_aws_cloudwatch_metrics_requested_total",
+    "aws_cloudwatch_datapoint_age_seconds",
+    "aws_applicationelb_request_count_sum",
+    "aws_applicationelb_httpcode_target_5xx_count_sum",
+    "aws_applicationelb_httpcode_elb_5xx_count_sum",
+    "aws_applicationelb_httpcode_target_4xx_count_sum",
+    "aws_applicationelb_target_response_time_average",
+    "aws_applicationelb_target_response_time_maximum",
+    "aws_applicationelb_rejected_connection_count_sum",
+    "aws_applicationelb_healthy_host_count_minimum",
+    "aws_applicationelb_un_healthy_host_count_maximum",
+    "aws_rds_cpuutilization_average",
+    "aws_rds_free_storage_space_average",
+    "aws_rds_freeable_memory_average",
+    "aws_rds_database_connections_average",
+    "aws_rds_read_latency_average",
+    "aws_rds_write_latency_average",
+    "aws_rds_replica_lag_average",
+    "aws_rds_burst_balance_average",
+    "aws_ec2_cpuutilization_average",
 ];
 
 /// The `reason` values of `probe_failures_total`.
@@ -255,6 +275,8 @@ async fn every_metrics_source_keeps_its_contract() {
 [aws]
 regions = ["eu-west-1"]
 
+[aws.cloudwatch]
+
 [modules.http_2xx]
 prober = "http"
 
@@ -274,8 +296,9 @@ interval = "1s"
     let docs = std::fs::read_to_string("docs/metrics.md").unwrap();
     let published: Vec<&str> = names::all().iter().map(|f| f.name).collect();
     let sources = app.sources();
-    // Probes, daemon, process, one cache per AWS service, AWS scrape health.
-    assert_eq!(sources.len(), 3 + 3 + 1, "{sources:?}");
+    // Probes, daemon, process, one cache per AWS service and CloudWatch's,
+    // AWS scrape health.
+    assert_eq!(sources.len(), 3 + 3 + 1 + 1, "{sources:?}");
     for source in &sources {
         for format in [Format::Text, Format::OpenMetrics] {
             assert_eq!(

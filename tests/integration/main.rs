@@ -6,6 +6,7 @@
 #![allow(unreachable_pub)]
 // In a test a panic is the failure report: unwrap and expect are the point.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+mod aws_cloudwatch;
 mod aws_iam;
 mod aws_moto;
 mod cli;

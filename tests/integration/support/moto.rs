@@ -72,6 +72,25 @@ impl Moto {
         );
     }
 
+    /// Seeds `region`'s CloudWatch with tests/testdata/aws/cloudwatch_seed.py
+    /// (after [`Moto::seed`]), values scaled by `k`.
+    pub(crate) fn seed_cloudwatch(&self, region: &str, k: u32) {
+        let out = Command::new(PYTHON)
+            .args([
+                "tests/testdata/aws/cloudwatch_seed.py",
+                &self.endpoint(),
+                region,
+            ])
+            .arg(k.to_string())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {PYTHON}: {e}; {HINT}"));
+        assert!(
+            out.status.success() && String::from_utf8_lossy(&out.stdout).contains("seeded"),
+            "seeding CloudWatch in {region} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// Stops moto: every later call fails to connect.
     pub(crate) fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
