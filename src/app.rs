@@ -5,7 +5,6 @@
 //! replaces the running one.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
@@ -30,8 +29,6 @@ pub struct App {
     /// What `/metrics` shows, in page order. Every source is one entry: a new
     /// kind of data is a new entry here, never a new field of `App`.
     sources: RwLock<Vec<Arc<dyn Source>>>,
-    /// Length of the last `/metrics` page: the next one is about as long.
-    last_metrics_len: std::sync::atomic::AtomicUsize,
     /// The AWS scrapers, which a reload re-applies (`None` until the daemon sets them).
     aws: Mutex<Option<crate::aws::Scrapers>>,
 }
@@ -71,7 +68,6 @@ impl App {
             stats,
             reload_lock: tokio::sync::Mutex::new(()),
             sources: RwLock::new(sources),
-            last_metrics_len: std::sync::atomic::AtomicUsize::new(0),
             aws: Mutex::new(None),
         })
     }
@@ -182,12 +178,10 @@ impl App {
             .clone()
     }
 
-    /// The `/metrics` page, in `format`.
+    /// The `/metrics` page in one String, for tools and tests; the server streams
+    /// it instead (`server::metrics_body`), never holding a whole page.
     pub fn render_metrics(&self, format: crate::metrics::encode::Format) -> String {
-        let hint = self.last_metrics_len.load(Ordering::Relaxed);
-        let page = crate::metrics::source::render(format, &self.sources(), hint);
-        self.last_metrics_len.store(page.len(), Ordering::Relaxed);
-        page
+        crate::metrics::source::render(format, &self.sources(), 0)
     }
 
     /// Cancels scheduled runs and waits up to `grace` for them to end.
