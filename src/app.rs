@@ -62,7 +62,7 @@ impl App {
             Arc::new(ProcessSeries),
         ];
         Arc::new(App {
-            config: RwLock::new(Arc::new(config)),
+            config: RwLock::new(Arc::new(without_probes(config))),
             scheduler,
             limiter,
             stats,
@@ -72,6 +72,7 @@ impl App {
         })
     }
 
+    /// The running configuration, its `probes` left empty (see [`App::probes`]).
     pub fn config(&self) -> Arc<Config> {
         self.config
             .read()
@@ -115,7 +116,8 @@ impl App {
                     aws.apply(config.aws.as_ref(), self);
                 }
                 let summary = self.scheduler.apply(&config);
-                *self.config.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(config);
+                *self.config.write().unwrap_or_else(PoisonError::into_inner) =
+                    Arc::new(without_probes(config));
                 *self.stats.reload() = ReloadStatus {
                     last_successful: true,
                     last_success_timestamp: unix_now(),
@@ -188,6 +190,14 @@ impl App {
     pub async fn shutdown(&self, grace: Duration) {
         self.scheduler.shutdown(grace).await;
     }
+}
+
+/// The configuration as the app keeps it once the scheduler has its probes: the
+/// scheduler holds every probe's spec, so a second copy here (hundreds of bytes a
+/// probe, tens of MiB at 100,000) is dropped. [`App::probes`] lists them.
+fn without_probes(mut config: Config) -> Config {
+    config.probes = Vec::new();
+    config
 }
 
 fn internal_error(path: &Path, message: &str) -> ConfigErrors {
