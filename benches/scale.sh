@@ -64,6 +64,7 @@ OUTPOST=$!
 PIDS+=("$OUTPOST")
 wait_http_ok "http://127.0.0.1:$PORT/-/healthy"
 idle_kib=$(proc_kib "$OUTPOST" VmRSS)
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
 cpu0=$(cpu_s "$OUTPOST")
 log "$PROBES probes every $INTERVAL for ${SECONDS_RUN}s"
 sleep "$SECONDS_RUN"
@@ -90,8 +91,9 @@ REPORT=$(awk -v n="$PROBES" -v iv="$INTERVAL" -v secs="$SECONDS_RUN" -v runs="$r
   -v c0="$cpu0" -v c1="$cpu1" -v c2="$cpu2" -v idle="$idle_kib" -v hwm="$hwm_kib" -v rss="$rss_kib" \
   -v skipped="$skipped" -v lagn="$lag_count" -v lag10="$lag_under_10ms" -v lag100="$lag_under_100ms" \
   -v t1="${scrape_times[0]}" -v t3="${scrape_times[2]}" -v mb="$metrics_bytes" -v series="$series" \
-  -v date="$(date -u '+%Y-%m-%d %H:%M UTC')" -v cores="$(nproc)" -v kernel="$(uname -r)" 'BEGIN {
-  printf "%d scheduled http probes of a local nginx, every %s, for %d s (`make bench-scale`, %s, %d cores, Linux %s).\n\n", n, iv, secs, date, cores, kernel
+  -v date="$(date -u '+%Y-%m-%d %H:%M UTC')" -v cores="$(nproc)" -v kernel="$(uname -r)" \
+  -v load0="$load0" -v load1="$(cut -d' ' -f1-3 /proc/loadavg)" 'BEGIN {
+  printf "%d scheduled http probes of a local nginx, every %s, for %d s (`make bench-scale`, %s, %d cores, Linux %s; load average %s before, %s after: the machine is shared).\n\n", n, iv, secs, date, cores, kernel, load0, load1
   print "| figure | value |"
   print "| --- | ---: |"
   printf "| runs completed (all since start) | %d (%d successful) |\n", runs, ok
@@ -101,6 +103,7 @@ REPORT=$(awk -v n="$PROBES" -v iv="$INTERVAL" -v secs="$SECONDS_RUN" -v runs="$r
   printf "| scheduler lag under 10 ms / under 100 ms | %.2f %% / %.2f %% of %d runs |\n", 100 * lag10 / lagn, 100 * lag100 / lagn, lagn
   printf "| skipped runs | %d |\n", skipped
   printf "| a /metrics scrape (first / third) | %.0f / %.0f ms, %.1f MiB, %d samples, %.2f s CPU each |\n", 1000 * t1, 1000 * t3, mb / 1048576, series, (c2 - c1) / 3
+  printf "| a /metrics scrape per 20,000 probes (third) | %.0f ms |\n", 1000 * t3 * 20000 / n
 }')
 echo "$REPORT" | tee "$TMP/report.md"
 replace_section "$DOC" "$START_MARK" "$END_MARK" "$TMP/report.md"

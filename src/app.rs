@@ -5,7 +5,6 @@
 //! replaces the running one.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
@@ -30,8 +29,6 @@ pub struct App {
     /// What `/metrics` shows, in page order. Every source is one entry: a new
     /// kind of data is a new entry here, never a new field of `App`.
     sources: RwLock<Vec<Arc<dyn Source>>>,
-    /// Length of the last `/metrics` page: the next one is about as long.
-    last_metrics_len: std::sync::atomic::AtomicUsize,
     /// The AWS scrapers, which a reload re-applies (`None` until the daemon sets them).
     aws: Mutex<Option<crate::aws::Scrapers>>,
 }
@@ -65,17 +62,17 @@ impl App {
             Arc::new(ProcessSeries),
         ];
         Arc::new(App {
-            config: RwLock::new(Arc::new(config)),
+            config: RwLock::new(Arc::new(without_probes(config))),
             scheduler,
             limiter,
             stats,
             reload_lock: tokio::sync::Mutex::new(()),
             sources: RwLock::new(sources),
-            last_metrics_len: std::sync::atomic::AtomicUsize::new(0),
             aws: Mutex::new(None),
         })
     }
 
+    /// The running configuration, its `probes` left empty (see [`App::probes`]).
     pub fn config(&self) -> Arc<Config> {
         self.config
             .read()
@@ -119,7 +116,8 @@ impl App {
                     aws.apply(config.aws.as_ref(), self);
                 }
                 let summary = self.scheduler.apply(&config);
-                *self.config.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(config);
+                *self.config.write().unwrap_or_else(PoisonError::into_inner) =
+                    Arc::new(without_probes(config));
                 *self.stats.reload() = ReloadStatus {
                     last_successful: true,
                     last_success_timestamp: unix_now(),
@@ -182,18 +180,24 @@ impl App {
             .clone()
     }
 
-    /// The `/metrics` page, in `format`.
+    /// The `/metrics` page in one String, for tools and tests; the server streams
+    /// it instead (`server::metrics_body`), never holding a whole page.
     pub fn render_metrics(&self, format: crate::metrics::encode::Format) -> String {
-        let hint = self.last_metrics_len.load(Ordering::Relaxed);
-        let page = crate::metrics::source::render(format, &self.sources(), hint);
-        self.last_metrics_len.store(page.len(), Ordering::Relaxed);
-        page
+        crate::metrics::source::render(format, &self.sources(), 0)
     }
 
     /// Cancels scheduled runs and waits up to `grace` for them to end.
     pub async fn shutdown(&self, grace: Duration) {
         self.scheduler.shutdown(grace).await;
     }
+}
+
+/// The configuration as the app keeps it once the scheduler has its probes: the
+/// scheduler holds every probe's spec, so a second copy here (hundreds of bytes a
+/// probe, tens of MiB at 100,000) is dropped. [`App::probes`] lists them.
+fn without_probes(mut config: Config) -> Config {
+    config.probes = Vec::new();
+    config
 }
 
 fn internal_error(path: &Path, message: &str) -> ConfigErrors {

@@ -8,14 +8,15 @@
 //! counters and histogram; a changed one restarts; a removed one is cancelled and
 //! its series disappear with its state.
 
-use std::collections::HashMap;
+use std::cmp::{Ordering as CmpOrdering, Reverse};
+use std::collections::{BinaryHeap, HashMap};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -173,6 +174,9 @@ pub struct Scheduler {
     running: Mutex<Vec<Running>>,
     shutdown: CancellationToken,
     tracker: TaskTracker,
+    /// Hands probes to the timer task; started by the first [`Scheduler::apply`]
+    /// (which runs inside a runtime, unlike [`Scheduler::new`]).
+    timer: Mutex<Option<mpsc::UnboundedSender<Due>>>,
     /// `--shard`: wins over the configuration's `server.shard`, across reloads.
     shard_override: Option<Shard>,
 }
@@ -194,6 +198,7 @@ impl Scheduler {
             running: Mutex::new(Vec::new()),
             shutdown,
             tracker: TaskTracker::new(),
+            timer: Mutex::new(None),
             shard_override: None,
         }
     }
@@ -234,6 +239,7 @@ impl Scheduler {
             .collect();
         let mut summary = ApplySummary::default();
         let start = Instant::now();
+        let timer = self.timer();
         let shard = self.shard_override.or(config.server.shard);
         for spec in config
             .probes
@@ -263,14 +269,13 @@ impl Scheduler {
             }
             let state = Arc::new(ProbeState::new(spec.clone(), module.clone()));
             let cancel = self.shutdown.child_token();
-            self.tracker.spawn(run_loop(
-                state.clone(),
-                cancel.clone(),
-                self.runner.clone(),
-                self.limiter.clone(),
-                self.stats.clone(),
-                start,
-            ));
+            let armed = Arc::new(Armed {
+                state: state.clone(),
+                cancel: cancel.clone(),
+            });
+            let at = start + spread_offset(&spec.name, spec.interval);
+            // The timer task outlives every send but at shutdown, when runs stop anyway.
+            let _ = timer.send(Due { at, armed });
             running.push(Running {
                 state,
                 module_identity,
@@ -294,6 +299,26 @@ impl Scheduler {
     fn lock(&self) -> MutexGuard<'_, Vec<Running>> {
         self.running.lock().unwrap_or_else(PoisonError::into_inner)
     }
+
+    /// The sender to the timer task, starting the task on first use.
+    fn timer(&self) -> mpsc::UnboundedSender<Due> {
+        let mut timer = self.timer.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(tx) = timer.as_ref().filter(|tx| !tx.is_closed()) {
+            return tx.clone();
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        let runs = Runs {
+            runner: self.runner.clone(),
+            limiter: self.limiter.clone(),
+            stats: self.stats.clone(),
+            timer: tx.clone(),
+            tracker: self.tracker.clone(),
+        };
+        self.tracker
+            .spawn(drive_timer(rx, self.shutdown.clone(), Arc::new(runs)));
+        *timer = Some(tx.clone());
+        tx
+    }
 }
 
 /// Where in its interval a probe first runs: FNV-1a of its name (the same
@@ -307,57 +332,133 @@ pub fn spread_offset(name: &str, interval: Duration) -> Duration {
     Duration::from_millis((u128::from(hash) % millis) as u64)
 }
 
-async fn run_loop(
+/// A scheduled probe as the timer sees it.
+struct Armed {
     state: Arc<ProbeState>,
     cancel: CancellationToken,
+}
+
+/// A probe's next slot. The timer keeps one per probe that is not running (a
+/// run in flight re-arms its probe when it ends, so a probe never overlaps
+/// itself); ordered by time alone.
+struct Due {
+    at: Instant,
+    armed: Arc<Armed>,
+}
+
+impl PartialEq for Due {
+    fn eq(&self, other: &Self) -> bool {
+        self.at == other.at
+    }
+}
+impl Eq for Due {}
+impl PartialOrd for Due {
+    fn partial_cmp(&self, other: &Self) -> Option<CmpOrdering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Due {
+    fn cmp(&self, other: &Self) -> CmpOrdering {
+        self.at.cmp(&other.at)
+    }
+}
+
+/// What a run needs from the scheduler.
+struct Runs {
     runner: Runner,
     limiter: Arc<Limiter>,
     stats: Arc<SchedulerStats>,
-    start: Instant,
+    /// Where a finished run re-arms its probe.
+    timer: mpsc::UnboundedSender<Due>,
+    tracker: TaskTracker,
+}
+
+/// The timer: one task and a heap of slots for every probe, instead of a
+/// sleeping task per probe (at 100,000 probes those tasks alone were tens of
+/// MiB). A slot that comes due becomes a task for the length of its run.
+async fn drive_timer(
+    mut rx: mpsc::UnboundedReceiver<Due>,
+    shutdown: CancellationToken,
+    runs: Arc<Runs>,
 ) {
-    let interval = state.spec.interval;
-    let mut next = start + spread_offset(&state.spec.name, interval);
+    let mut heap: BinaryHeap<Reverse<Due>> = BinaryHeap::new();
     loop {
+        let next = heap.peek().map(|Reverse(d)| d.at);
         tokio::select! {
             biased;
-            () = cancel.cancelled() => return,
-            () = tokio::time::sleep_until(next) => {}
+            () = shutdown.cancelled() => return,
+            due = rx.recv() => match due {
+                Some(due) => heap.push(Reverse(due)),
+                None => return,
+            },
+            () = sleep_until_some(next) => {}
         }
-        let slot = tokio::select! {
-            biased;
-            () = cancel.cancelled() => return,
-            slot = limiter.acquire() => slot,
-        };
-        let Some(_slot) = slot else { return };
+        // Everything already queued, then everything due, in one pass.
+        while let Ok(due) = rx.try_recv() {
+            heap.push(Reverse(due));
+        }
         let now = Instant::now();
-        stats.observe_lag(now.saturating_duration_since(next));
-        let ctx = ProbeContext {
-            deadline: now + state.spec.timeout,
-            hostname: None,
-            debug: false,
-        };
-        let (deadline, started_at) = (ctx.deadline, SystemTime::now());
-        let run = runner(state.module.clone(), state.spec.target.clone(), ctx);
-        // The runner is expected to end by its deadline; the scheduler does not
-        // rely on it. A run that reports at the deadline is polled first and wins.
-        let report = tokio::select! {
-            biased;
-            () = cancel.cancelled() => return,
-            report = run => report,
-            () = tokio::time::sleep_until(deadline) => overdue(state.spec.timeout, started_at),
-        };
-        drop(_slot);
-        log_transition(&state, &report);
-        state.record(report);
-        next += interval;
-        let now = Instant::now();
-        // A run that ended after its next slot is followed at once (late, which
-        // shows as lag); only slots that passed entirely are skipped.
-        while next + interval <= now {
-            next += interval;
-            stats.skipped.fetch_add(1, Ordering::Relaxed);
+        while heap.peek().is_some_and(|Reverse(d)| d.at <= now) {
+            let Some(Reverse(due)) = heap.pop() else {
+                break;
+            };
+            // A probe removed or changed by a reload leaves the heap here.
+            if !due.armed.cancel.is_cancelled() {
+                runs.tracker.spawn(run_once(due, runs.clone()));
+            }
         }
     }
+}
+
+/// Sleeps until `at`, or forever when there is nothing to wait for.
+async fn sleep_until_some(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// One run of a probe whose slot came due at `due.at`; then re-arms it for its
+/// next slot.
+async fn run_once(due: Due, runs: Arc<Runs>) {
+    let Due { at: next, armed } = due;
+    let (state, cancel) = (&armed.state, &armed.cancel);
+    let slot = tokio::select! {
+        biased;
+        () = cancel.cancelled() => return,
+        slot = runs.limiter.acquire() => slot,
+    };
+    let Some(_slot) = slot else { return };
+    let now = Instant::now();
+    runs.stats.observe_lag(now.saturating_duration_since(next));
+    let ctx = ProbeContext {
+        deadline: now + state.spec.timeout,
+        hostname: None,
+        debug: false,
+    };
+    let (deadline, started_at) = (ctx.deadline, SystemTime::now());
+    let run = (runs.runner)(state.module.clone(), state.spec.target.clone(), ctx);
+    // The runner is expected to end by its deadline; the scheduler does not
+    // rely on it. A run that reports at the deadline is polled first and wins.
+    let report = tokio::select! {
+        biased;
+        () = cancel.cancelled() => return,
+        report = run => report,
+        () = tokio::time::sleep_until(deadline) => overdue(state.spec.timeout, started_at),
+    };
+    drop(_slot);
+    log_transition(state, &report);
+    state.record(report);
+    let interval = state.spec.interval;
+    let mut next = next + interval;
+    let now = Instant::now();
+    // A run that ended after its next slot is followed at once (late, which
+    // shows as lag); only slots that passed entirely are skipped.
+    while next + interval <= now {
+        next += interval;
+        runs.stats.skipped.fetch_add(1, Ordering::Relaxed);
+    }
+    let _ = runs.timer.send(Due { at: next, armed });
 }
 
 /// The report of a run the scheduler stopped at its deadline.

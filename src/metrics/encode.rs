@@ -49,12 +49,38 @@ impl Format {
 /// A label set being built for one sample: borrowed names, owned or borrowed values.
 pub type Labels<'a> = [(&'a str, &'a str)];
 
+/// Where a streaming encoder hands each finished chunk; it answers `false` once
+/// nobody reads any more (the scraper went away), and later output is dropped.
+pub type Sink = Box<dyn FnMut(String) -> bool + Send>;
+
+/// A streaming encoder's outlet: chunks of about `chunk` bytes go to `sink` as
+/// they fill, so a page of hundreds of MiB never exists whole in memory.
+struct Stream {
+    sink: Sink,
+    chunk: usize,
+    closed: bool,
+}
+
+impl std::fmt::Debug for Stream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stream")
+            .field("chunk", &self.chunk)
+            .field("closed", &self.closed)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Writes families one after another. Every sample of a family must be written
 /// between its `family` call and the next.
 #[derive(Debug)]
 pub struct Encoder {
     format: Format,
     out: String,
+    /// Set for a streaming encoder ([`Encoder::streaming`]); `None` builds one String.
+    stream: Option<Stream>,
+    /// The `le` values of the last histogram bounds written, formatted once and
+    /// reused while the bounds stay the same (every probe of a module shares them).
+    le_cache: (Vec<f64>, Vec<String>),
     /// The current family's sample name (gauge, counter) or base name (histogram).
     current: String,
     kind: Option<Kind>,
@@ -75,10 +101,64 @@ impl Encoder {
         Encoder {
             format,
             out: String::with_capacity(bytes),
+            stream: None,
+            le_cache: (Vec::new(), Vec::new()),
             current: String::new(),
             kind: None,
             declared: None,
             undeclared: Vec::new(),
+        }
+    }
+
+    /// An encoder that hands its output to `sink` in chunks of about `chunk`
+    /// bytes as it goes (a chunk ends at a line end, so it may run a line over),
+    /// instead of building the page in one String. End it with
+    /// [`Encoder::finish_stream`].
+    pub fn streaming(format: Format, chunk: usize, sink: Sink) -> Self {
+        let mut enc = Self::with_capacity(format, chunk + chunk / 8);
+        enc.stream = Some(Stream {
+            sink,
+            chunk: chunk.max(1),
+            closed: false,
+        });
+        enc
+    }
+
+    /// Whether a streaming encoder's reader went away (output is dropped since):
+    /// a long source may stop early.
+    pub fn is_closed(&self) -> bool {
+        self.stream.as_ref().is_some_and(|s| s.closed)
+    }
+
+    /// Hands the buffer to the sink once it holds a chunk (streaming only).
+    fn maybe_flush(&mut self) {
+        let Some(stream) = &mut self.stream else {
+            return;
+        };
+        if self.out.len() < stream.chunk {
+            return;
+        }
+        if stream.closed {
+            self.out.clear();
+            return;
+        }
+        let full = std::mem::replace(
+            &mut self.out,
+            String::with_capacity(stream.chunk + stream.chunk / 8),
+        );
+        stream.closed = !(stream.sink)(full);
+    }
+
+    /// Ends a streaming encoder: the last partial chunk (and `# EOF` in
+    /// OpenMetrics) goes to the sink. Returns whether the reader took it all.
+    pub fn finish_stream(mut self) -> bool {
+        if self.format == Format::OpenMetrics {
+            self.out.push_str("# EOF\n");
+        }
+        match self.stream.take() {
+            Some(mut stream) if !stream.closed => self.out.is_empty() || (stream.sink)(self.out),
+            Some(_) => false,
+            None => true,
         }
     }
 
@@ -145,6 +225,7 @@ impl Encoder {
         self.current.clear();
         self.current.push_str(name);
         self.kind = Some(kind);
+        self.maybe_flush();
     }
 
     /// A gauge or counter sample of the current family.
@@ -165,6 +246,7 @@ impl Encoder {
                 None,
                 value,
             );
+            self.maybe_flush();
         }
     }
 
@@ -194,16 +276,19 @@ impl Encoder {
         if self.kind != Some(Kind::Histogram) {
             return;
         }
+        if self.le_cache.0 != buckets {
+            self.le_cache.0 = buckets.to_vec();
+            self.le_cache.1 = buckets.iter().map(|b| format_le(self.format, *b)).collect();
+        }
         let base = &self.current;
-        for (bound, c) in buckets.iter().zip(counts) {
-            let le = format_le(self.format, *bound);
+        for (le, c) in self.le_cache.1.iter().zip(counts) {
             write_line(
                 &mut self.out,
                 base,
                 "_bucket",
                 prefix,
                 labels,
-                Some(&le),
+                Some(le),
                 *c as f64,
             );
         }
@@ -226,6 +311,7 @@ impl Encoder {
             None,
             count as f64,
         );
+        self.maybe_flush();
     }
 
     /// The finished exposition.
@@ -295,8 +381,16 @@ fn write_line(
     out.push('\n');
 }
 
+/// The largest integer below which every integer is an exact f64 (2^53).
+const EXACT_INTEGERS: f64 = 9_007_199_254_740_992.0;
+
 fn push_value(out: &mut String, v: f64) {
-    if v.is_finite() {
+    // Most values on a page are whole numbers (counts, buckets, 0/1 gauges, status
+    // codes): integer formatting spells them exactly as float formatting does
+    // (Rust never writes an exponent) at a fraction of the cost. -0 keeps its sign.
+    if v.fract() == 0.0 && v.abs() < EXACT_INTEGERS && !(v == 0.0 && v.is_sign_negative()) {
+        let _ = write!(out, "{}", v as i64);
+    } else if v.is_finite() {
         let _ = write!(out, "{v}");
     } else {
         out.push_str(&format_value(v));
@@ -318,6 +412,10 @@ pub fn format_value(v: f64) -> String {
 }
 
 fn escape_label_value(out: &mut String, v: &str) {
+    if !v.contains(['\\', '"', '\n']) {
+        out.push_str(v);
+        return;
+    }
     for c in v.chars() {
         match c {
             '\\' => out.push_str("\\\\"),
@@ -433,6 +531,61 @@ mod tests {
         assert_eq!(
             Format::negotiate(Some("application/openmetrics-text;q=0")),
             Format::Text
+        );
+    }
+
+    #[test]
+    fn whole_numbers_are_spelled_as_float_formatting_spells_them() {
+        let mut values = vec![
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            EXACT_INTEGERS - 1.0,
+            EXACT_INTEGERS,
+            -EXACT_INTEGERS + 1.0,
+            1e300,
+            5e-324,
+            0.5,
+            -2.5,
+        ];
+        // Powers of two and of ten either side of the exact-integer edge.
+        for e in 0..70 {
+            let p = 2f64.powi(e);
+            values.extend([p, p - 1.0, p + 1.0, -p, 10f64.powi(e % 25) + 0.5]);
+        }
+        for v in values {
+            let mut out = String::new();
+            push_value(&mut out, v);
+            assert_eq!(out, format_value(v), "{v:?}");
+        }
+    }
+
+    #[test]
+    fn a_stream_hands_over_whole_lines_and_stops_when_its_reader_goes() {
+        use std::sync::{Arc, Mutex};
+        let got = Arc::new(Mutex::new(Vec::<String>::new()));
+        let sink_got = got.clone();
+        let mut e = Encoder::streaming(
+            Format::Text,
+            10,
+            Box::new(move |c| {
+                let mut got = sink_got.lock().unwrap_or_else(|p| p.into_inner());
+                got.push(c);
+                got.len() < 3
+            }),
+        );
+        e.family("g", Kind::Gauge, "G.");
+        for i in 0..10 {
+            e.sample(&[], f64::from(i));
+        }
+        assert!(e.is_closed());
+        assert!(!e.finish_stream());
+        let got = got.lock().unwrap_or_else(|p| p.into_inner());
+        assert_eq!(
+            got.concat(),
+            "# HELP g G.\n# TYPE g gauge\ng 0\ng 1\ng 2\ng 3\ng 4\ng 5\n",
+            "three chunks, each ending at a line end, then nothing"
         );
     }
 

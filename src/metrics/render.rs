@@ -1,13 +1,12 @@
 //! Turns probe reports into exposition text: the scheduled probes' series for
 //! `/metrics` (the [`ScheduledProbes`] source), one report's series for `/probe`.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::encode::{Encoder, Format};
 use super::names::{self, Family};
 use super::source::Source;
-use crate::probe::{ProbeReport, Sample};
+use crate::probe::ProbeReport;
 use crate::results::Snapshot;
 use crate::scheduler::Scheduler;
 
@@ -43,23 +42,19 @@ fn write_reports(enc: &mut Encoder, reports: &[(&str, &ProbeReport)], families: 
             enc.sample_with_prefix(prefix, &[], value(report));
         }
     }
-    // One pass groups every sample under its family (in order of first
-    // appearance), so each family is then written without rescanning all reports.
-    let mut index: HashMap<&'static str, usize> = HashMap::new();
-    let mut by_family: Vec<(&'static str, Vec<(&str, &Sample)>)> = Vec::new();
-    for (prefix, report) in reports {
+    // Families in order of first appearance; each is then written by a pass over
+    // the reports. No per-sample index is built: at 100,000 probes one would be
+    // tens of MiB per scrape, while a pass compares a few static names per report.
+    let mut order: Vec<&'static str> = Vec::new();
+    for (_, report) in reports {
         for sample in &report.samples {
-            let i = *index.entry(sample.name).or_insert_with(|| {
-                by_family.push((sample.name, Vec::with_capacity(reports.len())));
-                by_family.len() - 1
-            });
-            if let Some((_, members)) = by_family.get_mut(i) {
-                members.push((prefix, sample));
+            if !order.iter().any(|n| same_name(n, sample.name)) {
+                order.push(sample.name);
             }
         }
     }
     let mut labels: Vec<(&str, &str)> = Vec::new();
-    for (name, members) in by_family {
+    for name in order {
         // A prober's sample outside its declared families is a bug the contract
         // test catches; in a release build the family is left out rather than
         // sent without a type and help.
@@ -68,12 +63,20 @@ fn write_reports(enc: &mut Encoder, reports: &[(&str, &ProbeReport)], families: 
             continue;
         };
         enc.start(family);
-        for (prefix, sample) in members {
-            labels.clear();
-            labels.extend(sample.labels.iter().map(|(k, v)| (*k, v.as_str())));
-            enc.sample_with_prefix(prefix, &labels, sample.value);
+        for (prefix, report) in reports {
+            for sample in report.samples.iter().filter(|s| same_name(s.name, name)) {
+                labels.clear();
+                labels.extend(sample.labels.iter().map(|(k, v)| (*k, v.as_str())));
+                enc.sample_with_prefix(prefix, &labels, sample.value);
+            }
         }
     }
+}
+
+/// Sample names are static strings, nearly always the very same constant: the
+/// address comparison settles most of them without reading the bytes.
+fn same_name(a: &str, b: &str) -> bool {
+    std::ptr::eq(a, b) || a == b
 }
 
 /// The scheduled probes' results: the Blackbox series of each probe's latest
@@ -127,7 +130,7 @@ impl Source for ScheduledProbes {
 
 /// `probe_runs_total` (`success` and `failure`, always both) and
 /// `probe_failures_total` (the reasons seen, or pre-created, so far).
-fn write_run_counts(enc: &mut Encoder, snapshots: &[(&str, Snapshot)]) {
+fn write_run_counts(enc: &mut Encoder, snapshots: &[(&str, Arc<Snapshot>)]) {
     enc.start_declared(names::PROBE_RUNS_TOTAL);
     for (prefix, snap) in snapshots {
         let runs = &snap.runs;

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use super::encode::{Encoder, Format};
+use super::encode::{Encoder, Format, Sink};
 use super::names::Family;
 
 /// Something `/metrics` shows.
@@ -31,6 +31,27 @@ pub fn render(format: Format, sources: &[Arc<dyn Source>], size_hint: usize) -> 
         source.encode(&mut enc);
     }
     enc.finish()
+}
+
+/// The `/metrics` page, streamed: every source in turn into an encoder that
+/// hands `sink` chunks of about `chunk` bytes as they fill. Only one chunk (and
+/// what the sink queues) exists at a time, however long the page. Returns whether
+/// the reader took the whole page.
+pub fn render_stream(
+    format: Format,
+    sources: &[Arc<dyn Source>],
+    chunk: usize,
+    sink: Sink,
+) -> bool {
+    let mut enc = Encoder::streaming(format, chunk, sink);
+    for source in sources {
+        if enc.is_closed() {
+            return false;
+        }
+        enc.declare(source.families());
+        source.encode(&mut enc);
+    }
+    enc.finish_stream()
 }
 
 /// The families `source` wrote that it did not declare (empty when it keeps its

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{header, Method, Request, Response, StatusCode};
-use http_body_util::Full;
+use http_body_util::{combinators::UnsyncBoxBody, BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 use crate::app::App;
 use crate::metrics::encode::Format;
 
+mod metrics_body;
 mod probe_endpoint;
 mod status_page;
 
@@ -27,7 +28,8 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 /// How long a client has to send a request head.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
-type Body = Full<Bytes>;
+/// Every answer's body: a whole page ([`respond`]) or the streamed `/metrics`.
+type Body = UnsyncBoxBody<Bytes, Infallible>;
 
 /// Serves until `shutdown` is cancelled, then stops accepting and gives open
 /// connections [`SHUTDOWN_GRACE`] to finish.
@@ -107,8 +109,8 @@ fn metrics(app: &App, req: &Request<Incoming>) -> Response<Body> {
             .get(header::ACCEPT)
             .and_then(|v| v.to_str().ok()),
     );
-    let page = app.render_metrics(format);
-    respond(StatusCode::OK, format.content_type(), page)
+    let body = metrics_body::stream(format, app.sources());
+    with_type(StatusCode::OK, format.content_type(), body.boxed_unsync())
 }
 
 async fn reload(app: &App) -> Response<Body> {
@@ -136,7 +138,15 @@ pub(crate) fn respond(
     content_type: &'static str,
     body: String,
 ) -> Response<Body> {
-    let mut resp = Response::new(Full::new(Bytes::from(body)));
+    with_type(
+        status,
+        content_type,
+        Full::new(Bytes::from(body)).boxed_unsync(),
+    )
+}
+
+fn with_type(status: StatusCode, content_type: &'static str, body: Body) -> Response<Body> {
+    let mut resp = Response::new(body);
     *resp.status_mut() = status;
     resp.headers_mut().insert(
         header::CONTENT_TYPE,

@@ -11,6 +11,7 @@ use crate::metrics::process::unix_now;
 
 pub(super) fn render(app: &App) -> Response<Body> {
     let config = app.config();
+    let probes = app.probes();
     let mut html = String::from(
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>outpost</title>\
          <style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}\
@@ -25,10 +26,10 @@ pub(super) fn render(app: &App) -> Response<Body> {
          <th>Result</th><th>Duration</th><th>Last run</th><th>Runs</th></tr>",
         escape(&config.source.display().to_string()),
         config.modules.len(),
-        config.probes.len()
+        probes.len()
     );
     let now = unix_now();
-    for probe in app.probes() {
+    for probe in probes {
         let snap = probe.snapshot();
         let spec = &probe.spec;
         let (result, duration) = match &snap.latest {

@@ -23,6 +23,7 @@ mod http_options;
 mod http_probe;
 mod http_proxy;
 mod icmp_probe;
+mod metrics_stream;
 mod prometheus_e2e;
 mod query_response;
 mod regions;

@@ -262,7 +262,7 @@ fn the_store_counts_failures_by_outcome_and_reason() {
     state.record(report(Some(FailureReason::Connect)));
     state.record(report(Some(FailureReason::Connect)));
     state.record(report(Some(FailureReason::Timeout)));
-    let runs = state.snapshot().runs;
+    let runs = state.snapshot().runs.clone();
     assert_eq!((runs.successes, runs.failures, runs.total()), (1, 3, 4));
     assert_eq!(
         runs.by_reason.into_iter().collect::<Vec<_>>(),
