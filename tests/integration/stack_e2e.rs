@@ -1,8 +1,9 @@
 //! The stack end to end, with the real tools: moto_server seeded with an RDS
 //! instance that breaks the database policy (tests/testdata/aws/seed.py, `db-bad`:
 //! single-AZ, unencrypted, 1 day of backups, no deletion protection), an ALB and
-//! Auto Scaling groups; outpost probing a good HTTPS target and a failing one and
-//! scraping moto through `[aws]`; a real Prometheus (Debian's) scraping outpost
+//! Auto Scaling groups, with CloudWatch datapoints for them (cloudwatch_seed.py);
+//! outpost probing a good HTTPS target and a failing one and scraping moto through
+//! `[aws]` and `[aws.cloudwatch]`; a real Prometheus (Debian's) scraping outpost
 //! every second (plus a Blackbox-style `/probe` job), with the shipped
 //! prometheus/*.rules.yml evaluated every second. Then:
 //! - every rule of every shipped rule file evaluates without error;
@@ -45,42 +46,6 @@ const BUDGET: Duration = Duration::from_secs(85);
 /// (dashboard, panel, series needed, why the test cannot produce it).
 const ALLOWED_EMPTY: &[(&str, &str, &[&str], &str)] = &[
     (
-        "outpost-sla-overview",
-        "ALB target 5xx ratio",
-        &["aws_applicationelb_httpcode_target_5xx_count_sum", "aws_applicationelb_request_count_sum"],
-        "CloudWatch metrics of a load balancer: moto holds no CloudWatch datapoints for the seeded ALB",
-    ),
-    (
-        "outpost-sla-overview",
-        "ALB TargetResponseTime",
-        &["aws_applicationelb_target_response_time_average"],
-        "CloudWatch metrics of a load balancer: moto holds no CloudWatch datapoints for the seeded ALB",
-    ),
-    (
-        "outpost-sla-overview",
-        "ALB requests",
-        &["aws_applicationelb_request_count_sum"],
-        "CloudWatch metrics of a load balancer: moto holds no CloudWatch datapoints for the seeded ALB",
-    ),
-    (
-        "outpost-aws",
-        "RDS CPU",
-        &["aws_rds_cpuutilization_average"],
-        "CloudWatch metrics of an RDS instance: moto holds no CloudWatch datapoints for it",
-    ),
-    (
-        "outpost-aws",
-        "RDS free storage",
-        &["aws_rds_free_storage_space_average"],
-        "CloudWatch metrics of an RDS instance: moto holds no CloudWatch datapoints for it",
-    ),
-    (
-        "outpost-aws",
-        "RDS connections",
-        &["aws_rds_database_connections_average"],
-        "CloudWatch metrics of an RDS instance: moto holds no CloudWatch datapoints for it",
-    ),
-    (
         "outpost-aws",
         "RDS CA certificate expiry",
         &["aws_rds_certificate_expiry_timestamp_seconds"],
@@ -92,12 +57,6 @@ const ALLOWED_EMPTY: &[(&str, &str, &[&str], &str)] = &[
         &["aws_rds_pending_maintenance_actions"],
         "moto answers DescribePendingMaintenanceActions with a 500, so the series is absent (as documented for a failed call)",
     ),
-    (
-        "outpost-health",
-        "CloudWatch datapoint age",
-        &["aws_cloudwatch_datapoint_age_seconds"],
-        "exists only with [aws.cloudwatch] and CloudWatch datapoints, which moto lacks",
-    ),
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -106,6 +65,8 @@ async fn shipped_rules_and_dashboards_on_a_live_stack() {
     let moto = Moto::start();
     moto.seed(REGION);
     moto.seed(OTHER_REGION);
+    moto.seed_cloudwatch(REGION, 1);
+    moto.seed_cloudwatch(OTHER_REGION, 2);
     let good = serve(
         Some(tls_config(
             &self_signed(&["localhost"]),
@@ -180,7 +141,8 @@ fn outpost_config(good: &str, bad: &str) -> String {
          labels = {{ service = \"web\" }}\n\n\
          [[probes]]\nname = \"bad\"\nmodule = \"http_2xx\"\ntarget = \"{bad}\"\ninterval = \"1s\"\n\
          labels = {{ service = \"web\" }}\n\n\
-         [aws]\nregions = [\"{REGION}\", \"{OTHER_REGION}\"]\ninterval = \"1s\"\n"
+         [aws]\nregions = [\"{REGION}\", \"{OTHER_REGION}\"]\ninterval = \"1s\"\n\n\
+         [aws.cloudwatch]\ninterval = \"1h\"\ndelay = \"0s\"\n"
     )
 }
 
