@@ -48,8 +48,11 @@ pub enum Command {
     Check,
     /// Probe TARGET once with a module of the configuration and print a trace.
     Probe {
-        /// What to probe: a URL (http), host:port (tcp), a socket path (unix), the
-        /// server as host or host:port (dns, grpc), a host (icmp).
+        /// What to probe, in the form the module's prober takes.
+        #[arg(long_help = format!(
+            "What to probe, in the form the module's prober takes: {}.",
+            crate::probe::ProberKind::target_forms()
+        ))]
         target: String,
         /// Module to use.
         #[arg(long, short, default_value = "http_2xx")]
@@ -101,6 +104,23 @@ mod tests {
             cli,
             Ok((PathBuf::from("probes.toml"), ":9465".to_string(), true))
         );
+    }
+
+    #[test]
+    fn probe_help_names_every_probers_target_form() {
+        use clap::CommandFactory;
+        let mut cmd = Cli::command();
+        let probe = cmd
+            .find_subcommand_mut("probe")
+            .map(|c| c.render_long_help().to_string());
+        let help = probe.unwrap_or_default();
+        for kind in crate::probe::ProberKind::ALL {
+            let entry = format!("{} ({})", kind.target_form(), kind.name());
+            assert!(
+                help.contains(&entry),
+                "`outpost probe --help` lacks {entry:?}:\n{help}"
+            );
+        }
     }
 
     #[test]

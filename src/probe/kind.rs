@@ -74,6 +74,13 @@ macro_rules! probers {
                 }
             }
 
+            /// What a target of this prober looks like, for help texts.
+            pub const fn target_form(self) -> &'static str {
+                match self {
+                    $(ProberKind::$variant => super::$module::TARGET_FORM,)*
+                }
+            }
+
             /// The failure reasons this prober can produce.
             pub fn outcomes(self) -> &'static [FailureReason] {
                 match self {
@@ -158,6 +165,15 @@ impl ProberKind {
     /// Every prober name, for "valid values" hints.
     pub fn names() -> Vec<&'static str> {
         ProberKind::ALL.iter().map(|k| k.name()).collect()
+    }
+
+    /// "a URL (http), host:port (tcp), ...": every prober's target form.
+    pub fn target_forms() -> String {
+        ProberKind::ALL
+            .iter()
+            .map(|k| format!("{} ({})", k.target_form(), k.name()))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 

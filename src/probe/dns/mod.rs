@@ -29,6 +29,8 @@ pub use settings::{DnsModule, RrRules, Transport};
 
 /// The `prober = "dns"` value and the name of its settings block.
 pub const KIND: &str = "dns";
+/// What a target of this prober looks like, for help texts.
+pub const TARGET_FORM: &str = "the server as host or host:port";
 
 pub type Settings = DnsModule;
 

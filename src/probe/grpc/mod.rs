@@ -32,6 +32,8 @@ use series::GrpcPhase;
 
 /// The `prober = "grpc"` value and the name of its settings block.
 pub const KIND: &str = "grpc";
+/// What a target of this prober looks like, for help texts.
+pub const TARGET_FORM: &str = "host or host:port, optionally with http(s)://";
 
 /// `[modules.NAME.grpc]`.
 #[derive(Debug, Clone, Default)]

@@ -57,6 +57,8 @@ pub use target::parse_target;
 
 /// The `prober = "http"` value and the name of its settings block.
 pub const KIND: &str = "http";
+/// What a target of this prober looks like, for help texts.
+pub const TARGET_FORM: &str = "a URL";
 
 pub type Settings = HttpModule;
 

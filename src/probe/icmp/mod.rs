@@ -28,6 +28,8 @@ pub use socket::{SocketChoice, SocketKind};
 
 /// The `prober = "icmp"` value and the name of its settings block.
 pub const KIND: &str = "icmp";
+/// What a target of this prober looks like, for help texts.
+pub const TARGET_FORM: &str = "a host name or address";
 
 /// Blackbox's default `ttl`.
 pub const DEFAULT_TTL: u8 = 64;

@@ -18,6 +18,8 @@ use crate::metrics::names::{self, Family};
 
 /// The `prober = "tcp"` value and the name of its settings block.
 pub const KIND: &str = "tcp";
+/// What a target of this prober looks like, for help texts.
+pub const TARGET_FORM: &str = "host:port";
 
 /// `[modules.NAME.tcp]`.
 #[derive(Debug, Clone, Default)]

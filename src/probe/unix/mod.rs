@@ -21,6 +21,8 @@ use crate::metrics::names::{self, Family};
 
 /// The `prober = "unix"` value and the name of its settings block.
 pub const KIND: &str = "unix";
+/// What a target of this prober looks like, for help texts.
+pub const TARGET_FORM: &str = "a socket path";
 
 /// `[modules.NAME.unix]`.
 #[derive(Debug, Clone, Default)]
