@@ -14,7 +14,7 @@
 #
 # Needs what scripts/install-test-deps.sh installs (docker-compose, .venv with python-hcl2
 # and kubernetes-validate, .venv-checkov with checkov). OUTPOST_BIN names a built binary;
-# otherwise `cargo build` provides target/debug/outpost (already built by `cargo test`).
+# otherwise target/debug/outpost, as `cargo test` left it (rebuilt if a source is newer).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,8 +38,13 @@ done
 
 bin=${OUTPOST_BIN:-}
 if [[ -z $bin ]]; then
-  "${CARGO:-cargo}" build --quiet --bin outpost
   bin=target/debug/outpost
+  # `cargo test` (run before this in `make test`) leaves a debug binary built with
+  # the dev-dependencies' features; `cargo build` would rebuild much of the tree
+  # with another feature set. Reuse it unless a source is newer.
+  if [[ ! -x $bin ]] || [[ -n $(find src Cargo.toml Cargo.lock -newer "$bin" -print -quit) ]]; then
+    "${CARGO:-cargo}" build --quiet --bin outpost
+  fi
 fi
 bin=$(realpath "$bin")
 
