@@ -19,7 +19,7 @@ pub mod rds;
 pub mod sdk;
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
@@ -239,7 +239,46 @@ async fn run_scraper(
     let Some(client) = Client::new(service, &sdk) else {
         return;
     };
-    let mut tick = tokio::time::interval(config.interval);
+    let interval = config.interval;
+    let describe = Describe { client, config };
+    refresh_every(&cache, &region, interval, &shutdown, &describe).await;
+}
+
+/// A Describe scrape of one service, as [`refresh_every`] runs it.
+struct Describe {
+    client: Client,
+    config: Arc<AwsConfig>,
+}
+
+impl Refresh for Describe {
+    fn refresh<'a>(
+        &'a self,
+        calls: &'a mut Calls,
+    ) -> impl std::future::Future<Output = Result<Snapshot, ScrapeError>> + Send + 'a {
+        self.client.scrape(calls, &self.config)
+    }
+}
+
+/// One round of fetching a service's data in a region, counting its API calls.
+pub(crate) trait Refresh {
+    fn refresh<'a>(
+        &'a self,
+        calls: &'a mut Calls,
+    ) -> impl std::future::Future<Output = Result<Snapshot, ScrapeError>> + Send + 'a;
+}
+
+/// Runs `source` every `interval` until `shutdown`, and records each result with
+/// its calls and duration in `cache` for `region`: the one loop behind the
+/// Describe scrapes and the CloudWatch refreshes, so both report health alike.
+pub(crate) async fn refresh_every(
+    cache: &ServiceCache,
+    region: &str,
+    interval: Duration,
+    shutdown: &CancellationToken,
+    source: &impl Refresh,
+) {
+    let service = cache.service();
+    let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
@@ -250,12 +289,12 @@ async fn run_scraper(
         let mut calls = Calls::default();
         let result = tokio::select! {
             () = shutdown.cancelled() => return,
-            r = client.scrape(&mut calls, &config) => r,
+            r = source.refresh(&mut calls) => r,
         };
         if let Err(e) = &result {
             tracing::warn!(region = %region, service = %service, error = %e, "AWS scrape failed; keeping the last good data until it goes stale");
         }
-        cache.record(&region, result, calls, started.elapsed());
+        cache.record(region, result, calls, started.elapsed());
     }
 }
 

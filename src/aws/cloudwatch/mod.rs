@@ -12,7 +12,7 @@ pub mod queries;
 pub mod series;
 
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
+use std::time::SystemTime;
 
 use tokio_util::sync::CancellationToken;
 
@@ -87,29 +87,11 @@ impl Task {
                 () = cache.scraped_once(region) => {}
             }
         }
-        let mut tick = tokio::time::interval(self.cw.interval);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                () = shutdown.cancelled() => return,
-                _ = tick.tick() => {}
-            }
-            let started = Instant::now();
-            let mut calls = Calls::default();
-            let result = tokio::select! {
-                () = shutdown.cancelled() => return,
-                r = self.refresh(&client, &mut calls) => r,
-            };
-            if let Err(e) = &result {
-                tracing::warn!(region = %region, error = %e, "CloudWatch refresh failed; keeping the last good data until it goes stale");
-            }
-            let snapshot = result.map(|samples| Snapshot {
-                samples,
-                resources: Vec::new(),
-            });
-            self.cache
-                .record(region, snapshot, calls, started.elapsed());
-        }
+        let refresher = Refresher {
+            task: &self,
+            client: &client,
+        };
+        super::refresh_every(&self.cache, region, self.cw.interval, &shutdown, &refresher).await;
     }
 
     /// One refresh: the queries for the resources known now, every call, samples.
@@ -129,5 +111,21 @@ impl Task {
         let mut api = fetch::Sdk { client, calls };
         let points = fetch::fetch(&mut api, &planned, &batches, self.cw.period).await?;
         Ok(fetch::samples(&planned, &points))
+    }
+}
+
+/// A region's task with its client, as [`super::refresh_every`] runs it.
+struct Refresher<'t> {
+    task: &'t Task,
+    client: &'t aws_sdk_cloudwatch::Client,
+}
+
+impl super::Refresh for Refresher<'_> {
+    async fn refresh(&self, calls: &mut Calls) -> Result<Snapshot, ScrapeError> {
+        let samples = self.task.refresh(self.client, calls).await?;
+        Ok(Snapshot {
+            samples,
+            resources: Vec::new(),
+        })
     }
 }
