@@ -48,15 +48,12 @@ SERVICES=(rds elbv2 autoscaling)
 TMP=$(mktemp -d /tmp/outpost-aws.XXXXXX)
 PIDS=()
 cleanup() {
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  sleep 0.3
-  for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  stop_pids "${PIDS[@]}"
   rm -rf "$TMP"
 }
 trap cleanup EXIT
 log() { printf '[aws %s] %s\n' "$(date +%T)" "$*" >&2; }
 die() { log "$*"; exit 1; }
-cpu_s() { sed 's/.*) //' "/proc/$1/stat" | awk '{ printf "%.2f", ($12 + $13) / 100 }'; }
 # The value of series $1 with exactly the labels $2 on the page in file $3 ("" if absent).
 value() { awk -v s="$1{$2}" '$1 == s { print $2 }' "$3"; }
 scrape() { curl -fsS -o "$2" "http://127.0.0.1:$1/metrics"; }

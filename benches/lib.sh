@@ -55,3 +55,16 @@ wait_http_ok() {
   echo "no answer from $1" >&2
   return 1
 }
+
+# Stops the processes given: TERM, up to 1 s each to go, then KILL. For EXIT traps.
+stop_pids() {
+  local pid
+  for pid in "$@"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "$@"; do
+    for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+}
+
+# CPU seconds (user + system) process $1 has used so far.
+cpu_s() { sed 's/.*) //' "/proc/$1/stat" | awk '{ printf "%.2f", ($12 + $13) / 100 }'; }

@@ -24,14 +24,11 @@ TMP=$(mktemp -d /tmp/outpost-scale.XXXXXX)
 chmod 755 "$TMP"
 PIDS=()
 cleanup() {
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  sleep 0.3
-  for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  stop_pids "${PIDS[@]}"
   rm -rf "$TMP"
 }
 trap cleanup EXIT
 log() { printf '[scale %s] %s\n' "$(date +%T)" "$*" >&2; }
-cpu_s() { sed 's/.*) //' "/proc/$1/stat" | awk '{ printf "%.2f", ($12 + $13) / 100 }'; }
 metric_sum() { awk -v n="$1" 'index($0, n) == 1 { s += $NF } END { printf "%.0f", s }'; }
 
 command -v nginx >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null
