@@ -226,7 +226,30 @@ ROWS=""
 to_ms() { awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /[0-9]s$/ && v !~ /ms$/) n *= 1000; print n }'; }
 
 WRK=(wrk --latency "-t$THREADS" "-c$CONNS" "-d$DURATION")
+FLOOR_WRK=(wrk "-t$THREADS" "-c$CONNS" "-d$DURATION" -H 'Connection: close')
+FLOOR_US=""
+# The floor: wrk fetching the page from nginx itself on a new connection per request
+# (`Connection: close`), as a probe must. Its own CPU per request (utime+stime, read
+# from the waiting shell's cutime+cstime once wrk has been reaped) is what the client
+# side of a probe costs at the least on this machine, kernel work included.
+floor_round() {
+  local out ticks requests
+  out=$(bash -c '"$@" >"'"$TMP"'/wrk-floor.txt"; read -r stat </proc/$$/stat; echo "${stat##*) }"' _ "${FLOOR_WRK[@]}" "$TARGET")
+  ticks=$(awk '{ print $14 + $15 }' <<<"$out")
+  requests=$(awk '/ requests in / { print $1 }' "$TMP/wrk-floor.txt")
+  [[ -n $requests && $requests -gt 0 ]] || die "the floor round completed no request"
+  awk -v t="$ticks" -v h="$CLK_TCK" -v n="$requests" 'BEGIN { print t / h * 1e6 / n }'
+}
+
 for round in $(seq "$ROUNDS"); do
+  if [[ -z $ONLY ]]; then
+    log "round $round/$ROUNDS: floor (${FLOOR_WRK[*]} $TARGET)"
+    f=$(floor_round)
+    FLOOR_US+="$f "
+    # shellcheck disable=SC2016 # literal backticks: Markdown code in the table
+    ROWS+="| $round | floor: wrk with "'`Connection: close`'" to nginx | | | | $(fmt "$(awk -v f="$f" 'BEGIN { print f / 1000 }')" 3) | | | | |"$'\n'
+    log "floor: $(fmt "$f" 1) us of wrk CPU per request"
+  fi
   for e in "${EXPORTERS[@]}"; do
     pid=${EPID[$e]}
     kill -0 "$pid" 2>/dev/null || die "$e (pid $pid) died; log: $(tail -n 5 "$TMP/$e.log")"
@@ -283,6 +306,11 @@ o_p50=$(med P50 outpost); b_p50=$(med P50 blackbox)
 o_p99=$(med P99 outpost); b_p99=$(med P99 blackbox)
 o_up=${STARTUP_MS[outpost]:-}; b_up=${STARTUP_MS[blackbox]:-}
 o_bin=$(mib "$(mib "${BIN_BYTES[outpost]:-}")"); b_bin=$(mib "$(mib "${BIN_BYTES[blackbox]:-}")")
+floor_us=""
+# shellcheck disable=SC2086 # word splitting of the space-separated list is the point
+[[ -n $FLOOR_US ]] && floor_us=$(median $FLOOR_US)
+# x_floor MS: a CPU time per probe in ms as a multiple of the floor.
+x_floor() { [[ -n $1 && -n $floor_us ]] && awk -v c="$1" -v f="$floor_us" 'BEGIN { printf "%.2f×", c * 1000 / f }' || echo "—"; }
 
 cpu_model=$(lscpu | awk -F': *' '/^Model name/ { print $2; exit }')
 REPORT="$TMP/report.md"
@@ -305,6 +333,7 @@ REPORT="$TMP/report.md"
   echo "|---|--:|--:|--:|"
   echo "| probes/s | $(cell "$o_rps" 0) | $(cell "$b_rps" 0) | $(ratio "$o_rps" "$b_rps") |"
   echo "| CPU time per probe, ms | $(cell "$o_cpu" 3) | $(cell "$b_cpu" 3) | $(ratio "$b_cpu" "$o_cpu") |"
+  echo "| CPU per probe as a multiple of the floor (wrk, \`Connection: close\`: $(cell "$floor_us" 1) µs/request) | $(x_floor "$o_cpu") | $(x_floor "$b_cpu") | |"
   echo "| exporter CPU time per round, s | $(cell "$o_cpus" 2) | $(cell "$b_cpus" 2) | |"
   echo "| peak RSS (VmHWM), MiB | $(cell "$o_hwm") | $(cell "$b_hwm") | $(ratio "$b_hwm" "$o_hwm") |"
   echo "| idle RSS after start, MiB | $(cell "$o_idle") | $(cell "$b_idle") | $(ratio "$b_idle" "$o_idle") |"
@@ -326,7 +355,10 @@ REPORT="$TMP/report.md"
   echo "what the exporter reaches on a shared machine, not on dedicated cores. Peak RSS is VmHWM"
   echo "at the end of the round (a high-water mark since start). Start-up is exec to the first 200"
   echo "from \`/-/healthy\`, polled every 5 ms. \"nginx hits/probe\" (from nginx's stub_status)"
-  echo "checks that every counted probe really fetched the page."
+  echo "checks that every counted probe really fetched the page. The floor row of each round"
+  echo "is wrk itself fetching the page from nginx with \`Connection: close\` (a new connection"
+  echo "per request, as every probe makes): wrk's own CPU per request, the least the client"
+  echo "side of a probe costs on this machine; outpost also serves the \`/probe\` request."
 } >"$REPORT"
 
 echo

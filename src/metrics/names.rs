@@ -2,6 +2,8 @@
 //! The names are a public interface: Blackbox's where Blackbox has the series,
 //! `outpost_` for the daemon's own. The contract test spells them out literally.
 
+use std::collections::HashMap;
+use std::sync::OnceLock;
 /// The exposition type of a family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -534,22 +536,36 @@ pub const NOT_PROBER_SPECIFIC: &[&[Family]] = &[
 ];
 
 /// Every family outpost can expose, each once: the groups above and every
-/// prober's own (see [`crate::probe::ProberKind::families`]).
-pub fn all() -> Vec<Family> {
-    let mut out: Vec<Family> = Vec::new();
-    let prober_groups = crate::probe::ProberKind::ALL
-        .iter()
-        .flat_map(|k| k.families().iter());
-    for family in NOT_PROBER_SPECIFIC
-        .iter()
-        .chain(prober_groups)
-        .flat_map(|g| g.iter())
-    {
-        if !out.iter().any(|f| f.name == family.name) {
-            out.push(*family);
+/// prober's own (see [`crate::probe::ProberKind::families`]). Built once: `/probe`
+/// looks families up on every request.
+pub fn all() -> &'static [Family] {
+    static ALL: OnceLock<Vec<Family>> = OnceLock::new();
+    ALL.get_or_init(|| {
+        let mut out: Vec<Family> = Vec::new();
+        let prober_groups = crate::probe::ProberKind::ALL
+            .iter()
+            .flat_map(|k| k.families().iter());
+        for family in NOT_PROBER_SPECIFIC
+            .iter()
+            .chain(prober_groups)
+            .flat_map(|g| g.iter())
+        {
+            if !out.iter().any(|f| f.name == family.name) {
+                out.push(*family);
+            }
         }
-    }
-    out
+        out
+    })
+}
+
+/// The family called `name` among all of outpost's, by hash rather than by a
+/// scan of the hundred-odd names.
+pub fn lookup(name: &str) -> Option<Family> {
+    static INDEX: OnceLock<HashMap<&'static str, Family>> = OnceLock::new();
+    INDEX
+        .get_or_init(|| all().iter().map(|f| (f.name, *f)).collect())
+        .get(name)
+        .copied()
 }
 
 /// The family called `name` among `families`.
@@ -559,7 +575,7 @@ pub fn find<'f>(families: &'f [Family], name: &str) -> Option<&'f Family> {
 
 /// Type and help of `name`, if outpost has such a family.
 pub fn describe(name: &str) -> Option<Family> {
-    all().into_iter().find(|f| f.name == name)
+    lookup(name)
 }
 
 /// What the scheduled probes can write: the common and scheduled series and

@@ -14,7 +14,7 @@ use crate::scheduler::Scheduler;
 /// `/probe` answers.
 pub fn render_report(format: Format, report: &ProbeReport) -> String {
     let mut enc = Encoder::new(format);
-    write_reports(&mut enc, &[("", report)], &names::all());
+    write_reports(&mut enc, &[("", report)], names::lookup);
     enc.finish()
 }
 
@@ -24,7 +24,12 @@ pub fn render_report(format: Format, report: &ProbeReport) -> String {
 /// A series every report has, read from the report itself.
 type RunLevelSeries = (&'static str, fn(&ProbeReport) -> f64);
 
-fn write_reports(enc: &mut Encoder, reports: &[(&str, &ProbeReport)], families: &[Family]) {
+/// `family_of` finds a sample's family among those the caller may write.
+fn write_reports(
+    enc: &mut Encoder,
+    reports: &[(&str, &ProbeReport)],
+    family_of: impl Fn(&str) -> Option<Family>,
+) {
     let run_level: [RunLevelSeries; 3] = [
         (names::PROBE_SUCCESS, |r| if r.success { 1.0 } else { 0.0 }),
         (names::PROBE_DURATION_SECONDS, |r| r.duration.as_secs_f64()),
@@ -34,10 +39,10 @@ fn write_reports(enc: &mut Encoder, reports: &[(&str, &ProbeReport)], families: 
         return;
     }
     for (name, value) in run_level {
-        let Some(family) = names::find(families, name) else {
+        let Some(family) = family_of(name) else {
             continue;
         };
-        enc.start(family);
+        enc.start(&family);
         for (prefix, report) in reports {
             enc.sample_with_prefix(prefix, &[], value(report));
         }
@@ -58,15 +63,15 @@ fn write_reports(enc: &mut Encoder, reports: &[(&str, &ProbeReport)], families: 
         // A prober's sample outside its declared families is a bug the contract
         // test catches; in a release build the family is left out rather than
         // sent without a type and help.
-        let Some(family) = names::find(families, name) else {
+        let Some(family) = family_of(name) else {
             debug_assert!(false, "sample {name} belongs to no declared family");
             continue;
         };
-        enc.start(family);
+        enc.start(&family);
         for (prefix, report) in reports {
             for sample in report.samples.iter().filter(|s| same_name(s.name, name)) {
                 labels.clear();
-                labels.extend(sample.labels.iter().map(|(k, v)| (*k, v.as_str())));
+                labels.extend(sample.labels.iter().map(|(k, v)| (*k, v.as_ref())));
                 enc.sample_with_prefix(prefix, &labels, sample.value);
             }
         }
@@ -111,7 +116,9 @@ impl Source for ScheduledProbes {
             .iter()
             .filter_map(|(prefix, snap)| snap.latest.as_deref().map(|r| (*prefix, r)))
             .collect();
-        write_reports(enc, &reports, &self.families);
+        write_reports(enc, &reports, |name| {
+            names::find(&self.families, name).copied()
+        });
         write_run_counts(enc, &snapshots);
         enc.start_declared(names::PROBE_RUN_DURATION_SECONDS);
         for (prefix, snap) in &snapshots {

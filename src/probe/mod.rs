@@ -26,7 +26,7 @@ use tokio::time::Instant;
 
 use crate::config::Module;
 pub use kind::{Prober, ProberKind, TargetError, NOT_YET};
-pub use report::{FailureReason, ProbeFailure, ProbeReport, Recorder, Sample};
+pub use report::{FailureReason, LabelValue, ProbeFailure, ProbeReport, Recorder, Sample};
 
 /// What a run needs besides its module and target.
 #[derive(Debug, Clone)]

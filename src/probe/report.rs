@@ -3,6 +3,7 @@
 //! [`ProbeReport`], which the scheduler stores, `/probe` encodes and `outpost probe`
 //! prints.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
@@ -110,12 +111,16 @@ impl ProbeFailure {
     }
 }
 
+/// A label value: most are fixed words (`phase="connect"`), borrowed for free;
+/// what a run learns (a cipher, a certificate subject) is owned.
+pub type LabelValue = Cow<'static, str>;
+
 /// One gauge sample of a Blackbox series. Help texts and types live in
 /// [`crate::metrics::names`], keyed by `name`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample {
     pub name: &'static str,
-    pub labels: Vec<(&'static str, String)>,
+    pub labels: Vec<(&'static str, LabelValue)>,
     pub value: f64,
 }
 
@@ -163,6 +168,10 @@ impl ProbeReport {
     }
 }
 
+/// The samples a run's recorder has room for from the start (an http run over
+/// TLS records about two dozen).
+const SAMPLES_PER_RUN: usize = 32;
+
 /// Where a prober writes as it goes. Because it lives outside the prober's future,
 /// whatever was recorded before a timeout survives the future being dropped.
 #[derive(Debug)]
@@ -177,7 +186,8 @@ impl Recorder {
     pub fn new(debug: bool) -> Self {
         Recorder {
             started: Instant::now(),
-            samples: Vec::new(),
+            // Room for an http run's series without regrowing on the way.
+            samples: Vec::with_capacity(SAMPLES_PER_RUN),
             trace: Vec::new(),
             debug,
         }
@@ -192,7 +202,7 @@ impl Recorder {
     pub fn set_with(
         &mut self,
         name: &'static str,
-        labels: Vec<(&'static str, String)>,
+        labels: Vec<(&'static str, LabelValue)>,
         value: f64,
     ) {
         match self
@@ -213,7 +223,7 @@ impl Recorder {
     pub fn add_with(
         &mut self,
         name: &'static str,
-        labels: Vec<(&'static str, String)>,
+        labels: Vec<(&'static str, LabelValue)>,
         delta: f64,
     ) {
         match self
@@ -254,7 +264,9 @@ impl Recorder {
         self.started
     }
 
-    pub(crate) fn into_parts(self) -> (Vec<Sample>, Vec<String>) {
+    pub(crate) fn into_parts(mut self) -> (Vec<Sample>, Vec<String>) {
+        // The report may be kept until the next run: no spare room in it.
+        self.samples.shrink_to_fit();
         (self.samples, self.trace)
     }
 }

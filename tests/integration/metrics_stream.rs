@@ -94,7 +94,7 @@ fn report(target: &str, n: usize) -> ProbeReport {
     let v = |j: usize| VALUES[(k + j) % VALUES.len()];
     let phase = |p: &str, j| Sample {
         name: "probe_http_duration_seconds",
-        labels: vec![("phase", p.to_string())],
+        labels: vec![("phase", p.to_string().into())],
         value: v(j),
     };
     let mut samples = vec![

@@ -76,7 +76,7 @@ const PHASES: [&str; 3] = ["resolve", "connect", "request"];
 fn phase(rec: &mut Recorder, name: &'static str, seconds: f64) {
     rec.set_with(
         series::PROBE_DNS_DURATION_SECONDS,
-        vec![("phase", name.to_string())],
+        vec![("phase", name.into())],
         seconds,
     );
 }

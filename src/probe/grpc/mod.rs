@@ -137,7 +137,7 @@ fn register_series(rec: &mut Recorder) {
     for status in wire::SERVING_STATUSES {
         rec.set_with(
             series::PROBE_GRPC_HEALTHCHECK_RESPONSE,
-            vec![("serving_status", status.to_string())],
+            vec![("serving_status", status.to_string().into())],
             0.0,
         );
     }
@@ -149,7 +149,7 @@ fn register_series(rec: &mut Recorder) {
 fn set_serving_status(rec: &mut Recorder, name: &str) {
     rec.set_with(
         series::PROBE_GRPC_HEALTHCHECK_RESPONSE,
-        vec![("serving_status", name.to_string())],
+        vec![("serving_status", name.to_string().into())],
         1.0,
     );
 }
@@ -157,7 +157,7 @@ fn set_serving_status(rec: &mut Recorder, name: &str) {
 fn add_phase(rec: &mut Recorder, phase: GrpcPhase, secs: f64) {
     rec.add_with(
         series::PROBE_GRPC_DURATION_SECONDS,
-        vec![("phase", phase.as_label().to_string())],
+        vec![("phase", phase.as_label().into())],
         secs,
     );
 }

@@ -30,7 +30,7 @@ const MAX_HEAD: usize = 64 * 1024;
 pub(super) fn add_phase(rec: &mut Recorder, phase: HttpPhase, secs: f64) {
     rec.add_with(
         series::PROBE_HTTP_DURATION_SECONDS,
-        vec![("phase", phase.as_label().to_string())],
+        vec![("phase", phase.as_label().into())],
         secs,
     );
 }

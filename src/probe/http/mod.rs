@@ -315,8 +315,13 @@ impl Run {
         let port = target::port(&self.url);
         let (ip, proxy) = if self.redirects == 0 {
             let ip = self.address(host, module, rec).await?;
-            let seen = ip.map_or_else(|| host.to_string(), |ip| ip.to_string());
-            (ip, proxy::choose(module, https, &seen, port))
+            let proxy = if proxy::configured(module) {
+                let seen = ip.map_or_else(|| host.to_string(), |ip| ip.to_string());
+                proxy::choose(module, https, &seen, port)
+            } else {
+                None
+            };
+            (ip, proxy)
         } else {
             match proxy::choose(module, https, host, port) {
                 Some(proxy) => (None, Some(proxy)),

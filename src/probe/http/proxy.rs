@@ -22,6 +22,12 @@ const MAX_HEAD: usize = 64 * 1024;
 /// The connection a request is written to: TCP, or TLS to an https proxy.
 pub(super) type Transport = Either<TcpStream, TlsStream<TcpStream>>;
 
+/// Whether any proxy setting could apply, so a run without one skips [`choose`]
+/// and the formatting of its host.
+pub(super) fn configured(module: &HttpModule) -> bool {
+    module.proxy_options.from_environment.is_some() || module.proxy_url.is_some()
+}
+
 /// The proxy for a request to `host` (as Go's transport sees it: the resolved
 /// IP on the first hop unless the proxy resolves, the URL's name after a
 /// redirect) on `port`, if any.

@@ -109,7 +109,7 @@ const MAX_RECV_ERRORS: u32 = 16;
 fn phase(rec: &mut Recorder, name: &'static str, seconds: f64) {
     rec.set_with(
         series::PROBE_ICMP_DURATION_SECONDS,
-        vec![("phase", name.to_string())],
+        vec![("phase", name.into())],
         seconds,
     );
 }

@@ -335,7 +335,7 @@ fn record_expect_info(
         .map(|(name, template)| {
             let mut out = Vec::new();
             caps.expand(template.as_bytes(), &mut out);
-            (*name, String::from_utf8_lossy(&out).into_owned())
+            (*name, String::from_utf8_lossy(&out).into_owned().into())
         })
         .collect();
     rec.set_with(names::PROBE_EXPECT_INFO, values, 1.0);

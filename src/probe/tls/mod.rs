@@ -320,7 +320,7 @@ fn record_session(
     if series.cipher {
         rec.set_with(
             names::PROBE_TLS_CIPHER_INFO,
-            vec![("cipher", cipher.clone())],
+            vec![("cipher", cipher.clone().into())],
             1.0,
         );
     }
@@ -335,7 +335,7 @@ fn record_session(
 pub fn record_version(rec: &mut Recorder, version: &'static str) {
     rec.set_with(
         names::PROBE_TLS_VERSION_INFO,
-        vec![("version", version.to_string())],
+        vec![("version", version.into())],
         1.0,
     );
 }
@@ -368,11 +368,11 @@ pub fn record_chain(rec: &mut Recorder, chain: &[CertificateDer<'_>]) {
         rec.set_with(
             names::PROBE_SSL_LAST_CHAIN_INFO,
             vec![
-                ("fingerprint_sha256", leaf.fingerprint_sha256),
-                ("subject", leaf.subject),
-                ("issuer", leaf.issuer),
-                ("subjectalternative", leaf.subjectalternative),
-                ("serialnumber", leaf.serialnumber),
+                ("fingerprint_sha256", leaf.fingerprint_sha256.into()),
+                ("subject", leaf.subject.into()),
+                ("issuer", leaf.issuer.into()),
+                ("subjectalternative", leaf.subjectalternative.into()),
+                ("serialnumber", leaf.serialnumber.into()),
             ],
             1.0,
         );

@@ -68,7 +68,7 @@ pub(crate) fn labels_of(report: &ProbeReport, name: &str) -> Vec<Vec<(String, St
         .map(|s| {
             s.labels
                 .iter()
-                .map(|(k, v)| (k.to_string(), v.clone()))
+                .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect()
         })
         .collect()
