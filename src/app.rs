@@ -36,20 +36,25 @@ pub struct App {
 impl App {
     /// Starts scheduling `config`'s probes. Must be called inside a Tokio runtime.
     pub fn start(config: Config, runner: Runner, shutdown: CancellationToken) -> Arc<App> {
-        App::start_sharded(config, runner, shutdown, None)
+        App::start_sharded(config, runner, shutdown, None, None)
     }
 
     /// As [`App::start`], running only `shard`'s probes when given (`--shard`,
-    /// which wins over the configuration's `server.shard` across reloads).
+    /// which wins over the configuration's `server.shard` across reloads), the
+    /// scheduled runs on `probe_runtime` when given ([`crate::probe_thread`]).
     pub fn start_sharded(
         config: Config,
         runner: Runner,
         shutdown: CancellationToken,
         shard: Option<Shard>,
+        probe_runtime: Option<tokio::runtime::Handle>,
     ) -> Arc<App> {
         let limiter = Arc::new(Limiter::new(config.server.max_concurrent_probes));
-        let scheduler =
-            Arc::new(Scheduler::new(runner, limiter.clone(), shutdown).with_shard_override(shard));
+        let scheduler = Arc::new(
+            Scheduler::new(runner, limiter.clone(), shutdown)
+                .with_shard_override(shard)
+                .with_runtime(probe_runtime),
+        );
         scheduler.apply(&config);
         let stats = Arc::new(DaemonStats::new());
         let sources: Vec<Arc<dyn Source>> = vec![

@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::app::{watch_config, App};
 use crate::config::Config;
+use crate::probe_thread::ProbeThread;
 use crate::scheduler::{probe_runner, Runner};
 use crate::shard::Shard;
 
@@ -25,6 +26,9 @@ pub struct Options {
     pub shard: Option<Shard>,
     /// How AWS clients are built (tests point them at moto_server).
     pub aws: crate::aws::AwsOptions,
+    /// Scheduled runs on a thread of their own ([`crate::probe_thread`]); off,
+    /// they share the caller's runtime.
+    pub probe_thread: bool,
 }
 
 impl Default for Options {
@@ -34,6 +38,7 @@ impl Default for Options {
             runner: probe_runner(),
             shard: None,
             aws: crate::aws::AwsOptions::default(),
+            probe_thread: true,
         }
     }
 }
@@ -52,25 +57,33 @@ pub struct Daemon {
     pub app: Arc<App>,
     pub shutdown: CancellationToken,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// Stopped (and joined) after the scheduler, in [`Daemon::wait`].
+    probe_thread: Option<ProbeThread>,
 }
 
 impl Daemon {
-    /// Starts scheduling and serving. Call inside a Tokio runtime.
+    /// Starts scheduling and serving. Call inside a Tokio runtime. Fails only
+    /// if the probe thread cannot be started.
     pub fn start(
         config: Config,
         listener: TcpListener,
         options: Options,
         shutdown: CancellationToken,
-    ) -> Daemon {
+    ) -> std::io::Result<Daemon> {
         let loaded = options
             .watch_interval
             .and_then(|_| std::fs::read(&config.source).ok());
         let aws = config.aws.clone();
+        let probe_thread = match options.probe_thread {
+            true => Some(ProbeThread::start()?),
+            false => None,
+        };
         let app = App::start_sharded(
             config,
             options.runner,
             shutdown.child_token(),
             options.shard,
+            probe_thread.as_ref().map(|t| t.handle().clone()),
         );
         // No [aws] section: no AWS client is built and no AWS API is called. A
         // reload that adds, changes or removes it is applied by the app.
@@ -85,11 +98,12 @@ impl Daemon {
             app.clone(),
             shutdown.clone(),
         ));
-        Daemon {
+        Ok(Daemon {
             app,
             shutdown,
             server,
-        }
+            probe_thread,
+        })
     }
 
     /// Waits for the server to stop (after `shutdown` is cancelled), then cancels
@@ -100,6 +114,10 @@ impl Daemon {
             Err(e) => Err(std::io::Error::other(e)),
         };
         self.app.shutdown(RUN_CANCEL_GRACE).await;
+        if let Some(thread) = self.probe_thread {
+            // Joining blocks: off the runtime's worker.
+            let _ = tokio::task::spawn_blocking(move || drop(thread)).await;
+        }
         served
     }
 }

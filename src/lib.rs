@@ -16,7 +16,8 @@
 //! - [`aws`]: `[aws]` scrapes, one task per region × service on its own interval
 //!   into a cache that is a `/metrics` source; no `[aws]`, no AWS client.
 //! - [`scheduler`]: owns time: intervals, start spread, concurrency cap, reload diff;
-//!   [`shard`]: which replica runs a probe when the list is split (`--shard I/N`).
+//!   [`shard`]: which replica runs a probe when the list is split (`--shard I/N`);
+//!   [`probe_thread`]: the thread the scheduled runs live on, apart from serving.
 //! - [`results`]: per probe, the latest report and run statistics, swapped together.
 //! - [`server`]: the HTTP endpoints; [`app`]: shared state and reloads;
 //!   [`daemon`]: the assembly, signals and shutdown; [`cli`]: the command line.
@@ -35,6 +36,7 @@ pub mod config;
 pub mod daemon;
 pub mod metrics;
 pub mod probe;
+pub mod probe_thread;
 pub mod results;
 pub mod scheduler;
 pub mod server;

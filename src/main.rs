@@ -106,7 +106,8 @@ async fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         shard: cli.shard,
         ..Options::default()
     };
-    let daemon = Daemon::start(config, listener, options, shutdown.clone());
+    let daemon = Daemon::start(config, listener, options, shutdown.clone())
+        .context("cannot start the probe thread")?;
     let signals = tokio::spawn(daemon::handle_signals(
         signals,
         daemon.app.clone(),

@@ -179,6 +179,9 @@ pub struct Scheduler {
     timer: Mutex<Option<mpsc::UnboundedSender<Due>>>,
     /// `--shard`: wins over the configuration's `server.shard`, across reloads.
     shard_override: Option<Shard>,
+    /// The runtime the timer and the runs live on ([`crate::probe_thread`]);
+    /// `None`: the one [`Scheduler::apply`] is called on.
+    runtime: Option<tokio::runtime::Handle>,
 }
 
 impl std::fmt::Debug for Scheduler {
@@ -200,7 +203,14 @@ impl Scheduler {
             tracker: TaskTracker::new(),
             timer: Mutex::new(None),
             shard_override: None,
+            runtime: None,
         }
+    }
+
+    /// Runs the timer, and so every run, on `runtime` instead of the caller's.
+    pub fn with_runtime(mut self, runtime: Option<tokio::runtime::Handle>) -> Self {
+        self.runtime = runtime;
+        self
     }
 
     /// Runs only `shard`'s probes whatever the configuration says (`--shard`).
@@ -314,8 +324,12 @@ impl Scheduler {
             timer: tx.clone(),
             tracker: self.tracker.clone(),
         };
-        self.tracker
-            .spawn(drive_timer(rx, self.shutdown.clone(), Arc::new(runs)));
+        let timer_task = drive_timer(rx, self.shutdown.clone(), Arc::new(runs));
+        // Runs are spawned by the timer task, so they land on its runtime.
+        match &self.runtime {
+            Some(runtime) => self.tracker.spawn_on(timer_task, runtime),
+            None => self.tracker.spawn(timer_task),
+        };
         *timer = Some(tx.clone());
         tx
     }

@@ -495,3 +495,38 @@ async fn a_client_that_never_finishes_its_request_head_is_disconnected() {
     );
     d.stop().await;
 }
+
+/// Scheduled runs happen on the probe thread, apart from the runtime serving
+/// HTTP: a `/probe` flood or a scrape cannot hold up their starts.
+#[tokio::test]
+async fn scheduled_runs_happen_on_the_probe_thread() {
+    use std::sync::{Arc, Mutex};
+    let target = target_server().await;
+    let threads = Arc::new(Mutex::new(Vec::<Option<String>>::new()));
+    let seen = threads.clone();
+    let real = outpost::scheduler::probe_runner();
+    let options = Options {
+        runner: Arc::new(move |module, target, ctx| {
+            let name = std::thread::current().name().map(str::to_string);
+            seen.lock().unwrap().push(name);
+            real(module, target, ctx)
+        }),
+        ..Options::default()
+    };
+    let d = TestDaemon::start_with(&config(target, ""), options).await;
+    let text = d
+        .metrics_when(Duration::from_secs(10), |t| {
+            t.contains("probe_success{probe=\"good\"")
+        })
+        .await;
+    assert!(text.contains("probe_success{probe=\"good\""), "{text}");
+    let threads = threads.lock().unwrap().clone();
+    assert!(!threads.is_empty(), "no scheduled run started");
+    assert!(
+        threads
+            .iter()
+            .all(|t| t.as_deref() == Some("outpost-probes")),
+        "runs started on {threads:?}"
+    );
+    d.stop().await;
+}

@@ -40,7 +40,7 @@ impl TestDaemon {
             Config::load(&config_path).unwrap_or_else(|e| panic!("test config invalid:\n{e}"));
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let daemon = Daemon::start(config, listener, options, CancellationToken::new());
+        let daemon = Daemon::start(config, listener, options, CancellationToken::new()).unwrap();
         TestDaemon {
             addr,
             config_path,
