@@ -10,6 +10,9 @@
 use std::fmt::Write;
 
 use super::names::{Family, Kind};
+use super::number::push_f64;
+#[cfg(test)]
+use super::number::EXACT_INTEGERS;
 
 /// Which format to write; chosen from the scraper's `Accept` header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -381,17 +384,9 @@ fn write_line(
     out.push('\n');
 }
 
-/// The largest integer below which every integer is an exact f64 (2^53).
-const EXACT_INTEGERS: f64 = 9_007_199_254_740_992.0;
-
 fn push_value(out: &mut String, v: f64) {
-    // Most values on a page are whole numbers (counts, buckets, 0/1 gauges, status
-    // codes): integer formatting spells them exactly as float formatting does
-    // (Rust never writes an exponent) at a fraction of the cost. -0 keeps its sign.
-    if v.fract() == 0.0 && v.abs() < EXACT_INTEGERS && !(v == 0.0 && v.is_sign_negative()) {
-        let _ = write!(out, "{}", v as i64);
-    } else if v.is_finite() {
-        let _ = write!(out, "{v}");
+    if v.is_finite() {
+        push_f64(out, v);
     } else {
         out.push_str(&format_value(v));
     }
@@ -412,7 +407,9 @@ pub fn format_value(v: f64) -> String {
 }
 
 fn escape_label_value(out: &mut String, v: &str) {
-    if !v.contains(['\\', '"', '\n']) {
+    // A byte scan: label values are ASCII nearly always, and the char-set
+    // pattern of `str::contains` costs several times more per byte.
+    if !v.bytes().any(|b| matches!(b, b'\\' | b'"' | b'\n')) {
         out.push_str(v);
         return;
     }

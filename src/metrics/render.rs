@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use super::encode::{Encoder, Format};
+use super::layout::Layouts;
 use super::names::{self, Family};
 use super::source::Source;
 use crate::probe::ProbeReport;
@@ -43,18 +44,10 @@ fn write_reports(enc: &mut Encoder, reports: &[(&str, &ProbeReport)], families: 
         }
     }
     // Families in order of first appearance; each is then written by a pass over
-    // the reports. No per-sample index is built: at 100,000 probes one would be
-    // tens of MiB per scrape, while a pass compares a few static names per report.
-    let mut order: Vec<&'static str> = Vec::new();
-    for (_, report) in reports {
-        for sample in &report.samples {
-            if !order.iter().any(|n| same_name(n, sample.name)) {
-                order.push(sample.name);
-            }
-        }
-    }
+    // the reports, reading only that family's samples of each (see layout.rs).
+    let layouts = Layouts::new(reports.iter().map(|(_, r)| *r));
     let mut labels: Vec<(&str, &str)> = Vec::new();
-    for name in order {
+    for (f, name) in layouts.families().iter().enumerate() {
         // A prober's sample outside its declared families is a bug the contract
         // test catches; in a release build the family is left out rather than
         // sent without a type and help.
@@ -63,20 +56,14 @@ fn write_reports(enc: &mut Encoder, reports: &[(&str, &ProbeReport)], families: 
             continue;
         };
         enc.start(family);
-        for (prefix, report) in reports {
-            for sample in report.samples.iter().filter(|s| same_name(s.name, name)) {
+        for (index, (prefix, report)) in reports.iter().enumerate() {
+            layouts.for_each_sample(f, index, report, |sample| {
                 labels.clear();
                 labels.extend(sample.labels.iter().map(|(k, v)| (*k, v.as_str())));
                 enc.sample_with_prefix(prefix, &labels, sample.value);
-            }
+            });
         }
     }
-}
-
-/// Sample names are static strings, nearly always the very same constant: the
-/// address comparison settles most of them without reading the bytes.
-fn same_name(a: &str, b: &str) -> bool {
-    std::ptr::eq(a, b) || a == b
 }
 
 /// The scheduled probes' results: the Blackbox series of each probe's latest
