@@ -10,7 +10,7 @@
 //! order, so the reports share a handful of layouts; each layout knows, per
 //! family, the positions of that family's samples.
 
-use crate::probe::ProbeReport;
+use crate::probe::{ProbeReport, Sample};
 
 /// More distinct layouts than this and later new ones are scanned by name per
 /// family, as before: bounded work matching a report against the known layouts.
@@ -19,17 +19,19 @@ const MAX_LAYOUTS: usize = 32;
 /// The sample families of a set of reports and, per report, where each
 /// family's samples are.
 #[derive(Debug)]
-pub(super) struct Layouts {
+pub(super) struct Layouts<'r> {
     /// Sample names in order of first appearance over the reports.
     order: Vec<&'static str>,
     /// Per layout: its names, and per family of `order`, its sample positions.
     layouts: Vec<(Vec<&'static str>, Vec<Vec<u32>>)>,
-    /// Per report, its layout's index; `None` beyond [`MAX_LAYOUTS`].
-    of_report: Vec<Option<u32>>,
+    /// Per report, its samples and its layout's index (`None` beyond
+    /// [`MAX_LAYOUTS`]): 24 bytes a report, read in order, where going through
+    /// each report for its samples would be a cache miss per report and family.
+    of_report: Vec<(&'r [Sample], Option<u32>)>,
 }
 
-impl Layouts {
-    pub(super) fn new<'r>(reports: impl Iterator<Item = &'r ProbeReport>) -> Self {
+impl<'r> Layouts<'r> {
+    pub(super) fn new(reports: impl Iterator<Item = &'r ProbeReport>) -> Self {
         let mut order: Vec<&'static str> = Vec::new();
         let mut layouts: Vec<(Vec<&'static str>, Vec<Vec<u32>>)> = Vec::new();
         let mut of_report = Vec::new();
@@ -57,7 +59,7 @@ impl Layouts {
                 }
             };
             last = layout.or(last);
-            of_report.push(layout);
+            of_report.push((report.samples.as_slice(), layout));
         }
         for (names, positions) in &mut layouts {
             *positions = order
@@ -81,30 +83,25 @@ impl Layouts {
         &self.order
     }
 
-    /// Calls `each` with every sample of family number `family` (of
-    /// [`Layouts::families`]) in report number `index`, in recorded order.
-    pub(super) fn for_each_sample<'r>(
+    /// The samples of family number `family` (of [`Layouts::families`]) in
+    /// report number `index`, in recorded order.
+    pub(super) fn samples(
         &self,
         family: usize,
         index: usize,
-        report: &'r ProbeReport,
-        mut each: impl FnMut(&'r crate::probe::Sample),
-    ) {
-        match self.of_report.get(index).copied().flatten() {
-            Some(l) => {
-                for &i in &self.layouts[l as usize].1[family] {
-                    if let Some(sample) = report.samples.get(i as usize) {
-                        each(sample);
-                    }
-                }
-            }
-            None => {
-                let name = self.order[family];
-                for sample in report.samples.iter().filter(|s| same_name(s.name, name)) {
-                    each(sample);
-                }
-            }
-        }
+    ) -> impl Iterator<Item = &'r Sample> + use<'_, 'r> {
+        // A report of a known layout reads only its own positions; one beyond
+        // the layouts kept is scanned by name (the slice to scan is empty else).
+        let (samples, layout) = self.of_report.get(index).copied().unwrap_or((&[], None));
+        let (positions, scanned): (&[u32], &[Sample]) = match layout {
+            Some(l) => (&self.layouts[l as usize].1[family], &[]),
+            None => (&[], samples),
+        };
+        let name = self.order[family];
+        positions
+            .iter()
+            .filter_map(|&i| samples.get(i as usize))
+            .chain(scanned.iter().filter(move |s| same_name(s.name, name)))
     }
 }
 
@@ -121,4 +118,69 @@ fn same_names(names: &[&'static str], report: &ProbeReport) -> bool {
 /// address comparison settles most of them without reading the bytes.
 fn same_name(a: &str, b: &str) -> bool {
     std::ptr::eq(a, b) || a == b
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::probe::Sample;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    const NAMES: [&str; 6] = ["a", "b", "c", "d", "e", "f"];
+
+    /// A report whose sample names follow the bits of `shape`, one sample per
+    /// set bit plus a second `a` when bit 6 is set (two samples of one family).
+    fn report(shape: usize) -> ProbeReport {
+        let mut samples: Vec<Sample> = NAMES
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| shape & (1 << i) != 0)
+            .map(|(i, n)| Sample {
+                name: n,
+                labels: vec![],
+                value: i as f64,
+            })
+            .collect();
+        if shape & 64 != 0 {
+            samples.push(Sample {
+                name: "a",
+                labels: vec![("x", "2".to_string())],
+                value: 9.0,
+            });
+        }
+        ProbeReport {
+            success: true,
+            failure: None,
+            duration: Duration::ZERO,
+            timeout: Duration::ZERO,
+            started_at: UNIX_EPOCH,
+            samples,
+            trace: vec![],
+        }
+    }
+
+    /// More layouts than are kept: every report, kept layout or scanned, yields
+    /// what a scan by name yields, and families come in order of first sight.
+    #[test]
+    fn layouts_pick_what_a_scan_by_name_picks() {
+        let reports: Vec<ProbeReport> = (0..128).rev().chain(0..128).map(report).collect();
+        let layouts = Layouts::new(reports.iter());
+        assert_eq!(layouts.layouts.len(), MAX_LAYOUTS);
+        let mut order: Vec<&str> = Vec::new();
+        for r in &reports {
+            for s in &r.samples {
+                if !order.contains(&s.name) {
+                    order.push(s.name);
+                }
+            }
+        }
+        assert_eq!(layouts.families(), order);
+        for (f, name) in order.iter().enumerate() {
+            for (i, r) in reports.iter().enumerate() {
+                let picked: Vec<&Sample> = layouts.samples(f, i).collect();
+                let scanned: Vec<&Sample> = r.samples.iter().filter(|s| s.name == *name).collect();
+                assert_eq!(picked, scanned, "family {name}, report {i}");
+            }
+        }
+    }
 }

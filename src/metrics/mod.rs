@@ -9,3 +9,4 @@ pub mod number;
 pub mod process;
 pub mod render;
 pub mod source;
+mod warm;

@@ -78,7 +78,9 @@ pub fn push_f64(out: &mut String, v: f64) {
         out.push('-');
     }
     let a = v.abs();
-    if a.fract() == 0.0 && a < EXACT_INTEGERS {
+    // `a as u64` truncates (and saturates above u64::MAX); comparing it back is
+    // the whole-number test without a call to libm's trunc.
+    if a < EXACT_INTEGERS && (a as u64) as f64 == a {
         // Display of a whole number is its integer digits, no point, no exponent.
         push_u64(out, a as u64);
     } else if !push_short_decimal(out, a) {
@@ -109,11 +111,13 @@ fn push_short_decimal(out: &mut String, a: f64) -> bool {
     let Some(k) = (0..POW10_F64.len()).find(|&k| a * POW10_F64[k] >= 1e14) else {
         return false;
     };
-    let n = (a * POW10_F64[k]).round();
-    if n / POW10_F64[k] != a {
+    // Rounded half up by adding 0.5, exact here (the product is at least 1e14,
+    // a multiple of 2^-6), rather than by libm's round. Whatever `n` comes out,
+    // the check below only lets through one whose decimal reads back as `a`.
+    let n = (a * POW10_F64[k] + 0.5) as u64;
+    if n as f64 / POW10_F64[k] != a {
         return false;
     }
-    let n = n as u64;
     // Integer part and k fractional digits, trailing zeros dropped.
     let (int, mut frac, mut digits) = match 10u64.checked_pow(k as u32) {
         Some(p) => (n / p, n % p, k),
