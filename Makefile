@@ -16,7 +16,7 @@ SCRIPTS    := $(wildcard .ci/run scripts/*.sh benches/*.sh)
 
 banner = @printf '\n==> %s\n' '$(1)'
 
-.PHONY: test deps fmt-check clippy deps-check cargo-test rules alertmanager lint fmt shellcheck bench bench-probe bench-endless bench-scale bench-timing deploy-check bench-aws
+.PHONY: test deps fmt-check clippy deps-check cargo-test rules alertmanager lint fmt shellcheck bench bench-probe bench-endless bench-scale bench-timing deploy-check bench-aws bench-encode
 
 test: deps fmt-check clippy deps-check cargo-test rules alertmanager deploy-check
 	$(call banner,make test: all steps passed)
@@ -74,7 +74,7 @@ shellcheck:
 	 else echo 'shellcheck not installed (apt-get install shellcheck): skipped'; fi
 
 # outpost vs Blackbox Exporter; each script writes its section of docs/benchmarks.md.
-bench: bench-probe bench-endless bench-scale bench-timing bench-aws
+bench: bench-probe bench-endless bench-scale bench-timing bench-aws bench-encode
 
 # Throughput, CPU per probe, RSS, start-up and binary size under wrk. See the script's header.
 bench-probe:
@@ -91,6 +91,10 @@ bench-scale:
 # Reported probe times against a target that answers after known delays, idle and loaded.
 bench-timing:
 	benches/timing_fidelity.sh
+
+# The /metrics encoder alone: one page of ENCODE_PROBES scheduled http probes (cargo bench, no harness).
+bench-encode:
+	cargo bench --bench encode_metrics
 
 # AWS scrapes of 1,000 RDS instances and 200 target groups on moto: API calls, time, cache cost.
 bench-aws:

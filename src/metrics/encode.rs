@@ -8,9 +8,11 @@
 //! encoders trip Debian's `promtool check metrics`.
 
 use std::borrow::Cow;
-use std::fmt::Write;
 
 use super::names::{Family, Kind};
+use super::number::push_f64;
+#[cfg(test)]
+use super::number::EXACT_INTEGERS;
 
 /// Which format to write; chosen from the scraper's `Accept` header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -386,17 +388,9 @@ fn write_line(
     out.push('\n');
 }
 
-/// The largest integer below which every integer is an exact f64 (2^53).
-const EXACT_INTEGERS: f64 = 9_007_199_254_740_992.0;
-
 fn push_value(out: &mut String, v: f64) {
-    // Most values on a page are whole numbers (counts, buckets, 0/1 gauges, status
-    // codes): integer formatting spells them exactly as float formatting does
-    // (Rust never writes an exponent) at a fraction of the cost. -0 keeps its sign.
-    if v.fract() == 0.0 && v.abs() < EXACT_INTEGERS && !(v == 0.0 && v.is_sign_negative()) {
-        let _ = write!(out, "{}", v as i64);
-    } else if v.is_finite() {
-        let _ = write!(out, "{v}");
+    if v.is_finite() {
+        push_f64(out, v);
     } else {
         out.push_str(&format_value(v));
     }
@@ -417,7 +411,8 @@ pub fn format_value(v: f64) -> String {
 }
 
 fn escape_label_value(out: &mut String, v: &str) {
-    // A byte scan: a char-set `contains` costs several times more per value.
+    // A byte scan: label values are ASCII nearly always, and the char-set
+    // pattern of `str::contains` costs several times more per byte.
     if !v.bytes().any(|b| matches!(b, b'\\' | b'"' | b'\n')) {
         out.push_str(v);
         return;

@@ -3,7 +3,10 @@
 
 pub mod daemon;
 pub mod encode;
+mod layout;
 pub mod names;
+pub mod number;
 pub mod process;
 pub mod render;
 pub mod source;
+mod warm;

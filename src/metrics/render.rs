@@ -4,8 +4,10 @@
 use std::sync::Arc;
 
 use super::encode::{Encoder, Format};
+use super::layout::Layouts;
 use super::names::{self, Family};
 use super::source::Source;
+use super::warm::{self, Warm, BATCH};
 use crate::probe::ProbeReport;
 use crate::results::Snapshot;
 use crate::scheduler::Scheduler;
@@ -38,28 +40,28 @@ fn write_reports(
     if reports.is_empty() {
         return;
     }
+    let mut values = Vec::with_capacity(BATCH);
     for (name, value) in run_level {
         let Some(family) = family_of(name) else {
             continue;
         };
         enc.start(&family);
-        for (prefix, report) in reports {
-            enc.sample_with_prefix(prefix, &[], value(report));
-        }
-    }
-    // Families in order of first appearance; each is then written by a pass over
-    // the reports. No per-sample index is built: at 100,000 probes one would be
-    // tens of MiB per scrape, while a pass compares a few static names per report.
-    let mut order: Vec<&'static str> = Vec::new();
-    for (_, report) in reports {
-        for sample in &report.samples {
-            if !order.iter().any(|n| same_name(n, sample.name)) {
-                order.push(sample.name);
+        for batch in reports.chunks(BATCH) {
+            // Each report read, then each prefix, for the batch (see warm.rs).
+            values.clear();
+            values.extend(batch.iter().map(|(_, r)| value(r)));
+            warm::strings(batch.iter().map(|(p, _)| *p));
+            for ((prefix, _), v) in batch.iter().zip(&values) {
+                enc.sample_with_prefix(prefix, &[], *v);
             }
         }
     }
+    // Families in order of first appearance; each is then written by a pass over
+    // the reports, reading only that family's samples of each (see layout.rs).
+    let layouts = Layouts::new(reports.iter().map(|(_, r)| *r));
     let mut labels: Vec<(&str, &str)> = Vec::new();
-    for name in order {
+    let mut warm = Warm::default();
+    for (f, name) in layouts.families().iter().enumerate() {
         // A prober's sample outside its declared families is a bug the contract
         // test catches; in a release build the family is left out rather than
         // sent without a type and help.
@@ -68,20 +70,24 @@ fn write_reports(
             continue;
         };
         enc.start(&family);
-        for (prefix, report) in reports {
-            for sample in report.samples.iter().filter(|s| same_name(s.name, name)) {
-                labels.clear();
-                labels.extend(sample.labels.iter().map(|(k, v)| (*k, v.as_ref())));
-                enc.sample_with_prefix(prefix, &labels, sample.value);
+        for (b, batch) in reports.chunks(BATCH).enumerate() {
+            let first = b * BATCH;
+            warm.samples(
+                batch
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(j, _)| layouts.samples(f, first + j)),
+                batch.iter().map(|(p, _)| *p),
+            );
+            for (j, (prefix, _)) in batch.iter().enumerate() {
+                for sample in layouts.samples(f, first + j) {
+                    labels.clear();
+                    labels.extend(sample.labels.iter().map(|(k, v)| (*k, v.as_ref())));
+                    enc.sample_with_prefix(prefix, &labels, sample.value);
+                }
             }
         }
     }
-}
-
-/// Sample names are static strings, nearly always the very same constant: the
-/// address comparison settles most of them without reading the bytes.
-fn same_name(a: &str, b: &str) -> bool {
-    std::ptr::eq(a, b) || a == b
 }
 
 /// The scheduled probes' results: the Blackbox series of each probe's latest
@@ -120,9 +126,26 @@ impl Source for ScheduledProbes {
             names::find(&self.families, name).copied()
         });
         write_run_counts(enc, &snapshots);
-        enc.start_declared(names::PROBE_RUN_DURATION_SECONDS);
-        for (prefix, snap) in &snapshots {
-            let h = &snap.run_durations;
+        write_run_durations(enc, &snapshots);
+    }
+}
+
+/// `probe_run_duration_seconds`, a histogram per probe.
+fn write_run_durations(enc: &mut Encoder, snapshots: &[(&str, Arc<Snapshot>)]) {
+    enc.start_declared(names::PROBE_RUN_DURATION_SECONDS);
+    let mut histograms = Vec::with_capacity(BATCH);
+    for batch in snapshots.chunks(BATCH) {
+        // Each snapshot read, then its bounds, counts and prefix (see warm.rs).
+        histograms.clear();
+        histograms.extend(batch.iter().map(|(_, s)| &s.run_durations));
+        let mut seen = 0u64;
+        for h in &histograms {
+            seen ^= h.bounds().first().map_or(0, |b| b.to_bits());
+            seen ^= h.cumulative_counts().first().copied().unwrap_or(0);
+        }
+        std::hint::black_box(seen);
+        warm::strings(batch.iter().map(|(p, _)| *p));
+        for ((prefix, _), h) in batch.iter().zip(&histograms) {
             enc.histogram_with_prefix(
                 prefix,
                 &[],
@@ -139,10 +162,20 @@ impl Source for ScheduledProbes {
 /// `probe_failures_total` (the reasons seen, or pre-created, so far).
 fn write_run_counts(enc: &mut Encoder, snapshots: &[(&str, Arc<Snapshot>)]) {
     enc.start_declared(names::PROBE_RUNS_TOTAL);
-    for (prefix, snap) in snapshots {
-        let runs = &snap.runs;
-        enc.sample_with_prefix(prefix, &[("outcome", "success")], runs.successes as f64);
-        enc.sample_with_prefix(prefix, &[("outcome", "failure")], runs.failures as f64);
+    let mut counts = Vec::with_capacity(BATCH);
+    for batch in snapshots.chunks(BATCH) {
+        // Each snapshot read, then each prefix, for the batch (see warm.rs).
+        counts.clear();
+        counts.extend(
+            batch
+                .iter()
+                .map(|(_, s)| (s.runs.successes, s.runs.failures)),
+        );
+        warm::strings(batch.iter().map(|(p, _)| *p));
+        for ((prefix, _), (successes, failures)) in batch.iter().zip(&counts) {
+            enc.sample_with_prefix(prefix, &[("outcome", "success")], *successes as f64);
+            enc.sample_with_prefix(prefix, &[("outcome", "failure")], *failures as f64);
+        }
     }
     // Until some probe has failed (or pre-creates its reasons) the family has no
     // sample; its header alone would only add bytes.

@@ -1,0 +1,186 @@
+//! Which samples of each report belong to which family, worked out once per
+//! distinct report *layout* (the names of its samples, in order) rather than once
+//! per report and family.
+//!
+//! A page is written family by family, so each family needs, from every report,
+//! the samples of that family. Scanning every report's samples for every family
+//! reads each sample as many times as there are families (about 20 for http):
+//! at 100,000 probes that was most of a scrape, and mostly cache misses. Reports
+//! of one prober and module nearly always record the same names in the same
+//! order, so the reports share a handful of layouts; each layout knows, per
+//! family, the positions of that family's samples.
+
+use crate::probe::{ProbeReport, Sample};
+
+/// More distinct layouts than this and later new ones are scanned by name per
+/// family, as before: bounded work matching a report against the known layouts.
+const MAX_LAYOUTS: usize = 32;
+
+/// The sample families of a set of reports and, per report, where each
+/// family's samples are.
+#[derive(Debug)]
+pub(super) struct Layouts<'r> {
+    /// Sample names in order of first appearance over the reports.
+    order: Vec<&'static str>,
+    /// Per layout: its names, and per family of `order`, its sample positions.
+    layouts: Vec<(Vec<&'static str>, Vec<Vec<u32>>)>,
+    /// Per report, its samples and its layout's index (`None` beyond
+    /// [`MAX_LAYOUTS`]): 24 bytes a report, read in order, where going through
+    /// each report for its samples would be a cache miss per report and family.
+    of_report: Vec<(&'r [Sample], Option<u32>)>,
+}
+
+impl<'r> Layouts<'r> {
+    pub(super) fn new(reports: impl Iterator<Item = &'r ProbeReport>) -> Self {
+        let mut order: Vec<&'static str> = Vec::new();
+        let mut layouts: Vec<(Vec<&'static str>, Vec<Vec<u32>>)> = Vec::new();
+        let mut of_report = Vec::new();
+        let mut last: Option<u32> = None;
+        for report in reports {
+            let found = last
+                .filter(|&l| same_names(&layouts[l as usize].0, report))
+                .or_else(|| {
+                    (0..layouts.len() as u32).find(|&l| same_names(&layouts[l as usize].0, report))
+                });
+            let layout = match found {
+                Some(l) => Some(l),
+                None => {
+                    // A layout not seen yet: its names may bring families in.
+                    for sample in &report.samples {
+                        if !order.iter().any(|n| same_name(n, sample.name)) {
+                            order.push(sample.name);
+                        }
+                    }
+                    (layouts.len() < MAX_LAYOUTS).then(|| {
+                        let names = report.samples.iter().map(|s| s.name).collect();
+                        layouts.push((names, Vec::new()));
+                        layouts.len() as u32 - 1
+                    })
+                }
+            };
+            last = layout.or(last);
+            of_report.push((report.samples.as_slice(), layout));
+        }
+        for (names, positions) in &mut layouts {
+            *positions = order
+                .iter()
+                .map(|family| {
+                    (0..names.len() as u32)
+                        .filter(|&i| same_name(names[i as usize], family))
+                        .collect()
+                })
+                .collect();
+        }
+        Layouts {
+            order,
+            layouts,
+            of_report,
+        }
+    }
+
+    /// The families, in order of first appearance.
+    pub(super) fn families(&self) -> &[&'static str] {
+        &self.order
+    }
+
+    /// The samples of family number `family` (of [`Layouts::families`]) in
+    /// report number `index`, in recorded order.
+    pub(super) fn samples(
+        &self,
+        family: usize,
+        index: usize,
+    ) -> impl Iterator<Item = &'r Sample> + use<'_, 'r> {
+        // A report of a known layout reads only its own positions; one beyond
+        // the layouts kept is scanned by name (the slice to scan is empty else).
+        let (samples, layout) = self.of_report.get(index).copied().unwrap_or((&[], None));
+        let (positions, scanned): (&[u32], &[Sample]) = match layout {
+            Some(l) => (&self.layouts[l as usize].1[family], &[]),
+            None => (&[], samples),
+        };
+        let name = self.order[family];
+        positions
+            .iter()
+            .filter_map(|&i| samples.get(i as usize))
+            .chain(scanned.iter().filter(move |s| same_name(s.name, name)))
+    }
+}
+
+/// Whether `report`'s samples carry exactly `names`, in order.
+fn same_names(names: &[&'static str], report: &ProbeReport) -> bool {
+    names.len() == report.samples.len()
+        && names
+            .iter()
+            .zip(&report.samples)
+            .all(|(n, s)| same_name(n, s.name))
+}
+
+/// Sample names are static strings, nearly always the very same constant: the
+/// address comparison settles most of them without reading the bytes.
+fn same_name(a: &str, b: &str) -> bool {
+    std::ptr::eq(a, b) || a == b
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::probe::Sample;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    const NAMES: [&str; 6] = ["a", "b", "c", "d", "e", "f"];
+
+    /// A report whose sample names follow the bits of `shape`, one sample per
+    /// set bit plus a second `a` when bit 6 is set (two samples of one family).
+    fn report(shape: usize) -> ProbeReport {
+        let mut samples: Vec<Sample> = NAMES
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| shape & (1 << i) != 0)
+            .map(|(i, n)| Sample {
+                name: n,
+                labels: vec![],
+                value: i as f64,
+            })
+            .collect();
+        if shape & 64 != 0 {
+            samples.push(Sample {
+                name: "a",
+                labels: vec![("x", "2".into())],
+                value: 9.0,
+            });
+        }
+        ProbeReport {
+            success: true,
+            failure: None,
+            duration: Duration::ZERO,
+            timeout: Duration::ZERO,
+            started_at: UNIX_EPOCH,
+            samples,
+            trace: vec![],
+        }
+    }
+
+    /// More layouts than are kept: every report, kept layout or scanned, yields
+    /// what a scan by name yields, and families come in order of first sight.
+    #[test]
+    fn layouts_pick_what_a_scan_by_name_picks() {
+        let reports: Vec<ProbeReport> = (0..128).rev().chain(0..128).map(report).collect();
+        let layouts = Layouts::new(reports.iter());
+        assert_eq!(layouts.layouts.len(), MAX_LAYOUTS);
+        let mut order: Vec<&str> = Vec::new();
+        for r in &reports {
+            for s in &r.samples {
+                if !order.contains(&s.name) {
+                    order.push(s.name);
+                }
+            }
+        }
+        assert_eq!(layouts.families(), order);
+        for (f, name) in order.iter().enumerate() {
+            for (i, r) in reports.iter().enumerate() {
+                let picked: Vec<&Sample> = layouts.samples(f, i).collect();
+                let scanned: Vec<&Sample> = r.samples.iter().filter(|s| s.name == *name).collect();
+                assert_eq!(picked, scanned, "family {name}, report {i}");
+            }
+        }
+    }
+}
