@@ -50,7 +50,7 @@ impl App {
         let limiter = Arc::new(Limiter::new(config.server.max_concurrent_probes));
         let scheduler =
             Arc::new(Scheduler::new(runner, limiter.clone(), shutdown).with_shard_override(shard));
-        scheduler.apply(&config);
+        let (_, config) = scheduler.apply_owned(config);
         let stats = Arc::new(DaemonStats::new());
         let sources: Vec<Arc<dyn Source>> = vec![
             Arc::new(ScheduledProbes::new(scheduler.clone())),
@@ -62,7 +62,7 @@ impl App {
             Arc::new(ProcessSeries),
         ];
         Arc::new(App {
-            config: RwLock::new(Arc::new(without_probes(config))),
+            config: RwLock::new(Arc::new(config)),
             scheduler,
             limiter,
             stats,
@@ -115,9 +115,8 @@ impl App {
                 {
                     aws.apply(config.aws.as_ref(), self);
                 }
-                let summary = self.scheduler.apply(&config);
-                *self.config.write().unwrap_or_else(PoisonError::into_inner) =
-                    Arc::new(without_probes(config));
+                let (summary, config) = self.scheduler.apply_owned(config);
+                *self.config.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(config);
                 *self.stats.reload() = ReloadStatus {
                     last_successful: true,
                     last_success_timestamp: unix_now(),
@@ -190,14 +189,6 @@ impl App {
     pub async fn shutdown(&self, grace: Duration) {
         self.scheduler.shutdown(grace).await;
     }
-}
-
-/// The configuration as the app keeps it once the scheduler has its probes: the
-/// scheduler holds every probe's spec, so a second copy here (hundreds of bytes a
-/// probe, tens of MiB at 100,000) is dropped. [`App::probes`] lists them.
-fn without_probes(mut config: Config) -> Config {
-    config.probes = Vec::new();
-    config
 }
 
 fn internal_error(path: &Path, message: &str) -> ConfigErrors {

@@ -21,7 +21,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::config::{Config, Module, ModuleIdentity};
+use crate::config::{Config, Module, ProbeSpec};
 use crate::probe::net::fnv32a;
 use crate::probe::{FailureReason, ProbeContext, ProbeFailure, ProbeReport};
 use crate::results::{Histogram, ProbeState};
@@ -148,9 +148,9 @@ impl SchedulerStats {
 }
 
 struct Running {
+    /// Its module is the one the probe was started with: a reload compares
+    /// the new module's identity with that one's.
     state: Arc<ProbeState>,
-    /// The identity of the module the probe was started with.
-    module_identity: ModuleIdentity,
     cancel: CancellationToken,
 }
 
@@ -230,6 +230,18 @@ impl Scheduler {
 
     /// Makes the running set match `config`. Must be called from a Tokio runtime.
     pub fn apply(&self, config: &Config) -> ApplySummary {
+        self.apply_probes(config, config.probes.clone())
+    }
+
+    /// As [`Scheduler::apply`], moving the probe specs out of `config` instead of
+    /// copying them (at 100,000 probes, a copy is tens of MiB freed right after,
+    /// which the allocator keeps); returns `config` with no probes left.
+    pub fn apply_owned(&self, mut config: Config) -> (ApplySummary, Config) {
+        let probes = std::mem::take(&mut config.probes);
+        (self.apply_probes(&config, probes), config)
+    }
+
+    fn apply_probes(&self, config: &Config, probes: Vec<ProbeSpec>) -> ApplySummary {
         self.limiter.resize(config.server.max_concurrent_probes);
         let mut running = self.lock();
         // Probe names are unique (validation sees to it), so they key the old set.
@@ -241,9 +253,10 @@ impl Scheduler {
         let start = Instant::now();
         let timer = self.timer();
         let shard = self.shard_override.or(config.server.shard);
-        for spec in config
-            .probes
-            .iter()
+        // One copy of a module's bucket bounds for all its probes.
+        let mut bounds: HashMap<&str, Arc<[f64]>> = HashMap::new();
+        for spec in probes
+            .into_iter()
             .filter(|p| shard.is_none_or(|s| s.owns(&p.name)))
         {
             let Some(module) = config.module(&spec.module) else {
@@ -251,11 +264,10 @@ impl Scheduler {
                 // cannot run, so it is left out rather than crashing the reload.
                 continue;
             };
-            let module_identity = module.identity;
             match old.remove(&spec.name) {
                 Some(previous)
-                    if previous.state.spec == *spec
-                        && previous.module_identity == module_identity =>
+                    if previous.state.spec == spec
+                        && previous.state.module.identity == module.identity =>
                 {
                     running.push(previous);
                     summary.kept += 1;
@@ -267,25 +279,27 @@ impl Scheduler {
                 }
                 None => summary.added += 1,
             }
-            let state = Arc::new(ProbeState::new(spec.clone(), module.clone()));
+            let module_bounds = bounds
+                .entry(module.name.as_str())
+                .or_insert_with(|| module.run_duration_buckets.as_slice().into())
+                .clone();
+            let at = start + spread_offset(&spec.name, spec.interval);
+            let state = Arc::new(ProbeState::with_bounds(spec, module.clone(), module_bounds));
             let cancel = self.shutdown.child_token();
-            let armed = Arc::new(Armed {
+            let due = Due {
+                at,
                 state: state.clone(),
                 cancel: cancel.clone(),
-            });
-            let at = start + spread_offset(&spec.name, spec.interval);
+            };
             // The timer task outlives every send but at shutdown, when runs stop anyway.
-            let _ = timer.send(Due { at, armed });
-            running.push(Running {
-                state,
-                module_identity,
-                cancel,
-            });
+            let _ = timer.send(due);
+            running.push(Running { state, cancel });
         }
         for stale in old.into_values() {
             stale.cancel.cancel();
             summary.removed += 1;
         }
+        running.shrink_to_fit();
         summary
     }
 
@@ -332,18 +346,13 @@ pub fn spread_offset(name: &str, interval: Duration) -> Duration {
     Duration::from_millis((u128::from(hash) % millis) as u64)
 }
 
-/// A scheduled probe as the timer sees it.
-struct Armed {
-    state: Arc<ProbeState>,
-    cancel: CancellationToken,
-}
-
 /// A probe's next slot. The timer keeps one per probe that is not running (a
 /// run in flight re-arms its probe when it ends, so a probe never overlaps
 /// itself); ordered by time alone.
 struct Due {
     at: Instant,
-    armed: Arc<Armed>,
+    state: Arc<ProbeState>,
+    cancel: CancellationToken,
 }
 
 impl PartialEq for Due {
@@ -403,7 +412,7 @@ async fn drive_timer(
                 break;
             };
             // A probe removed or changed by a reload leaves the heap here.
-            if !due.armed.cancel.is_cancelled() {
+            if !due.cancel.is_cancelled() {
                 runs.tracker.spawn(run_once(due, runs.clone()));
             }
         }
@@ -421,8 +430,11 @@ async fn sleep_until_some(at: Option<Instant>) {
 /// One run of a probe whose slot came due at `due.at`; then re-arms it for its
 /// next slot.
 async fn run_once(due: Due, runs: Arc<Runs>) {
-    let Due { at: next, armed } = due;
-    let (state, cancel) = (&armed.state, &armed.cancel);
+    let Due {
+        at: next,
+        state,
+        cancel,
+    } = due;
     let slot = tokio::select! {
         biased;
         () = cancel.cancelled() => return,
@@ -447,7 +459,7 @@ async fn run_once(due: Due, runs: Arc<Runs>) {
         () = tokio::time::sleep_until(deadline) => overdue(state.spec.timeout, started_at),
     };
     drop(_slot);
-    log_transition(state, &report);
+    log_transition(&state, &report);
     state.record(report);
     let interval = state.spec.interval;
     let mut next = next + interval;
@@ -458,7 +470,11 @@ async fn run_once(due: Due, runs: Arc<Runs>) {
         next += interval;
         runs.stats.skipped.fetch_add(1, Ordering::Relaxed);
     }
-    let _ = runs.timer.send(Due { at: next, armed });
+    let _ = runs.timer.send(Due {
+        at: next,
+        state,
+        cancel,
+    });
 }
 
 /// The report of a run the scheduler stopped at its deadline.
