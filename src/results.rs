@@ -101,6 +101,8 @@ pub struct ProbeState {
     /// copy, and [`ProbeState::record`] copies the statistics only while a scrape
     /// still holds the previous ones (copy on write).
     results: Mutex<Arc<Snapshot>>,
+    /// The scheduler's handle to stop this probe's runs on reload.
+    pub(crate) run_cancel: crate::scheduler::RunCancel,
 }
 
 impl ProbeState {
@@ -142,6 +144,7 @@ impl ProbeState {
                 run_durations,
                 last_run: None,
             })),
+            run_cancel: Default::default(),
         }
     }
 
