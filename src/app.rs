@@ -55,7 +55,7 @@ impl App {
                 .with_shard_override(shard)
                 .with_runtime(probe_runtime),
         );
-        scheduler.apply(&config);
+        let (_, config) = scheduler.apply_owned(config);
         let stats = Arc::new(DaemonStats::new());
         let sources: Vec<Arc<dyn Source>> = vec![
             Arc::new(ScheduledProbes::new(scheduler.clone())),
@@ -67,7 +67,7 @@ impl App {
             Arc::new(ProcessSeries),
         ];
         Arc::new(App {
-            config: RwLock::new(Arc::new(without_probes(config))),
+            config: RwLock::new(Arc::new(config)),
             scheduler,
             limiter,
             stats,
@@ -120,9 +120,8 @@ impl App {
                 {
                     aws.apply(config.aws.as_ref(), self);
                 }
-                let summary = self.scheduler.apply(&config);
-                *self.config.write().unwrap_or_else(PoisonError::into_inner) =
-                    Arc::new(without_probes(config));
+                let (summary, config) = self.scheduler.apply_owned(config);
+                *self.config.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(config);
                 *self.stats.reload() = ReloadStatus {
                     last_successful: true,
                     last_success_timestamp: unix_now(),
@@ -195,14 +194,6 @@ impl App {
     pub async fn shutdown(&self, grace: Duration) {
         self.scheduler.shutdown(grace).await;
     }
-}
-
-/// The configuration as the app keeps it once the scheduler has its probes: the
-/// scheduler holds every probe's spec, so a second copy here (hundreds of bytes a
-/// probe, tens of MiB at 100,000) is dropped. [`App::probes`] lists them.
-fn without_probes(mut config: Config) -> Config {
-    config.probes = Vec::new();
-    config
 }
 
 fn internal_error(path: &Path, message: &str) -> ConfigErrors {

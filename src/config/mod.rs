@@ -17,6 +17,7 @@ pub mod validate;
 mod modules;
 mod probes;
 pub(crate) mod shared;
+mod split;
 pub(crate) mod tls_files;
 pub(crate) mod tree;
 pub(crate) mod values;

@@ -58,27 +58,49 @@ const RESERVED_LABELS: &[(&str, &str)] = &[
     ("job", "Prometheus sets it when it scrapes outpost"),
 ];
 
-/// Builds every `[[probes]]` entry; `modules` covers every module in the file.
-pub(crate) fn build_all(
-    ctx: &mut Ctx<'_>,
-    value: &Spanned<DeValue<'_>>,
-    modules: &BTreeMap<String, ModuleSummary>,
-) -> Vec<ProbeSpec> {
-    let Some(list) = value.get_ref().as_array() else {
-        ctx.error_hint(
-            value.span(),
-            "probes",
-            "must be an array of tables",
-            "write each probe as [[probes]]",
-        );
-        return Vec::new();
-    };
-    let mut probes = Vec::new();
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    for (i, item) in list.iter().enumerate() {
-        let path = tree::index("probes", i);
+/// Builds `[[probes]]` entries one at a time, in file order; `modules` covers
+/// every module in the file.
+pub(crate) struct Builder<'m> {
+    modules: &'m BTreeMap<String, ModuleSummary>,
+    probes: Vec<ProbeSpec>,
+    /// Where each name was first used (offset in the file).
+    seen: HashMap<String, usize>,
+    /// Index of the next entry, valid or not.
+    next: usize,
+}
+
+impl<'m> Builder<'m> {
+    pub(crate) fn new(modules: &'m BTreeMap<String, ModuleSummary>) -> Self {
+        Builder {
+            modules,
+            probes: Vec::new(),
+            seen: HashMap::new(),
+            next: 0,
+        }
+    }
+
+    /// The whole `probes` value of a file parsed at once.
+    pub(crate) fn add_list(&mut self, ctx: &mut Ctx<'_>, value: &Spanned<DeValue<'_>>) {
+        let Some(list) = value.get_ref().as_array() else {
+            ctx.error_hint(
+                value.span(),
+                "probes",
+                "must be an array of tables",
+                "write each probe as [[probes]]",
+            );
+            return;
+        };
+        for item in list.iter() {
+            self.add(ctx, item);
+        }
+    }
+
+    /// One entry; its spans count from `ctx.base`.
+    pub(crate) fn add(&mut self, ctx: &mut Ctx<'_>, item: &Spanned<DeValue<'_>>) {
+        let path = tree::index("probes", self.next);
+        self.next += 1;
         let Some(file) = decode::<ProbeFile>(ctx, item, &path) else {
-            continue;
+            return;
         };
         let name = file.name.get_ref();
         if name.is_empty() {
@@ -87,7 +109,7 @@ pub(crate) fn build_all(
                 &tree::key(&path, "name"),
                 "must not be empty",
             );
-        } else if let Some(first) = seen.get(name) {
+        } else if let Some(first) = self.seen.get(name) {
             let (line, _) = line_col(ctx.text(), *first);
             ctx.error_hint(
                 file.name.span(),
@@ -96,19 +118,24 @@ pub(crate) fn build_all(
                 format!("first used on line {line}; probe names must be unique"),
             );
         } else {
-            seen.insert(name.clone(), file.name.span().start);
+            self.seen
+                .insert(name.clone(), ctx.base + file.name.span().start);
         }
-        if let Some(spec) = build_probe(ctx, &path, &file, modules) {
-            probes.push(spec);
+        if let Some(spec) = build_probe(ctx, &path, file, self.modules) {
+            self.probes.push(spec);
         }
     }
-    probes
+
+    pub(crate) fn finish(mut self) -> Vec<ProbeSpec> {
+        self.probes.shrink_to_fit();
+        self.probes
+    }
 }
 
 fn build_probe(
     ctx: &mut Ctx<'_>,
     path: &str,
-    file: &ProbeFile,
+    file: ProbeFile,
     modules: &BTreeMap<String, ModuleSummary>,
 ) -> Option<ProbeSpec> {
     let before = ctx.error_count();
@@ -162,9 +189,9 @@ fn build_probe(
         (None, _, None) => interval.min(DEFAULT_TIMEOUT),
     };
     (ctx.error_count() == before).then(|| ProbeSpec {
-        name: file.name.get_ref().clone(),
-        module: file.module.get_ref().clone(),
-        target: file.target.get_ref().clone(),
+        name: file.name.into_inner(),
+        module: file.module.into_inner(),
+        target: file.target.into_inner(),
         interval,
         timeout,
         labels,
@@ -205,7 +232,8 @@ fn check_target(ctx: &mut Ctx<'_>, path: &str, target: &Spanned<String>, kind: P
 fn build_labels(ctx: &mut Ctx<'_>, path: &str, labels: &StringMap) -> Vec<(String, String)> {
     let mut entries: Vec<_> = labels.iter().collect();
     entries.sort_by_key(|(k, _)| k.span().start);
-    let mut out = Vec::new();
+    // Exact capacity: the vector lives as long as the probe.
+    let mut out = Vec::with_capacity(entries.len());
     for (name, value) in entries {
         let n = name.get_ref().as_str();
         let at = tree::key(path, n);

@@ -12,10 +12,15 @@ use std::path::{Path, PathBuf};
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
+use std::sync::Arc;
+
+use super::aws::AwsConfig;
 use super::error::line_col;
 use super::file::ServerFile;
+use super::modules::ModuleSummary;
 use super::tree::decode;
-use super::{identity, modules, probes, values, Config, ConfigError, ConfigErrors, ServerConfig};
+use super::{identity, modules, probes, split, values};
+use super::{Config, ConfigError, ConfigErrors, Module, ProbeSpec, ServerConfig};
 
 /// Reads `path`, then parses and validates it.
 pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
@@ -35,6 +40,16 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
 /// Parses and validates `text` read from `path`. Relative file names inside it
 /// (`body_file`, `ca_file` ...) are resolved against the directory of `path`.
 pub fn parse_and_validate(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
+    // Entry by entry when the file allows (see `split`); whole otherwise, and
+    // whenever a piece does not parse, so that TOML errors read as they always did.
+    if let Some(config) = split::probe_entries(text).and_then(|e| by_entry(text, path, &e)) {
+        return config;
+    }
+    whole(text, path)
+}
+
+/// The file parsed at once into one tree.
+fn whole(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
     let mut ctx = Ctx::new(path, text);
     let root = match DeTable::parse(text) {
         Ok(root) => root,
@@ -46,7 +61,60 @@ pub fn parse_and_validate(text: &str, path: &Path) -> Result<Config, ConfigError
         }
     };
     let root = Spanned::new(root.span(), DeValue::Table(root.into_inner()));
+    let (rest, probe_list) = build_rest(&mut ctx, &root);
+    let mut probes = probes::Builder::new(&rest.summaries);
+    if let Some(value) = probe_list {
+        probes.add_list(&mut ctx, value);
+    }
+    let probes = probes.finish();
+    finish(ctx, path, rest, probes)
+}
 
+/// The file parsed as the tables other than `[[probes]]`, then each `[[probes]]`
+/// entry on its own (`entries`, from [`split::probe_entries`]). `None` if a
+/// piece is not valid TOML: the caller then parses the whole file.
+fn by_entry(
+    text: &str,
+    path: &Path,
+    entries: &[Range<usize>],
+) -> Option<Result<Config, ConfigErrors>> {
+    let others = split::without(text, entries)?;
+    let root = DeTable::parse(&others).ok()?;
+    let root = Spanned::new(root.span(), DeValue::Table(root.into_inner()));
+    let mut ctx = Ctx::new(path, text);
+    let (rest, _) = build_rest(&mut ctx, &root);
+    drop(root);
+    drop(others);
+    let mut probes = probes::Builder::new(&rest.summaries);
+    for entry in entries {
+        let piece = DeTable::parse(text.get(entry.clone())?).ok()?;
+        let list = match piece.get_ref().get("probes").map(Spanned::get_ref) {
+            Some(DeValue::Array(list)) if list.len() == 1 && piece.get_ref().len() == 1 => list,
+            _ => return None,
+        };
+        // Spans in the piece count from its start; errors point into the file.
+        ctx.base = entry.start;
+        probes.add(&mut ctx, &list[0]);
+        ctx.base = 0;
+    }
+    let probes = probes.finish();
+    Some(finish(ctx, path, rest, probes))
+}
+
+/// What the root table yields besides the probes.
+struct Rest {
+    server: ServerConfig,
+    modules: BTreeMap<String, Arc<Module>>,
+    summaries: BTreeMap<String, ModuleSummary>,
+    aws: Option<AwsConfig>,
+}
+
+/// Checks the root table and builds all but the probes; returns the `probes`
+/// value for the caller to build.
+fn build_rest<'a, 'i>(
+    ctx: &mut Ctx<'_>,
+    root: &'a Spanned<DeValue<'i>>,
+) -> (Rest, Option<&'a Spanned<DeValue<'i>>>) {
     let mut server = ServerConfig::default();
     let mut module_table = None;
     let mut probe_list = None;
@@ -54,10 +122,10 @@ pub fn parse_and_validate(text: &str, path: &Path) -> Result<Config, ConfigError
     if let Some(table) = root.get_ref().as_table() {
         for (key, value) in table.iter() {
             match key.get_ref().as_ref() {
-                "server" => server = build_server(&mut ctx, value),
+                "server" => server = build_server(ctx, value),
                 "modules" => module_table = Some(value),
                 "probes" => probe_list = Some(value),
-                "aws" => aws = super::aws::build(&mut ctx, value),
+                "aws" => aws = super::aws::build(ctx, value),
                 other => ctx.unknown_key(
                     key.span(),
                     "",
@@ -68,22 +136,33 @@ pub fn parse_and_validate(text: &str, path: &Path) -> Result<Config, ConfigError
         }
     }
     let (modules, summaries) = match module_table {
-        Some(value) => modules::build_all(&mut ctx, value),
+        Some(value) => modules::build_all(ctx, value),
         None => (BTreeMap::new(), BTreeMap::new()),
     };
-    let probes = match probe_list {
-        Some(value) => probes::build_all(&mut ctx, value, &summaries),
-        None => Vec::new(),
+    let rest = Rest {
+        server,
+        modules,
+        summaries,
+        aws,
     };
+    (rest, probe_list)
+}
+
+fn finish(
+    ctx: Ctx<'_>,
+    path: &Path,
+    rest: Rest,
+    probes: Vec<ProbeSpec>,
+) -> Result<Config, ConfigErrors> {
     if !ctx.errors.is_empty() {
         return Err(ctx.into_errors());
     }
     Ok(Config {
         source: path.to_path_buf(),
-        server,
-        modules,
+        server: rest.server,
+        modules: rest.modules,
         probes,
-        aws,
+        aws: rest.aws,
     })
 }
 
@@ -133,6 +212,9 @@ pub(crate) struct Ctx<'t> {
     /// Where to point when a required block is missing: the `prober` value of the
     /// module being built.
     anchor: Range<usize>,
+    /// Added to every span reported: the offset of the piece of the file being
+    /// checked (a `[[probes]]` entry parsed on its own), 0 for the whole file.
+    pub(crate) base: usize,
 }
 
 impl<'t> Ctx<'t> {
@@ -144,6 +226,7 @@ impl<'t> Ctx<'t> {
             errors: Vec::new(),
             files_read: Vec::new(),
             anchor: 0..0,
+            base: 0,
         }
     }
 
@@ -235,7 +318,7 @@ impl<'t> Ctx<'t> {
     }
 
     fn push(&mut self, span: Range<usize>, key: &str, message: String, hint: Option<String>) {
-        let (line, column) = line_col(self.text, span.start);
+        let (line, column) = line_col(self.text, self.base + span.start);
         self.errors.push(ConfigError {
             file: self.file.clone(),
             line,
@@ -249,5 +332,45 @@ impl<'t> Ctx<'t> {
     fn into_errors(mut self) -> ConfigErrors {
         self.errors.sort_by_key(|e| (e.line, e.column));
         ConfigErrors(self.errors)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "test data is known to be valid")]
+mod tests {
+    use super::*;
+
+    /// Every config under tests/testdata: read entry by entry (when the split
+    /// takes it) it loads into the same configuration, or fails with the same
+    /// errors, as read whole.
+    #[test]
+    fn entry_by_entry_reads_every_test_config_as_the_whole_file_does() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/testdata/configs");
+        let mut split_taken = 0;
+        for dir in ["good", "bad"] {
+            let mut names: Vec<_> = std::fs::read_dir(root.join(dir))
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+                .collect();
+            names.sort();
+            for path in names {
+                let text = std::fs::read_to_string(&path).unwrap();
+                let Some(entries) = split::probe_entries(&text) else {
+                    continue;
+                };
+                let Some(split) = by_entry(&text, &path, &entries) else {
+                    continue;
+                };
+                split_taken += 1;
+                let whole = whole(&text, &path);
+                match (split, whole) {
+                    (Ok(a), Ok(b)) => assert_eq!(format!("{a:?}"), format!("{b:?}"), "{path:?}"),
+                    (Err(a), Err(b)) => assert_eq!(a, b, "{path:?}"),
+                    (a, b) => panic!("{path:?}: {:?} / {:?}", a.is_ok(), b.is_ok()),
+                }
+            }
+        }
+        assert!(split_taken > 10, "{split_taken}");
     }
 }

@@ -221,6 +221,39 @@ async fn a_hanging_target_times_out_and_never_overlaps_itself() {
     assert_eq!(snap.runs.successes, 0);
 }
 
+/// A reload that removes a probe stops its run in flight at once, not at the
+/// run's timeout, and the probe never runs again.
+#[tokio::test(start_paused = true)]
+async fn a_reload_cancels_the_run_in_flight_of_a_removed_probe() {
+    let t0 = Instant::now();
+    let log = Arc::new(Log::default());
+    let sched = Scheduler::new(
+        never_ending(log.clone(), t0),
+        Arc::new(Limiter::new(10)),
+        CancellationToken::new(),
+    );
+    sched.apply(&config(vec![spec("gone", "tg", 10, 8)], 10));
+    let offset = spread_offset("gone", Duration::from_secs(10));
+    tokio::time::sleep(offset + Duration::from_secs(1)).await;
+    assert_eq!(
+        log.running.load(Ordering::SeqCst),
+        1,
+        "the run is in flight"
+    );
+
+    let summary = sched.apply(&config(vec![], 10));
+    assert_eq!(summary.removed, 1);
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    assert_eq!(log.running.load(Ordering::SeqCst), 0, "the run was dropped");
+    let calls = log.calls.lock().unwrap().clone();
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    let (_, start, end) = &calls[0];
+    assert_eq!(*start, offset);
+    assert_eq!(*end, offset + Duration::from_secs(1));
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    assert_eq!(log.calls.lock().unwrap().len(), 1, "no run after removal");
+}
+
 #[tokio::test(start_paused = true)]
 async fn the_concurrency_cap_bounds_runs_in_flight() {
     let t0 = Instant::now();
