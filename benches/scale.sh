@@ -6,7 +6,7 @@
 # Prometheus scraping /probe N times per interval (see the /probe benchmark for its
 # per-probe cost). Run it with `make bench-scale`. All traffic stays on 127.0.0.1.
 #
-# Environment: SCALE_PROBES [5000]  SCALE_INTERVAL [10s]  SCALE_SECONDS [60]
+# Environment: SCALE_PROBES [5000]  SCALE_INTERVAL [10s]  SCALE_SECONDS [60]  SCALE_RSS_EVERY [10]
 #              OUTPOST_BIN [cargo build --release]  BENCH_DOC [docs/benchmarks.md]
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -64,7 +64,15 @@ idle_kib=$(proc_kib "$OUTPOST" VmRSS)
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
 cpu0=$(cpu_s "$OUTPOST")
 log "$PROBES probes every $INTERVAL for ${SECONDS_RUN}s"
-sleep "$SECONDS_RUN"
+# RSS every RSS_EVERY seconds across the window: how the stored results grow round
+# after round (the first round of reports, then the allocator's room between two).
+RSS_EVERY=${SCALE_RSS_EVERY:-10}
+rss_track="0 s: $((idle_kib / 1024))"
+t0=$SECONDS
+while ((SECONDS - t0 < SECONDS_RUN)); do
+  sleep "$(((SECONDS_RUN - (SECONDS - t0)) < RSS_EVERY ? (SECONDS_RUN - (SECONDS - t0)) : RSS_EVERY))"
+  rss_track+=", $((SECONDS - t0)) s: $(($(proc_kib "$OUTPOST" VmRSS) / 1024))"
+done
 cpu1=$(cpu_s "$OUTPOST")
 # Three scrapes: the first sizes its buffer from nothing, later ones from the last page.
 scrape_times=()
@@ -86,7 +94,7 @@ series=$(grep -vc '^#' "$TMP/metrics.txt")
 
 REPORT=$(awk -v n="$PROBES" -v iv="$INTERVAL" -v secs="$SECONDS_RUN" -v runs="$runs" -v ok="$successes" \
   -v c0="$cpu0" -v c1="$cpu1" -v c2="$cpu2" -v idle="$idle_kib" -v hwm="$hwm_kib" -v rss="$rss_kib" \
-  -v skipped="$skipped" -v lagn="$lag_count" -v lag10="$lag_under_10ms" -v lag100="$lag_under_100ms" \
+  -v track="$rss_track" -v skipped="$skipped" -v lagn="$lag_count" -v lag10="$lag_under_10ms" -v lag100="$lag_under_100ms" \
   -v t1="${scrape_times[0]}" -v t3="${scrape_times[2]}" -v mb="$metrics_bytes" -v series="$series" \
   -v date="$(date -u '+%Y-%m-%d %H:%M UTC')" -v cores="$(nproc)" -v kernel="$(uname -r)" \
   -v load0="$load0" -v load1="$(cut -d' ' -f1-3 /proc/loadavg)" 'BEGIN {
@@ -97,6 +105,7 @@ REPORT=$(awk -v n="$PROBES" -v iv="$INTERVAL" -v secs="$SECONDS_RUN" -v runs="$r
   printf "| CPU during the %d s window | %.2f s (%.1f %% of one core) |\n", secs, c1 - c0, 100 * (c1 - c0) / secs
   printf "| CPU per run (window CPU / runs planned in it) | %.3f ms |\n", 1000 * (c1 - c0) / (n * secs / (iv + 0)), 0
   printf "| RSS after start / after the run / peak | %.1f / %.1f / %.1f MiB |\n", idle / 1024, rss / 1024, hwm / 1024
+  printf "| RSS across the window (since start), MiB | %s |\n", track
   printf "| scheduler lag under 10 ms / under 100 ms | %.2f %% / %.2f %% of %d runs |\n", 100 * lag10 / lagn, 100 * lag100 / lagn, lagn
   printf "| skipped runs | %d |\n", skipped
   printf "| a /metrics scrape (first / third) | %.0f / %.0f ms, %.1f MiB, %d samples, %.2f s CPU each |\n", 1000 * t1, 1000 * t3, mb / 1048576, series, (c2 - c1) / 3
