@@ -461,20 +461,8 @@ async fn drive_timer(
     runs: Arc<Runs>,
 ) {
     let mut heap: BinaryHeap<Reverse<Due>> = BinaryHeap::new();
-    let base = Instant::now();
-    let sleep = tokio::time::sleep_until(base);
-    tokio::pin!(sleep);
-    let mut armed: Option<Instant> = None;
     loop {
-        // Starts are gathered onto START_TICK boundaries: the runs of one tick
-        // share their wake-ups instead of each waking the thread on its own.
-        let next = heap.peek().map(|Reverse(d)| on_tick(base, d.at));
-        if next != armed {
-            if let Some(at) = next {
-                sleep.as_mut().reset(at);
-            }
-            armed = next;
-        }
+        let next = heap.peek().map(|Reverse(d)| d.at);
         tokio::select! {
             biased;
             () = shutdown.cancelled() => return,
@@ -482,7 +470,7 @@ async fn drive_timer(
                 Some(due) => heap.push(Reverse(due)),
                 None => return,
             },
-            () = &mut sleep, if armed.is_some() => { armed = None; }
+            () = sleep_until_some(next) => {}
         }
         // Everything already queued, then everything due, in one pass.
         while let Ok(due) = rx.try_recv() {
@@ -501,18 +489,12 @@ async fn drive_timer(
     }
 }
 
-/// The granularity of scheduled starts.
-pub const START_TICK: Duration = Duration::from_millis(4);
-
-/// The first START_TICK boundary (counted from `base`) at or after `at`.
-fn on_tick(base: Instant, at: Instant) -> Instant {
-    let tick = START_TICK.as_nanos();
-    let since = at.saturating_duration_since(base).as_nanos();
-    let ticks = since.div_ceil(tick);
-    u64::try_from(ticks * tick)
-        .ok()
-        .and_then(|nanos| base.checked_add(Duration::from_nanos(nanos)))
-        .unwrap_or(at)
+/// Sleeps until `at`, or forever when there is nothing to wait for.
+async fn sleep_until_some(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
 }
 
 /// One run of a probe whose slot came due at `due.at`; then re-arms it for its

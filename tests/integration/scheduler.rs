@@ -11,7 +11,7 @@ use outpost::config::{
     Config, Module, ModuleIdentity, ProbeSpec, Prober, ServerConfig, DEFAULT_RUN_DURATION_BUCKETS,
 };
 use outpost::probe::{FailureReason, ProbeFailure, ProbeReport};
-use outpost::scheduler::{spread_offset, Limiter, Runner, Scheduler, START_TICK};
+use outpost::scheduler::{spread_offset, Limiter, Runner, Scheduler};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -127,13 +127,6 @@ fn never_ending(log: Arc<Log>, t0: Instant) -> Runner {
     })
 }
 
-/// When a slot at `slot` (since the scheduler started) really starts: on the
-/// first START_TICK boundary at or after it.
-fn on_tick(slot: Duration) -> Duration {
-    let tick = START_TICK.as_nanos();
-    Duration::from_nanos(u64::try_from(slot.as_nanos().div_ceil(tick) * tick).unwrap())
-}
-
 fn starts(log: &Log, target: &str) -> Vec<Duration> {
     log.calls
         .lock()
@@ -180,10 +173,9 @@ async fn each_probe_runs_every_interval_from_its_offset() {
     tokio::time::sleep(Duration::from_secs(35)).await;
     for (name, target, every) in [("a", "ta", 10u64), ("b", "tb", 7)] {
         let interval = Duration::from_secs(every);
-        // Each slot starts on the first START_TICK boundary at or after it.
-        let first = on_tick(spread_offset(name, interval));
+        let offset = spread_offset(name, interval);
         let expected: Vec<Duration> = (0..)
-            .map(|k| first + interval * k)
+            .map(|k| offset + interval * k)
             .take_while(|t| *t <= Duration::from_secs(35))
             .collect();
         assert_eq!(starts(&log, target), expected, "probe {name}");
@@ -241,7 +233,7 @@ async fn a_reload_cancels_the_run_in_flight_of_a_removed_probe() {
         CancellationToken::new(),
     );
     sched.apply(&config(vec![spec("gone", "tg", 10, 8)], 10));
-    let offset = on_tick(spread_offset("gone", Duration::from_secs(10)));
+    let offset = spread_offset("gone", Duration::from_secs(10));
     tokio::time::sleep(offset + Duration::from_secs(1)).await;
     assert_eq!(
         log.running.load(Ordering::SeqCst),
@@ -345,7 +337,7 @@ async fn reload_keeps_unchanged_probes_and_restarts_changed_ones() {
     );
     assert!(starts(&log, "tc2").len() >= 3);
     // The kept probe's schedule did not move: still offset + k * interval.
-    let offset = on_tick(spread_offset("keep", Duration::from_secs(5)));
+    let offset = spread_offset("keep", Duration::from_secs(5));
     for (k, s) in starts(&log, "tk").iter().enumerate() {
         assert_eq!(*s, offset + Duration::from_secs(5) * k as u32);
     }
