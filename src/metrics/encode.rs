@@ -428,7 +428,8 @@ fn escape_label_value(out: &mut String, v: &str) {
 }
 
 fn escape_help(h: &str) -> Cow<'_, str> {
-    if h.bytes().any(|b| b == b'\\' || b == b'\n') {
+    // Two memchr scans: help texts are long and nearly never need escaping.
+    if h.contains('\\') || h.contains('\n') {
         Cow::Owned(h.replace('\\', "\\\\").replace('\n', "\\n"))
     } else {
         Cow::Borrowed(h)

@@ -540,22 +540,21 @@ pub const NOT_PROBER_SPECIFIC: &[&[Family]] = &[
 /// looks families up on every request.
 pub fn all() -> &'static [Family] {
     static ALL: OnceLock<Vec<Family>> = OnceLock::new();
-    ALL.get_or_init(|| {
-        let mut out: Vec<Family> = Vec::new();
-        let prober_groups = crate::probe::ProberKind::ALL
-            .iter()
-            .flat_map(|k| k.families().iter());
-        for family in NOT_PROBER_SPECIFIC
-            .iter()
-            .chain(prober_groups)
-            .flat_map(|g| g.iter())
-        {
-            if !out.iter().any(|f| f.name == family.name) {
-                out.push(*family);
-            }
+    ALL.get_or_init(|| with_probers(NOT_PROBER_SPECIFIC))
+}
+
+/// `groups` then every prober's own families, each name once, in that order.
+fn with_probers(groups: &[&[Family]]) -> Vec<Family> {
+    let prober_groups = crate::probe::ProberKind::ALL
+        .iter()
+        .flat_map(|k| k.families().iter());
+    let mut out: Vec<Family> = Vec::new();
+    for family in groups.iter().chain(prober_groups).flat_map(|g| g.iter()) {
+        if !out.iter().any(|f| f.name == family.name) {
+            out.push(*family);
         }
-        out
-    })
+    }
+    out
 }
 
 /// The family called `name` among all of outpost's, by hash rather than by a
@@ -581,18 +580,5 @@ pub fn describe(name: &str) -> Option<Family> {
 /// What the scheduled probes can write: the common and scheduled series and
 /// every prober's own, each once.
 pub fn probe_families() -> Vec<Family> {
-    let prober_groups = crate::probe::ProberKind::ALL
-        .iter()
-        .flat_map(|k| k.families().iter());
-    let mut out: Vec<Family> = Vec::new();
-    for family in [COMMON, SCHEDULED]
-        .iter()
-        .chain(prober_groups)
-        .flat_map(|g| g.iter())
-    {
-        if !out.iter().any(|f| f.name == family.name) {
-            out.push(*family);
-        }
-    }
-    out
+    with_probers(&[COMMON, SCHEDULED])
 }
