@@ -4,7 +4,8 @@ Usage: seed.py ENDPOINT REGION
 Plain AWS API calls through boto3 (which comes with moto). Per region:
   RDS:  db-good (Multi-AZ, encrypted, 7 days backups, deletion protection,
         Performance Insights, Enhanced Monitoring 60 s, autoscaling storage),
-        db-bad (none of it, publicly accessible), db-stopped (stopped);
+        db-bad (none of it, each set off explicitly, publicly accessible),
+        db-stopped (stopped);
   EC2:  a VPC, two subnets, two running instances and one stopped;
   ELBv2: alb-web with target group tg-web (both running instances: healthy,
         the stopped one: unused), and tg-idle attached to no load balancer;
@@ -42,7 +43,8 @@ rds.create_db_instance(
     EngineVersion="8.0.35", AllocatedStorage=20, MasterUsername="admin",
     MasterUserPassword="password123", MultiAZ=False, StorageEncrypted=False,
     BackupRetentionPeriod=1, DeletionProtection=False, PubliclyAccessible=True,
-    AutoMinorVersionUpgrade=False, Tags=dev,
+    AutoMinorVersionUpgrade=False, EnablePerformanceInsights=False, MonitoringInterval=0,
+    Tags=dev,
 )
 rds.create_db_instance(
     DBInstanceIdentifier="db-stopped", DBInstanceClass="db.t3.micro", Engine="mysql",
