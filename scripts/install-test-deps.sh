@@ -1,34 +1,57 @@
 #!/usr/bin/env bash
-# Install what `make test` needs on a Debian 12 machine (run as root).
+# Install what `make test` needs, as root, on Debian 12 (bookworm: what CI runs) or
+# Debian 13 (trixie). Idempotent: a second run installs nothing and takes about a second.
 #
-# Idempotent and quick when everything is already there: each package is checked with
-# `dpkg -s` first, and apt is only touched for what is missing. Extra package names given
-# as arguments are ensured too (the benchmark uses this for its own tools).
+#   scripts/install-test-deps.sh [EXTRA_DEBIAN_PACKAGE...]
 #
-# Adding a dependency for the tests: append it to TEST_PACKAGES (and, if its command
-# name differs from the package's, to the check in the summary at the end).
+# Debian: each package is checked with `dpkg -s` first; apt is only touched for what
+# is missing. Versions are the release's own (its security updates included), so the
+# release is what is pinned: another release is refused with a message, because its
+# promtool, amtool, dnsmasq or nginx may behave differently from the ones the tests
+# were written against. Extra package names given as arguments are ensured too.
+#
+# PyPI: two virtualenvs, each installed from a requirements file of exact versions and
+# hashes (scripts/requirements/*.txt, `pip install --require-hashes`). A venv whose
+# installed packages differ in any way from its file (another moto left by an older
+# checkout, a package added by hand, another Python) is made again from nothing.
+#
+# Adding a dependency for the tests: a Debian package goes into the list below (and,
+# if its command differs from the package's name, into COMMANDS); a PyPI package into
+# scripts/requirements/*.in, then recompile (scripts/requirements/README.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages the tests use. Later issues add e.g. mariadb-server.
+say() { echo "install-test-deps: $*"; }
+die() {
+  echo "install-test-deps: $*" >&2
+  exit 1
+}
+
+[[ $(id -u) -eq 0 ]] || die "run as root: it installs Debian packages, and the tests it serves make network namespaces (README.md, 'From nothing')"
+
+# The Debian release decides the packages' versions.
+codename=$(sed -n 's/^VERSION_CODENAME=//p' /etc/os-release 2>/dev/null | tr -d '"')
+case "$codename" in
+  bookworm | trixie) ;;
+  *) die "this is '${codename:-not Debian}'; the tests expect Debian 12 (bookworm) or 13 (trixie) packages" ;;
+esac
+
+# Debian packages the tests use.
+#   build-essential, pkg-config -> cc and make for the crates that build C (ring)
+#   python3, python3-venv    -> the virtualenvs below
 #   prometheus               -> promtool (metrics and rule checks, integration tests)
-#   prometheus-alertmanager  -> amtool   (alertmanager config checks)
-#   nginx-light              -> a real HTTP peer for tests and the benchmark
+#   prometheus-alertmanager  -> amtool (alertmanager config checks), alertmanager
+#   nginx (-light on 12)     -> a real HTTP peer for tests and the benchmark
 #   wrk                      -> load generator for the benchmark
 #   dnsmasq-base             -> dnsmasq, the real DNS server of the dns prober's tests
-TEST_PACKAGES="prometheus prometheus-alertmanager nginx-light wrk curl ca-certificates dnsmasq-base"
-#   iproute2                 -> ip, which brings loopback up in the icmp tests' network namespaces
-TEST_PACKAGES="$TEST_PACKAGES iproute2"
+#   iproute2                 -> ip, which brings loopback up in the tests' network namespaces
 #   docker-compose           -> `docker-compose config`, the compose file's check (no engine needed)
 #   systemd                  -> systemd-analyze verify/security, the unit's check
-TEST_PACKAGES="$TEST_PACKAGES docker-compose systemd"
-
-want=("$@")
-read -r -a base <<<"$TEST_PACKAGES"
-want=("${base[@]}" "${want[@]}")
-
-sudo=()
-if [[ $(id -u) -ne 0 ]]; then sudo=(sudo); fi
+want=(build-essential pkg-config python3 python3-venv prometheus prometheus-alertmanager
+  wrk curl ca-certificates dnsmasq-base iproute2 docker-compose systemd)
+# Debian 13 folded nginx-light into nginx.
+if [[ $codename == bookworm ]]; then want+=(nginx-light); else want+=(nginx); fi
+want+=("$@")
 
 missing=()
 for pkg in "${want[@]}"; do
@@ -36,68 +59,58 @@ for pkg in "${want[@]}"; do
     missing+=("$pkg")
   fi
 done
-
 if ((${#missing[@]} == 0)); then
-  echo "install-test-deps: all ${#want[@]} packages already installed"
+  say "Debian $codename: all ${#want[@]} packages already installed"
 else
-  echo "install-test-deps: installing ${missing[*]}"
-  if [[ $(id -u) -ne 0 ]]; then
-    command -v sudo >/dev/null 2>&1 || {
-      echo "install-test-deps: need root (or sudo) to apt-get install ${missing[*]}" >&2
-      exit 1
-    }
-  fi
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  say "Debian $codename: installing ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# Python tools for the tests: moto_server (PyPI `moto[server]`, with boto3) in a venv
-# at .venv, which the AWS tests start on a free loopback port. Skipped when present.
-if [[ ! -x .venv/bin/moto_server ]]; then
-  if [[ ! -x .venv/bin/python ]]; then
-    if ! python3 -m venv .venv 2>/dev/null; then
-      # Debian's python3 ships venv separately.
-      rm -rf .venv
-      "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv
-      python3 -m venv .venv
-    fi
-  fi
-  echo "install-test-deps: installing moto[server] into .venv"
-  .venv/bin/pip install -q 'moto[server]'
-else
-  echo "install-test-deps: .venv already has moto_server"
-fi
-
-# Python tools of scripts/check-deploy.sh, pinned so that CI sees what was tested:
-# python-hcl2 (parses the Terraform module) and kubernetes-validate (Kubernetes API
-# schemas bundled in the package, no network) into .venv; checkov into a venv of its
-# own, .venv-checkov, because it pins an older boto3 than moto wants and installs
-# bc-python-hcl2, whose import name `hcl2` is python-hcl2's.
-if ! .venv/bin/python -c 'import hcl2, kubernetes_validate' 2>/dev/null; then
-  echo "install-test-deps: installing python-hcl2 and kubernetes-validate into .venv"
-  .venv/bin/pip install -q 'python-hcl2==8.1.4' 'kubernetes-validate==1.37.0'
-fi
-if [[ ! -x .venv-checkov/bin/checkov ]]; then
-  echo "install-test-deps: installing checkov into .venv-checkov"
-  rm -rf .venv-checkov
-  python3 -m venv .venv-checkov
-  .venv-checkov/bin/pip install -q 'checkov==3.3.30'
-fi
-
-# The commands the tests call, found on PATH.
-for cmd in promtool amtool nginx wrk curl dnsmasq docker-compose systemd-analyze; do
-  if ! command -v "$cmd" >/dev/null 2>&1; then
-    # nginx and dnsmasq live in /usr/sbin, which a non-login root shell may not have on PATH.
-    if [[ ($cmd == nginx || $cmd == dnsmasq) && -x /usr/sbin/$cmd ]]; then continue; fi
-    echo "install-test-deps: '$cmd' still not on PATH after install" >&2
-    exit 1
-  fi
+# The commands the tests call, found on PATH (nginx and dnsmasq live in /usr/sbin,
+# which a non-login root shell may lack).
+COMMANDS=(cc make python3 promtool amtool nginx wrk curl dnsmasq ip docker-compose systemd-analyze)
+for cmd in "${COMMANDS[@]}"; do
+  command -v "$cmd" >/dev/null 2>&1 || [[ -x /usr/sbin/$cmd ]] ||
+    die "'$cmd' is not on PATH after the install"
 done
 
-# The Rust components the checks use: there is no network path to install them here.
+# venv DIR REQUIREMENTS: DIR holds exactly what REQUIREMENTS pins, or is made anew.
+venv() {
+  local dir=$1 req=$2 why
+  if [[ ! -x $dir/bin/python ]]; then
+    why="absent"
+  elif ! why=$("$dir/bin/python" scripts/requirements/venv-matches.py "$req" 2>&1); then
+    why="out of step with $req: $why"
+  else
+    say "$dir matches $req"
+    return 0
+  fi
+  say "$dir $why; installing $req (exact versions and hashes)"
+  rm -rf "$dir"
+  python3 -m venv "$dir"
+  "$dir/bin/python" -m pip install -q --disable-pip-version-check --no-input \
+    --require-hashes -r "$req"
+  why=$("$dir/bin/python" scripts/requirements/venv-matches.py "$req" 2>&1) ||
+    die "$dir still differs from $req after the install: $why"
+}
+
+# .venv: moto_server, boto3 for the seed scripts, python-hcl2, kubernetes-validate and
+# PyYAML for the deploy and runbook checks. .venv-checkov: checkov alone, because it pins
+# an older boto3 than moto wants and installs bc-python-hcl2 under python-hcl2's
+# import name `hcl2`.
+venv .venv scripts/requirements/test.txt
+venv .venv-checkov scripts/requirements/checkov.txt
+
+# The Rust components the checks use. rustup installs them; nothing here can.
 for sub in fmt clippy; do
-  if ! cargo "$sub" --version >/dev/null 2>&1; then
-    echo "install-test-deps: 'cargo $sub' is missing (rustup component add ${sub/fmt/rustfmt})" >&2
-    exit 1
-  fi
+  cargo "$sub" --version >/dev/null 2>&1 ||
+    die "'cargo $sub' is missing: rustup component add ${sub/fmt/rustfmt}"
 done
+
+# What this run will test with, for the log.
+say "promtool $(promtool --version 2>&1 | sed -n '1s/^promtool, version \([^ ]*\).*/\1/p')," \
+  "amtool $(amtool --version 2>&1 | sed -n '1s/^amtool, version \([^ ]*\).*/\1/p')," \
+  "dnsmasq $(PATH=$PATH:/usr/sbin dnsmasq --version | sed -n '1s/^Dnsmasq version \([^ ]*\).*/\1/p')," \
+  "$(.venv/bin/python --version), moto $(.venv/bin/python -c 'import importlib.metadata as m; print(m.version("moto"))')," \
+  "$(rustc --version | cut -d' ' -f1-2)"
