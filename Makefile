@@ -1,5 +1,6 @@
 # outpost: build, check and benchmark entry points. `make test` is what CI runs
-# (.ci/run); every step prints a banner and the first failure stops the run.
+# (.ci/run): scripts/test-steps.sh runs TEST_STEPS in order, times each, and on the
+# first failure names the step and the `make STEP` that reruns only it.
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 .NOTPARALLEL:
@@ -18,8 +19,10 @@ banner = @printf '\n==> %s\n' '$(1)'
 
 .PHONY: test deps fmt-check clippy deps-check cargo-test rules alertmanager lint fmt shellcheck bench bench-probe bench-endless bench-scale bench-timing deploy-check bench-aws bench-encode
 
-test: deps fmt-check clippy deps-check cargo-test rules alertmanager deploy-check
-	$(call banner,make test: all steps passed)
+TEST_STEPS := deps fmt-check clippy deps-check cargo-test rules alertmanager deploy-check
+
+test:
+	MAKE='$(MAKE)' scripts/test-steps.sh $(TEST_STEPS)
 
 deps:
 	$(call banner,test dependencies (scripts/install-test-deps.sh))
@@ -36,6 +39,8 @@ clippy:
 deps-check:
 	$(call banner,one HTTP/TLS/crypto stack (scripts/check-one-stack.sh))
 	CARGO=$(CARGO) scripts/check-one-stack.sh
+	$(call banner,rust-version in Cargo.toml covers every dependency (scripts/check-msrv.sh))
+	CARGO=$(CARGO) scripts/check-msrv.sh
 
 cargo-test:
 	$(call banner,cargo test)

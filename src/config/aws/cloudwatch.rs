@@ -279,7 +279,7 @@ pub(crate) fn build(
 /// CloudWatch accepts periods of 1, 5, 10, 30 s (high resolution) or whole minutes.
 fn check_period(ctx: &mut Ctx<'_>, path: &str, span: std::ops::Range<usize>, period: Duration) {
     let ms = period.as_millis();
-    if ms == 0 || [1000, 5000, 10_000, 30_000].contains(&ms) || ms % 60_000 == 0 {
+    if ms == 0 || [1000, 5000, 10_000, 30_000].contains(&ms) || ms.is_multiple_of(60_000) {
         return;
     }
     ctx.error_hint(
