@@ -4,7 +4,7 @@
 #
 #   scripts/install-test-deps.sh [EXTRA_DEBIAN_PACKAGE...]
 #
-# Debian: each package is checked with `dpkg -s` first; apt is only touched for what
+# Debian: each package is checked with `dpkg-query` first; apt is only touched for what
 # is missing. Versions are the release's own (its security updates included), so the
 # release is what is pinned: another release is refused with a message, because its
 # promtool, amtool, dnsmasq or nginx may behave differently from the ones the tests
@@ -55,7 +55,9 @@ want+=("$@")
 
 missing=()
 for pkg in "${want[@]}"; do
-  if ! dpkg -s "$pkg" 2>/dev/null | grep -q '^Status: install ok installed'; then
+  # One status line, no pipe: `dpkg -s | grep -q` under pipefail fails at random when
+  # grep stops reading early and dpkg dies of SIGPIPE.
+  if [[ $(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null) != "install ok installed" ]]; then
     missing+=("$pkg")
   fi
 done
