@@ -6,13 +6,15 @@ Compares every `name==version` line of the file (pip-compile's output) with the
 distributions installed in the running interpreter's environment, names compared in
 PEP 503's normal form. pip, setuptools and wheel are left out unless the file pins
 them, since `python3 -m venv` puts its own there. On a difference it prints what is
-missing, what has another version and what is extra, one per line, and exits 1.
+missing, has another version or is extra (the first five, then a count), exits 1.
 """
 import importlib.metadata
 import re
 import sys
 
 BOOTSTRAP = {"pip", "setuptools", "wheel"}
+# Differences named in the message; the rest are counted.
+SHOWN = 5
 
 
 def normal(name):
@@ -49,7 +51,8 @@ def main():
     for name in sorted(set(have) - set(want) - BOOTSTRAP):
         problems.append(f"extra {name}=={have[name]}")
     if problems:
-        print("; ".join(problems))
+        more = len(problems) - SHOWN
+        print("; ".join(problems[:SHOWN]) + (f" and {more} more" if more > 0 else ""))
         return 1
     return 0
 
