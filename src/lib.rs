@@ -19,6 +19,7 @@
 //!   [`shard`]: which replica runs a probe when the list is split (`--shard I/N`);
 //!   [`probe_thread`]: the thread the scheduled runs live on, apart from serving.
 //! - [`results`]: per probe, the latest report and run statistics, swapped together.
+//! - [`redact`]: what of a secret may be shown (URL passwords, credential headers).
 //! - [`server`]: the HTTP endpoints; [`app`]: shared state and reloads;
 //!   [`daemon`]: the assembly, signals and shutdown; [`cli`]: the command line.
 //!
@@ -37,6 +38,7 @@ pub mod daemon;
 pub mod metrics;
 pub mod probe;
 pub mod probe_thread;
+pub mod redact;
 pub mod results;
 pub mod scheduler;
 pub mod server;

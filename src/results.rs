@@ -124,10 +124,11 @@ impl ProbeState {
             }
         }
         let run_durations = Histogram::shared(bounds);
+        let target = crate::redact::url(&spec.target);
         let mut base = vec![
             ("probe", spec.name.as_str()),
             ("module", spec.module.as_str()),
-            ("target", spec.target.as_str()),
+            ("target", &*target),
         ];
         base.extend(spec.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         let mut label_prefix = crate::metrics::encode::label_prefix(&base);

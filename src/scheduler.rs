@@ -570,10 +570,10 @@ fn log_transition(state: &ProbeState, report: &ProbeReport) {
     let spec = &state.spec;
     match (&report.failure, previous) {
         (Some(f), prev) if prev != Some(f.reason.as_label()) => {
-            tracing::warn!(probe = %spec.name, module = %spec.module, target = %spec.target, reason = %f.reason, error = %f.message, "Probe failed");
+            tracing::warn!(probe = %spec.name, module = %spec.module, target = %crate::redact::url(&spec.target), reason = %f.reason, error = %f.message, "Probe failed");
         }
         (None, Some(prev)) if prev != "success" => {
-            tracing::info!(probe = %spec.name, module = %spec.module, target = %spec.target, "Probe recovered");
+            tracing::info!(probe = %spec.name, module = %spec.module, target = %crate::redact::url(&spec.target), "Probe recovered");
         }
         _ => {}
     }

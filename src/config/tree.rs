@@ -10,9 +10,7 @@ use toml::de::{DeValue, ValueDeserializer};
 use toml::Spanned;
 
 use super::validate::Ctx;
-
-/// What a secret value is replaced by in [`redact`].
-pub(crate) const SECRET: &str = "<secret>";
+use crate::redact::SECRET;
 
 /// Appends `key` to a dotted key path, quoting it if it is not a bare TOML key.
 pub(crate) fn key(path: &str, key: &str) -> String {
@@ -246,7 +244,14 @@ fn redact_value(value: &mut toml::Value) {
                     // Every value of this map is a secret (prometheus/common's `ProxyHeader`).
                     redact_strings(v);
                 } else if let (true, toml::Value::String(url)) = (k.ends_with("_url"), &mut *v) {
-                    *url = redact_url_password(url);
+                    *url = crate::redact::url(url).into_owned();
+                } else if let (true, toml::Value::Table(headers)) = (k == "headers", &mut *v) {
+                    // http.headers: name = value (or a list of values).
+                    for (name, value) in headers.iter_mut() {
+                        if crate::redact::is_credential_header(name) {
+                            redact_strings(value);
+                        }
+                    }
                 } else {
                     redact_value(v);
                 }
@@ -267,26 +272,6 @@ fn redact_strings(value: &mut toml::Value) {
     }
 }
 
-/// `scheme://user:password@host/...` with the password replaced by `<secret>`.
-fn redact_url_password(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => {
-            let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
-            if user.len() == userinfo.len() {
-                url.to_string()
-            } else {
-                format!("{scheme}://{user}:{SECRET}@{host}{tail}")
-            }
-        }
-        None => url.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -297,23 +282,6 @@ mod tests {
         assert_eq!(key("modules", "http_2xx"), "modules.http_2xx");
         assert_eq!(key("modules", "a.b"), "modules.\"a.b\"");
         assert_eq!(index("probes", 2), "probes[2]");
-    }
-
-    #[test]
-    fn url_passwords_are_redacted() {
-        assert_eq!(
-            redact_url_password("http://u:p@proxy:3128/x"),
-            "http://u:<secret>@proxy:3128/x"
-        );
-        assert_eq!(
-            redact_url_password("http://u@proxy:3128"),
-            "http://u@proxy:3128"
-        );
-        assert_eq!(
-            redact_url_password("http://proxy:3128/a@b"),
-            "http://proxy:3128/a@b"
-        );
-        assert_eq!(redact_url_password("not a url"), "not a url");
     }
 
     #[test]

@@ -59,8 +59,9 @@ pub async fn run(module: &Module, target: &str, ctx: &ProbeContext) -> ProbeRepo
     let left = ctx.deadline.saturating_duration_since(rec.started());
     let timeout = Duration::from_millis((left.as_secs_f64() * 1000.0).round() as u64);
     rec.trace(format_args!(
-        "Beginning probe: prober={} target={target} timeout={:.3}s",
+        "Beginning probe: prober={} target={} timeout={:.3}s",
         module.prober.kind(),
+        crate::redact::url(target),
         timeout.as_secs_f64()
     ));
 

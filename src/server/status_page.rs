@@ -61,7 +61,7 @@ pub(super) fn render(app: &App) -> Response<Body> {
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td>{result}<td>{duration}</td><td>{ago}</td><td>{runs}</td></tr>",
             escape(&spec.name),
             escape(&spec.module),
-            escape(&spec.target),
+            escape(&crate::redact::url(&spec.target)),
             crate::config::duration::format(spec.interval),
         );
     }

@@ -28,6 +28,7 @@ mod prometheus_e2e;
 mod query_response;
 mod regions;
 mod scheduler;
+mod secrets;
 mod series;
 mod shard;
 mod stack_e2e;

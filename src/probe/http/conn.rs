@@ -387,13 +387,6 @@ fn proxy_authorization(req: &HopRequest<'_>) -> Result<Option<HeaderValue>, Prob
 }
 
 /// Headers whose value is never traced.
-fn secret_header(name: &http::HeaderName) -> bool {
-    matches!(
-        name.as_str(),
-        "authorization" | "proxy-authorization" | "cookie" | "set-cookie"
-    )
-}
-
 pub(super) fn trace_request<B>(rec: &mut Recorder, req: &Request<B>) {
     if !rec.tracing() {
         return;
@@ -401,14 +394,15 @@ pub(super) fn trace_request<B>(rec: &mut Recorder, req: &Request<B>) {
     rec.trace(format_args!(
         "Sending {} {} {:?}",
         req.method(),
-        req.uri(),
+        crate::redact::url(&req.uri().to_string()),
         req.version()
     ));
     for (name, value) in req.headers() {
-        let v = if secret_header(name) || value.is_sensitive() {
-            "<secret>".to_string()
+        let text = String::from_utf8_lossy(value.as_bytes());
+        let v = if value.is_sensitive() {
+            crate::redact::SECRET.into()
         } else {
-            String::from_utf8_lossy(value.as_bytes()).into_owned()
+            crate::redact::header_value(name.as_str(), &text)
         };
         rec.trace(format_args!("  > {name}: {v}"));
     }
@@ -420,11 +414,8 @@ pub(super) fn trace_response(rec: &mut Recorder, head: &http::response::Parts) {
     }
     rec.trace(format_args!("Received {:?} {}", head.version, head.status));
     for (name, value) in &head.headers {
-        let v = if secret_header(name) {
-            "<secret>".to_string()
-        } else {
-            String::from_utf8_lossy(value.as_bytes()).into_owned()
-        };
+        let text = String::from_utf8_lossy(value.as_bytes());
+        let v = crate::redact::header_value(name.as_str(), &text);
         rec.trace(format_args!("  < {name}: {v}"));
     }
 }

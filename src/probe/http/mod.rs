@@ -288,7 +288,11 @@ impl Run {
             host.clone()
         };
         let headers = self.headers(module, &host)?;
-        rec.trace(format_args!("Requesting {} {}", self.method, self.url));
+        rec.trace(format_args!(
+            "Requesting {} {}",
+            self.method,
+            crate::redact::url(self.url.as_str())
+        ));
         Ok(conn::HopRequest {
             url: &self.url,
             ip,
@@ -451,8 +455,9 @@ impl Run {
     ) -> Result<(), ProbeFailure> {
         let next = target::resolve_location(&self.url, location)?;
         rec.trace(format_args!(
-            "Redirect {} ({status}) to {next}",
-            self.redirects
+            "Redirect {} ({status}) to {}",
+            self.redirects,
+            crate::redact::url(next.as_str())
         ));
         let (method, keep_body) = target::redirect_method(status, &self.method);
         self.method = method;

@@ -87,14 +87,20 @@ pub(super) fn resolve_location(base: &Url, location: &str) -> Result<Url, ProbeF
     let next = base.join(location).map_err(|e| {
         ProbeFailure::new(
             FailureReason::Http,
-            format!("redirect to an invalid Location {location:?}: {e}"),
+            format!(
+                "redirect to an invalid Location {:?}: {e}",
+                crate::redact::url(location)
+            ),
         )
     })?;
     match next.scheme() {
         "http" | "https" => Ok(next),
         s => Err(ProbeFailure::new(
             FailureReason::Http,
-            format!("redirect to unsupported scheme {s:?} ({location:?})"),
+            format!(
+                "redirect to unsupported scheme {s:?} ({:?})",
+                crate::redact::url(location)
+            ),
         )),
     }
 }
