@@ -24,6 +24,8 @@ pub struct App {
     config: RwLock<Arc<Config>>,
     scheduler: Arc<Scheduler>,
     limiter: Arc<Limiter>,
+    /// `/probe`'s own cap ([`crate::config::ProbeEndpointConfig`]).
+    probe_endpoint_limiter: Arc<Limiter>,
     stats: Arc<DaemonStats>,
     reload_lock: tokio::sync::Mutex<()>,
     /// What `/metrics` shows, in page order. Every source is one entry: a new
@@ -50,6 +52,8 @@ impl App {
         probe_runtime: Option<tokio::runtime::Handle>,
     ) -> Arc<App> {
         let limiter = Arc::new(Limiter::new(config.server.max_concurrent_probes));
+        let probe_endpoint_limiter =
+            Arc::new(Limiter::new(config.server.probe_endpoint.max_concurrent));
         let scheduler = Arc::new(
             Scheduler::new(runner, limiter.clone(), shutdown)
                 .with_shard_override(shard)
@@ -62,7 +66,7 @@ impl App {
             Arc::new(DaemonSeries {
                 stats: stats.clone(),
                 scheduler: scheduler.clone(),
-                limiter: limiter.clone(),
+                limiters: [limiter.clone(), probe_endpoint_limiter.clone()],
             }),
             Arc::new(ProcessSeries),
         ];
@@ -70,6 +74,7 @@ impl App {
             config: RwLock::new(Arc::new(config)),
             scheduler,
             limiter,
+            probe_endpoint_limiter,
             stats,
             reload_lock: tokio::sync::Mutex::new(()),
             sources: RwLock::new(sources),
@@ -91,6 +96,11 @@ impl App {
 
     pub fn limiter(&self) -> &Limiter {
         &self.limiter
+    }
+
+    /// The cap on `/probe` runs in flight.
+    pub fn probe_endpoint_limiter(&self) -> &Limiter {
+        &self.probe_endpoint_limiter
     }
 
     pub fn probes(&self) -> Vec<Arc<ProbeState>> {
@@ -120,6 +130,8 @@ impl App {
                 {
                     aws.apply(config.aws.as_ref(), self);
                 }
+                self.probe_endpoint_limiter
+                    .resize(config.server.probe_endpoint.max_concurrent);
                 let (summary, config) = self.scheduler.apply_owned(config);
                 *self.config.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(config);
                 *self.stats.reload() = ReloadStatus {

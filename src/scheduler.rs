@@ -85,6 +85,16 @@ impl Limiter {
         })
     }
 
+    /// A free slot now, or `None` when every slot is taken.
+    pub fn try_acquire(&self) -> Option<Slot<'_>> {
+        let permit = self.semaphore.clone().try_acquire_owned().ok()?;
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        Some(Slot {
+            _permit: permit,
+            limiter: self,
+        })
+    }
+
     /// Runs in flight now.
     pub fn in_flight(&self) -> i64 {
         self.in_flight.load(Ordering::Relaxed)

@@ -30,6 +30,15 @@ pub struct ServerFile {
     pub max_concurrent_probes: Option<Spanned<i64>>,
     pub timeout_offset: Option<Spanned<DurationText>>,
     pub shard: Option<Spanned<String>>,
+    pub probe_endpoint: Option<ProbeEndpointFile>,
+}
+
+/// `[server.probe_endpoint]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table")]
+pub struct ProbeEndpointFile {
+    pub enabled: Option<bool>,
+    pub max_concurrent: Option<Spanned<i64>>,
 }
 
 /// `[modules.NAME]` less its prober settings blocks (`http`, `tcp` ...), which the

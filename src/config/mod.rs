@@ -79,8 +79,10 @@ impl Config {
 /// `[server]`: daemon-wide settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServerConfig {
-    /// Upper bound on probe runs in flight at once, scheduled and `/probe` alike.
+    /// Upper bound on scheduled probe runs in flight at once.
     pub max_concurrent_probes: usize,
+    /// `[server.probe_endpoint]`: whether `/probe` serves, and its own cap.
+    pub probe_endpoint: ProbeEndpointConfig,
     /// Subtracted from `X-Prometheus-Scrape-Timeout-Seconds` on `/probe` (Blackbox's
     /// `--timeout-offset`).
     pub timeout_offset: Duration,
@@ -92,8 +94,29 @@ impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             max_concurrent_probes: 256,
+            probe_endpoint: ProbeEndpointConfig::default(),
             timeout_offset: Duration::from_millis(500),
             shard: None,
+        }
+    }
+}
+
+/// `[server.probe_endpoint]`. `/probe` has a cap of its own, apart from the
+/// scheduled runs', so a flood of `/probe` requests at stalling targets is refused
+/// at its cap instead of taking the slots scheduled probes run in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProbeEndpointConfig {
+    /// `false`: `/probe` answers 404 and probes nothing.
+    pub enabled: bool,
+    /// `/probe` runs in flight at once; a request past it is answered 503 at once.
+    pub max_concurrent: usize,
+}
+
+impl Default for ProbeEndpointConfig {
+    fn default() -> Self {
+        ProbeEndpointConfig {
+            enabled: true,
+            max_concurrent: 128,
         }
     }
 }

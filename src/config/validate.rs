@@ -166,19 +166,36 @@ fn finish(
     })
 }
 
+/// A count that must be above zero, or an error at its position.
+fn positive(ctx: &mut Ctx<'_>, key: &str, value: &Spanned<i64>) -> Option<usize> {
+    match usize::try_from(*value.get_ref()) {
+        Ok(n) if n > 0 => Some(n),
+        _ => {
+            ctx.error(value.span(), key, "must be an integer greater than zero");
+            None
+        }
+    }
+}
+
 fn build_server(ctx: &mut Ctx<'_>, value: &Spanned<DeValue<'_>>) -> ServerConfig {
     let mut server = ServerConfig::default();
     let Some(file) = decode::<ServerFile>(ctx, value, "server") else {
         return server;
     };
-    if let Some(max) = file.max_concurrent_probes {
-        match usize::try_from(*max.get_ref()) {
-            Ok(n) if n > 0 => server.max_concurrent_probes = n,
-            _ => ctx.error(
-                max.span(),
-                "server.max_concurrent_probes",
-                "must be an integer greater than zero",
-            ),
+    if let Some(max) = &file.max_concurrent_probes {
+        if let Some(n) = positive(ctx, "server.max_concurrent_probes", max) {
+            server.max_concurrent_probes = n;
+        }
+    }
+    if let Some(endpoint) = &file.probe_endpoint {
+        if let Some(enabled) = endpoint.enabled {
+            server.probe_endpoint.enabled = enabled;
+        }
+        if let Some(max) = &endpoint.max_concurrent {
+            let key = "server.probe_endpoint.max_concurrent";
+            if let Some(n) = positive(ctx, key, max) {
+                server.probe_endpoint.max_concurrent = n;
+            }
         }
     }
     if let Some(offset) = &file.timeout_offset {

@@ -78,7 +78,8 @@ impl Default for DaemonStats {
 pub struct DaemonSeries {
     pub stats: Arc<DaemonStats>,
     pub scheduler: Arc<Scheduler>,
-    pub limiter: Arc<Limiter>,
+    /// The scheduled runs' and `/probe`'s caps, whose runs in flight add up.
+    pub limiters: [Arc<Limiter>; 2],
 }
 
 impl Source for DaemonSeries {
@@ -108,7 +109,7 @@ impl Source for DaemonSeries {
         gauge(
             enc,
             names::OUTPOST_PROBES_IN_FLIGHT,
-            self.limiter.in_flight() as f64,
+            self.limiters.iter().map(|l| l.in_flight()).sum::<i64>() as f64,
         );
         enc.start_declared(names::OUTPOST_SCHEDULER_LAG_SECONDS);
         let lag = self.scheduler.stats().lag();

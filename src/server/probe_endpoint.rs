@@ -21,12 +21,18 @@ const SCRAPE_TIMEOUT_HEADER: &str = "x-prometheus-scrape-timeout-seconds";
 pub(crate) const DEFAULT_MODULE: &str = "http_2xx";
 
 pub(super) async fn handle(app: &App, req: &Request<Incoming>) -> Response<Body> {
+    let config = app.config();
+    if !config.server.probe_endpoint.enabled {
+        return text(
+            StatusCode::NOT_FOUND,
+            "/probe is disabled ([server.probe_endpoint] enabled = false)\n",
+        );
+    }
     let params = QueryParams::parse(req.uri().query().unwrap_or(""));
     let Some(target) = params.get("target").filter(|t| !t.is_empty()) else {
         return text(StatusCode::BAD_REQUEST, "Target parameter is missing\n");
     };
     let module_name = params.get("module").unwrap_or(DEFAULT_MODULE);
-    let config = app.config();
     let Some(module) = config.module(module_name) else {
         app.count_unknown_module();
         return text(
@@ -56,9 +62,18 @@ pub(super) async fn handle(app: &App, req: &Request<Incoming>) -> Response<Body>
         hostname,
         debug,
     };
-    // Waiting for a slot counts against the deadline; a run that gets none in
-    // time reports a timeout like any other late run.
-    let slot = tokio::time::timeout_at(ctx.deadline, app.limiter().acquire()).await;
+    // Past the cap the answer is immediate: queueing would hold the connection
+    // (and Prometheus' scrape) for nothing, and a flood must not grow a queue.
+    let Some(slot) = app.probe_endpoint_limiter().try_acquire() else {
+        app.count_probe_request(module, 503);
+        return text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &format!(
+                "{} /probe requests in flight, the most [server.probe_endpoint] max_concurrent allows\n",
+                config.server.probe_endpoint.max_concurrent
+            ),
+        );
+    };
     let report = probe::run(module, target, &ctx).await;
     drop(slot);
     app.count_probe_request(module, 200);

@@ -159,6 +159,28 @@ interval = "1m"
 }
 
 #[test]
+fn probe_endpoint_errors_name_their_key() {
+    let text = "[server.probe_endpoint]\nmax_concurrent = 0\nenable = true\n";
+    let errors = Config::from_str_at(text, Path::new("probes.toml"))
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert_eq!(
+        errors,
+        "probes.toml:3:1: server.probe_endpoint: unknown key `enable` (hint: did you mean `enabled`?)"
+    );
+    let text = "[server.probe_endpoint]\nmax_concurrent = 0\n";
+    let errors = Config::from_str_at(text, Path::new("probes.toml"))
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert_eq!(
+        errors,
+        "probes.toml:2:18: server.probe_endpoint.max_concurrent: must be an integer greater than zero"
+    );
+}
+
+#[test]
 fn good_configs_load() {
     let files = toml_files(GOOD);
     assert!(files.len() >= 3);
@@ -190,6 +212,13 @@ fn kitchen_sink_values() {
     let config = load_ok(Path::new(&format!("{GOOD}/kitchen-sink.toml")));
     assert_eq!(config.server.max_concurrent_probes, 64);
     assert_eq!(config.server.timeout_offset, Duration::from_millis(250));
+    assert_eq!(
+        config.server.probe_endpoint,
+        outpost::config::ProbeEndpointConfig {
+            enabled: false,
+            max_concurrent: 16
+        }
+    );
 
     let module = &config.modules["http_everything"];
     assert_eq!(module.name, "http_everything");

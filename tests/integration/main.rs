@@ -24,6 +24,7 @@ mod http_probe;
 mod http_proxy;
 mod icmp_probe;
 mod metrics_stream;
+mod probe_flood;
 mod prometheus_e2e;
 mod query_response;
 mod regions;
