@@ -47,8 +47,9 @@ esac
 #   iproute2                 -> ip, which brings loopback up in the tests' network namespaces
 #   docker-compose           -> `docker-compose config`, the compose file's check (no engine needed)
 #   systemd                  -> systemd-analyze verify/security, the unit's check
+#   procps                   -> kill, with which the cli tests signal the daemon (a minimal image lacks it)
 want=(build-essential pkg-config python3 python3-venv prometheus prometheus-alertmanager
-  wrk curl ca-certificates dnsmasq-base iproute2 docker-compose systemd)
+  wrk curl ca-certificates dnsmasq-base iproute2 docker-compose systemd procps)
 # Debian 13 folded nginx-light into nginx.
 if [[ $codename == bookworm ]]; then want+=(nginx-light); else want+=(nginx); fi
 want+=("$@")
@@ -69,11 +70,11 @@ else
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# The commands the tests call, found on PATH (nginx and dnsmasq live in /usr/sbin,
-# which a non-login root shell may lack).
-COMMANDS=(cc make python3 promtool amtool nginx wrk curl dnsmasq ip docker-compose systemd-analyze)
+# The programs the tests run, found on PATH as files (`kill` is also a shell builtin);
+# nginx and dnsmasq live in /usr/sbin, which a non-login root shell may lack.
+COMMANDS=(cc make python3 kill promtool amtool nginx wrk curl dnsmasq ip docker-compose systemd-analyze)
 for cmd in "${COMMANDS[@]}"; do
-  command -v "$cmd" >/dev/null 2>&1 || [[ -x /usr/sbin/$cmd ]] ||
+  type -P "$cmd" >/dev/null || [[ -x /usr/sbin/$cmd ]] ||
     die "'$cmd' is not on PATH after the install"
 done
 
