@@ -527,6 +527,7 @@ async fn run_once(due: Due, runs: Arc<Runs>) {
         deadline: now + state.spec.timeout,
         hostname: None,
         debug: false,
+        policy: None,
     };
     let (deadline, started_at) = (ctx.deadline, SystemTime::now());
     let run = (runs.runner)(state.module.clone(), state.spec.target.clone(), ctx);

@@ -39,6 +39,8 @@ pub struct ServerFile {
 pub struct ProbeEndpointFile {
     pub enabled: Option<bool>,
     pub max_concurrent: Option<Spanned<i64>>,
+    pub allow: Option<Vec<Spanned<String>>>,
+    pub deny: Option<Vec<Spanned<String>>>,
 }
 
 /// `[modules.NAME]` less its prober settings blocks (`http`, `tcp` ...), which the

@@ -12,6 +12,7 @@ pub mod duration;
 pub mod error;
 pub mod file;
 pub mod identity;
+pub mod policy;
 pub mod validate;
 
 mod modules;
@@ -110,6 +111,8 @@ pub struct ProbeEndpointConfig {
     pub enabled: bool,
     /// `/probe` runs in flight at once; a request past it is answered 503 at once.
     pub max_concurrent: usize,
+    /// Which targets `/probe` may reach ([`policy::TargetPolicy`]).
+    pub policy: Arc<policy::TargetPolicy>,
 }
 
 impl Default for ProbeEndpointConfig {
@@ -117,6 +120,7 @@ impl Default for ProbeEndpointConfig {
         ProbeEndpointConfig {
             enabled: true,
             max_concurrent: 128,
+            policy: Arc::default(),
         }
     }
 }

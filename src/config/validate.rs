@@ -18,6 +18,7 @@ use super::aws::AwsConfig;
 use super::error::line_col;
 use super::file::ServerFile;
 use super::modules::ModuleSummary;
+use super::policy::{Rule, TargetPolicy};
 use super::tree::decode;
 use super::{identity, modules, probes, split, values};
 use super::{Config, ConfigError, ConfigErrors, Module, ProbeSpec, ServerConfig};
@@ -197,6 +198,24 @@ fn build_server(ctx: &mut Ctx<'_>, value: &Spanned<DeValue<'_>>) -> ServerConfig
                 server.probe_endpoint.max_concurrent = n;
             }
         }
+        let rules = |ctx: &mut Ctx<'_>, list: &Option<Vec<Spanned<String>>>, key: &str| {
+            let mut rules = Vec::new();
+            for (i, entry) in list.iter().flatten().enumerate() {
+                match Rule::parse(entry.get_ref()) {
+                    Some(rule) => rules.push(rule),
+                    None => ctx.error_hint(
+                        entry.span(),
+                        &format!("server.probe_endpoint.{key}[{i}]"),
+                        format!("{:?} is neither an address block nor a host name", entry.get_ref()),
+                        "write a CIDR (\"10.0.0.0/8\", \"169.254.169.254/32\", \"fd00::/8\"), an address, a host name, or *.domain for every name below it",
+                    ),
+                }
+            }
+            rules
+        };
+        let allow = rules(ctx, &endpoint.allow, "allow");
+        let deny = rules(ctx, &endpoint.deny, "deny");
+        server.probe_endpoint.policy = Arc::new(TargetPolicy { allow, deny });
     }
     if let Some(offset) = &file.timeout_offset {
         if let Some(d) = values::duration(ctx, "server.timeout_offset", offset, false) {

@@ -25,6 +25,10 @@ use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
 
 use crate::config::Module;
+use std::sync::Arc;
+
+use crate::config::policy::TargetPolicy;
+
 pub use kind::{Prober, ProberKind, TargetError, NOT_YET};
 pub use report::{FailureReason, LabelValue, ProbeFailure, ProbeReport, Recorder, Sample};
 
@@ -38,6 +42,9 @@ pub struct ProbeContext {
     pub hostname: Option<String>,
     /// Keep a readable trace (`debug=true`, `outpost probe`).
     pub debug: bool,
+    /// `/probe`'s target policy, checked on every name and every address the run
+    /// connects to; `None` for scheduled probes and `outpost probe`.
+    pub policy: Option<Arc<TargetPolicy>>,
 }
 
 impl ProbeContext {
@@ -46,6 +53,7 @@ impl ProbeContext {
             deadline: Instant::now() + timeout,
             hostname: None,
             debug: false,
+            policy: None,
         }
     }
 }

@@ -22,6 +22,7 @@ use hickory_resolver::TokioResolver;
 use tokio::net::{TcpSocket, TcpStream};
 
 use super::{FailureReason, ProbeFailure, Recorder, TargetError};
+use crate::config::policy::{Denied, TargetPolicy};
 use crate::config::{IpProtocol, IpSettings};
 use crate::metrics::names;
 
@@ -122,14 +123,17 @@ pub fn ip_literal(host: &str) -> Option<IpAddr> {
 /// Chooses the address of `host` the way Blackbox does, recording
 /// `probe_dns_lookup_time_seconds`, `probe_ip_protocol` and `probe_ip_addr_hash`.
 /// Returns the address and the lookup time (for a prober's `resolve` phase).
+/// Under a target `policy` (`/probe`), a denied name or address fails the run
+/// with [`FailureReason::Denied`] before anything is sent to it.
 pub async fn resolve_target(
     host: &str,
     ip: &IpSettings,
+    policy: Option<&TargetPolicy>,
     rec: &mut Recorder,
 ) -> Result<(IpAddr, Duration), ProbeFailure> {
     rec.set(names::PROBE_IP_PROTOCOL, 0.0);
     let started = Instant::now();
-    let result = choose(host, ip).await;
+    let result = choose_allowed(host, ip, policy).await;
     let took = started.elapsed();
     rec.set(names::PROBE_DNS_LOOKUP_TIME_SECONDS, took.as_secs_f64());
     match result {
@@ -154,9 +158,48 @@ pub async fn resolve_target(
 }
 
 /// Resolves `host` with the same address choice, recording nothing (a proxy's
-/// host, a redirect's new host).
-pub async fn resolve_quiet(host: &str, ip: &IpSettings) -> Result<IpAddr, ProbeFailure> {
-    choose(host, ip).await.map(|(a, _)| a)
+/// host, a redirect's new host). `policy` as in [`resolve_target`]: a redirect's
+/// host is the target's business; a proxy or token URL the operator wrote is not.
+pub async fn resolve_quiet(
+    host: &str,
+    ip: &IpSettings,
+    policy: Option<&TargetPolicy>,
+) -> Result<IpAddr, ProbeFailure> {
+    choose_allowed(host, ip, policy).await.map(|(a, _)| a)
+}
+
+/// [`choose`] under `policy`: the name is checked before it is resolved, and the
+/// address chosen, the one the caller connects to, after.
+async fn choose_allowed(
+    host: &str,
+    ip: &IpSettings,
+    policy: Option<&TargetPolicy>,
+) -> Result<(IpAddr, AddrSource), ProbeFailure> {
+    let Some(policy) = policy else {
+        return choose(host, ip).await;
+    };
+    check_host(host, Some(policy))?;
+    let (addr, source) = choose(host, ip).await?;
+    policy.check_ip(host, addr).map_err(denied)?;
+    Ok((addr, source))
+}
+
+/// The policy's decision on `host` before any address is chosen: on its name, or
+/// on the address it spells. Also for a hop a proxy resolves, where outpost never
+/// learns the address.
+pub fn check_host(host: &str, policy: Option<&TargetPolicy>) -> Result<(), ProbeFailure> {
+    let Some(policy) = policy else {
+        return Ok(());
+    };
+    match ip_literal(host) {
+        Some(ip) => policy.check_ip(host, ip),
+        None => policy.check_name(host),
+    }
+    .map_err(denied)
+}
+
+fn denied(d: Denied) -> ProbeFailure {
+    ProbeFailure::new(FailureReason::Denied, d.0)
 }
 
 async fn choose(host: &str, ip: &IpSettings) -> Result<(IpAddr, AddrSource), ProbeFailure> {

@@ -86,6 +86,10 @@ failure_reasons! {
     NotServing => "not_serving",
     /// Any other I/O failure after connecting.
     Io => "io",
+    /// `[server.probe_endpoint]`'s target policy refused the target or a redirect
+    /// hop. Only `/probe` runs under a policy, and it answers 403 instead of series,
+    /// so no prober lists this among its `OUTCOMES`.
+    Denied => "denied",
 }
 
 impl fmt::Display for FailureReason {

@@ -12,7 +12,7 @@ use crate::app::App;
 use crate::config::{Module, Prober};
 use crate::metrics::encode::Format;
 use crate::metrics::render::render_report;
-use crate::probe::{self, ProbeContext};
+use crate::probe::{self, FailureReason, ProbeContext};
 
 /// The scrape timeout assumed when Prometheus sends none (Blackbox's value).
 const DEFAULT_SCRAPE_TIMEOUT: Duration = Duration::from_secs(120);
@@ -61,6 +61,7 @@ pub(super) async fn handle(app: &App, req: &Request<Incoming>) -> Response<Body>
         deadline: tokio::time::Instant::now() + timeout,
         hostname,
         debug,
+        policy: Some(config.server.probe_endpoint.policy.clone()),
     };
     // Past the cap the answer is immediate: queueing would hold the connection
     // (and Prometheus' scrape) for nothing, and a flood must not grow a queue.
@@ -76,6 +77,20 @@ pub(super) async fn handle(app: &App, req: &Request<Incoming>) -> Response<Body>
     };
     let report = probe::run(module, target, &ctx).await;
     drop(slot);
+    if let Some(denied) = report
+        .failure
+        .as_ref()
+        .filter(|f| f.reason == FailureReason::Denied)
+    {
+        app.count_probe_request(module, 403);
+        return text(
+            StatusCode::FORBIDDEN,
+            &format!(
+                "Target denied by [server.probe_endpoint]: {}\n",
+                denied.message
+            ),
+        );
+    }
     app.count_probe_request(module, 200);
     answer(req, module, &report, debug)
 }

@@ -15,6 +15,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use outpost::config::policy::{Rule, TargetPolicy};
 use outpost::config::{
     Auth, Compression, Config, ConfigErrors, IpProtocol, Prober, TlsVersion, Transport,
     DEFAULT_MAX_REDIRECTS, DEFAULT_RUN_DURATION_BUCKETS,
@@ -169,6 +170,19 @@ fn probe_endpoint_errors_name_their_key() {
         errors,
         "probes.toml:3:1: server.probe_endpoint: unknown key `enable` (hint: did you mean `enabled`?)"
     );
+    let text = "[server.probe_endpoint]\nallow = [\"10.0.0.0/33\", \"ok.example\", \"a b\"]\n";
+    let errors = Config::from_str_at(text, Path::new("probes.toml"))
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    let hint = "(hint: write a CIDR (\"10.0.0.0/8\", \"169.254.169.254/32\", \"fd00::/8\"), an address, a host name, or *.domain for every name below it)";
+    assert_eq!(
+        errors,
+        format!(
+            "probes.toml:2:10: server.probe_endpoint.allow[0]: \"10.0.0.0/33\" is neither an address block nor a host name {hint}\n\
+             probes.toml:2:39: server.probe_endpoint.allow[2]: \"a b\" is neither an address block nor a host name {hint}"
+        )
+    );
     let text = "[server.probe_endpoint]\nmax_concurrent = 0\n";
     let errors = Config::from_str_at(text, Path::new("probes.toml"))
         .err()
@@ -216,9 +230,21 @@ fn kitchen_sink_values() {
         config.server.probe_endpoint,
         outpost::config::ProbeEndpointConfig {
             enabled: false,
-            max_concurrent: 16
+            max_concurrent: 16,
+            policy: std::sync::Arc::new(TargetPolicy {
+                allow: ["169.254.169.254/32", "*.internal.example"]
+                    .iter()
+                    .filter_map(|r| Rule::parse(r))
+                    .collect(),
+                deny: ["10.0.0.0/8", "db.internal.example"]
+                    .iter()
+                    .filter_map(|r| Rule::parse(r))
+                    .collect(),
+            }),
         }
     );
+    assert_eq!(config.server.probe_endpoint.policy.allow.len(), 2);
+    assert_eq!(config.server.probe_endpoint.policy.deny.len(), 2);
 
     let module = &config.modules["http_everything"];
     assert_eq!(module.name, "http_everything");

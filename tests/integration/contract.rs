@@ -157,6 +157,7 @@ const FAILURE_REASONS: &[&str] = &[
     "grpc_status",
     "not_serving",
     "io",
+    "denied",
 ];
 
 #[test]
@@ -190,9 +191,20 @@ fn outcome_labels_are_exactly_the_published_ones() {
 }
 
 /// Every reason is one some prober produces, and no prober lists one twice.
+/// `denied` is `/probe`'s target policy, answered 403 and never a series, so no
+/// prober lists it (and none may).
 #[test]
 fn every_outcome_belongs_to_a_prober() {
-    for reason in FailureReason::ALL {
+    for kind in ProberKind::ALL {
+        assert!(
+            !kind.outcomes().contains(&FailureReason::Denied),
+            "{kind:?}"
+        );
+    }
+    for reason in FailureReason::ALL
+        .iter()
+        .filter(|r| **r != FailureReason::Denied)
+    {
         assert!(
             ProberKind::ALL
                 .iter()

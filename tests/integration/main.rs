@@ -25,6 +25,7 @@ mod http_proxy;
 mod icmp_probe;
 mod metrics_stream;
 mod probe_flood;
+mod probe_policy;
 mod prometheus_e2e;
 mod query_response;
 mod regions;

@@ -100,7 +100,7 @@ pub async fn probe(
     }
     let Target { host, port } = parse_target(target)?;
     let port = port.unwrap_or(default_port(module));
-    let (ip, lookup) = net::resolve_target(&host, &module.ip, rec).await?;
+    let (ip, lookup) = net::resolve_target(&host, &module.ip, ctx.policy.as_deref(), rec).await?;
     phase(rec, "resolve", lookup.as_secs_f64());
     let addr = SocketAddr::new(ip, port);
     let (id, query) = build_query(module)?;

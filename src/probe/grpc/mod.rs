@@ -103,7 +103,8 @@ pub async fn probe(
 ) -> Result<(), ProbeFailure> {
     register_series(rec);
     let target = parse_target(target)?;
-    let (ip, took) = net::resolve_target(&target.host, &module.ip, rec).await?;
+    let (ip, took) =
+        net::resolve_target(&target.host, &module.ip, ctx.policy.as_deref(), rec).await?;
     add_phase(rec, GrpcPhase::Resolve, took.as_secs_f64());
     let started = Instant::now();
     let default_port = if module.tls { 443 } else { 80 };

@@ -38,6 +38,7 @@ pub mod settings;
 mod target;
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use base64::Engine as _;
 use bytes::Bytes;
@@ -49,6 +50,7 @@ use http::Method;
 use url::Url;
 
 use super::{net, tls, FailureReason, ProbeContext, ProbeFailure, Recorder};
+use crate::config::policy::TargetPolicy;
 use crate::metrics::names::{self, Family};
 pub use series::HttpPhase;
 pub use settings::{Auth, Compression, HeaderMatch, HttpModule, DEFAULT_MAX_REDIRECTS};
@@ -113,7 +115,7 @@ pub async fn probe(
     if module.enable_http3 {
         url = h3::https(url);
     }
-    let mut run = Run::new(url, module, host_override(module, ctx)?);
+    let mut run = Run::new(url, module, host_override(module, ctx)?, ctx.policy.clone());
     loop {
         let hop = run.hop_request(module, rec).await?;
         let mut resp = if module.enable_http3 {
@@ -201,10 +203,17 @@ struct Run {
     resolved: Vec<(String, IpAddr)>,
     /// `Authorization` from the OAuth2 token, fetched once per run.
     oauth2_token: Option<HeaderValue>,
+    /// `/probe`'s target policy: the first host and every redirect's.
+    policy: Option<Arc<TargetPolicy>>,
 }
 
 impl Run {
-    fn new(url: Url, module: &HttpModule, host_override: Option<String>) -> Self {
+    fn new(
+        url: Url,
+        module: &HttpModule,
+        host_override: Option<String>,
+        policy: Option<Arc<TargetPolicy>>,
+    ) -> Self {
         Run {
             first: (target::host(&url), target::port(&url)),
             url,
@@ -216,6 +225,7 @@ impl Run {
             jar: target::CookieJar::default(),
             resolved: Vec::new(),
             oauth2_token: None,
+            policy,
         }
     }
 
@@ -317,6 +327,7 @@ impl Run {
     ) -> Result<(Option<IpAddr>, Option<http::Uri>), ProbeFailure> {
         let https = self.url.scheme() == "https";
         let port = target::port(&self.url);
+        net::check_host(host, self.policy.as_deref())?;
         let (ip, proxy) = if self.redirects == 0 {
             let ip = self.address(host, module, rec).await?;
             let proxy = if proxy::configured(module) {
@@ -334,7 +345,10 @@ impl Run {
         };
         match (ip, proxy) {
             // Not resolved for the proxy, but `no_proxy` sends it direct.
-            (None, None) => Ok((Some(net::resolve_quiet(host, &module.ip).await?), None)),
+            (None, None) => Ok((
+                Some(net::resolve_quiet(host, &module.ip, self.policy.as_deref()).await?),
+                None,
+            )),
             route => Ok(route),
         }
     }
@@ -356,7 +370,7 @@ impl Run {
             return Ok(Some(*ip));
         }
         let (ip, took) = if self.resolved.is_empty() {
-            let r = net::resolve_target(host, &module.ip, rec).await;
+            let r = net::resolve_target(host, &module.ip, self.policy.as_deref(), rec).await;
             if let Err(f) = &r {
                 conn::add_phase(rec, HttpPhase::Resolve, 0.0);
                 return Err(f.clone());
@@ -364,7 +378,7 @@ impl Run {
             r?
         } else {
             let started = std::time::Instant::now();
-            let ip = net::resolve_quiet(host, &module.ip).await?;
+            let ip = net::resolve_quiet(host, &module.ip, self.policy.as_deref()).await?;
             (ip, started.elapsed())
         };
         conn::add_phase(rec, HttpPhase::Resolve, took.as_secs_f64());

@@ -152,7 +152,7 @@ async fn attempt(
     let ip = match proxy {
         Some(_) => None,
         None => Some(
-            net::resolve_quiet(&host, &transport.ip)
+            net::resolve_quiet(&host, &transport.ip, None)
                 .await
                 .map_err(|f| f.to_string())?,
         ),

@@ -62,12 +62,14 @@ pub(super) async fn connect(
         .unwrap_or(host);
     let over_tls = proxy.scheme_str() == Some("https");
     let port = proxy.port_u16().unwrap_or(if over_tls { 443 } else { 80 });
-    let ip = net::resolve_quiet(host, &module.ip).await.map_err(|f| {
-        ProbeFailure::new(
-            FailureReason::Proxy,
-            format!("resolving proxy {host}: {}", f.message),
-        )
-    })?;
+    let ip = net::resolve_quiet(host, &module.ip, None)
+        .await
+        .map_err(|f| {
+            ProbeFailure::new(
+                FailureReason::Proxy,
+                format!("resolving proxy {host}: {}", f.message),
+            )
+        })?;
     let (tcp, _) = net::connect_timed(SocketAddr::new(ip, port), module.ip.source_ip, rec).await?;
     let mut stream = if over_tls {
         Either::Right(proxy_tls(tcp, module, host, rec).await?)

@@ -117,14 +117,14 @@ fn phase(rec: &mut Recorder, name: &'static str, seconds: f64) {
 pub async fn probe(
     target: &str,
     module: &IcmpModule,
-    _ctx: &ProbeContext,
+    ctx: &ProbeContext,
     rec: &mut Recorder,
 ) -> Result<(), ProbeFailure> {
     for p in PHASES {
         phase(rec, p, 0.0);
     }
     let host = parse_target(target)?;
-    let (dst, lookup) = net::resolve_target(&host, &module.ip, rec).await?;
+    let (dst, lookup) = net::resolve_target(&host, &module.ip, ctx.policy.as_deref(), rec).await?;
     // An IPv4-mapped IPv6 address is probed over IPv4.
     let dst = dst.to_canonical();
     phase(rec, "resolve", lookup.as_secs_f64());

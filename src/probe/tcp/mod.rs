@@ -73,7 +73,7 @@ pub async fn probe(
     rec.set(names::PROBE_FAILED_DUE_TO_REGEX, 0.0);
     rec.set(names::PROBE_FAILED_DUE_TO_BYTES, 0.0);
     let Target { host, port } = parse_target(target)?;
-    let (ip, _) = net::resolve_target(&host, &module.ip, rec).await?;
+    let (ip, _) = net::resolve_target(&host, &module.ip, ctx.policy.as_deref(), rec).await?;
     let addr = SocketAddr::new(ip, port);
     let (stream, _) = net::connect_timed(addr, module.ip.source_ip, rec).await?;
     let name = module
