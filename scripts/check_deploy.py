@@ -357,8 +357,8 @@ def check_demo_names(config):
                 fail(path.relative_to(ROOT), f"datasource url host {host} is not a compose service")
         for provider in doc.get("providers", []):
             wanted = provider.get("options", {}).get("path", "")
-            mounts = [v.split(":")[1] for v in services.get("grafana", {}).get("volumes", [])
-                      if isinstance(v, str) and v.startswith(str(ROOT / "grafana/dashboards"))]
+            mounts = [target for source, target in map(mount, services.get("grafana", {}).get("volumes", []))
+                      if source == str(ROOT / "grafana/dashboards")]
             if wanted not in mounts:
                 fail(path.relative_to(ROOT), f"provider path {wanted} is not where the compose file mounts grafana/dashboards ({mounts})")
 
@@ -382,8 +382,18 @@ def prometheus_hosts(doc):
     return hosts
 
 
+def mount(volume):
+    """(source, target) of a volume as `docker-compose config` writes it: the short
+    "SRC:DST[:ro]" of docker-compose 1 (Debian 12), or the long form with `source`
+    and `target` keys of docker-compose 2 (Debian 13)."""
+    if isinstance(volume, str):
+        parts = volume.split(":")
+        return parts[0], parts[1] if len(parts) > 1 else ""
+    return volume.get("source", ""), volume.get("target", "")
+
+
 def check_mount(service, volume):
-    source = volume.split(":")[0] if isinstance(volume, str) else volume.get("source", "")
+    source = mount(volume)[0]
     if not source.startswith("/") or source == "/":
         return  # a named volume, or node_exporter's view of the host
     path = Path(source)
