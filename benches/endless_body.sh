@@ -50,6 +50,8 @@ prober = "http"
 timeout = "5s"
 [modules.endless.http]
 preferred_ip_protocol = "ip4"
+# Blackbox reads without limit; so does outpost here, to compare like with like.
+body_size_limit = 0
 fail_if_body_not_matches_regexp = ["never-there"]
 TOML
 

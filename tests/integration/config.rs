@@ -160,6 +160,22 @@ interval = "1m"
 }
 
 #[test]
+fn body_size_limit_defaults_to_10_mib_and_0_means_unlimited() {
+    let text = "[modules.a]\nprober = \"http\"\n\
+                [modules.b]\nprober = \"http\"\n[modules.b.http]\nbody_size_limit = 0\n\
+                [modules.c]\nprober = \"http\"\n[modules.c.http]\nbody_size_limit = \"64MB\"\n";
+    let config =
+        Config::from_str_at(text, Path::new("probes.toml")).unwrap_or_else(|e| panic!("{e}"));
+    let limit = |name: &str| match &config.modules[name].prober {
+        Prober::Http(http) => http.body_size_limit,
+        other => panic!("{name}: {other:?}"),
+    };
+    assert_eq!(limit("a"), Some(10 << 20));
+    assert_eq!(limit("b"), None);
+    assert_eq!(limit("c"), Some(64 << 20));
+}
+
+#[test]
 fn probe_endpoint_errors_name_their_key() {
     let text = "[server.probe_endpoint]\nmax_concurrent = 0\nenable = true\n";
     let errors = Config::from_str_at(text, Path::new("probes.toml"))

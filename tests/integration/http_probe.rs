@@ -952,10 +952,10 @@ async fn target_scheme_parsing() {
     assert_outcome(&run(&m, "invalid://x").await, "invalid_target");
 }
 
-// An endless body with a body regex runs into the deadline (the memory bound is
-// `a_huge_body_is_read_in_bounded_memory`).
+// Read without limit (`body_size_limit = 0`), an endless body with a body regex
+// runs into the deadline (the memory bound is `a_huge_body_is_read_in_bounded_memory`).
 #[tokio::test]
-async fn endless_body_with_regex_times_out() {
+async fn endless_body_with_regex_and_no_size_limit_times_out() {
     let s = serve(
         None,
         handler(|_| http::Response::new(Endless(Bytes::from(vec![b'x'; 64 * 1024])).boxed())),
@@ -963,12 +963,32 @@ async fn endless_body_with_regex_times_out() {
     .await;
     let m = http_module(HttpModule {
         fail_if_body_not_matches_regexp: vec![bytes_re("never-there")],
+        body_size_limit: None,
         ..Default::default()
     });
     let r = run_with(&m, &s.url("/"), Duration::from_secs(2), None).await;
     assert_outcome(&r, "timeout");
     assert_metric(&r, "probe_http_status_code", &[], 200.0);
     assert_present(&r, "probe_http_uncompressed_body_length");
+}
+
+// With the default `body_size_limit` (10 MiB) the same endless body ends as
+// `body_too_large` at the limit, not at the deadline.
+#[tokio::test]
+async fn endless_body_stops_at_the_default_body_size_limit() {
+    let s = serve(
+        None,
+        handler(|_| http::Response::new(Endless(Bytes::from(vec![b'x'; 64 * 1024])).boxed())),
+    )
+    .await;
+    let m = http_module(HttpModule::default());
+    assert_eq!(
+        HttpModule::default().body_size_limit,
+        Some(outpost::probe::http::DEFAULT_BODY_SIZE_LIMIT)
+    );
+    let r = run_with(&m, &s.url("/"), Duration::from_secs(30), None).await;
+    assert_outcome(&r, "body_too_large");
+    assert_metric(&r, "probe_http_status_code", &[], 200.0);
 }
 
 /// `SIZE` bytes in 64 KiB frames, counted as they are handed to the server, then
@@ -1025,7 +1045,7 @@ async fn a_huge_body_is_read_in_bounded_memory() {
     let config = dir.path().join("probes.toml");
     std::fs::write(
         &config,
-        "[modules.big]\nprober = \"http\"\ntimeout = \"10m\"\n[modules.big.http]\npreferred_ip_protocol = \"ip4\"\nfail_if_body_not_matches_regexp = [\"never-there\"]\n",
+        "[modules.big]\nprober = \"http\"\ntimeout = \"10m\"\n[modules.big.http]\npreferred_ip_protocol = \"ip4\"\nbody_size_limit = 0\nfail_if_body_not_matches_regexp = [\"never-there\"]\n",
     )
     .unwrap();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_outpost"))

@@ -23,8 +23,9 @@ use cel::{Context, Program, Value};
 use super::{series, HttpModule};
 use crate::probe::{FailureReason, ProbeFailure, Recorder};
 
-/// Bytes kept for CEL when the module has no `body_size_limit` (10 MiB).
-pub(super) const DEFAULT_BODY_CAP: u64 = 10 << 20;
+/// Bytes kept for CEL when the module reads without limit (`body_size_limit = 0`):
+/// the default limit's 10 MiB.
+pub(super) const DEFAULT_BODY_CAP: u64 = super::DEFAULT_BODY_SIZE_LIMIT;
 
 /// One compiled CEL expression and its source text.
 #[derive(Clone)]

@@ -53,7 +53,9 @@ use super::{net, tls, FailureReason, ProbeContext, ProbeFailure, Recorder};
 use crate::config::policy::TargetPolicy;
 use crate::metrics::names::{self, Family};
 pub use series::HttpPhase;
-pub use settings::{Auth, Compression, HeaderMatch, HttpModule, DEFAULT_MAX_REDIRECTS};
+pub use settings::{
+    Auth, Compression, HeaderMatch, HttpModule, DEFAULT_BODY_SIZE_LIMIT, DEFAULT_MAX_REDIRECTS,
+};
 pub use settings::{CelRule, ExtraHeader};
 pub use target::parse_target;
 

@@ -60,6 +60,12 @@ pub enum Auth {
     Authorization { kind: String, credentials: String },
 }
 
+/// `body_size_limit` when a module sets none: 10 MiB. Blackbox reads without limit;
+/// a target that streams without end would keep a run reading (and, through
+/// `/probe`, anyone pointing it at such a source) until the deadline. Larger bodies
+/// fail as `body_too_large`; `body_size_limit = 0` restores Blackbox's unlimited read.
+pub const DEFAULT_BODY_SIZE_LIMIT: u64 = 10 << 20;
+
 /// `[modules.NAME.http]`.
 #[derive(Debug, Clone)]
 pub struct HttpModule {
@@ -93,7 +99,8 @@ pub struct HttpModule {
     pub auth: Option<Auth>,
     pub tls: TlsSettings,
     pub ip: IpSettings,
-    /// `body_size_limit` in bytes, applied after decompression; `None` = unlimited.
+    /// `body_size_limit` in bytes, applied after decompression; `None` = unlimited
+    /// (`body_size_limit = 0`). Without the key, [`DEFAULT_BODY_SIZE_LIMIT`].
     pub body_size_limit: Option<u64>,
     /// `proxy_url`: an `http://` or `https://` proxy (CONNECT for https targets).
     pub proxy_url: Option<Uri>,
@@ -143,7 +150,7 @@ impl Default for HttpModule {
             auth: None,
             tls: TlsSettings::default(),
             ip: IpSettings::default(),
-            body_size_limit: None,
+            body_size_limit: Some(DEFAULT_BODY_SIZE_LIMIT),
             proxy_url: None,
             skip_resolve_phase_with_proxy: false,
             enable_http2: true,
