@@ -589,3 +589,32 @@ fn check_warns_when_probe_is_open_to_anyone() {
     let (code, stderr) = check(&["--web.config.file", web.to_str().unwrap()]);
     assert_eq!((code, stderr.as_str()), (Some(0), ""));
 }
+
+/// A client that connects and never starts its TLS handshake is cut off after
+/// TLS_HANDSHAKE_TIMEOUT (on a paused clock, which advances while everything
+/// waits on the socket); the listener keeps serving others.
+#[tokio::test(start_paused = true)]
+async fn a_client_that_never_finishes_its_handshake_is_disconnected() {
+    use tokio::io::AsyncReadExt;
+    let (daemon, ca) = Pki::new().start(TLS).await;
+    let mut stalled = TcpStream::connect(daemon.addr).await.unwrap();
+    let started = tokio::time::Instant::now();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        stalled.read_to_end(&mut answer),
+    )
+    .await;
+    assert!(read.is_ok(), "connection still open after 60 s");
+    let waited = started.elapsed();
+    assert!(
+        waited >= outpost::server::TLS_HANDSHAKE_TIMEOUT
+            && waited < std::time::Duration::from_secs(60),
+        "closed after {waited:?}"
+    );
+    assert!(answer.is_empty(), "{answer:?}");
+    let versions = &[&rustls::version::TLS13, &rustls::version::TLS12];
+    let got = tls_get(daemon.addr, client(&ca, versions, None), "/-/healthy").await;
+    assert_eq!(got, Ok((StatusCode::OK, "Healthy\n".to_string())));
+    daemon.stop().await;
+}
