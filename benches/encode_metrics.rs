@@ -141,6 +141,7 @@ fn config(n: usize, module: Arc<Module>) -> Config {
         modules,
         probes,
         aws: None,
+        web_config_file: None,
     }
 }
 

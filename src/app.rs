@@ -113,12 +113,15 @@ impl App {
     pub async fn reload(&self) -> Result<ApplySummary, ConfigErrors> {
         let _one_at_a_time = self.reload_lock.lock().await;
         let path = self.config_path();
+        let web_config_file = self.config().web_config_file.clone();
         let loaded = {
             let owned = path.clone();
             // Reading files and loading certificates is blocking work.
-            tokio::task::spawn_blocking(move || Config::load(&owned))
-                .await
-                .unwrap_or_else(|e| Err(internal_error(&path, &e.to_string())))
+            tokio::task::spawn_blocking(move || {
+                Config::load_with(&owned, web_config_file.as_deref())
+            })
+            .await
+            .unwrap_or_else(|e| Err(internal_error(&path, &e.to_string())))
         };
         match loaded {
             Ok(config) => {

@@ -23,6 +23,16 @@ pub struct Cli {
     /// Address to serve /metrics, /probe and the rest on (":9465" = every interface).
     #[arg(long, global = true, default_value = ":9465", env = "OUTPOST_LISTEN")]
     pub listen: String,
+    /// exporter-toolkit's web config YAML (TLS and basic auth of the listener), as
+    /// every Prometheus exporter takes it; instead of [server.tls_server_config] and
+    /// [server.basic_auth_users]. Re-read on every reload.
+    #[arg(
+        long = "web.config.file",
+        global = true,
+        value_name = "PATH",
+        env = "OUTPOST_WEB_CONFIG"
+    )]
+    pub web_config_file: Option<PathBuf>,
     /// Log format.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -83,9 +93,76 @@ pub fn listen_addresses(listen: &str) -> Vec<String> {
     }
 }
 
+/// Whether `--listen` serves every interface: a bare `:PORT`, `0.0.0.0:PORT` or `[::]:PORT`.
+fn listens_everywhere(listen: &str) -> bool {
+    listen.starts_with(':') || listen.starts_with("0.0.0.0:") || listen.starts_with("[::]:")
+}
+
+/// `outpost check`'s warning when `/probe`, which probes any target a caller
+/// names from this host, is open to anyone who can reach the listener: served
+/// on every interface with neither basic auth nor required client certificates.
+pub fn open_probe_warning(config: &crate::config::Config, listen: &str) -> Option<String> {
+    let server = &config.server;
+    // An allow list closes /probe to the targets it names: a policy, so no warning.
+    let guarded = server.basic_auth_users.is_some()
+        || !server.probe_endpoint.policy.allow.is_empty()
+        || server
+            .tls
+            .as_ref()
+            .is_some_and(|t| t.client_auth.keeps_strangers_out());
+    if !server.probe_endpoint.enabled || guarded || !listens_everywhere(listen) {
+        return None;
+    }
+    Some(format!(
+        "warning: /probe is open to anyone who can reach {listen}: it probes any target they name, from this host \
+         (hint: set [server.basic_auth_users], require client certificates with \
+         [server.tls_server_config] client_auth_type = \"RequireAndVerifyClientCert\", \
+         list the targets it may reach in [server.probe_endpoint] allow, \
+         or set [server.probe_endpoint] enabled = false)"
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn open_probe_is_warned_about_only_when_open() {
+        use std::path::Path;
+        let load = |text: &str| crate::config::Config::from_str_at(text, Path::new("p.toml"));
+        let open = load("").map_err(|e| e.to_string());
+        let open = open.as_ref().map(|c| open_probe_warning(c, ":9465"));
+        let text = open.clone().ok().flatten().unwrap_or_default();
+        assert!(
+            text.starts_with("warning: /probe is open to anyone who can reach :9465"),
+            "{open:?}"
+        );
+        let quiet = |text: &str, listen: &str| {
+            load(text)
+                .map(|c| open_probe_warning(&c, listen))
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(quiet("", "127.0.0.1:9465"), Ok(None));
+        assert_eq!(
+            quiet("[server.probe_endpoint]\nenabled = false\n", ":9465"),
+            Ok(None)
+        );
+        assert_eq!(
+            quiet(
+                "[server.probe_endpoint]\nallow = [\"10.0.0.0/8\"]\n",
+                ":9465"
+            ),
+            Ok(None)
+        );
+        // A deny list alone leaves every other target open.
+        assert!(quiet(
+            "[server.probe_endpoint]\ndeny = [\"10.0.0.0/8\"]\n",
+            ":9465"
+        )
+        .is_ok_and(|w| w.is_some()));
+        assert!(quiet("", "0.0.0.0:9465").is_ok_and(|w| w.is_some()));
+        assert!(quiet("", "[::]:9465").is_ok_and(|w| w.is_some()));
+    }
 
     #[test]
     fn bare_port_listens_everywhere() {

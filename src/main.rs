@@ -58,7 +58,7 @@ fn init_logging(cli: &Cli) {
 }
 
 fn load(cli: &Cli) -> Option<Config> {
-    match Config::load(&cli.config) {
+    match Config::load_with(&cli.config, cli.web_config_file.as_deref()) {
         Ok(c) => Some(c),
         Err(errors) => {
             eprintln!("{errors}");
@@ -75,6 +75,10 @@ fn load(cli: &Cli) -> Option<Config> {
 fn check(cli: &Cli) -> ExitCode {
     match load(cli) {
         Some(c) => {
+            // A warning, not an error: the exit code stays 0.
+            if let Some(warning) = outpost::cli::open_probe_warning(&c, &cli.listen) {
+                eprintln!("{warning}");
+            }
             println!(
                 "{}: OK: {} modules, {} probes",
                 cli.config.display(),
@@ -93,6 +97,9 @@ async fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     };
     let signals = daemon::Signals::register().context("cannot install signal handlers")?;
     let listener = bind(&cli.listen).await?;
+    if let Some(warning) = outpost::cli::open_probe_warning(&config, &cli.listen) {
+        tracing::warn!("{}", warning.trim_start_matches("warning: "));
+    }
     tracing::info!(
         address = %listener.local_addr().map_or_else(|_| cli.listen.clone(), |a| a.to_string()),
         config = %cli.config.display(),

@@ -31,6 +31,27 @@ pub struct ServerFile {
     pub timeout_offset: Option<Spanned<DurationText>>,
     pub shard: Option<Spanned<String>>,
     pub probe_endpoint: Option<ProbeEndpointFile>,
+    pub tls_server_config: Option<Spanned<TlsServerFile>>,
+    /// User name to bcrypt hash.
+    pub basic_auth_users: Option<Spanned<StringMap>>,
+}
+
+/// `[server.tls_server_config]`, and `tls_server_config` of a `--web.config.file`
+/// (converted to this model with spans into the YAML text): exporter-toolkit's keys.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table")]
+pub struct TlsServerFile {
+    pub cert_file: Option<Spanned<String>>,
+    pub key_file: Option<Spanned<String>>,
+    pub client_ca_file: Option<Spanned<String>>,
+    pub client_auth_type: Option<Spanned<String>>,
+    pub min_version: Option<Spanned<String>>,
+    pub max_version: Option<Spanned<String>>,
+    pub prefer_server_cipher_suites: Option<bool>,
+    /// exporter-toolkit keys outpost refuses with a reason rather than as unknown.
+    pub cipher_suites: Block,
+    pub curve_preferences: Block,
+    pub client_allowed_sans: Block,
 }
 
 /// `[server.probe_endpoint]`.

@@ -12,8 +12,10 @@ pub mod duration;
 pub mod error;
 pub mod file;
 pub mod identity;
+pub mod listener;
 pub mod policy;
 pub mod validate;
+pub mod web_file;
 
 mod modules;
 mod probes;
@@ -41,6 +43,7 @@ pub use crate::probe::{Prober, ProberKind};
 pub use aws::{AwsConfig, AwsService};
 pub use error::{ConfigError, ConfigErrors};
 pub use identity::ModuleIdentity;
+pub use listener::{BasicAuthUsers, ClientAuthType, ListenerTls, PasswordHash};
 
 /// Default buckets of `probe_run_duration_seconds`: exactly the two boundaries
 /// the shipped rules read, the SLA's "< 500 ms" and the "response > 2 s" alert.
@@ -59,12 +62,22 @@ pub struct Config {
     pub probes: Vec<ProbeSpec>,
     /// `[aws]`; `None` when absent, and then no AWS client is ever built.
     pub aws: Option<aws::AwsConfig>,
+    /// `--web.config.file`: where `server.tls` and `server.basic_auth_users` came
+    /// from instead of `[server]`; read again on every reload.
+    pub web_config_file: Option<PathBuf>,
 }
 
 impl Config {
     /// Reads, parses and validates `path`. Every problem found is returned at once.
     pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
-        validate::load(path)
+        validate::load(path, None)
+    }
+
+    /// As [`Config::load`], with the listener's TLS and basic auth read from
+    /// exporter-toolkit's web config YAML at `web_config_file` when given
+    /// (`--web.config.file`); `[server]` must not set them too.
+    pub fn load_with(path: &Path, web_config_file: Option<&Path>) -> Result<Config, ConfigErrors> {
+        validate::load(path, web_config_file)
     }
 
     /// Parses and validates `text` as if it had been read from `path`.
@@ -89,6 +102,11 @@ pub struct ServerConfig {
     pub timeout_offset: Duration,
     /// `shard = "I/N"`: run only the probes of shard I of N (`--shard` overrides it).
     pub shard: Option<crate::shard::Shard>,
+    /// `[server.tls_server_config]` (or the web config file's): `None` serves plain HTTP.
+    pub tls: Option<Arc<ListenerTls>>,
+    /// `[server.basic_auth_users]` (or the web config file's): `None` asks for no
+    /// credentials.
+    pub basic_auth_users: Option<Arc<BasicAuthUsers>>,
 }
 
 impl Default for ServerConfig {
@@ -98,6 +116,8 @@ impl Default for ServerConfig {
             probe_endpoint: ProbeEndpointConfig::default(),
             timeout_offset: Duration::from_millis(500),
             shard: None,
+            tls: None,
+            basic_auth_users: None,
         }
     }
 }

@@ -20,11 +20,12 @@ use super::file::ServerFile;
 use super::modules::ModuleSummary;
 use super::policy::{Rule, TargetPolicy};
 use super::tree::decode;
-use super::{identity, modules, probes, split, values};
+use super::{identity, listener, modules, probes, split, values};
 use super::{Config, ConfigError, ConfigErrors, Module, ProbeSpec, ServerConfig};
 
-/// Reads `path`, then parses and validates it.
-pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+/// Reads `path`, then parses and validates it; with `web_config_file`
+/// (`--web.config.file`), the listener's TLS and basic auth come from that YAML.
+pub fn load(path: &Path, web_config_file: Option<&Path>) -> Result<Config, ConfigErrors> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         ConfigErrors(vec![ConfigError {
             file: path.to_path_buf(),
@@ -35,23 +36,51 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
             hint: None,
         }])
     })?;
-    parse_and_validate(&text, path)
+    let config = parse_and_validate_with(&text, path, web_config_file);
+    let Some(web) = web_config_file else {
+        return config;
+    };
+    match (config, super::web_file::load(web)) {
+        (Ok(mut config), Ok(listener)) => {
+            config.server.tls = listener.tls.map(Arc::new);
+            config.server.basic_auth_users = listener.basic_auth_users.map(Arc::new);
+            config.web_config_file = Some(web.to_path_buf());
+            Ok(config)
+        }
+        (Err(mut errors), Err(more)) => {
+            errors.0.extend(more.0);
+            Err(errors)
+        }
+        (Err(errors), Ok(_)) | (Ok(_), Err(errors)) => Err(errors),
+    }
 }
 
 /// Parses and validates `text` read from `path`. Relative file names inside it
 /// (`body_file`, `ca_file` ...) are resolved against the directory of `path`.
 pub fn parse_and_validate(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
+    parse_and_validate_with(text, path, None)
+}
+
+/// As [`parse_and_validate`]; `web_config_file` set means `[server]` must leave
+/// the listener's TLS and basic auth to that file.
+fn parse_and_validate_with(
+    text: &str,
+    path: &Path,
+    web_config_file: Option<&Path>,
+) -> Result<Config, ConfigErrors> {
     // Entry by entry when the file allows (see `split`); whole otherwise, and
     // whenever a piece does not parse, so that TOML errors read as they always did.
-    if let Some(config) = split::probe_entries(text).and_then(|e| by_entry(text, path, &e)) {
+    let entries = split::probe_entries(text);
+    if let Some(config) = entries.and_then(|e| by_entry(text, path, web_config_file, &e)) {
         return config;
     }
-    whole(text, path)
+    whole(text, path, web_config_file)
 }
 
 /// The file parsed at once into one tree.
-fn whole(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
+fn whole(text: &str, path: &Path, web_config_file: Option<&Path>) -> Result<Config, ConfigErrors> {
     let mut ctx = Ctx::new(path, text);
+    ctx.web_config_file = web_config_file.map(Path::to_path_buf);
     let root = match DeTable::parse(text) {
         Ok(root) => root,
         Err(e) => {
@@ -77,12 +106,14 @@ fn whole(text: &str, path: &Path) -> Result<Config, ConfigErrors> {
 fn by_entry(
     text: &str,
     path: &Path,
+    web_config_file: Option<&Path>,
     entries: &[Range<usize>],
 ) -> Option<Result<Config, ConfigErrors>> {
     let others = split::without(text, entries)?;
     let root = DeTable::parse(&others).ok()?;
     let root = Spanned::new(root.span(), DeValue::Table(root.into_inner()));
     let mut ctx = Ctx::new(path, text);
+    ctx.web_config_file = web_config_file.map(Path::to_path_buf);
     let (rest, _) = build_rest(&mut ctx, &root);
     drop(root);
     drop(others);
@@ -164,6 +195,7 @@ fn finish(
         modules: rest.modules,
         probes,
         aws: rest.aws,
+        web_config_file: None,
     })
 }
 
@@ -222,6 +254,18 @@ fn build_server(ctx: &mut Ctx<'_>, value: &Spanned<DeValue<'_>>) -> ServerConfig
             server.timeout_offset = d;
         }
     }
+    if let Some(tls) = &file.tls_server_config {
+        if both_given(ctx, "server.tls_server_config", tls.span()) {
+            server.tls = listener::build_tls(ctx, "server.tls_server_config", tls).map(Arc::new);
+        }
+    }
+    if let Some(users) = &file.basic_auth_users {
+        let key = "server.basic_auth_users";
+        if both_given(ctx, key, users.span()) {
+            server.basic_auth_users =
+                listener::build_users(ctx, key, users.span(), users.get_ref().iter()).map(Arc::new);
+        }
+    }
     if let Some(shard) = &file.shard {
         match shard.get_ref().parse() {
             Ok(s) => server.shard = Some(s),
@@ -234,6 +278,24 @@ fn build_server(ctx: &mut Ctx<'_>, value: &Spanned<DeValue<'_>>) -> ServerConfig
         }
     }
     server
+}
+
+/// Whether `[server]` may set `key` (at `span`): not when `--web.config.file`
+/// gives the listener's settings. `false` after recording the error.
+fn both_given(ctx: &mut Ctx<'_>, key: &str, span: Range<usize>) -> bool {
+    let Some(web) = ctx.web_config_file.clone() else {
+        return true;
+    };
+    ctx.error_hint(
+        span,
+        key,
+        format!(
+            "set here and by --web.config.file {}: the listener's TLS and basic auth come from one place",
+            web.display()
+        ),
+        "keep them either in [server] or in the web config file, not both",
+    );
+    false
 }
 
 /// The state of one validation pass: where errors go and how to find files.
@@ -251,10 +313,12 @@ pub(crate) struct Ctx<'t> {
     /// Added to every span reported: the offset of the piece of the file being
     /// checked (a `[[probes]]` entry parsed on its own), 0 for the whole file.
     pub(crate) base: usize,
+    /// `--web.config.file`, when given: `[server]` then may not set what it sets.
+    web_config_file: Option<PathBuf>,
 }
 
 impl<'t> Ctx<'t> {
-    fn new(file: &Path, text: &'t str) -> Self {
+    pub(crate) fn new(file: &Path, text: &'t str) -> Self {
         Ctx {
             file: file.to_path_buf(),
             dir: file.parent().map(Path::to_path_buf).unwrap_or_default(),
@@ -263,6 +327,7 @@ impl<'t> Ctx<'t> {
             files_read: Vec::new(),
             anchor: 0..0,
             base: 0,
+            web_config_file: None,
         }
     }
 
@@ -365,7 +430,7 @@ impl<'t> Ctx<'t> {
         });
     }
 
-    fn into_errors(mut self) -> ConfigErrors {
+    pub(crate) fn into_errors(mut self) -> ConfigErrors {
         self.errors.sort_by_key(|e| (e.line, e.column));
         ConfigErrors(self.errors)
     }
@@ -395,11 +460,11 @@ mod tests {
                 let Some(entries) = split::probe_entries(&text) else {
                     continue;
                 };
-                let Some(split) = by_entry(&text, &path, &entries) else {
+                let Some(split) = by_entry(&text, &path, None, &entries) else {
                     continue;
                 };
                 split_taken += 1;
-                let whole = whole(&text, &path);
+                let whole = whole(&text, &path, None);
                 match (split, whole) {
                     (Ok(a), Ok(b)) => assert_eq!(format!("{a:?}"), format!("{b:?}"), "{path:?}"),
                     (Err(a), Err(b)) => assert_eq!(a, b, "{path:?}"),

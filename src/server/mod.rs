@@ -1,6 +1,11 @@
 //! The HTTP side: `/metrics`, `/probe`, `/-/reload`, `/-/healthy`, `/-/ready` and
 //! the status page. [`serve`] runs on any listener, a real port in the daemon and
 //! port 0 in tests, until `shutdown` is cancelled.
+//!
+//! With `[server.tls_server_config]` each accepted connection is handshaken first;
+//! with `[server.basic_auth_users]` every request, whatever its path, needs
+//! credentials ([`auth`]). Both are read from the running configuration for each
+//! new connection and request, so a reload applies to what comes next.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -12,12 +17,13 @@ use http_body_util::{combinators::UnsyncBoxBody, BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 
 use crate::app::App;
 use crate::metrics::encode::Format;
 
+mod auth;
 mod metrics_body;
 mod probe_endpoint;
 mod status_page;
@@ -27,6 +33,9 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
 /// How long a client has to send a request head.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a client has to complete the TLS handshake, for the same reason.
+pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Every answer's body: a whole page ([`respond`]) or the streamed `/metrics`.
 type Body = UnsyncBoxBody<Bytes, Infallible>;
@@ -46,6 +55,10 @@ pub async fn serve(
         .timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let auth =
+        Arc::new(auth::Authenticator::new().map_err(|_| {
+            std::io::Error::other("no system randomness for the basic auth cache key")
+        })?);
     loop {
         let accepted = tokio::select! {
             () = shutdown.cancelled() => break,
@@ -60,15 +73,33 @@ pub async fn serve(
                 continue;
             }
         };
+        // The configuration of the moment: a reload applies to the next connection.
+        let tls = app.config().server.tls.clone();
         let app = app.clone();
+        let auth = auth.clone();
         let service = service_fn(move |req| {
-            let app = app.clone();
-            async move { Ok::<_, Infallible>(route(app, req).await) }
+            let (app, auth) = (app.clone(), auth.clone());
+            async move { Ok::<_, Infallible>(guarded(app, &auth, req).await) }
         });
-        let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-        let conn = graceful.watch(conn.into_owned());
+        let (builder, watcher) = (builder.clone(), graceful.watcher());
+        let shutdown = shutdown.clone();
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
+            let result = match tls {
+                None => {
+                    let conn =
+                        builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                    watcher.watch(conn.into_owned()).await
+                }
+                Some(tls) => {
+                    let Some(stream) = handshake(stream, &tls.rustls, &shutdown).await else {
+                        return;
+                    };
+                    let conn =
+                        builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                    watcher.watch(conn.into_owned()).await
+                }
+            };
+            if let Err(e) = result {
                 tracing::debug!(peer = %peer, error = %e, "Connection ended with an error");
             }
         });
@@ -81,6 +112,46 @@ pub async fn serve(
         }
     }
     Ok(())
+}
+
+/// The TLS handshake on an accepted connection, within [`TLS_HANDSHAKE_TIMEOUT`].
+/// A failed or late one closes this connection only.
+async fn handshake(
+    stream: TcpStream,
+    config: &Arc<rustls::ServerConfig>,
+    shutdown: &CancellationToken,
+) -> Option<tokio_rustls::server::TlsStream<TcpStream>> {
+    let peer = stream.peer_addr().ok();
+    let accept = tokio_rustls::TlsAcceptor::from(config.clone()).accept(stream);
+    let outcome = tokio::select! {
+        () = shutdown.cancelled() => return None,
+        outcome = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, accept) => outcome,
+    };
+    match outcome {
+        Ok(Ok(stream)) => Some(stream),
+        Ok(Err(e)) => {
+            tracing::debug!(peer = ?peer, error = %e, "TLS handshake failed");
+            None
+        }
+        Err(_) => {
+            tracing::debug!(peer = ?peer, timeout = ?TLS_HANDSHAKE_TIMEOUT, "TLS handshake timed out");
+            None
+        }
+    }
+}
+
+/// [`route`] behind basic auth, when the running configuration has users.
+async fn guarded(
+    app: Arc<App>,
+    auth: &auth::Authenticator,
+    req: Request<Incoming>,
+) -> Response<Body> {
+    if let Some(users) = app.config().server.basic_auth_users.clone() {
+        if !auth.check(&users, req.headers()).await {
+            return auth::unauthorized();
+        }
+    }
+    route(app, req).await
 }
 
 async fn route(app: Arc<App>, req: Request<Incoming>) -> Response<Body> {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use outpost::config::{Config, Module};
 
-use crate::support::certs::Ca;
+use crate::support::certs::{pem, Ca};
 use crate::support::metrics::{assert_absent, assert_metric, assert_outcome};
 use crate::support::run;
 use crate::support::server::{self, handler, respond, serve, Server};
@@ -202,21 +202,6 @@ async fn authorization_is_not_sent_to_another_host() {
     assert_outcome(&run(&m, &first.url("/away")).await, "success");
     assert_eq!(seen_authorization(&first).last().unwrap(), "Bearer abc");
     assert_eq!(seen_authorization(&other), ["-"]);
-}
-
-/// DER as PEM text, as a user pastes it into `tls_config`.
-fn pem(label: &str, der: &[u8]) -> String {
-    use base64::Engine as _;
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-    let lines: Vec<&str> = b64
-        .as_bytes()
-        .chunks(64)
-        .map(|c| std::str::from_utf8(c).unwrap())
-        .collect();
-    format!(
-        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
-        lines.join("\n")
-    )
 }
 
 #[tokio::test]

@@ -23,6 +23,7 @@ mod http_options;
 mod http_probe;
 mod http_proxy;
 mod icmp_probe;
+mod listener_auth;
 mod metrics_stream;
 mod probe_flood;
 mod probe_policy;

@@ -59,6 +59,7 @@ fn config() -> Config {
         modules,
         probes,
         aws: None,
+        web_config_file: None,
     }
 }
 

@@ -50,6 +50,7 @@ fn config(probes: Vec<ProbeSpec>, max_concurrent: usize) -> Config {
         modules,
         probes,
         aws: None,
+        web_config_file: None,
     }
 }
 

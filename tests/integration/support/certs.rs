@@ -26,6 +26,31 @@ impl Leaf {
     pub(crate) fn der(&self) -> &CertificateDer<'static> {
         &self.chain[0]
     }
+
+    /// The chain as PEM (leaf first), as a `cert_file` holds it.
+    pub(crate) fn chain_pem(&self) -> String {
+        self.chain.iter().map(|c| pem("CERTIFICATE", c)).collect()
+    }
+
+    /// The private key as PKCS#8 PEM, as a `key_file` holds it.
+    pub(crate) fn key_pem(&self) -> String {
+        pem("PRIVATE KEY", self.key.secret_der())
+    }
+}
+
+/// DER as PEM text, as a user pastes it into a file or `tls_config`.
+pub(crate) fn pem(label: &str, der: &[u8]) -> String {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    format!(
+        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+        lines.join("\n")
+    )
 }
 
 impl Ca {
@@ -46,6 +71,11 @@ impl Ca {
             der: cert.der().clone(),
             issuer: Issuer::new(params, key),
         }
+    }
+
+    /// The CA certificate as PEM, as a `ca_file` or `client_ca_file` holds it.
+    pub(crate) fn pem(&self) -> String {
+        pem("CERTIFICATE", &self.der)
     }
 
     /// Roots holding just this CA (for `tls_config.ca_file`).

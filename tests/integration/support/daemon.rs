@@ -49,6 +49,27 @@ impl TestDaemon {
         }
     }
 
+    /// Starts the daemon on `config`, loaded by the test from files in `dir`
+    /// (certificates, a web config file), which lives as long as the daemon.
+    pub async fn start_loaded(dir: tempfile::TempDir, config: Config) -> TestDaemon {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let config_path = config.source.clone();
+        let daemon = Daemon::start(
+            config,
+            listener,
+            Options::default(),
+            CancellationToken::new(),
+        )
+        .unwrap();
+        TestDaemon {
+            addr,
+            config_path,
+            daemon: Some(daemon),
+            _dir: dir,
+        }
+    }
+
     pub async fn get(&self, path: &str) -> (StatusCode, String) {
         let (status, _, body) = request(self.addr, "GET", path, &[]).await;
         (status, body)
