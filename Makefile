@@ -17,7 +17,8 @@ SCRIPTS    := $(wildcard .ci/run scripts/*.sh benches/*.sh)
 
 banner = @printf '\n==> %s\n' '$(1)'
 
-.PHONY: test deps fmt-check clippy deps-check cargo-test rules alertmanager lint fmt shellcheck bench bench-probe bench-endless bench-scale bench-timing deploy-check bench-aws bench-encode
+# soak: not in `make test` (10 minutes); see benches/soak.sh.
+.PHONY: soak test deps fmt-check clippy deps-check cargo-test rules alertmanager lint fmt shellcheck bench bench-probe bench-endless bench-scale bench-timing deploy-check bench-aws bench-encode
 
 TEST_STEPS := deps fmt-check clippy deps-check cargo-test rules alertmanager deploy-check
 
@@ -100,6 +101,10 @@ bench-timing:
 # The /metrics encoder alone: one page of ENCODE_PROBES scheduled http probes (cargo bench, no harness).
 bench-encode:
 	cargo bench --bench encode_metrics
+
+# 2,000 probes and a reload every 20 s for 10 minutes: RSS and file descriptors must stay flat.
+soak:
+	benches/soak.sh
 
 # AWS scrapes of 1,000 RDS instances and 200 target groups on moto: API calls, time, cache cost.
 bench-aws:
