@@ -163,7 +163,7 @@ log "$result: RSS $rss_first -> $rss_last MiB ($growth %), fds $fd_first -> $fd_
 
 {
   echo
-  echo "Measured $(date -u +'%Y-%m-%d %H:%M UTC') on $(nproc) cores ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n1)), $(uname -sr); command: \`make soak\` ($PROBES probes every $INTERVAL, ${SECONDS_RUN} s, a reload every ${RELOAD_EVERY} s)."
+  echo "Measured $(date -u +'%Y-%m-%d %H:%M UTC') at commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown) on $(nproc) cores ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n1)), $(uname -sr); command: \`make soak\` ($PROBES probes every $INTERVAL, ${SECONDS_RUN} s, a reload every ${RELOAD_EVERY} s)."
   echo
   echo "| figure | value |"
   echo "| --- | --- |"
