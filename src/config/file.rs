@@ -17,6 +17,8 @@ use serde::de::{self, IgnoredAny, Visitor};
 use serde::{Deserialize, Deserializer};
 use toml::Spanned;
 
+use super::secret::Secret;
+
 /// A value whose contents are checked elsewhere (or only its presence matters).
 pub type Block = Option<Spanned<IgnoredAny>>;
 
@@ -89,7 +91,7 @@ pub struct TlsFile {
     /// Inline PEM (prometheus/common), exclusive with the `_file` keys.
     pub ca: Option<Spanned<String>>,
     pub cert: Option<Spanned<String>>,
-    pub key: Option<Spanned<String>>,
+    pub key: Option<Spanned<Secret>>,
 }
 
 /// One `[[probes]]` entry.

@@ -14,6 +14,7 @@ pub mod file;
 pub mod identity;
 pub mod listener;
 pub mod policy;
+pub mod secret;
 pub mod validate;
 pub mod web_file;
 

@@ -9,6 +9,7 @@ use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
 use super::file::ModuleFile;
+use super::secret;
 use super::tree::{self, child, decode};
 use super::validate::Ctx;
 use super::values;
@@ -86,7 +87,10 @@ fn build_module(
                 .map(|s| Spanned::new(p.span(), s.to_string()))
         }),
     };
-    let prober = prober.and_then(|p| build_prober(ctx, &path, &p, value, &mut summary));
+    // Every `Secret` the prober's file models decode is recorded, to be hidden in
+    // the module dump below.
+    let (prober, secrets) =
+        secret::collect(|| prober.and_then(|p| build_prober(ctx, &path, &p, value, &mut summary)));
     if ctx.error_count() > before {
         return (None, summary);
     }
@@ -99,7 +103,7 @@ fn build_module(
             .as_ref()
             .and_then(|f| f.precreate_failure_reasons)
             .unwrap_or(false),
-        redacted: tree::redact(value),
+        redacted: tree::redact(value, &secrets),
         identity: ModuleIdentity::of(&tree::canonical(value), ctx.files_read_since(files_mark)),
     });
     (module, summary)

@@ -78,7 +78,7 @@ pub(crate) fn ip_settings(ctx: &mut Ctx<'_>, path: &str, keys: IpKeys<'_>) -> Ip
 pub(crate) fn secret(
     ctx: &mut Ctx<'_>,
     path: &str,
-    (key, value): (&str, Option<&Spanned<String>>),
+    (key, value): (&str, Option<&Spanned<impl AsRef<str>>>),
     (file_key, file): (&str, Option<&Spanned<String>>),
 ) -> Option<String> {
     match (value, file) {
@@ -90,7 +90,7 @@ pub(crate) fn secret(
             );
             None
         }
-        (Some(v), None) => Some(v.get_ref().clone()),
+        (Some(v), None) => Some(v.get_ref().as_ref().to_string()),
         (None, Some(f)) => secret_file(ctx, &tree::key(path, file_key), f),
         (None, None) => None,
     }

@@ -104,7 +104,7 @@ struct Pem {
 fn pem(
     ctx: &mut Ctx<'_>,
     path: &str,
-    (key, inline): (&str, &Option<Spanned<String>>),
+    (key, inline): (&str, &Option<Spanned<impl AsRef<str>>>),
     (file_key, file): (&str, &Option<Spanned<String>>),
 ) -> Option<Pem> {
     match (inline, file) {
@@ -123,7 +123,7 @@ fn pem(
             None
         }
         (Some(text), None) => Some(Pem {
-            bytes: text.get_ref().as_bytes().to_vec(),
+            bytes: text.get_ref().as_ref().as_bytes().to_vec(),
             origin: format!("the inline {key}"),
             path: tree::key(path, key),
             span: text.span(),
@@ -183,15 +183,22 @@ fn certificates(pem: &Pem) -> Result<Vec<CertificateDer<'static>>, String> {
 /// The client certificate (`cert` or `cert_file`) and its key (`key` or
 /// `key_file`): both or neither.
 fn client_cert(ctx: &mut Ctx<'_>, path: &str, file: &TlsFile) -> Option<ClientCert> {
-    let cert = (file.cert.as_ref().or(file.cert_file.as_ref()), "cert_file");
-    let key = (file.key.as_ref().or(file.key_file.as_ref()), "key_file");
+    let span = |s: &Spanned<String>| s.span();
+    let cert = (
+        file.cert.as_ref().or(file.cert_file.as_ref()).map(span),
+        "cert_file",
+    );
+    let key = (
+        (file.key.as_ref().map(Spanned::span)).or(file.key_file.as_ref().map(span)),
+        "key_file",
+    );
     let hint = "a client certificate needs both a certificate (cert_file or cert) and a key (key_file or key)";
     match (cert.0, key.0) {
         (None, None) => return None,
         (Some(c), None) => {
             let name = if file.cert.is_some() { "cert" } else { cert.1 };
             ctx.error_hint(
-                c.span(),
+                c,
                 &tree::key(path, name),
                 format!("{name} is set without key_file or key"),
                 hint,
@@ -200,7 +207,7 @@ fn client_cert(ctx: &mut Ctx<'_>, path: &str, file: &TlsFile) -> Option<ClientCe
         (None, Some(k)) => {
             let name = if file.key.is_some() { "key" } else { key.1 };
             ctx.error_hint(
-                k.span(),
+                k,
                 &tree::key(path, name),
                 format!("{name} is set without cert_file or cert"),
                 hint,

@@ -161,25 +161,46 @@ fn backticked(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// Whether a key holds a secret: its value never leaves the process.
-pub(crate) fn is_secret_key(key: &str) -> bool {
-    // `key`: tls_config's inline private key; `secrets`: http_headers values.
-    matches!(
-        key,
-        "password" | "bearer_token" | "credentials" | "key" | "secrets" | "client_secret"
-    ) || key.ends_with("_token")
-}
-
 /// The table as written, re-serialised as TOML with every secret replaced by
-/// `<secret>`.
-pub(crate) fn redact(value: &Spanned<DeValue<'_>>) -> String {
-    let Ok(mut plain) = toml::Value::deserialize(ValueDeserializer::from(value.clone())) else {
-        return String::new();
-    };
-    redact_value(&mut plain);
-    match plain {
+/// `<secret>`: the values at `secrets` (the spans [`super::secret::collect`]
+/// recorded while the table's file models were decoded), the values of credential
+/// headers in `headers`, and the password of any URL under a key ending in `_url`.
+pub(crate) fn redact(value: &Spanned<DeValue<'_>>, secrets: &[Range<usize>]) -> String {
+    match shown(value, secrets, None) {
         toml::Value::Table(table) => toml::to_string(&table).unwrap_or_default(),
         other => other.to_string(),
+    }
+}
+
+/// `value`, found under `key`, as a plain TOML value with its secrets hidden.
+fn shown(value: &Spanned<DeValue<'_>>, secrets: &[Range<usize>], key: Option<&str>) -> toml::Value {
+    if secrets.contains(&value.span()) {
+        return toml::Value::String(SECRET.to_string());
+    }
+    match value.get_ref() {
+        DeValue::Table(table) => {
+            let mut out = toml::Table::new();
+            for (k, v) in table.iter() {
+                let k: &str = k.get_ref().as_ref();
+                let mut v = shown(v, secrets, Some(k));
+                // http.headers: name = value (or a list of values).
+                if key == Some("headers") && crate::redact::is_credential_header(k) {
+                    redact_strings(&mut v);
+                }
+                out.insert(k.to_string(), v);
+            }
+            toml::Value::Table(out)
+        }
+        DeValue::Array(items) => {
+            toml::Value::Array(items.iter().map(|i| shown(i, secrets, key)).collect())
+        }
+        _ => match toml::Value::deserialize(ValueDeserializer::from(value.clone())) {
+            Ok(toml::Value::String(url)) if key.is_some_and(|k| k.ends_with("_url")) => {
+                toml::Value::String(crate::redact::url(&url).into_owned())
+            }
+            Ok(scalar) => scalar,
+            Err(_) => toml::Value::String(String::new()),
+        },
     }
 }
 
@@ -228,40 +249,6 @@ fn write_canonical(out: &mut String, value: &Spanned<DeValue<'_>>, written_order
     }
 }
 
-fn redact_value(value: &mut toml::Value) {
-    match value {
-        toml::Value::Table(table) => {
-            for (k, v) in table.iter_mut() {
-                if is_secret_key(k) && !v.is_table() {
-                    let secret = || toml::Value::String(SECRET.to_string());
-                    *v = match v {
-                        toml::Value::Array(items) => {
-                            toml::Value::Array(items.iter().map(|_| secret()).collect())
-                        }
-                        _ => secret(),
-                    };
-                } else if k == "proxy_connect_header" {
-                    // Every value of this map is a secret (prometheus/common's `ProxyHeader`).
-                    redact_strings(v);
-                } else if let (true, toml::Value::String(url)) = (k.ends_with("_url"), &mut *v) {
-                    *url = crate::redact::url(url).into_owned();
-                } else if let (true, toml::Value::Table(headers)) = (k == "headers", &mut *v) {
-                    // http.headers: name = value (or a list of values).
-                    for (name, value) in headers.iter_mut() {
-                        if crate::redact::is_credential_header(name) {
-                            redact_strings(value);
-                        }
-                    }
-                } else {
-                    redact_value(v);
-                }
-            }
-        }
-        toml::Value::Array(items) => items.iter_mut().for_each(redact_value),
-        _ => {}
-    }
-}
-
 /// Every string below `value` replaced by `<secret>`.
 fn redact_strings(value: &mut toml::Value) {
     match value {
@@ -282,30 +269,5 @@ mod tests {
         assert_eq!(key("modules", "http_2xx"), "modules.http_2xx");
         assert_eq!(key("modules", "a.b"), "modules.\"a.b\"");
         assert_eq!(index("probes", 2), "probes[2]");
-    }
-
-    #[test]
-    fn secret_keys() {
-        for k in [
-            "password",
-            "bearer_token",
-            "credentials",
-            "api_token",
-            "key",
-            "client_secret",
-        ] {
-            assert!(is_secret_key(k), "{k}");
-        }
-        for k in [
-            "password_file",
-            "bearer_token_file",
-            "key_file",
-            "username",
-            "token_url",
-            "client_secret_file",
-            "client_id",
-        ] {
-            assert!(!is_secret_key(k), "{k}");
-        }
     }
 }

@@ -175,6 +175,84 @@ fn body_size_limit_defaults_to_10_mib_and_0_means_unlimited() {
     assert_eq!(limit("c"), Some(64 << 20));
 }
 
+/// Secrecy is a property of an option's declaration: a field of a file model (a
+/// struct deriving `Deserialize` in a file of `deny_unknown_fields` models: every
+/// prober's config and src/config/) whose name says it holds a credential
+/// must have the type `Secret`, which hides it in every module dump. A new prober's
+/// `password` or `dsn` declared as a plain `String` fails here.
+#[test]
+fn every_credential_option_is_declared_a_secret() {
+    let credential = regex::Regex::new(
+        r"(^|_)(password|passphrase|secret|secrets|token|credentials|dsn|key|api_key)$",
+    )
+    .unwrap();
+    let field =
+        regex::Regex::new(r"^\s*(?:pub(?:\([a-z]+\))?\s+)?([a-z_][a-z0-9_]*)\s*:\s*(.+?),?\s*$")
+            .unwrap();
+    let mut files = Vec::new();
+    let mut dirs = vec![std::path::PathBuf::from("src")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                files.push(path);
+            }
+        }
+    }
+    let (mut checked, mut plain) = (Vec::new(), Vec::new());
+    for path in files {
+        let text = std::fs::read_to_string(&path).unwrap();
+        // File models are strict: every one says so.
+        if !text.contains("deny_unknown_fields") {
+            continue;
+        }
+        let mut deserialized = false;
+        let mut in_struct = false;
+        for line in text.lines() {
+            let t = line.trim();
+            if t.starts_with("#[derive(") {
+                deserialized = t.contains("Deserialize");
+            } else if t.starts_with("pub struct") || t.starts_with("struct") {
+                in_struct = deserialized && t.ends_with('{');
+                deserialized = false;
+            } else if in_struct && t == "}" {
+                in_struct = false;
+            } else if in_struct {
+                if let Some(c) = field.captures(line) {
+                    let (name, ty) = (&c[1], &c[2]);
+                    if credential.is_match(name) {
+                        checked.push(format!("{}: {name}", path.display()));
+                        if !ty.contains("Secret") {
+                            plain.push(format!("{}: {name}: {ty}", path.display()));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(
+        plain,
+        Vec::<String>::new(),
+        "credential options not declared as Secret"
+    );
+    // The scan found what it must: the known secret options of today's probers.
+    for known in [
+        "password",
+        "bearer_token",
+        "credentials",
+        "secrets",
+        "client_secret",
+        "key",
+    ] {
+        assert!(
+            checked.iter().any(|c| c.ends_with(&format!(": {known}"))),
+            "the scan missed {known}: {checked:?}"
+        );
+    }
+}
+
 #[test]
 fn probe_endpoint_errors_name_their_key() {
     let text = "[server.probe_endpoint]\nmax_concurrent = 0\nenable = true\n";

@@ -52,7 +52,7 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, path: &str, file: &HttpFile) -> Option<Au
         return authorization(ctx, &tree::key(path, "authorization"), a);
     }
     if let Some(token) = &file.bearer_token {
-        return Some(Auth::Bearer(token.get_ref().clone()));
+        return Some(Auth::Bearer(token.get_ref().expose().to_string()));
     }
     let name = file.bearer_token_file.as_ref()?;
     shared::secret_file(ctx, &tree::key(path, "bearer_token_file"), name).map(Auth::Bearer)

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::config::file::{Block, SizeText, StringMap};
+use crate::config::secret::Secret;
 
 /// `[modules.NAME.http]`, without the contents of `tls_config`.
 #[derive(Debug, Deserialize)]
@@ -29,7 +30,7 @@ pub struct HttpFile {
     pub fail_if_header_matches: Option<Vec<Spanned<HeaderMatchFile>>>,
     pub fail_if_header_not_matches: Option<Vec<Spanned<HeaderMatchFile>>>,
     pub basic_auth: Option<Spanned<BasicAuthFile>>,
-    pub bearer_token: Option<Spanned<String>>,
+    pub bearer_token: Option<Spanned<Secret>>,
     pub bearer_token_file: Option<Spanned<String>>,
     pub proxy_url: Option<Spanned<String>>,
     pub skip_resolve_phase_with_proxy: Option<bool>,
@@ -66,7 +67,7 @@ pub struct HeaderMatchFile {
 pub struct BasicAuthFile {
     pub username: Option<Spanned<String>>,
     pub username_file: Option<Spanned<String>>,
-    pub password: Option<Spanned<String>>,
+    pub password: Option<Spanned<Secret>>,
     pub password_file: Option<Spanned<String>>,
 }
 
@@ -76,7 +77,7 @@ pub struct BasicAuthFile {
 pub struct AuthorizationFile {
     #[serde(rename = "type")]
     pub kind: Option<Spanned<String>>,
-    pub credentials: Option<Spanned<String>>,
+    pub credentials: Option<Spanned<Secret>>,
     pub credentials_file: Option<Spanned<String>>,
 }
 
@@ -86,6 +87,6 @@ pub struct AuthorizationFile {
 #[serde(deny_unknown_fields, expecting = "a table")]
 pub struct HttpHeaderFile {
     pub values: Option<Vec<Spanned<String>>>,
-    pub secrets: Option<Vec<Spanned<String>>>,
+    pub secrets: Option<Vec<Spanned<Secret>>>,
     pub files: Option<Vec<Spanned<String>>>,
 }

@@ -75,9 +75,14 @@ fn values(
     entry: &HttpHeaderFile,
     out: &mut Vec<ExtraHeader>,
 ) {
+    let secrets = entry.secrets.as_ref().map(|list| {
+        list.iter()
+            .map(|s| Spanned::new(s.span(), s.get_ref().expose().to_string()))
+            .collect()
+    });
     let lists = [
         ("values", &entry.values, false),
-        ("secrets", &entry.secrets, true),
+        ("secrets", &secrets, true),
         ("files", &entry.files, true),
     ];
     for (key, list, credential) in lists {

@@ -9,6 +9,7 @@ use url::Url;
 
 use super::proxy::ProxyKeys;
 use crate::config::file::{Block, StringMap};
+use crate::config::secret::Secret;
 use crate::config::shared;
 use crate::config::shared::SettingsBlock;
 use crate::config::tree::{self};
@@ -20,7 +21,7 @@ use crate::probe::http::oauth2::OAuth2;
 #[serde(deny_unknown_fields, expecting = "a table")]
 pub struct OAuth2File {
     pub client_id: Option<Spanned<String>>,
-    pub client_secret: Option<Spanned<String>>,
+    pub client_secret: Option<Spanned<Secret>>,
     pub client_secret_file: Option<Spanned<String>>,
     pub token_url: Option<Spanned<String>>,
     pub scopes: Option<Vec<Spanned<String>>>,

@@ -8,13 +8,14 @@ use std::collections::BTreeMap;
 use http::{HeaderName, HeaderValue, Uri};
 use toml::Spanned;
 
+use crate::config::secret::Secret;
 use crate::config::tree;
 use crate::config::validate::Ctx;
 use crate::probe::http::no_proxy::{EnvProxy, NoProxy};
 use crate::probe::http::settings::ProxyOptions;
 
 /// `proxy_connect_header`: header name to its values.
-pub type HeaderLists = BTreeMap<Spanned<String>, Vec<Spanned<String>>>;
+pub type HeaderLists = BTreeMap<Spanned<String>, Vec<Spanned<Secret>>>;
 
 /// The proxy keys of one block, as written.
 #[derive(Debug, Clone, Copy, Default)]
@@ -113,7 +114,7 @@ fn connect_headers(
             continue;
         };
         for (i, value) in values.iter().enumerate() {
-            match HeaderValue::from_str(value.get_ref()) {
+            match HeaderValue::from_str(value.get_ref().expose()) {
                 Ok(mut v) => {
                     v.set_sensitive(true);
                     out.push((header.clone(), v));
