@@ -89,6 +89,13 @@ mod tests {
         let password = file.password.map(Spanned::into_inner);
         assert_eq!(password.as_ref().map(Secret::expose), Some("hunter2"));
         assert_eq!(format!("{password:?}"), "Some(<secret>)");
+        let list: Vec<String> = file
+            .list
+            .into_iter()
+            .flatten()
+            .map(Secret::into_inner)
+            .collect();
+        assert_eq!(list, ["a", "bb"]);
         // Outside a collect nothing is kept.
         let _ = toml::from_str::<File>(text);
         assert!(SEEN.with(|s| s.borrow().is_none()));
