@@ -24,6 +24,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use nix::sched::{unshare, CloneFlags};
 use outpost::config::{Config, Module};
 use outpost::probe::query_response::MAX_LINE;
+use outpost::probe::report::{MAX_TRACE_LINE, MAX_TRACE_LINES};
 use outpost::probe::ProbeReport;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UnixListener};
@@ -119,15 +120,19 @@ async fn drip(mut s: TcpStream) {
     }
 }
 
-/// One line that never ends: `a` in 64 KiB writes, up to [`ENDLESS_CAP`].
-async fn endless_line(mut s: TcpStream) {
-    let chunk = vec![b'a'; 64 << 10];
+/// Writes `chunk` again and again, up to [`ENDLESS_CAP`] bytes, then holds.
+async fn endless(mut s: TcpStream, chunk: Vec<u8>) {
     for _ in 0..ENDLESS_CAP / chunk.len() {
         if s.write_all(&chunk).await.is_err() {
             return;
         }
     }
     hold(s).await;
+}
+
+/// One line that never ends: `a` in 64 KiB writes.
+async fn endless_line(s: TcpStream) {
+    endless(s, vec![b'a'; 64 << 10]).await;
 }
 
 /// An HTTP answer whose body never ends, in 64 KiB writes, up to [`ENDLESS_CAP`].
@@ -169,6 +174,48 @@ async fn tcp_endless_line_is_cut_at_max_line() {
         message.contains(&format!("longer than {MAX_LINE} bytes")),
         "{message}"
     );
+}
+
+/// The trace of a run (`/probe?debug=true`, `outpost probe`) holds a bounded
+/// number of lines of bounded length, however many lines a peer sends.
+#[track_caller]
+fn assert_trace_bounded(r: &ProbeReport) {
+    let bytes: usize = r.trace.iter().map(String::len).sum();
+    assert!(
+        r.trace.len() <= MAX_TRACE_LINES,
+        "{} trace lines ({bytes} bytes)",
+        r.trace.len()
+    );
+    assert!(
+        r.trace.iter().all(|l| l.len() <= MAX_TRACE_LINE + 64),
+        "a trace line longer than {MAX_TRACE_LINE} bytes ({bytes} bytes in all)"
+    );
+    assert!(
+        r.trace.last().is_some_and(|l| l.contains("Probe failed")),
+        "the run's last line is kept: {:?}",
+        r.trace.last()
+    );
+}
+
+/// Short lines that never match, as fast as the peer can send them, with the
+/// trace on: the run waits for a match until its deadline, and its trace stays
+/// bounded.
+#[tokio::test]
+async fn tcp_endless_unmatched_lines_keep_the_trace_bounded() {
+    let addr = tcp_peer(|s| endless(s, b"no\n".repeat(21_845))).await;
+    let r = timed(&module(EXPECT_OK), &addr.to_string(), TIMEOUT).await;
+    assert_outcome(&r, "timeout");
+    assert_trace_bounded(&r);
+}
+
+/// Lines just under `MAX_LINE`, one after another: each is read, none is traced
+/// whole.
+#[tokio::test]
+async fn tcp_endless_long_lines_keep_the_trace_bounded() {
+    let addr = tcp_peer(|s| endless(s, [vec![b'a'; MAX_LINE - 1], b"\n".to_vec()].concat())).await;
+    let r = timed(&module(EXPECT_OK), &addr.to_string(), TIMEOUT).await;
+    assert_outcome(&r, "timeout");
+    assert_trace_bounded(&r);
 }
 
 /// The peer reads the command, sends half an answer, then resets (SO_LINGER 0).
