@@ -218,6 +218,30 @@ async fn tcp_endless_long_lines_keep_the_trace_bounded() {
     assert_trace_bounded(&r);
 }
 
+/// A failure's message is kept with the report until the next run and logged:
+/// the last line read goes into it as an excerpt, not whole.
+#[tokio::test]
+async fn tcp_a_long_unmatched_line_is_quoted_in_the_failure_as_an_excerpt() {
+    let addr = tcp_peer(|mut s: TcpStream| async move {
+        let line = [vec![b'a'; MAX_LINE - 1], b"\n".to_vec()].concat();
+        let _ = s.write_all(&line).await;
+    })
+    .await;
+    let r = timed(&module(EXPECT_OK), &addr.to_string(), TIMEOUT).await;
+    assert_outcome(&r, "expect_regex");
+    let message = &r.failure.as_ref().unwrap().message;
+    assert!(
+        message.len() < 1024,
+        "a {}-byte failure message: {:?}...",
+        message.len(),
+        &message[..200]
+    );
+    assert!(
+        message.contains(&format!("{} bytes", MAX_LINE - 1)),
+        "{message}"
+    );
+}
+
 /// The peer reads the command, sends half an answer, then resets (SO_LINGER 0).
 #[tokio::test]
 async fn tcp_reset_mid_dialogue_fails_as_io() {
