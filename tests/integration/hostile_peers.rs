@@ -485,12 +485,34 @@ impl Body for Stalled {
     }
 }
 
-/// An HTTP/2 server answering every call with gRPC response headers, then nothing:
-/// no message, no trailers, the stream left open.
-async fn grpc_stall_peer() -> SocketAddr {
-    tcp_peer(|s: TcpStream| async move {
-        let svc = hyper::service::service_fn(|_req: Request<Incoming>| async {
-            let mut resp = Response::new(Stalled);
+/// A response body of 16 KiB DATA frames without end (up to [`ENDLESS_CAP`]).
+struct Endless(usize);
+
+impl Body for Endless {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        const FRAME: usize = 16 << 10;
+        if self.0 >= ENDLESS_CAP {
+            return Poll::Pending;
+        }
+        self.0 += FRAME;
+        Poll::Ready(Some(Ok(Frame::data(Bytes::from(vec![0u8; FRAME])))))
+    }
+}
+
+/// An HTTP/2 server answering every call with gRPC response headers, then `body`.
+async fn grpc_peer<B>(body: fn() -> B) -> SocketAddr
+where
+    B: Body<Data = Bytes, Error = Infallible> + Send + 'static,
+{
+    tcp_peer(move |s: TcpStream| async move {
+        let svc = hyper::service::service_fn(move |_req: Request<Incoming>| async move {
+            let mut resp = Response::new(body());
             resp.headers_mut()
                 .insert("content-type", "application/grpc".parse().unwrap());
             Ok::<_, Infallible>(resp)
@@ -502,6 +524,12 @@ async fn grpc_stall_peer() -> SocketAddr {
     .await
 }
 
+/// An HTTP/2 server answering every call with gRPC response headers, then nothing:
+/// no message, no trailers, the stream left open.
+async fn grpc_stall_peer() -> SocketAddr {
+    grpc_peer(|| Stalled).await
+}
+
 #[tokio::test]
 async fn grpc_headers_then_stall_times_out() {
     let addr = grpc_stall_peer().await;
@@ -509,20 +537,35 @@ async fn grpc_headers_then_stall_times_out() {
     assert_outcome(&r, "timeout");
 }
 
-/// HTTP/1.1 where HTTP/2 was expected, the connection then left open: the broken
-/// connection fails the call as UNAVAILABLE, as grpc-go reports it, at once.
+/// A health answer is a few bytes: one that never ends is cut at the prober's
+/// 64 KiB limit and fails as INTERNAL, at once, whatever the peer would send.
 #[tokio::test]
-async fn grpc_garbage_instead_of_http2_fails_as_unavailable() {
-    let addr = tcp_peer(|s| {
-        send_then_hold(
-            s,
-            b"HTTP/1.1 400 Bad Request\r\nContent-Length: 11\r\n\r\nbad request",
-        )
-    })
-    .await;
+async fn grpc_endless_answer_is_cut_and_fails_as_internal() {
+    let addr = grpc_peer(|| Endless(0)).await;
     let r = timed(&module(GRPC), &addr.to_string(), TIMEOUT).await;
     assert_outcome(&r, "grpc_status");
-    assert_metric(&r, "probe_grpc_status_code", &[], 14.0);
+    assert_metric(&r, "probe_grpc_status_code", &[], 13.0);
+}
+
+/// HTTP/1.1 where HTTP/2 was expected, the connection then left open or closed:
+/// the broken connection fails the call as UNAVAILABLE, as grpc-go reports it, at
+/// once.
+#[tokio::test]
+async fn grpc_garbage_instead_of_http2_fails_as_unavailable() {
+    for then_hold in [true, false] {
+        let addr = tcp_peer(move |mut s: TcpStream| async move {
+            let _ = s
+                .write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 11\r\n\r\nbad request")
+                .await;
+            if then_hold {
+                hold(s).await;
+            }
+        })
+        .await;
+        let r = timed(&module(GRPC), &addr.to_string(), TIMEOUT).await;
+        assert_outcome(&r, "grpc_status");
+        assert_metric(&r, "probe_grpc_status_code", &[], 14.0);
+    }
 }
 
 // --- icmp --------------------------------------------------------------------
