@@ -397,6 +397,47 @@ async fn dns_udp_answer_with_another_id_is_ignored() {
     );
 }
 
+/// A UDP server answering each query with a flood of answers to other IDs: each
+/// is ignored (and traced), the run waits for its own until the deadline, and the
+/// trace stays bounded.
+#[tokio::test]
+async fn dns_udp_flood_of_other_ids_keeps_the_trace_bounded() {
+    const FLOOD: usize = 20_000;
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let addr = socket.local_addr().unwrap();
+    let peer = tokio::spawn(async move {
+        let mut buf = vec![0u8; 65535];
+        let Ok((n, from)) = socket.recv_from(&mut buf).await else {
+            return;
+        };
+        let mut other = Message::from_vec(&buf[..n]).unwrap();
+        other.metadata.id = other.metadata.id.wrapping_add(1);
+        let answer = reply(&other, vec![], vec![]);
+        for _ in 0..FLOOD {
+            if socket.send_to(&answer, from).await.is_err() {
+                return;
+            }
+            // Paced by the prober's reading, so few are lost to a full buffer.
+            tokio::task::yield_now().await;
+        }
+    });
+    let r = timed(&dns("udp"), &addr.to_string(), TIMEOUT).await;
+    assert_outcome(&r, "timeout");
+    let ignored = r
+        .trace
+        .iter()
+        .filter(|l| l.contains("Ignored a response with ID"))
+        .count();
+    assert!(ignored > 0, "{:#?}", r.trace);
+    assert_trace_bounded(&r);
+    // The flood went past the cap: the trace says how much it left out.
+    assert!(
+        r.trace.iter().any(|l| l.contains("trace lines dropped")),
+        "{ignored} ignored answers traced, none dropped"
+    );
+    peer.abort();
+}
+
 /// What a raw DNS-over-TCP peer does after reading one framed query.
 #[derive(Clone, Copy)]
 enum AfterQuery {
