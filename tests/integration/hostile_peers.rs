@@ -1,11 +1,12 @@
 //! Hostile peers for every prober but http (`hostile.rs` has those), and for the
 //! daemon as a whole. Each peer is in-process and misbehaves in one way: it drips,
 //! stalls, never ends a line, resets, speaks the wrong protocol, answers garbage or
-//! the wrong ID, or lets packets vanish. Every run must fail with its exact reason
-//! and end within its timeout plus [`TOLERANCE`]; a daemon with such probes keeps
-//! its good probe on schedule and its memory bounded. Loopback only (the icmp case
-//! runs in a network namespace of its own); every peer loop is bounded in count
-//! and time.
+//! the wrong ID, floods, or lets packets vanish. Every run must fail with its exact
+//! reason and end within its timeout plus [`TOLERANCE`], its trace (kept, as for
+//! `debug=true`) and failure detail bounded however much the peer sends; a daemon
+//! with such probes keeps its good probe on schedule and its memory bounded.
+//! Loopback only (the icmp case runs in a network namespace of its own); every
+//! peer loop is bounded in count and time.
 
 use std::convert::Infallible;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
