@@ -172,6 +172,16 @@ impl ProbeReport {
     }
 }
 
+/// The most trace lines a run keeps: the first `MAX_TRACE_LINES - 2`, then a
+/// note of how many were dropped, then the run's last line (its verdict). A peer
+/// that sends lines without end (each line read is traced) cannot grow a trace
+/// without bound.
+pub const MAX_TRACE_LINES: usize = 1000;
+
+/// The longest trace line kept, in bytes, the time stamp aside: a longer one is
+/// cut there and marked, so a 1 MiB line read from a peer shows by its start.
+pub const MAX_TRACE_LINE: usize = 4096;
+
 /// The samples a run's recorder has room for from the start (an http run over
 /// TLS records about two dozen).
 const SAMPLES_PER_RUN: usize = 32;
@@ -184,6 +194,9 @@ pub struct Recorder {
     samples: Vec<Sample>,
     trace: Vec<String>,
     debug: bool,
+    /// Trace lines past the first `MAX_TRACE_LINES - 2`: how many, and the latest.
+    dropped: usize,
+    last_dropped: Option<String>,
 }
 
 impl Recorder {
@@ -194,6 +207,8 @@ impl Recorder {
             samples: Vec::with_capacity(SAMPLES_PER_RUN),
             trace: Vec::new(),
             debug,
+            dropped: 0,
+            last_dropped: None,
         }
     }
 
@@ -255,12 +270,21 @@ impl Recorder {
         self.debug
     }
 
-    /// Adds a trace line, stamped with the time since the run started. Callers pass
+    /// Adds a trace line, stamped with the time since the run started, cut at
+    /// [`MAX_TRACE_LINE`]; past [`MAX_TRACE_LINES`] only the count and the last
+    /// line are kept. Callers pass
     /// text that holds no secret.
     pub fn trace(&mut self, line: impl fmt::Display) {
-        if self.debug {
-            let at = self.started.elapsed().as_secs_f64();
-            self.trace.push(format!("{at:>9.6}s  {line}"));
+        if !self.debug {
+            return;
+        }
+        let at = self.started.elapsed().as_secs_f64();
+        let line = capped_line(at, &line);
+        if self.trace.len() < MAX_TRACE_LINES - 2 {
+            self.trace.push(line);
+        } else {
+            self.dropped += 1;
+            self.last_dropped = Some(line);
         }
     }
 
@@ -271,6 +295,108 @@ impl Recorder {
     pub(crate) fn into_parts(mut self) -> (Vec<Sample>, Vec<String>) {
         // The report may be kept until the next run: no spare room in it.
         self.samples.shrink_to_fit();
+        if self.dropped > 1 {
+            self.trace.push(format!(
+                "[{} trace lines dropped: at most {MAX_TRACE_LINES} are kept]",
+                self.dropped - 1
+            ));
+        }
+        self.trace.extend(self.last_dropped);
         (self.samples, self.trace)
+    }
+}
+
+/// `line` stamped with `at` (seconds since the run started), its text cut at
+/// [`MAX_TRACE_LINE`] bytes. Formatting stops there, so a huge line costs no more.
+fn capped_line(at: f64, line: &dyn fmt::Display) -> String {
+    use fmt::Write as _;
+    let mut out = Capped {
+        text: format!("{at:>9.6}s  "),
+        limit: 0,
+        cut: false,
+    };
+    out.limit = out.text.len() + MAX_TRACE_LINE;
+    // An error here is the cut (or a Display impl failing): keep what was written.
+    let _ = write!(out, "{line}");
+    if out.cut {
+        let _ = write!(out.text, " [cut at {MAX_TRACE_LINE} bytes]");
+    }
+    out.text
+}
+
+/// A string that takes text up to `limit` bytes, then refuses the rest.
+struct Capped {
+    text: String,
+    limit: usize,
+    cut: bool,
+}
+
+impl fmt::Write for Capped {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let room = self.limit.saturating_sub(self.text.len());
+        if s.len() <= room {
+            self.text.push_str(s);
+            return Ok(());
+        }
+        let mut end = room;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        self.text.push_str(&s[..end]);
+        self.cut = true;
+        Err(fmt::Error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_trace_line_is_cut_on_a_char_boundary() {
+        let mut rec = Recorder::new(true);
+        // 'é' is two bytes: the cut falls inside one and must step back.
+        rec.trace(format_args!("x{}", "é".repeat(MAX_TRACE_LINE)));
+        rec.trace("short");
+        let (_, trace) = rec.into_parts();
+        let (stamp, text) = trace[0].split_at(trace[0].find("s  ").map_or(0, |i| i + 3));
+        assert!(stamp.ends_with("s  "), "{stamp:?}");
+        let kept = text.trim_end_matches(" [cut at 4096 bytes]");
+        assert_eq!(kept.len(), MAX_TRACE_LINE - 1, "{}", kept.len());
+        assert!(text.ends_with(" [cut at 4096 bytes]"));
+        assert!(trace[1].ends_with("s  short"), "{}", trace[1]);
+    }
+
+    #[test]
+    fn past_the_line_cap_the_count_and_the_last_line_are_kept() {
+        let mut rec = Recorder::new(true);
+        for i in 0..MAX_TRACE_LINES + 500 {
+            rec.trace(format_args!("line {i}"));
+        }
+        let (_, trace) = rec.into_parts();
+        assert_eq!(trace.len(), MAX_TRACE_LINES);
+        assert!(trace[MAX_TRACE_LINES - 3].ends_with(&format!("line {}", MAX_TRACE_LINES - 3)));
+        assert!(
+            trace[MAX_TRACE_LINES - 2].contains("[501 trace lines dropped"),
+            "{}",
+            trace[MAX_TRACE_LINES - 2]
+        );
+        assert!(trace[MAX_TRACE_LINES - 1].ends_with(&format!("line {}", MAX_TRACE_LINES + 499)));
+
+        // Exactly one line over: no note, nothing lost.
+        let mut rec = Recorder::new(true);
+        for i in 0..MAX_TRACE_LINES - 1 {
+            rec.trace(format_args!("line {i}"));
+        }
+        let (_, trace) = rec.into_parts();
+        assert_eq!(trace.len(), MAX_TRACE_LINES - 1);
+        assert!(trace.iter().all(|l| !l.contains("dropped")));
+    }
+
+    #[test]
+    fn no_trace_without_debug() {
+        let mut rec = Recorder::new(false);
+        rec.trace("x");
+        assert!(rec.into_parts().1.is_empty());
     }
 }

@@ -17,6 +17,7 @@ mod dashboards;
 mod dns_probe;
 mod grpc_probe;
 mod hostile;
+mod hostile_peers;
 mod http3_probe;
 mod http_oauth2;
 mod http_options;

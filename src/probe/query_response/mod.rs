@@ -11,7 +11,8 @@
 //! - Bytes the server sent after the line preceding STARTTLS, before the TLS
 //!   handshake, fail the run instead of being dropped: they would otherwise be
 //!   read as if they had come over TLS (the STARTTLS command-injection class).
-//! - Lines may be up to [`MAX_LINE`] long (Blackbox's scanner stops at 64 KiB).
+//! - Lines may be up to [`MAX_LINE`] long (Blackbox's scanner stops at 64 KiB);
+//!   a failure quotes the last line read up to [`QUOTED`] bytes.
 
 pub mod config;
 
@@ -24,6 +25,11 @@ use crate::metrics::names;
 
 /// The longest line an `expect` step reads; a longer one fails the run.
 pub const MAX_LINE: usize = 1 << 20;
+
+/// The most of a line read from the peer that a failure message quotes. The
+/// message stays with the report until the next run and is logged, so it must
+/// not carry a line of up to [`MAX_LINE`] bytes.
+pub const QUOTED: usize = 256;
 
 /// One `query_response` step, validated.
 #[derive(Debug, Clone, Default)]
@@ -180,9 +186,9 @@ impl Session {
         }
         rec.set(names::PROBE_FAILED_DUE_TO_REGEX, 1.0);
         let message = format!(
-            "query_response[{i}]: expect {:?} matched no line before the connection closed (last line {:?})",
+            "query_response[{i}]: expect {:?} matched no line before the connection closed (last line {})",
             re.as_str(),
-            String::from_utf8_lossy(&last)
+            quoted(&last)
         );
         rec.trace(&message);
         Err(ProbeFailure::new(FailureReason::ExpectRegex, message))
@@ -320,6 +326,19 @@ impl Session {
     }
 }
 
+/// `line` quoted for a failure message: whole up to [`QUOTED`] bytes, else its
+/// first [`QUOTED`] bytes and its length.
+fn quoted(line: &[u8]) -> String {
+    match line.get(..QUOTED) {
+        Some(start) if line.len() > QUOTED => format!(
+            "{:?}... ({} bytes)",
+            String::from_utf8_lossy(start),
+            line.len()
+        ),
+        _ => format!("{:?}", String::from_utf8_lossy(line)),
+    }
+}
+
 /// `probe_expect_info{labels} 1`, label values expanded with the match's captures.
 fn record_expect_info(
     re: &Regex,
@@ -339,4 +358,21 @@ fn record_expect_info(
         })
         .collect();
     rec.set_with(names::PROBE_EXPECT_INFO, values, 1.0);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_quotes_a_long_line_by_its_start() {
+        assert_eq!(quoted(b"-ERR x"), "\"-ERR x\"");
+        let exact = vec![b'a'; QUOTED];
+        assert_eq!(quoted(&exact), format!("{:?}", "a".repeat(QUOTED)));
+        let long = vec![b'a'; MAX_LINE];
+        assert_eq!(
+            quoted(&long),
+            format!("{:?}... ({MAX_LINE} bytes)", "a".repeat(QUOTED))
+        );
+    }
 }
