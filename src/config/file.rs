@@ -30,6 +30,7 @@ pub type StringMap = BTreeMap<Spanned<String>, Spanned<String>>;
 #[serde(deny_unknown_fields, expecting = "a table")]
 pub struct ServerFile {
     pub max_concurrent_probes: Option<Spanned<i64>>,
+    pub max_connections: Option<Spanned<i64>>,
     pub timeout_offset: Option<Spanned<DurationText>>,
     pub shard: Option<Spanned<String>>,
     pub probe_endpoint: Option<ProbeEndpointFile>,

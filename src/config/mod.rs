@@ -96,6 +96,9 @@ impl Config {
 pub struct ServerConfig {
     /// Upper bound on scheduled probe runs in flight at once.
     pub max_concurrent_probes: usize,
+    /// Connections the listener serves at once; past it, new ones wait in the
+    /// kernel's backlog. Read at start.
+    pub max_connections: usize,
     /// `[server.probe_endpoint]`: whether `/probe` serves, and its own cap.
     pub probe_endpoint: ProbeEndpointConfig,
     /// Subtracted from `X-Prometheus-Scrape-Timeout-Seconds` on `/probe` (Blackbox's
@@ -114,6 +117,7 @@ impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             max_concurrent_probes: 256,
+            max_connections: 1024,
             probe_endpoint: ProbeEndpointConfig::default(),
             timeout_offset: Duration::from_millis(500),
             shard: None,

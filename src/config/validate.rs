@@ -220,6 +220,11 @@ fn build_server(ctx: &mut Ctx<'_>, value: &Spanned<DeValue<'_>>) -> ServerConfig
             server.max_concurrent_probes = n;
         }
     }
+    if let Some(max) = &file.max_connections {
+        if let Some(n) = positive(ctx, "server.max_connections", max) {
+            server.max_connections = n;
+        }
+    }
     if let Some(endpoint) = &file.probe_endpoint {
         if let Some(enabled) = endpoint.enabled {
             server.probe_endpoint.enabled = enabled;

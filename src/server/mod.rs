@@ -34,6 +34,13 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 /// How long a client has to send a request head.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The largest request head (request line and headers) the listener reads; a
+/// larger one is answered 431. Prometheus sends well under 1 KiB.
+pub const MAX_REQUEST_HEAD: usize = 64 * 1024;
+
+/// The most header fields in a request; more are answered 431.
+pub const MAX_REQUEST_HEADERS: usize = 64;
+
 /// How long a client has to complete the TLS handshake, for the same reason.
 pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -50,16 +57,32 @@ pub async fn serve(
     let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
     // A client that opens a connection and trickles its request head cannot hold
     // it open forever: the head must arrive within HEADER_READ_TIMEOUT.
+    // Nor send a head without end: MAX_REQUEST_HEAD bytes, MAX_REQUEST_HEADERS fields.
     builder
         .http1()
         .timer(hyper_util::rt::TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT);
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .max_buf_size(MAX_REQUEST_HEAD)
+        .max_headers(MAX_REQUEST_HEADERS);
+    builder
+        .http2()
+        .max_header_list_size(MAX_REQUEST_HEAD as u32);
+    // At most max_connections at once; the next waits in the backlog, so a flood of
+    // connections costs the kernel's queue, not outpost's memory.
+    let connections = Arc::new(tokio::sync::Semaphore::new(
+        app.config().server.max_connections,
+    ));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let auth =
         Arc::new(auth::Authenticator::new().map_err(|_| {
             std::io::Error::other("no system randomness for the basic auth cache key")
         })?);
     loop {
+        let slot = tokio::select! {
+            () = shutdown.cancelled() => break,
+            slot = connections.clone().acquire_owned() => slot,
+        };
+        let Ok(slot) = slot else { break };
         let accepted = tokio::select! {
             () = shutdown.cancelled() => break,
             accepted = listener.accept() => accepted,
@@ -84,6 +107,7 @@ pub async fn serve(
         let (builder, watcher) = (builder.clone(), graceful.watcher());
         let shutdown = shutdown.clone();
         tokio::spawn(async move {
+            let _slot = slot;
             let result = match tls {
                 None => {
                     let conn =

@@ -25,6 +25,7 @@ mod http_probe;
 mod http_proxy;
 mod icmp_probe;
 mod listener_auth;
+mod listener_limits;
 mod metrics_stream;
 mod probe_flood;
 mod probe_policy;
