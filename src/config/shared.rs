@@ -78,21 +78,70 @@ pub(crate) fn ip_settings(ctx: &mut Ctx<'_>, path: &str, keys: IpKeys<'_>) -> Ip
 pub(crate) fn secret(
     ctx: &mut Ctx<'_>,
     path: &str,
+    inline: (&str, Option<&Spanned<impl AsRef<str>>>),
+    file: (&str, Option<&Spanned<String>>),
+) -> Option<String> {
+    secret_or_env(ctx, path, inline, file, ("", None))
+}
+
+/// A secret given inline (`key`), in a file (`key_file`) or in an environment
+/// variable named by `key_env`: at most one of them. `None` when none is set or
+/// after an error (recorded).
+pub(crate) fn secret_or_env(
+    ctx: &mut Ctx<'_>,
+    path: &str,
     (key, value): (&str, Option<&Spanned<impl AsRef<str>>>),
     (file_key, file): (&str, Option<&Spanned<String>>),
+    (env_key, env): (&str, Option<&Spanned<String>>),
 ) -> Option<String> {
-    match (value, file) {
-        (Some(_), Some(f)) => {
-            ctx.error(
-                f.span(),
-                &tree::key(path, file_key),
-                format!("{key} and {file_key} are mutually exclusive"),
-            );
+    let mut given: Vec<(&str, std::ops::Range<usize>)> = [
+        (key, value.map(Spanned::span)),
+        (file_key, file.map(Spanned::span)),
+        (env_key, env.map(Spanned::span)),
+    ]
+    .into_iter()
+    .filter_map(|(k, s)| s.map(|s| (k, s)))
+    .collect();
+    given.sort_by_key(|(_, s)| s.start);
+    if let [(first, _), (later, span), ..] = given.as_slice() {
+        ctx.error(
+            span.clone(),
+            &tree::key(path, later),
+            format!("{first} and {later} are mutually exclusive: give the secret one way"),
+        );
+        return None;
+    }
+    match (value, file, env) {
+        (Some(v), _, _) => Some(v.get_ref().as_ref().to_string()),
+        (_, Some(f), _) => secret_file(ctx, &tree::key(path, file_key), f),
+        (_, _, Some(e)) => secret_env(ctx, &tree::key(path, env_key), e),
+        (None, None, None) => None,
+    }
+}
+
+/// A credential read from the environment variable `name` names, at load (and at
+/// every reload). Unset or empty is an error: a probe must not go out without the
+/// credential it was configured with.
+fn secret_env(ctx: &mut Ctx<'_>, path: &str, name: &Spanned<String>) -> Option<String> {
+    let hint = "set it in outpost's environment (systemd: Environment= or EnvironmentFile=; \
+                Kubernetes: env from a Secret), or give the secret in a file (the _file key)";
+    match std::env::var(name.get_ref()) {
+        Ok(value) if !value.is_empty() => Some(value),
+        Ok(_) => {
+            let message = format!("environment variable {} is empty", name.get_ref());
+            ctx.error_hint(name.span(), path, message, hint);
             None
         }
-        (Some(v), None) => Some(v.get_ref().as_ref().to_string()),
-        (None, Some(f)) => secret_file(ctx, &tree::key(path, file_key), f),
-        (None, None) => None,
+        Err(std::env::VarError::NotPresent) => {
+            let message = format!("environment variable {} is not set", name.get_ref());
+            ctx.error_hint(name.span(), path, message, hint);
+            None
+        }
+        Err(std::env::VarError::NotUnicode(_)) => {
+            let message = format!("environment variable {} is not UTF-8 text", name.get_ref());
+            ctx.error(name.span(), path, message);
+            None
+        }
     }
 }
 

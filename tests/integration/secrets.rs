@@ -168,3 +168,82 @@ async fn outpost_probe_prints_no_secret_and_logs_none_on_failure() {
     assert_eq!(failed.status.code(), Some(1), "{text}");
     assert_no_secret("a failed outpost probe", &text);
 }
+
+/// `password_env` and `bearer_token_env` read the secret from outpost's environment
+/// at load: the target receives it, the module dump names only the variable, and
+/// an unset variable is a config error at its position.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_from_the_environment_are_sent_and_an_unset_one_is_an_error() {
+    use base64::Engine as _;
+    const PASSWORD_FROM_ENV: &str = "env-password-4716";
+    const TOKEN_FROM_ENV: &str = "env-token-4717";
+    let basic = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("prober:{PASSWORD_FROM_ENV}"))
+    );
+    let bearer = format!("Bearer {TOKEN_FROM_ENV}");
+    let t = serve(
+        None,
+        handler(move |seen| {
+            let auth = seen
+                .headers
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            if auth == basic || auth == bearer {
+                respond(200, &[], "ok")
+            } else {
+                respond(401, &[], "no")
+            }
+        }),
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("probes.toml");
+    std::fs::write(
+        &path,
+        "[modules.basic]\nprober = \"http\"\ntimeout = \"3s\"\n[modules.basic.http.basic_auth]\n\
+         username = \"prober\"\npassword_env = \"OUTPOST_TEST_PASSWORD\"\n\
+         [modules.bearer]\nprober = \"http\"\ntimeout = \"3s\"\n[modules.bearer.http]\n\
+         bearer_token_env = \"OUTPOST_TEST_TOKEN\"\n",
+    )
+    .unwrap();
+    let bin = env!("CARGO_BIN_EXE_outpost");
+    let target = format!("http://{}/", t.addr);
+    let run = |args: Vec<String>, env: bool| {
+        let path = path.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut cmd = Command::new(bin);
+            cmd.args(&args).arg("--config").arg(&path);
+            if env {
+                cmd.env("OUTPOST_TEST_PASSWORD", PASSWORD_FROM_ENV)
+                    .env("OUTPOST_TEST_TOKEN", TOKEN_FROM_ENV);
+            }
+            cmd.output().unwrap()
+        })
+    };
+    for module in ["basic", "bearer"] {
+        let args = vec![
+            "probe".into(),
+            "--module".into(),
+            module.into(),
+            target.clone(),
+        ];
+        let out = run(args, true).await.unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(out.status.success(), "{module}: {text}");
+        assert!(text.contains("probe_success 1"), "{module}: {text}");
+        assert!(
+            !text.contains(PASSWORD_FROM_ENV) && !text.contains(TOKEN_FROM_ENV),
+            "{text}"
+        );
+    }
+    let out = run(vec!["check".into()], false).await.unwrap();
+    let errors = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{errors}");
+    assert!(
+        errors.contains(":6:16: modules.basic.http.basic_auth.password_env: environment variable OUTPOST_TEST_PASSWORD is not set")
+            && errors.contains(":11:20: modules.bearer.http.bearer_token_env: environment variable OUTPOST_TEST_TOKEN is not set"),
+        "{errors}"
+    );
+}

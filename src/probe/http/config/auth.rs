@@ -9,7 +9,8 @@ use crate::config::validate::Ctx;
 use crate::config::{shared, tree};
 use crate::probe::http::settings::Auth;
 
-/// At most one of basic_auth, bearer_token, bearer_token_file, authorization.
+/// At most one of basic_auth, bearer_token, bearer_token_file, bearer_token_env,
+/// authorization and oauth2.
 pub(crate) fn build(ctx: &mut Ctx<'_>, path: &str, file: &HttpFile) -> Option<Auth> {
     let methods = [
         ("basic_auth", file.basic_auth.as_ref().map(Spanned::span)),
@@ -20,6 +21,10 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, path: &str, file: &HttpFile) -> Option<Au
         (
             "bearer_token_file",
             file.bearer_token_file.as_ref().map(Spanned::span),
+        ),
+        (
+            "bearer_token_env",
+            file.bearer_token_env.as_ref().map(Spanned::span),
         ),
         (
             "authorization",
@@ -38,7 +43,7 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, path: &str, file: &HttpFile) -> Option<Au
                 span.clone(),
                 &tree::key(path, key),
                 format!("{first} and {key} are mutually exclusive"),
-                "configure at most one of basic_auth, bearer_token, bearer_token_file, authorization and oauth2",
+                "configure at most one of basic_auth, bearer_token, bearer_token_file, bearer_token_env, authorization and oauth2",
             );
         }
         if !rest.is_empty() {
@@ -51,11 +56,14 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, path: &str, file: &HttpFile) -> Option<Au
     if let Some(a) = &file.authorization {
         return authorization(ctx, &tree::key(path, "authorization"), a);
     }
-    if let Some(token) = &file.bearer_token {
-        return Some(Auth::Bearer(token.get_ref().expose().to_string()));
-    }
-    let name = file.bearer_token_file.as_ref()?;
-    shared::secret_file(ctx, &tree::key(path, "bearer_token_file"), name).map(Auth::Bearer)
+    shared::secret_or_env(
+        ctx,
+        path,
+        ("bearer_token", file.bearer_token.as_ref()),
+        ("bearer_token_file", file.bearer_token_file.as_ref()),
+        ("bearer_token_env", file.bearer_token_env.as_ref()),
+    )
+    .map(Auth::Bearer)
 }
 
 fn basic_auth(ctx: &mut Ctx<'_>, path: &str, file: &BasicAuthFile) -> Option<Auth> {
@@ -66,11 +74,12 @@ fn basic_auth(ctx: &mut Ctx<'_>, path: &str, file: &BasicAuthFile) -> Option<Aut
         ("username", file.username.as_ref()),
         ("username_file", file.username_file.as_ref()),
     );
-    let password = shared::secret(
+    let password = shared::secret_or_env(
         ctx,
         path,
         ("password", file.password.as_ref()),
         ("password_file", file.password_file.as_ref()),
+        ("password_env", file.password_env.as_ref()),
     );
     (ctx.error_count() == before).then(|| Auth::Basic {
         username: username.unwrap_or_default(),
@@ -96,11 +105,12 @@ fn authorization(ctx: &mut Ctx<'_>, path: &str, file: &Spanned<AuthorizationFile
         Some(k) if !k.get_ref().trim().is_empty() => k.get_ref().trim().to_string(),
         _ => "Bearer".to_string(),
     };
-    let credentials = shared::secret(
+    let credentials = shared::secret_or_env(
         ctx,
         path,
         ("credentials", a.credentials.as_ref()),
         ("credentials_file", a.credentials_file.as_ref()),
+        ("credentials_env", a.credentials_env.as_ref()),
     );
     if ctx.error_count() != before {
         return None;

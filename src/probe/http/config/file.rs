@@ -32,6 +32,7 @@ pub struct HttpFile {
     pub basic_auth: Option<Spanned<BasicAuthFile>>,
     pub bearer_token: Option<Spanned<Secret>>,
     pub bearer_token_file: Option<Spanned<String>>,
+    pub bearer_token_env: Option<Spanned<String>>,
     pub proxy_url: Option<Spanned<String>>,
     pub skip_resolve_phase_with_proxy: Option<bool>,
     pub enable_http2: Option<bool>,
@@ -69,6 +70,7 @@ pub struct BasicAuthFile {
     pub username_file: Option<Spanned<String>>,
     pub password: Option<Spanned<Secret>>,
     pub password_file: Option<Spanned<String>>,
+    pub password_env: Option<Spanned<String>>,
 }
 
 /// `authorization` (prometheus/common).
@@ -79,6 +81,7 @@ pub struct AuthorizationFile {
     pub kind: Option<Spanned<String>>,
     pub credentials: Option<Spanned<Secret>>,
     pub credentials_file: Option<Spanned<String>>,
+    pub credentials_env: Option<Spanned<String>>,
 }
 
 /// One `http_headers` entry (prometheus/common): each value, secret and file

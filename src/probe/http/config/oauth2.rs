@@ -23,6 +23,7 @@ pub struct OAuth2File {
     pub client_id: Option<Spanned<String>>,
     pub client_secret: Option<Spanned<Secret>>,
     pub client_secret_file: Option<Spanned<String>>,
+    pub client_secret_env: Option<Spanned<String>>,
     pub token_url: Option<Spanned<String>>,
     pub scopes: Option<Vec<Spanned<String>>>,
     pub endpoint_params: Option<StringMap>,
@@ -48,11 +49,12 @@ pub(crate) fn build(
     let client_id = required(ctx, path, value, "client_id", file.client_id.as_ref());
     let token_url = required(ctx, path, value, "token_url", file.token_url.as_ref())
         .and_then(|_| token_url(ctx, path, file.token_url.as_ref()?));
-    let client_secret = shared::secret(
+    let client_secret = shared::secret_or_env(
         ctx,
         path,
         ("client_secret", file.client_secret.as_ref()),
         ("client_secret_file", file.client_secret_file.as_ref()),
+        ("client_secret_env", file.client_secret_env.as_ref()),
     );
     let scopes: Vec<String> = file
         .scopes
