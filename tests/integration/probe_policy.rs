@@ -17,9 +17,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use nix::sched::{setns, CloneFlags};
-
 use crate::support::daemon::sample;
+use crate::support::netns::{self, ip};
 
 const BIN: &str = env!("CARGO_BIN_EXE_outpost");
 const METADATA: &str = "169.254.169.254";
@@ -67,13 +66,7 @@ impl Namespace {
 
     /// Runs `f` on a thread inside the namespace: sockets it opens stay there.
     fn enter<R: Send + 'static>(&self, f: impl FnOnce() -> R + Send + 'static) -> R {
-        let file = File::open(Path::new("/run/netns").join(&self.name)).unwrap();
-        std::thread::spawn(move || {
-            setns(&file, CloneFlags::CLONE_NEWNET).expect("setns into the test's namespace");
-            f()
-        })
-        .join()
-        .unwrap()
+        netns::enter(&self.name, f)
     }
 
     /// A server on `addr` inside the namespace answering every request with
@@ -134,19 +127,6 @@ impl Drop for Namespace {
             .status();
         let _ = std::fs::remove_dir_all(Path::new("/etc/netns").join(&self.name));
     }
-}
-
-fn ip(args: &[&str]) {
-    let out = Command::new("ip")
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("`ip` (Debian package iproute2) is needed: {e}"));
-    assert!(
-        out.status.success(),
-        "ip {}: {}\nThis test makes a network namespace and needs root, as `make test` runs it.",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 const CONFIG: &str = r#"

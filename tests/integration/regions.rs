@@ -45,8 +45,9 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use nix::sched::{setns, CloneFlags};
 use serde_json::Value;
+
+use crate::support::netns::{enter, ip};
 use tokio::time::Instant;
 
 const BIN: &str = env!("CARGO_BIN_EXE_outpost");
@@ -75,20 +76,6 @@ fn mgmt_ip(i: usize) -> String {
 /// across regions, as the global rules need.
 fn alb_url(i: usize) -> String {
     format!("http://{}:{ALB_PORT}/health", probe_ip(i))
-}
-
-/// Runs `ip ARGS`, panicking with its error output if it fails.
-fn ip(args: &[&str]) {
-    let out = Command::new("ip")
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("`ip` (Debian package iproute2) is needed: {e}"));
-    assert!(
-        out.status.success(),
-        "ip {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// Everything the test made, undone on drop (also when a step panics): processes
@@ -209,21 +196,10 @@ fn link(ns: &str, dev: &str, addr: &str, bridge_ns: &str, bridge: &str, port: &s
     ip(&["-n", ns, "link", "set", dev, "up"]);
 }
 
-/// Runs `f` on a thread that entered network namespace `ns` first.
-fn in_netns<R: Send + 'static>(ns: &str, f: impl FnOnce() -> R + Send + 'static) -> R {
-    let file = File::open(Path::new("/run/netns").join(ns)).unwrap();
-    std::thread::spawn(move || {
-        setns(&file, CloneFlags::CLONE_NEWNET).expect("setns into the test's namespace");
-        f()
-    })
-    .join()
-    .unwrap()
-}
-
 /// Region `i`'s ALB: 200 "ok" on its probe address, remembering who asked.
 fn start_alb(ns: &str, i: usize) -> Arc<Mutex<BTreeSet<IpAddr>>> {
     let addr: SocketAddr = format!("{}:{ALB_PORT}", probe_ip(i)).parse().unwrap();
-    let listener = in_netns(ns, move || std::net::TcpListener::bind(addr).unwrap());
+    let listener = enter(ns, move || std::net::TcpListener::bind(addr).unwrap());
     listener.set_nonblocking(true).unwrap();
     let listener = tokio::net::TcpListener::from_std(listener).unwrap();
     let seen = Arc::new(Mutex::new(BTreeSet::new()));
@@ -320,7 +296,7 @@ async fn prometheus_get(mon: &str, path: &str) -> Option<Value> {
 
 async fn prometheus_get_once(mon: &str, path: &str) -> Option<Value> {
     let addr: SocketAddr = PROMETHEUS.parse().unwrap();
-    let stream = in_netns(mon, move || std::net::TcpStream::connect(addr)).ok()?;
+    let stream = enter(mon, move || std::net::TcpStream::connect(addr)).ok()?;
     stream.set_nonblocking(true).unwrap();
     let stream = tokio::net::TcpStream::from_std(stream).unwrap();
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
