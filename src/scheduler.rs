@@ -13,7 +13,7 @@ use std::collections::{BinaryHeap, HashMap};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{Duration, SystemTime};
 
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
@@ -21,6 +21,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::config::policy::TargetPolicy;
 use crate::config::{Config, Module, ProbeSpec};
 use crate::probe::net::fnv32a;
 use crate::probe::{FailureReason, ProbeContext, ProbeFailure, ProbeReport};
@@ -248,7 +249,13 @@ pub struct Scheduler {
     /// The runtime the timer and the runs live on ([`crate::probe_thread`]);
     /// `None`: the one [`Scheduler::apply`] is called on.
     runtime: Option<tokio::runtime::Handle>,
+    /// `/probe`'s target policy, when `apply_to_scheduled_probes` asks for it.
+    policy: Arc<ScheduledPolicy>,
 }
+
+/// The target policy scheduled runs are held to: `None` (the default) unless
+/// `[server.probe_endpoint] apply_to_scheduled_probes` is set. Swapped by a reload.
+type ScheduledPolicy = RwLock<Option<Arc<TargetPolicy>>>;
 
 impl std::fmt::Debug for Scheduler {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -270,6 +277,7 @@ impl Scheduler {
             timer: Mutex::new(None),
             shard_override: None,
             runtime: None,
+            policy: Arc::default(),
         }
     }
 
@@ -319,6 +327,10 @@ impl Scheduler {
 
     fn apply_probes(&self, config: &Config, probes: Vec<ProbeSpec>) -> ApplySummary {
         self.limiter.resize(config.server.max_concurrent_probes);
+        let endpoint = &config.server.probe_endpoint;
+        *self.policy.write().unwrap_or_else(PoisonError::into_inner) = endpoint
+            .apply_to_scheduled_probes
+            .then(|| endpoint.policy.clone());
         let mut running = self.lock();
         // Probe names are unique (validation sees to it), so they key the old set.
         let mut old: HashMap<String, Running> = running
@@ -402,6 +414,7 @@ impl Scheduler {
             timer: tx.clone(),
             shutdown: self.shutdown.clone(),
             tracker: self.tracker.clone(),
+            policy: self.policy.clone(),
         };
         let timer_task = drive_timer(rx, self.shutdown.clone(), Arc::new(runs));
         // Runs are spawned by the timer task, so they land on its runtime.
@@ -460,6 +473,7 @@ struct Runs {
     /// The parent of every run's token.
     shutdown: CancellationToken,
     tracker: TaskTracker,
+    policy: Arc<ScheduledPolicy>,
 }
 
 /// The timer: one task and a heap of slots for every probe, instead of a
@@ -527,7 +541,11 @@ async fn run_once(due: Due, runs: Arc<Runs>) {
         deadline: now + state.spec.timeout,
         hostname: None,
         debug: false,
-        policy: None,
+        policy: runs
+            .policy
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone(),
     };
     let (deadline, started_at) = (ctx.deadline, SystemTime::now());
     let run = (runs.runner)(state.module.clone(), state.spec.target.clone(), ctx);

@@ -65,6 +65,7 @@ pub struct ProbeEndpointFile {
     pub max_concurrent: Option<Spanned<i64>>,
     pub allow: Option<Vec<Spanned<String>>>,
     pub deny: Option<Vec<Spanned<String>>>,
+    pub apply_to_scheduled_probes: Option<bool>,
 }
 
 /// `[modules.NAME]` less its prober settings blocks (`http`, `tcp` ...), which the

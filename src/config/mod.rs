@@ -138,6 +138,8 @@ pub struct ProbeEndpointConfig {
     pub max_concurrent: usize,
     /// Which targets `/probe` may reach ([`policy::TargetPolicy`]).
     pub policy: Arc<policy::TargetPolicy>,
+    /// Hold scheduled `[[probes]]` to the same policy (default: only `/probe`).
+    pub apply_to_scheduled_probes: bool,
 }
 
 impl Default for ProbeEndpointConfig {
@@ -146,6 +148,7 @@ impl Default for ProbeEndpointConfig {
             enabled: true,
             max_concurrent: 128,
             policy: Arc::default(),
+            apply_to_scheduled_probes: false,
         }
     }
 }

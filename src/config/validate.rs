@@ -229,6 +229,9 @@ fn build_server(ctx: &mut Ctx<'_>, value: &Spanned<DeValue<'_>>) -> ServerConfig
         if let Some(enabled) = endpoint.enabled {
             server.probe_endpoint.enabled = enabled;
         }
+        if let Some(scheduled) = endpoint.apply_to_scheduled_probes {
+            server.probe_endpoint.apply_to_scheduled_probes = scheduled;
+        }
         if let Some(max) = &endpoint.max_concurrent {
             let key = "server.probe_endpoint.max_concurrent";
             if let Some(n) = positive(ctx, key, max) {

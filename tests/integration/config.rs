@@ -335,6 +335,7 @@ fn kitchen_sink_values() {
                     .filter_map(|r| Rule::parse(r))
                     .collect(),
             }),
+            apply_to_scheduled_probes: true,
         }
     );
     assert_eq!(config.server.probe_endpoint.policy.allow.len(), 2);

@@ -270,3 +270,75 @@ fn metadata_is_refused_directly_by_name_and_through_a_redirect() {
     assert_eq!(refused, denied.len() as f64, "{metrics}");
     assert_eq!(metadata_hits.load(Ordering::SeqCst), 0);
 }
+
+/// Scheduled probes are the operator's and not held to the policy, unless
+/// `apply_to_scheduled_probes` says so; then a denied target fails as `denied`
+/// without a connection. Loopback only: the denied address is 127.0.0.2.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scheduled_probes_follow_the_policy_only_when_asked() {
+    use crate::support::daemon::TestDaemon;
+    let listener = tokio::net::TcpListener::bind("127.0.0.2:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counted = hits.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            counted.fetch_add(1, Ordering::SeqCst);
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let mut head = [0u8; 4096];
+            let _ = stream.read(&mut head).await;
+            let _ = stream.write_all(b"HTTP/1.0 200 OK\r\n\r\nok").await;
+            let _ = stream.shutdown().await;
+        }
+    });
+    let config = |apply: bool| {
+        format!(
+            "[server.probe_endpoint]\ndeny = [\"127.0.0.2/32\"]\napply_to_scheduled_probes = {apply}\n\
+             [modules.http_2xx]\nprober = \"http\"\ntimeout = \"1s\"\n\
+             [[probes]]\nname = \"p\"\nmodule = \"http_2xx\"\ntarget = \"http://{addr}/\"\ninterval = \"1s\"\n"
+        )
+    };
+    let labels = format!("probe=\"p\",module=\"http_2xx\",target=\"http://{addr}/\"");
+    let ran = |m: &str| {
+        sample(
+            m,
+            "probe_runs_total",
+            &format!("{labels},outcome=\"failure\""),
+        )
+        .unwrap_or(0.0)
+            + sample(
+                m,
+                "probe_runs_total",
+                &format!("{labels},outcome=\"success\""),
+            )
+            .unwrap_or(0.0)
+            >= 1.0
+    };
+
+    // Default: the operator's probe reaches its target.
+    let d = TestDaemon::start(&config(false)).await;
+    let m = d.metrics_when(Duration::from_secs(10), ran).await;
+    assert_eq!(sample(&m, "probe_success", &labels), Some(1.0), "{m}");
+    d.stop().await;
+    let reached = hits.load(Ordering::SeqCst);
+    assert!(reached >= 1);
+
+    // Asked to: refused before any connection, counted as `denied`.
+    let d = TestDaemon::start(&config(true)).await;
+    let m = d.metrics_when(Duration::from_secs(10), ran).await;
+    assert_eq!(sample(&m, "probe_success", &labels), Some(0.0), "{m}");
+    assert!(
+        sample(
+            &m,
+            "probe_failures_total",
+            &format!("{labels},reason=\"denied\"")
+        ) >= Some(1.0),
+        "{m}"
+    );
+    d.stop().await;
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        reached,
+        "a denied target was connected to"
+    );
+}
