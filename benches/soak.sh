@@ -49,6 +49,7 @@ log() { printf '[soak %s] %s\n' "$(date +%T)" "$*" >&2; }
 metric() { awk -v n="$1" 'index($0, n) == 1 { print $NF; exit }'; }
 
 command -v nginx >/dev/null || scripts/install-test-deps.sh >/dev/null
+COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown) # what is built and measured
 if [[ -z ${OUTPOST_BIN:-} ]]; then
   cargo build --release --quiet
   OUTPOST_BIN=target/release/outpost
@@ -163,7 +164,7 @@ log "$result: RSS $rss_first -> $rss_last MiB ($growth %), fds $fd_first -> $fd_
 
 {
   echo
-  echo "Measured $(date -u +'%Y-%m-%d %H:%M UTC') at commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown) on $(nproc) cores ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n1)), $(uname -sr); command: \`make soak\` ($PROBES probes every $INTERVAL, ${SECONDS_RUN} s, a reload every ${RELOAD_EVERY} s)."
+  echo "Measured $(date -u +'%Y-%m-%d %H:%M UTC') at commit $COMMIT on $(nproc) cores ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n1)), $(uname -sr); command: \`make soak\` ($PROBES probes every $INTERVAL, ${SECONDS_RUN} s, a reload every ${RELOAD_EVERY} s)."
   echo
   echo "| figure | value |"
   echo "| --- | --- |"
