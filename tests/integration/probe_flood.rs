@@ -24,7 +24,7 @@ async fn stalling_target() -> (std::net::SocketAddr, tokio::task::JoinHandle<()>
 }
 
 const CAP: usize = 4;
-const FLOOD: usize = 40;
+const FLOOD: usize = 200;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_is_refused_past_its_cap_and_scheduled_probes_keep_running() {
