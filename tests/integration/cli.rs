@@ -84,6 +84,46 @@ fn check_reports_a_missing_file_without_panicking() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/probes.toml"));
 }
 
+/// Malformed files of every kind are refused with a message and exit 1: binary junk,
+/// a truncated table, a negative duration, an unknown enum value, a bad regex, a
+/// wrong type, and a plain-text password where a bcrypt hash belongs.
+#[test]
+fn check_refuses_malformed_configs_with_a_message_and_exit_1() {
+    let junk: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    let cases: [(&[u8], &str); 7] = [
+        (&junk, "cannot read the file"),
+        (b"[modules.a\nprober = ", "probes.toml:1:"),
+        (b"[modules.a]\nprober = \"http\"\ntimeout = \"-5s\"\n", "invalid duration \"-5s\""),
+        (b"[modules.a]\nprober = \"gopher\"\n", "invalid prober \"gopher\""),
+        (
+            b"[modules.a]\nprober = \"http\"\n[modules.a.http]\nfail_if_body_matches_regexp = [\"(\"]\n",
+            "invalid regular expression",
+        ),
+        (b"[server]\nmax_concurrent_probes = \"many\"\n", "server.max_concurrent_probes"),
+        (b"[server.basic_auth_users]\nprometheus = \"hunter2\"\n", "plain-text"),
+    ];
+    for (text, want) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("probes.toml");
+        std::fs::write(&path, text).unwrap();
+        let out = Command::new(BIN)
+            .arg("check")
+            .arg("--config")
+            .arg(&path)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{want}: {stderr}");
+        assert!(stderr.contains(want), "{want}: {stderr}");
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("hunter2"),
+            "{stderr}"
+        );
+    }
+}
+
 /// Starts the binary on 127.0.0.1:0 and reads the bound address from its log.
 fn spawn_daemon(config: &std::path::Path) -> (Child, SocketAddr) {
     let mut child = Command::new(BIN)
