@@ -92,8 +92,7 @@ venv() {
   say "$dir $why; installing $req (exact versions and hashes)"
   rm -rf "$dir"
   python3 -m venv "$dir"
-  "$dir/bin/python" -m pip install -q --disable-pip-version-check --no-input \
-    --require-hashes -r "$req"
+  "$dir/bin/python" -m pip install --require-hashes -r "$req" -q --no-input
   why=$("$dir/bin/python" scripts/requirements/venv-matches.py "$req" 2>&1) ||
     die "$dir still differs from $req after the install: $why"
 }
