@@ -15,6 +15,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::support::config_errors;
 use outpost::config::policy::{Rule, TargetPolicy};
 use outpost::config::{
     Auth, Compression, Config, ConfigErrors, IpProtocol, Prober, TlsVersion, Transport,
@@ -147,10 +148,7 @@ module = "c"
 target = "x:1"
 interval = "1m"
 "#;
-    let errors = Config::from_str_at(text, Path::new("probes.toml"))
-        .err()
-        .map(|e| e.to_string())
-        .unwrap_or_default();
+    let errors = config_errors(text);
     assert_eq!(
         errors,
         "probes.toml:4:1: modules.a: unknown key `bogus_one` (hint: valid keys here: prober, timeout, run_duration_buckets, precreate_failure_reasons, http, tcp, unix, dns, grpc, icmp)\n\
@@ -256,19 +254,13 @@ fn every_credential_option_is_declared_a_secret() {
 #[test]
 fn probe_endpoint_errors_name_their_key() {
     let text = "[server.probe_endpoint]\nmax_concurrent = 0\nenable = true\n";
-    let errors = Config::from_str_at(text, Path::new("probes.toml"))
-        .err()
-        .map(|e| e.to_string())
-        .unwrap_or_default();
+    let errors = config_errors(text);
     assert_eq!(
         errors,
         "probes.toml:3:1: server.probe_endpoint: unknown key `enable` (hint: did you mean `enabled`?)"
     );
     let text = "[server.probe_endpoint]\nallow = [\"10.0.0.0/33\", \"ok.example\", \"a b\"]\n";
-    let errors = Config::from_str_at(text, Path::new("probes.toml"))
-        .err()
-        .map(|e| e.to_string())
-        .unwrap_or_default();
+    let errors = config_errors(text);
     let hint = "(hint: write a CIDR (\"10.0.0.0/8\", \"169.254.169.254/32\", \"fd00::/8\"), an address, a host name, or *.domain for every name below it)";
     assert_eq!(
         errors,
@@ -278,10 +270,7 @@ fn probe_endpoint_errors_name_their_key() {
         )
     );
     let text = "[server.probe_endpoint]\nmax_concurrent = 0\n";
-    let errors = Config::from_str_at(text, Path::new("probes.toml"))
-        .err()
-        .map(|e| e.to_string())
-        .unwrap_or_default();
+    let errors = config_errors(text);
     assert_eq!(
         errors,
         "probes.toml:2:18: server.probe_endpoint.max_concurrent: must be an integer greater than zero"

@@ -19,6 +19,7 @@ use rustls::{ClientConfig, RootCertStore};
 use tokio::net::TcpStream;
 
 use crate::support::certs::{Ca, Leaf};
+use crate::support::config_errors;
 use crate::support::daemon::{request, target_server, TestDaemon};
 
 const BIN: &str = env!("CARGO_BIN_EXE_outpost");
@@ -341,10 +342,7 @@ async fn a_reload_applies_new_credentials_and_a_bad_certificate_keeps_the_runnin
 #[test]
 fn a_plain_text_password_is_a_config_error_at_its_position() {
     let text = "[server]\n\n[server.basic_auth_users]\nalice = \"hunter2\"\n";
-    let errors = Config::from_str_at(text, Path::new("probes.toml"))
-        .err()
-        .map(|e| e.to_string())
-        .unwrap_or_default();
+    let errors = config_errors(text);
     assert_eq!(
         errors,
         "probes.toml:4:9: server.basic_auth_users.alice: not a bcrypt hash (hint: plain-text \

@@ -68,3 +68,11 @@ pub(crate) async fn run_with(
     ctx.hostname = hostname.map(str::to_string);
     probe::run(module, target, &ctx).await
 }
+
+/// The errors of loading `text` as `probes.toml`, one per line; empty if it loads.
+pub(crate) fn config_errors(text: &str) -> String {
+    outpost::config::Config::from_str_at(text, std::path::Path::new("probes.toml"))
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default()
+}
