@@ -4,7 +4,7 @@
 use std::fmt::Write;
 use std::time::Duration;
 
-use http::{header, Request, Response, StatusCode};
+use http::{header, HeaderMap, Request, Response, StatusCode};
 use hyper::body::Incoming;
 
 use super::{respond, text, Body};
@@ -49,7 +49,8 @@ pub(super) async fn handle(app: &App, req: &Request<Incoming>) -> Response<Body>
         app.count_probe_request(module, 400);
         return text(StatusCode::BAD_REQUEST, &format!("{conflict}\n"));
     }
-    let Some(timeout) = run_timeout(req, module, config.server.timeout_offset) else {
+    let Some(timeout) = run_timeout(req.headers(), module.timeout, config.server.timeout_offset)
+    else {
         app.count_probe_request(module, 500);
         return text(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -97,14 +98,17 @@ pub(super) async fn handle(app: &App, req: &Request<Incoming>) -> Response<Body>
 
 /// The run's timeout from the scrape-timeout header (Blackbox's rule); `None`
 /// when the header is there but not a number.
-fn run_timeout(req: &Request<Incoming>, module: &Module, offset: Duration) -> Option<Duration> {
-    let scrape_timeout = req
-        .headers()
+pub(crate) fn run_timeout(
+    headers: &HeaderMap,
+    module_timeout: Option<Duration>,
+    offset: Duration,
+) -> Option<Duration> {
+    let scrape_timeout = headers
         .get(SCRAPE_TIMEOUT_HEADER)
         .map(|v| v.to_str().ok().and_then(|s| s.trim().parse::<f64>().ok()));
     match scrape_timeout {
         Some(None) => None,
-        header => Some(effective_timeout(header.flatten(), module.timeout, offset)),
+        header => Some(effective_timeout(header.flatten(), module_timeout, offset)),
     }
 }
 
@@ -188,10 +192,10 @@ fn debug_page(module: &Module, report: &probe::ProbeReport) -> String {
 /// name without `=` has the empty value; of a repeated name the first value wins
 /// (`url.Values.Get`). A malformed escape such as `%zz` is kept as written, where
 /// Go drops the whole pair.
-struct QueryParams(Vec<(String, String)>);
+pub(crate) struct QueryParams(Vec<(String, String)>);
 
 impl QueryParams {
-    fn parse(query: &str) -> Self {
+    pub(crate) fn parse(query: &str) -> Self {
         QueryParams(
             url::form_urlencoded::parse(query.as_bytes())
                 .into_owned()
@@ -199,7 +203,7 @@ impl QueryParams {
         )
     }
 
-    fn get(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.0
             .iter()
             .find(|(k, _)| k == name)
