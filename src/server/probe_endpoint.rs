@@ -151,18 +151,20 @@ pub(crate) fn effective_timeout(
         _ => DEFAULT_SCRAPE_TIMEOUT.as_secs_f64(),
     };
     let max = scrape - offset.as_secs_f64();
-    let module = module_timeout
-        .filter(|t| !t.is_zero())
-        .map(|t| t.as_secs_f64());
+    let module = module_timeout.filter(|t| !t.is_zero());
     let secs = match module {
-        Some(m) if m < max || max <= 0.0 => m,
+        // The module's timeout as it is: past 2^53 ns (about 104 days) one that
+        // went through f64 and back could come out longer (found by fuzzing).
+        Some(m) if m.as_secs_f64() < max || max <= 0.0 => return m,
         // With no module timeout and an offset larger than the scrape timeout,
         // Blackbox would run with a negative deadline; outpost uses the scrape
         // timeout itself.
         None if max <= 0.0 => scrape,
         _ => max,
     };
-    Duration::try_from_secs_f64(secs).unwrap_or(DEFAULT_SCRAPE_TIMEOUT)
+    let timeout = Duration::try_from_secs_f64(secs).unwrap_or(DEFAULT_SCRAPE_TIMEOUT);
+    // Rounded to nanoseconds, `max` must not pass the module's timeout either.
+    module.map_or(timeout, |m| timeout.min(m))
 }
 
 /// Only http modules can conflict: tcp's `hostname` fills in an unset `server_name`.
@@ -229,6 +231,26 @@ mod tests {
         assert_eq!(secs(Some(0.0), None), 119.5);
         assert_eq!(secs(Some(0.2), Some(3)), 3.0);
         assert_eq!(secs(Some(0.2), None), 0.2);
+    }
+
+    /// Found by the `scrape_timeout` fuzz target: a module timeout of about 30
+    /// years, with an offset past the scrape timeout, ran 43 ns longer than the
+    /// module's own (it went through f64 and back).
+    #[test]
+    fn a_long_module_timeout_is_kept_to_the_nanosecond() {
+        let module = Duration::from_nanos(0x0d00_0000_0000_0000);
+        let offset = Duration::from_nanos(0x0000_b500_0000_0000);
+        assert_eq!(
+            run_timeout(&HeaderMap::new(), Some(module), offset),
+            Some(module)
+        );
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            SCRAPE_TIMEOUT_HEADER,
+            http::HeaderValue::from_static("1e300"),
+        );
+        assert_eq!(run_timeout(&headers, Some(module), OFFSET), Some(module));
+        assert_eq!(effective_timeout(Some(1e300), Some(module), OFFSET), module);
     }
 
     #[test]
