@@ -17,8 +17,8 @@ SCRIPTS    := $(wildcard .ci/run scripts/*.sh benches/*.sh)
 
 banner = @printf '\n==> %s\n' '$(1)'
 
-# soak: not in `make test` (10 minutes); see benches/soak.sh.
-.PHONY: soak test deps fmt-check clippy deps-check cargo-test rules alertmanager lint fmt shellcheck bench bench-probe bench-endless bench-scale bench-timing deploy-check bench-aws bench-encode
+# soak and fuzz: not in `make test` (10 minutes each or more); see benches/soak.sh, scripts/fuzz.sh.
+.PHONY: soak fuzz test deps fmt-check clippy deps-check cargo-test rules alertmanager lint fmt shellcheck bench bench-probe bench-endless bench-scale bench-timing deploy-check bench-aws bench-encode
 
 TEST_STEPS := deps fmt-check clippy deps-check cargo-test rules alertmanager deploy-check
 
@@ -78,6 +78,13 @@ shellcheck:
 	$(call banner,shellcheck)
 	@if command -v shellcheck >/dev/null; then shellcheck -x $(SCRIPTS) && echo ok; \
 	 else echo 'shellcheck not installed (apt-get install shellcheck): skipped'; fi
+
+# cargo-fuzz targets for outpost's own parsers (fuzz/README.md), FUZZ_SECONDS
+# (default 60) each from the committed seeds; nightly; exit 1 on a crash.
+FUZZ_SECONDS ?= 60
+fuzz:
+	$(call banner,cargo fuzz: every target for $(FUZZ_SECONDS)s (scripts/fuzz.sh))
+	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
 
 # outpost vs Blackbox Exporter; each script writes its section of docs/benchmarks.md.
 bench: bench-probe bench-endless bench-scale bench-timing bench-aws bench-encode

@@ -22,6 +22,7 @@
 //! - [`redact`]: what of a secret may be shown (URL passwords, credential headers).
 //! - [`server`]: the HTTP endpoints; [`app`]: shared state and reloads;
 //!   [`daemon`]: the assembly, signals and shutdown; [`cli`]: the command line.
+//! - `fuzzing` (hidden): entry points of `fuzz/`'s targets into private parsers.
 //!
 //! Seams for what comes next: a prober is a module under `probe/` exporting the
 //! items listed in `probe/kind.rs`, plus one line in that file's table; every
@@ -35,6 +36,8 @@ pub mod aws;
 pub mod cli;
 pub mod config;
 pub mod daemon;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod metrics;
 pub mod probe;
 pub mod probe_thread;

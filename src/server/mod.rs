@@ -25,7 +25,7 @@ use crate::metrics::encode::Format;
 
 mod auth;
 mod metrics_body;
-mod probe_endpoint;
+pub(crate) mod probe_endpoint;
 mod status_page;
 
 /// How long open connections get to finish once shutdown starts.

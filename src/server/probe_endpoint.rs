@@ -4,7 +4,7 @@
 use std::fmt::Write;
 use std::time::Duration;
 
-use http::{header, Request, Response, StatusCode};
+use http::{header, HeaderMap, Request, Response, StatusCode};
 use hyper::body::Incoming;
 
 use super::{respond, text, Body};
@@ -49,7 +49,8 @@ pub(super) async fn handle(app: &App, req: &Request<Incoming>) -> Response<Body>
         app.count_probe_request(module, 400);
         return text(StatusCode::BAD_REQUEST, &format!("{conflict}\n"));
     }
-    let Some(timeout) = run_timeout(req, module, config.server.timeout_offset) else {
+    let Some(timeout) = run_timeout(req.headers(), module.timeout, config.server.timeout_offset)
+    else {
         app.count_probe_request(module, 500);
         return text(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -97,14 +98,17 @@ pub(super) async fn handle(app: &App, req: &Request<Incoming>) -> Response<Body>
 
 /// The run's timeout from the scrape-timeout header (Blackbox's rule); `None`
 /// when the header is there but not a number.
-fn run_timeout(req: &Request<Incoming>, module: &Module, offset: Duration) -> Option<Duration> {
-    let scrape_timeout = req
-        .headers()
+pub(crate) fn run_timeout(
+    headers: &HeaderMap,
+    module_timeout: Option<Duration>,
+    offset: Duration,
+) -> Option<Duration> {
+    let scrape_timeout = headers
         .get(SCRAPE_TIMEOUT_HEADER)
         .map(|v| v.to_str().ok().and_then(|s| s.trim().parse::<f64>().ok()));
     match scrape_timeout {
         Some(None) => None,
-        header => Some(effective_timeout(header.flatten(), module.timeout, offset)),
+        header => Some(effective_timeout(header.flatten(), module_timeout, offset)),
     }
 }
 
@@ -147,18 +151,20 @@ pub(crate) fn effective_timeout(
         _ => DEFAULT_SCRAPE_TIMEOUT.as_secs_f64(),
     };
     let max = scrape - offset.as_secs_f64();
-    let module = module_timeout
-        .filter(|t| !t.is_zero())
-        .map(|t| t.as_secs_f64());
+    let module = module_timeout.filter(|t| !t.is_zero());
     let secs = match module {
-        Some(m) if m < max || max <= 0.0 => m,
+        // The module's timeout as it is: past 2^53 ns (about 104 days) one that
+        // went through f64 and back could come out longer (found by fuzzing).
+        Some(m) if m.as_secs_f64() < max || max <= 0.0 => return m,
         // With no module timeout and an offset larger than the scrape timeout,
         // Blackbox would run with a negative deadline; outpost uses the scrape
         // timeout itself.
         None if max <= 0.0 => scrape,
         _ => max,
     };
-    Duration::try_from_secs_f64(secs).unwrap_or(DEFAULT_SCRAPE_TIMEOUT)
+    let timeout = Duration::try_from_secs_f64(secs).unwrap_or(DEFAULT_SCRAPE_TIMEOUT);
+    // Rounded to nanoseconds, `max` must not pass the module's timeout either.
+    module.map_or(timeout, |m| timeout.min(m))
 }
 
 /// Only http modules can conflict: tcp's `hostname` fills in an unset `server_name`.
@@ -188,10 +194,10 @@ fn debug_page(module: &Module, report: &probe::ProbeReport) -> String {
 /// name without `=` has the empty value; of a repeated name the first value wins
 /// (`url.Values.Get`). A malformed escape such as `%zz` is kept as written, where
 /// Go drops the whole pair.
-struct QueryParams(Vec<(String, String)>);
+pub(crate) struct QueryParams(Vec<(String, String)>);
 
 impl QueryParams {
-    fn parse(query: &str) -> Self {
+    pub(crate) fn parse(query: &str) -> Self {
         QueryParams(
             url::form_urlencoded::parse(query.as_bytes())
                 .into_owned()
@@ -199,7 +205,7 @@ impl QueryParams {
         )
     }
 
-    fn get(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.0
             .iter()
             .find(|(k, _)| k == name)
@@ -225,6 +231,26 @@ mod tests {
         assert_eq!(secs(Some(0.0), None), 119.5);
         assert_eq!(secs(Some(0.2), Some(3)), 3.0);
         assert_eq!(secs(Some(0.2), None), 0.2);
+    }
+
+    /// Found by the `scrape_timeout` fuzz target: a module timeout of about 30
+    /// years, with an offset past the scrape timeout, ran 43 ns longer than the
+    /// module's own (it went through f64 and back).
+    #[test]
+    fn a_long_module_timeout_is_kept_to_the_nanosecond() {
+        let module = Duration::from_nanos(0x0d00_0000_0000_0000);
+        let offset = Duration::from_nanos(0x0000_b500_0000_0000);
+        assert_eq!(
+            run_timeout(&HeaderMap::new(), Some(module), offset),
+            Some(module)
+        );
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            SCRAPE_TIMEOUT_HEADER,
+            http::HeaderValue::from_static("1e300"),
+        );
+        assert_eq!(run_timeout(&headers, Some(module), OFFSET), Some(module));
+        assert_eq!(effective_timeout(Some(1e300), Some(module), OFFSET), module);
     }
 
     #[test]

@@ -18,10 +18,10 @@ use crate::probe::{net, tls, FailureReason, ProbeFailure, Recorder};
 
 /// What the exchange took, phase by phase, and the response.
 #[derive(Debug)]
-pub(super) struct Exchanged {
-    pub(super) connect: Duration,
-    pub(super) request: Duration,
-    pub(super) response: Message,
+pub(crate) struct Exchanged {
+    pub(crate) connect: Duration,
+    pub(crate) request: Duration,
+    pub(crate) response: Message,
 }
 
 /// Sends `query` (ID `id`) to `addr` as `module` says; `tls_name` is the name
@@ -121,7 +121,7 @@ async fn udp(
 }
 
 /// One query and its response over a stream, each prefixed by its length.
-async fn framed<S>(
+pub(crate) async fn framed<S>(
     mut stream: S,
     connect: Duration,
     query: &[u8],

@@ -16,7 +16,7 @@ pub mod settings;
 pub mod text;
 
 mod checks;
-mod exchange;
+pub(crate) mod exchange;
 
 use std::net::SocketAddr;
 

@@ -260,13 +260,9 @@ async fn wait_reply(
             }
         };
         let data = &buf[..got.len.min(buf.len())];
-        let (header_ttl, msg) = if sock.kind == SocketKind::Raw && !echo.v6 {
-            match packet::strip_ipv4_header(data) {
-                Some((ttl, msg)) => (Some(ttl), msg),
-                None => continue,
-            }
-        } else {
-            (None, data)
+        let raw_v4 = sock.kind == SocketKind::Raw && !echo.v6;
+        let Some((header_ttl, msg)) = packet::received(data, raw_v4) else {
+            continue;
         };
         if got.from.is_some_and(|from| from != dst) {
             continue;

@@ -161,6 +161,17 @@ pub fn strip_ipv4_header(packet: &[u8]) -> Option<(u8, &[u8])> {
     Some((packet[8], &packet[ihl..]))
 }
 
+/// The ICMP message in what a socket read and, on a raw IPv4 socket (which reads
+/// the IP header too, `raw_v4`), that header's TTL; `None` when the header is
+/// malformed.
+pub fn received(data: &[u8], raw_v4: bool) -> Option<(Option<u8>, &[u8])> {
+    if raw_v4 {
+        strip_ipv4_header(data).map(|(ttl, msg)| (Some(ttl), msg))
+    } else {
+        Some((None, data))
+    }
+}
+
 /// Whether `ip` is of the IPv6 family (an IPv4-mapped address is IPv4).
 pub fn is_v6(ip: IpAddr) -> bool {
     match ip {

@@ -102,7 +102,7 @@ async fn handshake<IO: Conn>(
 }
 
 /// Runs `steps` over `conn`.
-async fn run(
+pub(crate) async fn run(
     conn: Box<dyn Conn>,
     steps: &[QueryStep],
     upgrade: Upgrade<'_>,
