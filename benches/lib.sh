@@ -29,6 +29,20 @@ http {
 NGINX
 }
 
+# Starts nginx serving "ok" at / on a free 127.0.0.1 port from private prefix $1,
+# and waits for it: sets NGINX_PORT and appends nginx's pid to the caller's PIDS.
+serve_ok_page() {
+  local prefix=$1
+  NGINX_PORT=$(pick_port)
+  mkdir -p "$prefix/www"
+  echo ok >"$prefix/www/index.html"
+  chmod -R a+rX "$prefix/www"
+  nginx_conf "$NGINX_PORT" "$prefix/www" "$prefix" >"$prefix/nginx.conf"
+  nginx -p "$prefix" -c "$prefix/nginx.conf" &
+  PIDS+=($!)
+  wait_http_ok "http://127.0.0.1:$NGINX_PORT/"
+}
+
 # Replaces what lies between the lines $2 and $3 of Markdown file $1 with the
 # contents of file $4 (the markers stay). Does nothing if the markers are absent.
 replace_section() {

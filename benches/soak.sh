@@ -55,14 +55,7 @@ if [[ -z ${OUTPOST_BIN:-} ]]; then
   OUTPOST_BIN=target/release/outpost
 fi
 
-NGINX_PORT=$(pick_port)
-mkdir -p "$TMP/www"
-echo ok >"$TMP/www/index.html"
-chmod -R a+rX "$TMP/www"
-nginx_conf "$NGINX_PORT" "$TMP/www" "$TMP" >"$TMP/nginx.conf"
-nginx -p "$TMP" -c "$TMP/nginx.conf" &
-PIDS+=($!)
-wait_http_ok "http://127.0.0.1:$NGINX_PORT/"
+serve_ok_page "$TMP"
 
 # A target that accepts connections and never answers; it holds at most 4,096.
 STALL_PORT=$(pick_port)
