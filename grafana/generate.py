@@ -14,7 +14,9 @@ import sys
 DS = {"type": "prometheus", "uid": "${datasource}"}
 SEL = 'region=~"$region"'
 PSEL = 'region=~"$region",probe=~"$probe"'
-OUTPOST_JOB = 'job=~"outpost.*"'
+# outpost's own scrape job, not its Blackbox-style /probe jobs (outpost-probe-*),
+# whose series name the targets, not outpost instances.
+OUTPOST_JOB = 'job=~"outpost.*",job!~"outpost-probe-.*"'
 SLO = "0.9999"
 
 
@@ -299,7 +301,7 @@ def aws():
         (f"{by} (aws_rds_instance_info{{{SEL}}}) * 0 + on (region, db_instance) group_left (status) max by (region, db_instance, status) (aws_rds_instance_status{{{SEL}}} == 1)", ""),
         (f"{by} (aws_rds_multi_az{{{SEL}}})", ""),
         (f"{by} (aws_rds_storage_encrypted{{{SEL}}})", ""),
-        (f"{by} (aws_rds_backup_retention_days{{{SEL}}})", ""),
+        (f"{by} (aws_rds_backup_retention_period_seconds{{{SEL}}}) / 86400", ""),
         (f"{by} (aws_rds_deletion_protection{{{SEL}}})", ""),
         (f"{by} (aws_rds_publicly_accessible{{{SEL}}})", ""),
     ]
@@ -312,7 +314,7 @@ def aws():
     misconfigured = " or ".join(
         f"{by} ({m}{{{SEL}}} {op})" for m, op in (
             ("aws_rds_multi_az", "== 0"), ("aws_rds_storage_encrypted", "== 0"),
-            ("aws_rds_backup_retention_days", "< 7"), ("aws_rds_deletion_protection", "== 0"))
+            ("aws_rds_backup_retention_period_seconds", "< 7 * 86400"), ("aws_rds_deletion_protection", "== 0"))
     )
     panels = [
         row("RDS compliance"),

@@ -150,8 +150,9 @@ fn setting_samples(
     one(n::AWS_RDS_MULTI_AZ, flag(i.multi_az()));
     one(n::AWS_RDS_STORAGE_ENCRYPTED, flag(i.storage_encrypted()));
     one(
-        n::AWS_RDS_BACKUP_RETENTION_DAYS,
-        f64::from(i.backup_retention_period().unwrap_or(0)),
+        n::AWS_RDS_BACKUP_RETENTION_PERIOD_SECONDS,
+        // AWS counts days; Prometheus' base unit is the second.
+        f64::from(i.backup_retention_period().unwrap_or(0)) * 86_400.0,
     );
     one(
         n::AWS_RDS_DELETION_PROTECTION,

@@ -62,7 +62,7 @@ pub const AWS_RDS_INSTANCE_INFO: &str = "aws_rds_instance_info";
 pub const AWS_RDS_INSTANCE_STATUS: &str = "aws_rds_instance_status";
 pub const AWS_RDS_MULTI_AZ: &str = "aws_rds_multi_az";
 pub const AWS_RDS_STORAGE_ENCRYPTED: &str = "aws_rds_storage_encrypted";
-pub const AWS_RDS_BACKUP_RETENTION_DAYS: &str = "aws_rds_backup_retention_days";
+pub const AWS_RDS_BACKUP_RETENTION_PERIOD_SECONDS: &str = "aws_rds_backup_retention_period_seconds";
 pub const AWS_RDS_DELETION_PROTECTION: &str = "aws_rds_deletion_protection";
 pub const AWS_RDS_PERFORMANCE_INSIGHTS_ENABLED: &str = "aws_rds_performance_insights_enabled";
 pub const AWS_RDS_ENHANCED_MONITORING_INTERVAL_SECONDS: &str =
@@ -326,8 +326,8 @@ pub const AWS_RDS: &[Family] = &[
         "Whether the DB instance's storage is encrypted.",
     ),
     gauge(
-        AWS_RDS_BACKUP_RETENTION_DAYS,
-        "Days automated backups are kept; 0 disables them.",
+        AWS_RDS_BACKUP_RETENTION_PERIOD_SECONDS,
+        "How long automated backups are kept, in seconds (AWS's days x 86400); 0: backups off.",
     ),
     gauge(
         AWS_RDS_DELETION_PROTECTION,

@@ -55,15 +55,7 @@ async fn every_series_per_resource_in_two_regions() {
         })
         .await;
     assert!(all_scraped(&m, &["rds", "elbv2", "autoscaling"]), "{m}");
-    // The issue names the series aws_rds_backup_retention_days (AWS's unit, as
-    // alerts write "< 7"); promtool's only objection is that lint, so that one
-    // family is left out of the check.
-    let checked: String = m
-        .lines()
-        .filter(|l| !l.contains("aws_rds_backup_retention_days"))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    promtool_check(&checked);
+    promtool_check(&m);
     // One SDK configuration per region × service, built once.
     assert_eq!(built.load(Ordering::SeqCst), 6);
     let app = d.daemon.as_ref().unwrap().app.clone();
@@ -124,7 +116,11 @@ fn assert_rds(m: &str, r: &str) {
     let expect = [
         ("aws_rds_multi_az", 1.0, 0.0),
         ("aws_rds_storage_encrypted", 1.0, 0.0),
-        ("aws_rds_backup_retention_days", 7.0, 1.0),
+        (
+            "aws_rds_backup_retention_period_seconds",
+            7.0 * 86_400.0,
+            86_400.0,
+        ),
         ("aws_rds_deletion_protection", 1.0, 0.0),
         ("aws_rds_enhanced_monitoring_interval_seconds", 60.0, 0.0),
         ("aws_rds_allocated_storage_bytes", 100.0 * GIB, 20.0 * GIB),

@@ -83,7 +83,7 @@ const AWS_SERIES: &[&str] = &[
     "aws_rds_instance_status",
     "aws_rds_multi_az",
     "aws_rds_storage_encrypted",
-    "aws_rds_backup_retention_days",
+    "aws_rds_backup_retention_period_seconds",
     "aws_rds_deletion_protection",
     "aws_rds_performance_insights_enabled",
     "aws_rds_enhanced_monitoring_interval_seconds",
