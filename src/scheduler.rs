@@ -79,21 +79,21 @@ impl Limiter {
     /// Waits for a free slot. `None` only if the limiter was closed.
     pub async fn acquire(&self) -> Option<Slot<'_>> {
         let permit = self.semaphore.clone().acquire_owned().await.ok()?;
-        self.in_flight.fetch_add(1, Ordering::Relaxed);
-        Some(Slot {
-            _permit: permit,
-            limiter: self,
-        })
+        Some(self.slot(permit))
     }
 
     /// A free slot now, or `None` when every slot is taken.
     pub fn try_acquire(&self) -> Option<Slot<'_>> {
         let permit = self.semaphore.clone().try_acquire_owned().ok()?;
+        Some(self.slot(permit))
+    }
+
+    fn slot(&self, permit: OwnedSemaphorePermit) -> Slot<'_> {
         self.in_flight.fetch_add(1, Ordering::Relaxed);
-        Some(Slot {
+        Slot {
             _permit: permit,
             limiter: self,
-        })
+        }
     }
 
     /// Runs in flight now.

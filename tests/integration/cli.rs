@@ -14,7 +14,7 @@ use crate::support::daemon::{request, sample, target_server};
 
 const BIN: &str = env!("CARGO_BIN_EXE_outpost");
 
-fn write_config(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+fn write_config(text: impl AsRef<[u8]>) -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("probes.toml");
     std::fs::write(&path, text).unwrap();
@@ -105,9 +105,7 @@ fn check_refuses_malformed_configs_with_a_message_and_exit_1() {
         (b"[server.basic_auth_users]\nprometheus = \"hunter2\"\n", "plain-text"),
     ];
     for (text, want) in cases {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("probes.toml");
-        std::fs::write(&path, text).unwrap();
+        let (_dir, path) = write_config(text);
         let out = Command::new(BIN)
             .arg("check")
             .arg("--config")

@@ -52,7 +52,7 @@ impl fmt::Debug for OAuth2 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OAuth2")
             .field("client_id", &self.client_id)
-            .field("client_secret", &"<secret>")
+            .field("client_secret", &crate::redact::SECRET)
             .field("token_url", &shown_url(&self.token_url))
             .field("scopes", &self.scopes)
             .field("endpoint_params", &self.endpoint_params)
@@ -114,11 +114,7 @@ pub(super) async fn authorization(
 
 /// The token URL for traces and messages, without a password in it.
 fn shown_url(url: &Url) -> String {
-    let mut shown = url.clone();
-    if shown.password().is_some() {
-        let _ = shown.set_password(Some("<secret>"));
-    }
-    shown.to_string()
+    crate::redact::url(url.as_str()).into_owned()
 }
 
 /// A token as Go's `oauth2.Token` keeps it.
