@@ -36,7 +36,9 @@ route() {
 }
 
 check_routes() {
-  route email-digest,pagerduty alertname=ProbeFailing severity=critical region=ap-southeast-1 probe=alb-sg
+  route email-digest alertname=ProbeFailing severity=info region=ap-southeast-1 probe=alb-sg
+  route email-digest,pagerduty alertname=SloErrorBudgetBurn severity=critical action=page slo=web-availability sli=availability region=ap-southeast-1
+  route email-digest,slack alertname=SloErrorBudgetBurn severity=warning action=ticket slo=web-probes sli=latency region=ap-east-1
   route email-digest,pagerduty alertname=OutpostDown severity=critical region=eu-west-2
   route email-digest,pagerduty alertname=TargetDownGlobally severity=critical target=https://web/health
   route email-digest,slack alertname=ProbeSlow severity=warning region=ap-east-1 probe=alb-hk

@@ -14,7 +14,7 @@ import re, sys
 
 import yaml
 
-base = "https://github.com/outpost-monitoring/outpost/blob/main/docs/runbooks.md#"
+base = "docs/runbooks.md#"
 headings = set(re.findall(r"^### (\S+)\s*$", open("docs/runbooks.md").read(), re.M))
 bad, seen = [], set()
 for path in sys.argv[1:]:

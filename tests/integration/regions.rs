@@ -19,9 +19,10 @@
 //! that entered the namespace with setns(2): a socket stays in the namespace it was
 //! made in, whichever thread then uses it.
 //!
-//! `for:` in the rules is minutes (production values); the alerts here are
-//! pending, which /api/v1/alerts lists as active, and the test accepts either
-//! pending or firing: the shipped file is what runs, not a copy with shorter waits.
+//! The shipped rules run as they are, not a copy with shorter waits: a region
+//! counts a target down after 2 minutes of failed runs (probe:down:2m), so the
+//! cut shows a little over two minutes later; `for:` is then minutes more, and
+//! the test accepts pending or firing, which /api/v1/alerts both list as active.
 //! promtool tests (prometheus/tests/outpost-global.test.yml) cover firing.
 #![allow(
     clippy::unwrap_used,
@@ -402,9 +403,9 @@ async fn rule_errors(mon: &str) -> Vec<String> {
 }
 
 /// Waits until every region's view of every other region's target is recorded
-/// as up (12 series of the global rules' recording rule at 1).
+/// as up (12 series of the global rules' recording rule at 0: not down).
 async fn wait_all_up(lab: &Lab, mon: &str, deadline: Instant) {
-    let query = "region_target:probe_success:max == 1";
+    let query = "region_target:probe_down:min == 0";
     loop {
         let up = series_count(mon, query).await;
         if up == Some(12) {
@@ -422,7 +423,7 @@ async fn wait_all_up(lab: &Lab, mon: &str, deadline: Instant) {
 }
 
 /// The alerts the cut of region `CUT` must raise, exactly: regional ones (value
-/// 0) for its view of the three other targets, the global one for its own target
+/// 1, the region's down record) for its view of the three other targets, the global one for its own target
 /// seen failing from 3 regions.
 fn expected_after_cut() -> BTreeSet<Key> {
     let cut = REGIONS[CUT].0;
@@ -431,7 +432,7 @@ fn expected_after_cut() -> BTreeSet<Key> {
     };
     let mut expected: BTreeSet<Key> = (0..REGIONS.len())
         .filter(|j| *j != CUT)
-        .map(|j| alert("TargetDownInRegion", cut, j, "0"))
+        .map(|j| alert("TargetDownInRegion", cut, j, "1"))
         .collect();
     expected.insert(alert("TargetDownGlobally", "", CUT, "3"));
     expected
@@ -460,7 +461,9 @@ async fn wait_for_alerts(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_region_cut_off_alerts_for_its_view_and_globally_for_its_target() {
-    let deadline = Instant::now() + Duration::from_secs(50);
+    // The rules' production window: a region counts a target down once every run
+    // of 2 minutes failed, so the cut takes a little over two minutes to show.
+    let deadline = Instant::now() + Duration::from_secs(240);
     let mut lab = Lab::new();
     let net = build_net(&mut lab);
     let seen: Vec<_> = (0..REGIONS.len())
