@@ -86,7 +86,10 @@ pub const BURN_RATES: [BurnRate; 4] = [
 /// long windows up to 6h.
 const RAW_WINDOWS: [Duration; 5] = [minutes(5), minutes(30), hours(1), hours(2), hours(6)];
 
-/// Windows averaged from the 5m rates instead (with the SLO's own window).
+/// Windows averaged from the recorded 5m rates instead (with the SLO's own
+/// window): never from raw samples, which over 30 days would be every sample of
+/// every selected series. The 5m rate is one series per SLO, so 30 days of it at a
+/// 1m evaluation interval is 43,200 samples, cheap at every evaluation.
 const AVERAGED_WINDOWS: [Duration; 2] = [hours(24), hours(72)];
 
 /// The alert every burn-rate rule raises.
