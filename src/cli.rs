@@ -72,7 +72,7 @@ pub enum Command {
         timeout: Option<Duration>,
     },
     /// Print the Prometheus rules (recording rules, burn-rate alerts) of the
-    /// configuration's [[slos]].
+    /// configuration's SLOs (its `[[slos]]` tables).
     Rules {
         /// Where the alerts' runbook_url points, before "#slo-error-budget-burn".
         #[arg(long, default_value = "docs/runbooks.md")]

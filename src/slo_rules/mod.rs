@@ -6,7 +6,7 @@
 //! [`render`] is a pure function of the configuration: the same config gives the
 //! same bytes, so the output can be checked in and diffed. The YAML is written
 //! by hand (it has one fixed shape); every value from the config goes through
-//! [`text`]'s quoting.
+//! the quoting of `text.rs`.
 
 mod sli;
 mod text;
