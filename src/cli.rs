@@ -74,7 +74,7 @@ pub enum Command {
     /// Print the Prometheus rules (recording rules, burn-rate alerts) of the
     /// configuration's SLOs (its `[[slos]]` tables).
     Rules {
-        /// Where the alerts' runbook_url points, before "#slo-error-budget-burn".
+        /// Where the alerts' runbook_url points, before "#sloerrorbudgetburn".
         #[arg(long, default_value = "docs/runbooks.md")]
         runbook_base: String,
     },

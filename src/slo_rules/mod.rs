@@ -95,8 +95,11 @@ const AVERAGED_WINDOWS: [Duration; 2] = [hours(24), hours(72)];
 /// The alert every burn-rate rule raises.
 pub const ALERT_NAME: &str = "SloErrorBudgetBurn";
 
-/// The runbook section the alerts link to, after `--runbook-base`.
-pub const RUNBOOK_ANCHOR: &str = "slo-error-budget-burn";
+/// The runbook section the alerts link to, after `--runbook-base`: the alert's
+/// name lowercased, the anchor GitHub makes of docs/runbooks.md's
+/// `### SloErrorBudgetBurn`, as every shipped rule links it (and
+/// scripts/check-runbooks.sh requires of every alert in prometheus/).
+pub const RUNBOOK_ANCHOR: &str = "sloerrorbudgetburn";
 
 /// The events the long window must hold for an alert of `factor` on a budget of
 /// `budget` (a ratio) to fire: see [`MIN_BAD_EVENTS`].
@@ -114,7 +117,7 @@ pub fn min_events(factor: f64, budget: f64) -> u64 {
 }
 
 /// The rule file for every SLO of `config`; alerts link to
-/// `<runbook_base>#slo-error-budget-burn`.
+/// `<runbook_base>#sloerrorbudgetburn`.
 pub fn render(config: &Config, runbook_base: &str) -> String {
     let mut out = String::new();
     header(&mut out, &config.source);
@@ -411,6 +414,11 @@ labels = { service = "api" }
     }
 
     #[test]
+    fn the_runbook_anchor_is_the_alert_name_lowercased() {
+        assert_eq!(RUNBOOK_ANCHOR, ALERT_NAME.to_lowercase());
+    }
+
+    #[test]
     fn no_slos_is_an_empty_group_list_under_the_header() {
         let config = Config::from_str_at(PROBES, Path::new("probes.toml")).unwrap();
         assert_eq!(
@@ -575,7 +583,7 @@ labels = { service = "api" }
             "          summary: \"SLO web (availability) burns its error budget 14.4x too fast\"\n          \
              description: \"Runs of probes {probe=\\\"web\\\"}: {{ $value | humanizePercentage }} failed over the last 1h \
              (the objective allows 0.01 %); at this rate the 30d error budget is gone in 2.1 days.\"\n          \
-             runbook_url: \"https://runbooks.example/slo#slo-error-budget-burn\"\n"
+             runbook_url: \"https://runbooks.example/slo#sloerrorbudgetburn\"\n"
         ));
         assert!(yaml.contains("#   1h/5m 14.4x page: 6945 events (one outpost makes 240)\n"));
     }
@@ -678,8 +686,9 @@ labels = { service = "api" }
         for _ in 0..5 {
             assert_eq!(rules(slos), first);
         }
-        assert!(first
-            .ends_with("runbook_url: \"https://runbooks.example/slo#slo-error-budget-burn\"\n"));
+        assert!(
+            first.ends_with("runbook_url: \"https://runbooks.example/slo#sloerrorbudgetburn\"\n")
+        );
         // The SLO's own labels in the order written.
         assert!(first.contains("          b: \"2\"\n          a: \"1\"\n"));
     }

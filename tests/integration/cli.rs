@@ -358,9 +358,7 @@ window = "28d"
         assert!(stdout.contains(group), "{group:?} missing:\n{stdout}");
     }
     assert!(!stdout.contains("slo-edge-latency"));
-    assert!(
-        stdout.contains("runbook_url: \"https://runbooks.example/outpost#slo-error-budget-burn\"")
-    );
+    assert!(stdout.contains("runbook_url: \"https://runbooks.example/outpost#sloerrorbudgetburn\""));
     let file = dir.path().join("slo.rules.yml");
     std::fs::write(&file, stdout.as_bytes()).unwrap();
     let check = Command::new("promtool")

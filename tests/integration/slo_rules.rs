@@ -64,7 +64,7 @@ tests:
             exp_annotations:
               summary: "SLO web (availability) burns its error budget 14.4x too fast"
               description: "Runs of probes {probe=\"web\"}: 16.95% failed over the last 1h (the objective allows 1 %); at this rate the 30d error budget is gone in 2.1 days."
-              runbook_url: "docs/runbooks.md#slo-error-budget-burn"
+              runbook_url: "docs/runbooks.md#sloerrorbudgetburn"
   - interval: 1m
     input_series:
       - series: 'probe_runs_total{probe="web",outcome="success"}'
