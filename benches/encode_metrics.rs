@@ -140,6 +140,7 @@ fn config(n: usize, module: Arc<Module>) -> Config {
         },
         modules,
         probes,
+        slos: Vec::new(),
         aws: None,
         web_config_file: None,
     }

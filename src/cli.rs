@@ -1,4 +1,4 @@
-//! Command-line interface: `outpost [run] | check | probe TARGET`.
+//! Command-line interface: `outpost [run] | check | probe TARGET | rules`.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -70,6 +70,13 @@ pub enum Command {
         /// Timeout; defaults to the module's, else 10s.
         #[arg(long, value_parser = parse_duration)]
         timeout: Option<Duration>,
+    },
+    /// Print the Prometheus rules (recording rules, burn-rate alerts) of the
+    /// configuration's SLOs (its `[[slos]]` tables).
+    Rules {
+        /// Where the alerts' runbook_url points, before "#sloerrorbudgetburn".
+        #[arg(long, default_value = "docs/runbooks.md")]
+        runbook_base: String,
     },
 }
 
@@ -198,6 +205,26 @@ mod tests {
                 "`outpost probe --help` lacks {entry:?}:\n{help}"
             );
         }
+    }
+
+    #[test]
+    fn rules_subcommand_takes_a_runbook_base() {
+        let base = |args: &[&str]| match Cli::try_parse_from(args).map(|c| c.command) {
+            Ok(Some(Command::Rules { runbook_base })) => runbook_base,
+            other => panic!("unexpected parse: {other:?}"),
+        };
+        assert_eq!(base(&["outpost", "rules"]), "docs/runbooks.md");
+        assert_eq!(
+            base(&[
+                "outpost",
+                "rules",
+                "--config",
+                "x.toml",
+                "--runbook-base",
+                "https://wiki/slo"
+            ]),
+            "https://wiki/slo"
+        );
     }
 
     #[test]

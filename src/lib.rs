@@ -22,6 +22,7 @@
 //! - [`redact`]: what of a secret may be shown (URL passwords, credential headers).
 //! - [`server`]: the HTTP endpoints; [`app`]: shared state and reloads;
 //!   [`daemon`]: the assembly, signals and shutdown; [`cli`]: the command line.
+//! - [`slo_rules`]: `outpost rules`, the Prometheus rules of the `[[slos]]` entries.
 //! - `fuzzing` (hidden): entry points of `fuzz/`'s targets into private parsers.
 //!
 //! Seams for what comes next: a prober is a module under `probe/` exporting the
@@ -46,3 +47,4 @@ pub mod results;
 pub mod scheduler;
 pub mod server;
 pub mod shard;
+pub mod slo_rules;

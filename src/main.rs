@@ -33,6 +33,7 @@ fn main() -> ExitCode {
                 module,
                 timeout,
             }) => probe_once(&cli, target, module, *timeout).await,
+            Some(Command::Rules { runbook_base }) => rules(&cli, runbook_base),
         }
     });
     match result {
@@ -89,6 +90,22 @@ fn check(cli: &Cli) -> ExitCode {
         }
         None => ExitCode::FAILURE,
     }
+}
+
+/// `outpost rules`: the SLOs' rule file on stdout, or the config's errors as
+/// `check` prints them.
+fn rules(cli: &Cli, runbook_base: &str) -> anyhow::Result<ExitCode> {
+    let Some(config) = load(cli) else {
+        return Ok(ExitCode::FAILURE);
+    };
+    let text = outpost::slo_rules::render(&config, runbook_base);
+    // Written, not print!ed: a closed pipe (`outpost rules | head`) is an error
+    // to report, not a panic.
+    let mut stdout = std::io::stdout().lock();
+    std::io::Write::write_all(&mut stdout, text.as_bytes())
+        .and_then(|()| std::io::Write::flush(&mut stdout))
+        .context("cannot write the rules to stdout")?;
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn run(cli: &Cli) -> anyhow::Result<ExitCode> {

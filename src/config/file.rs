@@ -108,6 +108,67 @@ pub struct ProbeFile {
     pub labels: Option<StringMap>,
 }
 
+/// One `[[slos]]` entry.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table")]
+pub struct SloFile {
+    pub name: Spanned<String>,
+    pub probes: Option<Spanned<SelectorFile>>,
+    pub sli: Option<Spanned<String>>,
+    /// A percentage; TOML integers (`99`) are read as floats.
+    pub objective: Spanned<f64>,
+    pub latency: Option<Spanned<DurationText>>,
+    pub latency_objective: Option<Spanned<f64>>,
+    pub window: Option<Spanned<DurationText>>,
+    pub labels: Option<StringMap>,
+}
+
+/// A label matcher's value as written: any TOML value, so that the validator can
+/// check the label name first (an unknown key reads as one) and then say the
+/// value must be a string.
+pub type MatcherValue = Spanned<toml::Value>;
+
+/// `probes` of an `[[slos]]` entry: a list of probe names, or a table of label
+/// matchers (label name to exact value).
+#[derive(Debug)]
+pub enum SelectorFile {
+    Names(Vec<Spanned<String>>),
+    Labels(BTreeMap<Spanned<String>, MatcherValue>),
+}
+
+impl<'de> Deserialize<'de> for SelectorFile {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = SelectorFile;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a list of probe names or a table of label matchers")
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<SelectorFile, A::Error> {
+                let mut names = Vec::new();
+                while let Some(name) = seq.next_element()? {
+                    names.push(name);
+                }
+                Ok(SelectorFile::Names(names))
+            }
+            fn visit_map<A: de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<SelectorFile, A::Error> {
+                let mut labels = BTreeMap::new();
+                while let Some((name, value)) = map.next_entry()? {
+                    labels.insert(name, value);
+                }
+                Ok(SelectorFile::Labels(labels))
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
 /// A duration as written (`"15s"`); parsed by the validator.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DurationText(pub String);

@@ -21,6 +21,7 @@ pub mod web_file;
 mod modules;
 mod probes;
 pub(crate) mod shared;
+mod slos;
 mod split;
 pub(crate) mod tls_files;
 pub(crate) mod tree;
@@ -45,6 +46,8 @@ pub use aws::{AwsConfig, AwsService};
 pub use error::{ConfigError, ConfigErrors};
 pub use identity::ModuleIdentity;
 pub use listener::{BasicAuthUsers, ClientAuthType, ListenerTls, PasswordHash};
+pub use slos::{LatencyObjective, SliSource, SloSelector, SloSpec};
+pub use slos::{DEFAULT_SLO_WINDOW, MAX_SLO_WINDOW, MIN_SLO_WINDOW};
 
 /// Default buckets of `probe_run_duration_seconds`: exactly the two boundaries
 /// the shipped rules read, the SLA's "< 500 ms" and the "response > 2 s" alert.
@@ -61,6 +64,9 @@ pub struct Config {
     pub server: ServerConfig,
     pub modules: BTreeMap<String, Arc<Module>>,
     pub probes: Vec<ProbeSpec>,
+    /// `[[slos]]`, in file order: what `outpost rules` writes rules for; the
+    /// daemon does not use them.
+    pub slos: Vec<SloSpec>,
     /// `[aws]`; `None` when absent, and then no AWS client is ever built.
     pub aws: Option<aws::AwsConfig>,
     /// `--web.config.file`: where `server.tls` and `server.basic_auth_users` came

@@ -8,11 +8,11 @@ use toml::Spanned;
 
 use super::duration;
 use super::error::line_col;
-use super::file::{ProbeFile, StringMap};
+use super::file::ProbeFile;
 use super::modules::ModuleSummary;
 use super::tree::{self, decode};
 use super::validate::Ctx;
-use super::values::{self, is_label_name};
+use super::values;
 use super::ProbeSpec;
 use crate::probe::ProberKind;
 
@@ -58,6 +58,16 @@ const RESERVED_LABELS: &[(&str, &str)] = &[
     ("job", "Prometheus sets it when it scrapes outpost"),
 ];
 
+/// What [`Builder::finish`] hands back.
+pub(crate) struct Built {
+    /// The valid entries, in file order.
+    pub(crate) probes: Vec<ProbeSpec>,
+    /// Every entry's name, valid or not, in file order (when asked for).
+    pub(crate) names: Vec<String>,
+    /// Whether every entry was valid.
+    pub(crate) complete: bool,
+}
+
 /// Builds `[[probes]]` entries one at a time, in file order; `modules` covers
 /// every module in the file.
 pub(crate) struct Builder<'m> {
@@ -65,6 +75,9 @@ pub(crate) struct Builder<'m> {
     probes: Vec<ProbeSpec>,
     /// Where each name was first used (offset in the file).
     seen: HashMap<String, usize>,
+    /// Names (and offsets) of the entries that did not decode, read from the raw
+    /// table: an `[[slos]]` entry naming one is not also told it does not exist.
+    undecoded: Vec<(String, usize)>,
     /// Index of the next entry, valid or not.
     next: usize,
 }
@@ -75,6 +88,7 @@ impl<'m> Builder<'m> {
             modules,
             probes: Vec::new(),
             seen: HashMap::new(),
+            undecoded: Vec::new(),
             next: 0,
         }
     }
@@ -100,6 +114,12 @@ impl<'m> Builder<'m> {
         let path = tree::index("probes", self.next);
         self.next += 1;
         let Some(file) = decode::<ProbeFile>(ctx, item, &path) else {
+            if let Some(name) = tree::child(item, "name") {
+                if let DeValue::String(text) = name.get_ref() {
+                    let at = ctx.base + name.span().start;
+                    self.undecoded.push((text.to_string(), at));
+                }
+            }
             return;
         };
         let name = file.name.get_ref();
@@ -126,9 +146,24 @@ impl<'m> Builder<'m> {
         }
     }
 
-    pub(crate) fn finish(mut self) -> Vec<ProbeSpec> {
+    /// The valid entries; with `names`, also every entry's name for the `[[slos]]`
+    /// checks (at 100,000 probes that is a copy of every name, so only on demand).
+    pub(crate) fn finish(mut self, names: bool) -> Built {
+        let names = if names {
+            let mut all: Vec<(String, usize)> = self.seen.drain().collect();
+            all.append(&mut self.undecoded);
+            all.sort_by_key(|(_, at)| *at);
+            all.into_iter().map(|(name, _)| name).collect()
+        } else {
+            Vec::new()
+        };
+        let complete = self.probes.len() == self.next;
         self.probes.shrink_to_fit();
-        self.probes
+        Built {
+            probes: self.probes,
+            names,
+            complete,
+        }
     }
 }
 
@@ -152,7 +187,7 @@ fn build_probe(
         .as_ref()
         .and_then(|t| values::duration(ctx, &tree::key(path, "timeout"), t, true));
     let labels = match &file.labels {
-        Some(labels) => build_labels(ctx, &tree::key(path, "labels"), labels),
+        Some(labels) => values::labels(ctx, &tree::key(path, "labels"), labels, RESERVED_LABELS),
         None => Vec::new(),
     };
     let interval = interval?;
@@ -228,49 +263,13 @@ fn check_target(ctx: &mut Ctx<'_>, path: &str, target: &Spanned<String>, kind: P
     }
 }
 
-/// Static labels in the order written.
-fn build_labels(ctx: &mut Ctx<'_>, path: &str, labels: &StringMap) -> Vec<(String, String)> {
-    let mut entries: Vec<_> = labels.iter().collect();
-    entries.sort_by_key(|(k, _)| k.span().start);
-    // Exact capacity: the vector lives as long as the probe.
-    let mut out = Vec::with_capacity(entries.len());
-    for (name, value) in entries {
-        let n = name.get_ref().as_str();
-        let at = tree::key(path, n);
-        if !is_label_name(n) {
-            ctx.error_hint(
-                name.span(),
-                &at,
-                format!("invalid label name {n:?}"),
-                "label names match [a-zA-Z_][a-zA-Z0-9_]*",
-            );
-        } else if n.starts_with("__") {
-            ctx.error_hint(
-                name.span(),
-                &at,
-                format!("label name {n:?} is reserved"),
-                "names starting with __ are reserved for Prometheus' internal use",
-            );
-        } else if let Some((_, why)) = RESERVED_LABELS.iter().find(|(r, _)| *r == n) {
-            ctx.error_hint(
-                name.span(),
-                &at,
-                format!("label name {n:?} is reserved"),
-                format!("{why}; choose another name"),
-            );
-        } else {
-            out.push((n.to_string(), value.get_ref().clone()));
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn label_names() {
+        use values::is_label_name;
         assert!(is_label_name("target_region"));
         assert!(is_label_name("_x1"));
         assert!(!is_label_name("1x"));

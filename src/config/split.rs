@@ -194,6 +194,27 @@ mod tests {
     }
 
     #[test]
+    fn slos_before_between_and_after_probes_stay_out_of_the_entries() {
+        let text = "[[slos]]\nname = \"a\"\n[[probes]]\nname = \"p\"\n[probes.labels]\nk = \"v\"\n[[slos]]\nname = \"b\"\n[slos.labels]\nt = \"x\"\n[[probes]]\nname = \"q\"\n[[slos]]\nname = \"c\"\n";
+        assert_eq!(
+            texts(text).unwrap(),
+            [
+                "[[probes]]\nname = \"p\"\n[probes.labels]\nk = \"v\"\n",
+                "[[probes]]\nname = \"q\"\n",
+            ]
+        );
+        let rest = without(text, &probe_entries(text).unwrap()).unwrap();
+        let slos = rest.parse::<toml::Table>().unwrap()["slos"].clone();
+        let names: Vec<_> = slos
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["name"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(names, ["a", "b", "c"]);
+    }
+
+    #[test]
     fn anything_but_the_plain_shape_is_parsed_whole() {
         for text in [
             "probes = [{ name = \"a\" }]\n",

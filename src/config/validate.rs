@@ -20,8 +20,8 @@ use super::file::ServerFile;
 use super::modules::ModuleSummary;
 use super::policy::{Rule, TargetPolicy};
 use super::tree::decode;
-use super::{identity, listener, modules, probes, split, values};
-use super::{Config, ConfigError, ConfigErrors, Module, ProbeSpec, ServerConfig};
+use super::{identity, listener, modules, probes, slos, split, values};
+use super::{Config, ConfigError, ConfigErrors, Module, ServerConfig};
 
 /// Reads `path`, then parses and validates it; with `web_config_file`
 /// (`--web.config.file`), the listener's TLS and basic auth come from that YAML.
@@ -96,7 +96,7 @@ fn whole(text: &str, path: &Path, web_config_file: Option<&Path>) -> Result<Conf
     if let Some(value) = probe_list {
         probes.add_list(&mut ctx, value);
     }
-    let probes = probes.finish();
+    let probes = probes.finish(!rest.slos.is_empty());
     finish(ctx, path, rest, probes)
 }
 
@@ -129,7 +129,7 @@ fn by_entry(
         probes.add(&mut ctx, &list[0]);
         ctx.base = 0;
     }
-    let probes = probes.finish();
+    let probes = probes.finish(!rest.slos.is_empty());
     Some(finish(ctx, path, rest, probes))
 }
 
@@ -139,6 +139,8 @@ struct Rest {
     modules: BTreeMap<String, Arc<Module>>,
     summaries: BTreeMap<String, ModuleSummary>,
     aws: Option<AwsConfig>,
+    /// `[[slos]]` decoded; checked once the probes are built.
+    slos: Vec<slos::Entry>,
 }
 
 /// Checks the root table and builds all but the probes; returns the `probes`
@@ -151,6 +153,7 @@ fn build_rest<'a, 'i>(
     let mut module_table = None;
     let mut probe_list = None;
     let mut aws = None;
+    let mut slo_entries = Vec::new();
     if let Some(table) = root.get_ref().as_table() {
         for (key, value) in table.iter() {
             match key.get_ref().as_ref() {
@@ -158,11 +161,12 @@ fn build_rest<'a, 'i>(
                 "modules" => module_table = Some(value),
                 "probes" => probe_list = Some(value),
                 "aws" => aws = super::aws::build(ctx, value),
+                "slos" => slo_entries = slos::decode_all(ctx, value),
                 other => ctx.unknown_key(
                     key.span(),
                     "",
                     other,
-                    &["server", "modules", "probes", "aws"],
+                    &["server", "modules", "probes", "slos", "aws"],
                 ),
             }
         }
@@ -176,16 +180,26 @@ fn build_rest<'a, 'i>(
         modules,
         summaries,
         aws,
+        slos: slo_entries,
     };
     (rest, probe_list)
 }
 
+/// Checks the SLOs against the probes and modules, then builds the
+/// configuration if nothing was wrong.
 fn finish(
-    ctx: Ctx<'_>,
+    mut ctx: Ctx<'_>,
     path: &Path,
     rest: Rest,
-    probes: Vec<ProbeSpec>,
+    built: probes::Built,
 ) -> Result<Config, ConfigErrors> {
+    let known = slos::Known {
+        probes: &built.probes,
+        probe_names: &built.names,
+        probes_complete: built.complete,
+        modules: &rest.modules,
+    };
+    let slos = slos::build_all(&mut ctx, rest.slos, &known);
     if !ctx.errors.is_empty() {
         return Err(ctx.into_errors());
     }
@@ -193,7 +207,8 @@ fn finish(
         source: path.to_path_buf(),
         server: rest.server,
         modules: rest.modules,
-        probes,
+        probes: built.probes,
+        slos,
         aws: rest.aws,
         web_config_file: None,
     })
@@ -481,5 +496,44 @@ mod tests {
             }
         }
         assert!(split_taken > 10, "{split_taken}");
+    }
+
+    /// `[[slos]]` tables before, between and after `[[probes]]` entries: the split
+    /// takes the file and reads it as the whole-file parse does, valid or not.
+    #[test]
+    fn slos_among_probes_read_the_same_entry_by_entry() {
+        let probe = |name: &str| {
+            format!("[[probes]]\nname = \"{name}\"\nmodule = \"m\"\ntarget = \"http://x/\"\ninterval = \"15s\"\n[probes.labels]\nservice = \"s\"\n")
+        };
+        let slo = |name: &str, probes: &str| {
+            format!("[[slos]]\nname = \"{name}\"\nprobes = {probes}\nobjective = 99\n[slos.labels]\nteam = \"t\"\n")
+        };
+        let path = Path::new("p.toml");
+        for (probes_b, want_ok) in [("[\"b\"]", true), ("[\"nope\"]", false)] {
+            let text = format!(
+                "[modules.m]\nprober = \"http\"\n{}{}{}{}{}",
+                slo("first", "{ service = \"s\" }"),
+                probe("a"),
+                slo("between", probes_b),
+                probe("b"),
+                slo("last", "[\"a\", \"b\"]"),
+            );
+            let entries = split::probe_entries(&text).unwrap();
+            assert_eq!(entries.len(), 2);
+            let split = by_entry(&text, path, None, &entries).unwrap();
+            let whole = whole(&text, path, None);
+            assert_eq!(format!("{split:?}"), format!("{whole:?}"));
+            match split {
+                Ok(config) => {
+                    assert!(want_ok);
+                    let names: Vec<&str> = config.slos.iter().map(|s| s.name.as_str()).collect();
+                    assert_eq!(names, ["first", "between", "last"]);
+                }
+                Err(e) => {
+                    assert!(!want_ok);
+                    assert_eq!(e.to_string(), "p.toml:18:11: slos[1].probes[0]: unknown probe \"nope\" (hint: defined probes: a, b)");
+                }
+            }
+        }
     }
 }

@@ -7,7 +7,7 @@ use regex::Regex;
 use toml::Spanned;
 
 use super::duration;
-use super::file::DurationText;
+use super::file::{DurationText, StringMap};
 use super::validate::Ctx;
 use super::IpProtocol;
 
@@ -241,6 +241,49 @@ fn edit_distance(a: &str, b: &str) -> usize {
         }
     }
     row[b.len()]
+}
+
+/// Static labels (of a probe, of an SLO) in the order written. `reserved` names
+/// the labels someone else sets, each with who does, for the hint.
+pub(crate) fn labels(
+    ctx: &mut Ctx<'_>,
+    path: &str,
+    labels: &StringMap,
+    reserved: &[(&str, &str)],
+) -> Vec<(String, String)> {
+    let mut entries: Vec<_> = labels.iter().collect();
+    entries.sort_by_key(|(k, _)| k.span().start);
+    // Exact capacity: the vector lives as long as the configuration.
+    let mut out = Vec::with_capacity(entries.len());
+    for (name, value) in entries {
+        let n = name.get_ref().as_str();
+        let at = super::tree::key(path, n);
+        if !is_label_name(n) {
+            ctx.error_hint(
+                name.span(),
+                &at,
+                format!("invalid label name {n:?}"),
+                "label names match [a-zA-Z_][a-zA-Z0-9_]*",
+            );
+        } else if n.starts_with("__") {
+            ctx.error_hint(
+                name.span(),
+                &at,
+                format!("label name {n:?} is reserved"),
+                "names starting with __ are reserved for Prometheus' internal use",
+            );
+        } else if let Some((_, why)) = reserved.iter().find(|(r, _)| *r == n) {
+            ctx.error_hint(
+                name.span(),
+                &at,
+                format!("label name {n:?} is reserved"),
+                format!("{why}; choose another name"),
+            );
+        } else {
+            out.push((n.to_string(), value.get_ref().clone()));
+        }
+    }
+    out
 }
 
 /// Whether `name` is a valid Prometheus label name.

@@ -303,3 +303,106 @@ async fn a_bare_port_listens_on_ipv4_and_ipv6_loopback() {
     signal(&child, "-TERM");
     assert!(wait_exit(&mut child, Duration::from_secs(5)).is_some_and(|s| s.success()));
 }
+
+/// `outpost rules` prints a rule file promtool accepts: one group per SLO and SLI,
+/// with the config's values (quotes, backslashes, template braces) quoted safely.
+#[test]
+fn rules_prints_the_slo_groups_and_promtool_accepts_them() {
+    let (dir, path) = write_config(
+        r#"[modules.http_2xx]
+prober = "http"
+run_duration_buckets = [0.5, 2]
+
+[[probes]]
+name = "web"
+module = "http_2xx"
+target = "https://web.example.com/health"
+interval = "15s"
+labels = { service = "web \"front\" \\ {{ x }}" }
+
+[[slos]]
+name = "web-probes"
+probes = { service = "web \"front\" \\ {{ x }}" }
+objective = 99.99
+latency = "2s"
+latency_objective = 99
+labels = { team = "web {{ $labels.job }}" }
+
+[[slos]]
+name = "edge"
+sli = "alb"
+probes = { region = "eu-west-1", tag_team = "web" }
+objective = 99.9
+window = "28d"
+"#,
+    );
+    let out = Command::new(BIN)
+        .arg("rules")
+        .arg("--config")
+        .arg(&path)
+        .args(["--runbook-base", "https://runbooks.example/outpost"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for group in [
+        "  - name: slo-web-probes-availability\n",
+        "  - name: slo-web-probes-latency\n",
+        "  - name: slo-edge-availability\n",
+    ] {
+        assert!(stdout.contains(group), "{group:?} missing:\n{stdout}");
+    }
+    assert!(!stdout.contains("slo-edge-latency"));
+    assert!(stdout.contains("runbook_url: \"https://runbooks.example/outpost#sloerrorbudgetburn\""));
+    let file = dir.path().join("slo.rules.yml");
+    std::fs::write(&file, stdout.as_bytes()).unwrap();
+    let check = Command::new("promtool")
+        .args(["check", "rules"])
+        .arg(&file)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("promtool not found ({e}); `make test` installs it (apt-get install prometheus)")
+        });
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+    assert!(check.status.success(), "{said}\n--- rules ---\n{stdout}");
+    // Three groups, each 26 records (10 raw rates, 6 averaged, 8 ratios, the
+    // objective, the budget left) and 4 alerts.
+    assert!(said.contains("SUCCESS: 90 rules found"), "{said}");
+}
+
+#[test]
+fn rules_refuses_a_bad_slo_with_its_position_and_exit_1() {
+    let (_dir, path) = write_config(
+        "[[slos]]\nname = \"edge\"\nsli = \"alb\"\nobjective = 99.9\nlatency = \"1s\"\n",
+    );
+    let out = Command::new(BIN)
+        .arg("rules")
+        .arg("--config")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "{}:5:11: slos[0].latency: an SLO of sli = \"alb\" cannot have a latency objective",
+            path.display()
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("1 error(s)"), "{stderr}");
+}

@@ -18,8 +18,9 @@ use std::time::Duration;
 use crate::support::config_errors;
 use outpost::config::policy::{Rule, TargetPolicy};
 use outpost::config::{
-    Auth, Compression, Config, ConfigErrors, IpProtocol, Prober, TlsVersion, Transport,
-    DEFAULT_MAX_REDIRECTS, DEFAULT_RUN_DURATION_BUCKETS,
+    Auth, Compression, Config, ConfigErrors, IpProtocol, LatencyObjective, Prober, SliSource,
+    SloSelector, SloSpec, TlsVersion, Transport, DEFAULT_MAX_REDIRECTS,
+    DEFAULT_RUN_DURATION_BUCKETS, DEFAULT_SLO_WINDOW,
 };
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
@@ -490,6 +491,45 @@ fn kitchen_sink_values() {
 }
 
 #[test]
+fn kitchen_sink_slos() {
+    let config = load_ok(Path::new(&format!("{GOOD}/kitchen-sink.toml")));
+    let pairs = |list: &[(&str, &str)]| -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    assert_eq!(
+        config.slos,
+        [
+            SloSpec {
+                name: "api".into(),
+                selector: SloSelector::Probes(vec!["api".into(), "fast".into()]),
+                sli: SliSource::Probes,
+                objective: 99.95,
+                latency: Some(LatencyObjective {
+                    bound: 0.5,
+                    objective: 99.0
+                }),
+                window: Duration::from_secs(28 * 86400),
+                labels: pairs(&[("team", "api"), ("tier", "1")]),
+            },
+            SloSpec {
+                name: "edge".into(),
+                selector: SloSelector::Labels(pairs(&[
+                    ("region", "eu-west-1"),
+                    ("tag_team", "web")
+                ])),
+                sli: SliSource::Alb,
+                objective: 99.9,
+                latency: None,
+                window: DEFAULT_SLO_WINDOW,
+                labels: vec![],
+            },
+        ]
+    );
+}
+
+#[test]
 fn kitchen_sink_probes_and_effective_timeouts() {
     let config = load_ok(Path::new(&format!("{GOOD}/kitchen-sink.toml")));
     let summary: Vec<(&str, &str, &str, u64, u64)> = config
@@ -798,6 +838,9 @@ fn the_strictness_test_reaches_every_kind_of_table() {
         "modules.tcp_tls.tcp.tls_config",
         "probes[0]",
         "probes[5]",
+        "slos[0]",
+        "slos[1]",
+        "slos[1].probes",
     ] {
         assert!(
             tables.iter().any(|t| t == want),

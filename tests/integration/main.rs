@@ -36,6 +36,7 @@ mod scheduler;
 mod secrets;
 mod series;
 mod shard;
+mod slo_rules;
 mod stack_e2e;
 mod support;
 mod tcp_probe;

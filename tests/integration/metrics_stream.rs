@@ -58,6 +58,7 @@ fn config() -> Config {
         },
         modules,
         probes,
+        slos: Vec::new(),
         aws: None,
         web_config_file: None,
     }

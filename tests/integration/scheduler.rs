@@ -49,6 +49,7 @@ fn config(probes: Vec<ProbeSpec>, max_concurrent: usize) -> Config {
         },
         modules,
         probes,
+        slos: Vec::new(),
         aws: None,
         web_config_file: None,
     }
