@@ -28,6 +28,14 @@ use text::{
 /// over a handful of probes would page for every blip.
 pub const MIN_BAD_EVENTS: f64 = 10.0;
 
+/// Every generated group is evaluated this often. The guard's event count adds
+/// up the 5m rates recorded at each evaluation: each sample covers five minutes,
+/// so samples a minute apart count each event five times at a fifth of its
+/// weight, and `sum_over_time(rate5m[W]) × 60` is the events of W. Unlike
+/// `rate(…[W]) × W` or an average times W, it never extrapolates: an SLO a few
+/// minutes old, or a probe run once a minute, counts the runs it really made.
+pub const EVALUATION_INTERVAL_SECONDS: u64 = 60;
+
 /// One burn-rate alert: it fires when the error ratio over both windows is above
 /// `factor` times the budget.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -158,7 +166,13 @@ fn group(out: &mut String, config: &Config, slo: &SloSpec, sli: &Sli, runbook_ba
     let window = range(slo.window);
     let own = own(slo, sli);
     describe(out, config, slo, sli);
-    let _ = writeln!(out, "  - name: slo-{}-{}\n    rules:", slo.name, sli.kind);
+    // A fixed interval: the minimum-events guard counts events from the 5m rates
+    // recorded once a minute (see `alert`), whatever the server's own interval.
+    let _ = writeln!(
+        out,
+        "  - name: slo-{}-{}\n    interval: {EVALUATION_INTERVAL_SECONDS}s\n    rules:",
+        slo.name, sli.kind
+    );
     for w in RAW_WINDOWS.map(range) {
         record(
             out,
@@ -305,8 +319,7 @@ fn alert(out: &mut String, slo: &SloSpec, sli: &Sli, burn: &BurnRate, runbook_ba
         "      - alert: {ALERT_NAME}\n        expr: |\n          \
          slo:sli_error:ratio_rate{long}{own} > {threshold}\n          \
          and slo:sli_error:ratio_rate{short}{own} > {threshold}\n          \
-         and slo:sli_events:rate{long}{own} * {} >= {}",
-        burn.long.as_secs(),
+         and sum_over_time(slo:sli_events:rate5m{own}[{long}]) * {EVALUATION_INTERVAL_SECONDS} >= {}",
         min_events(burn.factor, sli.budget)
     );
     out.push_str("        labels:\n");
@@ -491,7 +504,7 @@ labels = { service = "api" }
             expr(&yaml, "slo-api-latency", "SloErrorBudgetBurn#0"),
             "slo:sli_error:ratio_rate1h{slo=\"api\",sli=\"latency\"} > (14.4 * 0.01)\n\
              and slo:sli_error:ratio_rate5m{slo=\"api\",sli=\"latency\"} > (14.4 * 0.01)\n\
-             and slo:sli_events:rate1h{slo=\"api\",sli=\"latency\"} * 3600 >= 70"
+             and sum_over_time(slo:sli_events:rate5m{slo=\"api\",sli=\"latency\"}[1h]) * 60 >= 70"
         );
         assert_eq!(
             expr(&yaml, "slo-api-latency", "slo:objective:ratio"),
@@ -545,12 +558,17 @@ labels = { service = "api" }
         );
         let group = "slo-web-availability";
         let own = "{slo=\"web\",sli=\"availability\"}";
+        // The guard's event count assumes samples a minute apart: the group says so.
+        assert!(
+            yaml.contains("  - name: slo-web-availability\n    interval: 60s\n    rules:\n"),
+            "{yaml}"
+        );
         assert_eq!(
             expr(&yaml, group, "SloErrorBudgetBurn#0"),
             format!(
                 "slo:sli_error:ratio_rate1h{own} > (14.4 * 0.0001)\n\
                  and slo:sli_error:ratio_rate5m{own} > (14.4 * 0.0001)\n\
-                 and slo:sli_events:rate1h{own} * 3600 >= 6945"
+                 and sum_over_time(slo:sli_events:rate5m{own}[1h]) * 60 >= 6945"
             )
         );
         assert_eq!(
@@ -558,7 +576,7 @@ labels = { service = "api" }
             format!(
                 "slo:sli_error:ratio_rate3d{own} > (1 * 0.0001)\n\
                  and slo:sli_error:ratio_rate6h{own} > (1 * 0.0001)\n\
-                 and slo:sli_events:rate3d{own} * 259200 >= 100000"
+                 and sum_over_time(slo:sli_events:rate5m{own}[3d]) * 60 >= 100000"
             )
         );
         assert_eq!(expr(&yaml, group, "slo:objective:ratio"), "vector(0.9999)");

@@ -13,13 +13,17 @@
 //! - every dashboard's `region` and `probe` variables offer the test's region
 //!   and probes;
 //! - the failing probe and `db-bad` have their alerts pending or firing, and the
-//!   good probe has none.
+//!   good probe has none;
+//! - `outpost rules` for the test's own `[[slos]]` (an ALB SLO by tag, a probes SLO
+//!   with latency), loaded beside the shipped files: its rules evaluate without
+//!   error and both SLOs page on the live series.
 //!
 //! The rule files are discovered by glob, so rule files merged later are covered
 //! without touching this test. Their group `interval:` lines are dropped in the
 //! copy, so every group follows the 1 s evaluation interval.
 
 use std::collections::HashSet;
+use std::path::Path;
 use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -82,10 +86,21 @@ async fn shipped_rules_and_dashboards_on_a_live_stack() {
         ..Options::default()
     };
     let bad_url = format!("http://{bad}/fail");
-    let d = TestDaemon::start_with(&outpost_config(&good.https_url("/"), &bad_url), options).await;
+    let config_text = outpost_config(&good.https_url("/"), &bad_url);
+    let d = TestDaemon::start_with(&config_text, options).await;
 
     let dir = tempfile::tempdir().unwrap();
-    let rule_files = copy_rule_files(dir.path());
+    let mut rule_files = copy_rule_files(dir.path());
+    // `outpost rules` for this outpost's own [[slos]], loaded beside the shipped
+    // files and, like them, evaluated every second (no group `interval:`).
+    let config = outpost::config::Config::from_str_at(&config_text, Path::new("e2e.toml")).unwrap();
+    let generated: String = outpost::slo_rules::render(&config, "docs/runbooks.md")
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("interval:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(dir.path().join("rules/e2e-slo.rules.yml"), generated).unwrap();
+    rule_files.push("e2e-slo.rules.yml".into());
     std::fs::write(
         dir.path().join("prometheus.yml"),
         prometheus_config(d.addr, &good.https_url("/")),
@@ -141,8 +156,11 @@ fn outpost_config(good: &str, bad: &str) -> String {
          labels = {{ service = \"web\" }}\n\n\
          [[probes]]\nname = \"bad\"\nmodule = \"http_2xx\"\ntarget = \"{bad}\"\ninterval = \"1s\"\n\
          labels = {{ service = \"web\" }}\n\n\
-         [aws]\nregions = [\"{REGION}\", \"{OTHER_REGION}\"]\ninterval = \"1s\"\n\n\
-         [aws.cloudwatch]\ninterval = \"1h\"\ndelay = \"0s\"\n"
+         [aws]\nregions = [\"{REGION}\", \"{OTHER_REGION}\"]\ninterval = \"1s\"\ntag_labels = [\"team\"]\n\n\
+         [aws.cloudwatch]\ninterval = \"1h\"\ndelay = \"0s\"\n\n\
+         [[slos]]\nname = \"e2e-alb\"\nsli = \"alb\"\nprobes = {{ tag_team = \"web\" }}\nobjective = 99.99\n\n\
+         [[slos]]\nname = \"e2e-probes\"\nprobes = {{ service = \"web\" }}\nobjective = 99.9\n\
+         latency = \"500ms\"\nlatency_objective = 99\n"
     )
 }
 
@@ -227,6 +245,7 @@ async fn check(prom: &Prometheus, panels: &[(Query, String)], bad_url: &str) -> 
     check_rules(&rules, &mut r);
     let alerts = prom.api("/api/v1/alerts").await.unwrap_or(Value::Null);
     check_alerts(&alerts, bad_url, &mut r);
+    check_slo_ratios(prom, &mut r).await;
     let names: HashSet<String> = prom
         .api("/api/v1/label/__name__/values")
         .await
@@ -270,6 +289,33 @@ fn variable_lookups(dashboards: &[Dashboard], vars: &Variables<'_>) -> Vec<Looku
         }
     }
     out
+}
+
+/// The generated SLO records on live series: the probes SLO's error ratio is the
+/// failing probe's half of the runs, its latency ratio that of the runs over
+/// 500 ms (both targets answer at once, so none); the ALB's is (3k + 2k) / 1000k
+/// 5xx per period, in both regions (cloudwatch_seed.py).
+async fn check_slo_ratios(prom: &Prometheus, r: &mut Report) {
+    let expected = [
+        ("e2e-probes", "availability", 0.3, 0.7),
+        ("e2e-probes", "latency", 0.0, 0.01),
+        ("e2e-alb", "availability", 0.004_999, 0.005_001),
+    ];
+    for (slo, sli, low, high) in expected {
+        let query = format!("slo:sli_error:ratio_rate5m{{slo=\"{slo}\",sli=\"{sli}\"}}");
+        let answer = prom
+            .api(&format!("/api/v1/query?query={}", encode(&query)))
+            .await
+            .unwrap_or(Value::Null);
+        let value = answer["data"]["result"][0]["value"][1]
+            .as_str()
+            .and_then(|v| v.parse::<f64>().ok());
+        if !value.is_some_and(|v| (low..=high).contains(&v)) {
+            r.problems.push(format!(
+                "{query} is {value:?}, not in [{low}, {high}]: {answer}"
+            ));
+        }
+    }
 }
 
 /// Each variable offers the test's region and probe, as Grafana would ask
@@ -333,6 +379,21 @@ fn check_alerts(alerts: &Value, bad_url: &str, r: &mut Report) {
                 "no AwsDatabaseMisconfigured for db-bad in {region}: {active:?}"
             ));
         }
+    }
+    // The generated SLO rules on live series: the ALB's 0.5 % of 5xx (cloudwatch_seed.py)
+    // burns the 99.99 % budget far past 14.4x, with millions of requests an hour.
+    // (The probes SLO's page waits for 695 runs in its hour: check_slo_ratios
+    // reads its ratios instead.)
+    if !has(&|l| {
+        l["alertname"] == "SloErrorBudgetBurn"
+            && l["slo"] == "e2e-alb"
+            && l["sli"] == "availability"
+            && l["long_window"] == "1h"
+            && l["severity"] == "critical"
+    }) {
+        r.problems.push(format!(
+            "no 1h SloErrorBudgetBurn page for e2e-alb: {active:?}"
+        ));
     }
     if has(&|l| l["probe"] == "good") {
         r.problems
