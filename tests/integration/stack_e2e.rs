@@ -150,7 +150,7 @@ async fn shipped_rules_and_dashboards_on_a_live_stack() {
 
 fn outpost_config(good: &str, bad: &str) -> String {
     format!(
-        "[modules.http_2xx]\nprober = \"http\"\n[modules.http_2xx.http]\npreferred_ip_protocol = \"ip4\"\n\
+        "[modules.http_2xx]\nprober = \"http\"\nrun_duration_buckets = [0.1, 0.25, 0.5, 1, 2]\n[modules.http_2xx.http]\npreferred_ip_protocol = \"ip4\"\n\
          [modules.http_2xx.http.tls_config]\ninsecure_skip_verify = true\n\n\
          [[probes]]\nname = \"good\"\nmodule = \"http_2xx\"\ntarget = \"{good}\"\ninterval = \"1s\"\n\
          labels = {{ service = \"web\" }}\n\n\

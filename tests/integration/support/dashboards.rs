@@ -118,6 +118,8 @@ pub(crate) fn substitute(expr: &str, v: &Variables<'_>) -> Result<String, String
         ("__range", v.range),
         ("region", v.region),
         ("probe", v.probe),
+        ("target", ".*"),
+        ("runbook_base", ""),
     ];
     let mut out = expr.to_string();
     for (name, value) in table {
