@@ -217,6 +217,10 @@ def column(name, unit=None, steps=None, text=False):
     return {"matcher": {"id": "byName", "options": name}, "properties": props}
 
 
+# groupingToMatrix names its first column "<row field>\<column field>": the
+# target names, text, which the cells' colours must not paint.
+MATRIX_NAMES = column("target\\region", text=True)
+
 STATE_MAPPINGS = [{"type": "value", "options": {
     "0": {"text": "ok", "color": "green", "index": 0},
     "1": {"text": "failing runs", "color": "orange", "index": 1},
@@ -347,7 +351,8 @@ def sla_overview():
         table("State now: target x region", "The last 5 minutes: a target red in one column is that region's path, red in every column is the target. Click a cell for the probe detail.",
               [(state(SEL, "5m"), "")], transformations=matrix, w=12, h=9, unit="none",
               thresholds=STATE_STEPS, mappings=STATE_MAPPINGS, color={"mode": "thresholds"},
-              custom={"cellOptions": {"type": "color-background"}}, links=[cell_link]),
+              custom={"cellOptions": {"type": "color-background"}}, links=[cell_link],
+              overrides=[MATRIX_NAMES]),
         table("Failures by reason, last 15 minutes", "Failed runs per target, region and reason (probe:failures:increase15m): why it is failing. Click a row for the probe detail.",
               [(f"sort_desc(sum by (region, target, reason) (probe:failures:increase15m{{{SEL}}}) > 0)", "")],
               transformations=[{"id": "organize", "options": {"excludeByName": {"Time": True}, "renameByName": {"Value": "failed runs"}}}],
@@ -391,7 +396,8 @@ def sla_overview():
               [(f"min by (region, target) (probe:availability:ratio_rate30d{{{PSEL}}})", "")],
               transformations=matrix, w=12, h=10, unit="percentunit", decimals=4,
               thresholds=AVAIL_STEPS, color={"mode": "thresholds"},
-              custom={"cellOptions": {"type": "color-background"}}, links=[cell_link]),
+              custom={"cellOptions": {"type": "color-background"}}, links=[cell_link],
+              overrides=[MATRIX_NAMES]),
         ts("Error ratio per probe, 5 m", "probe:error:ratio_rate5m; the SLA's 0.1 % error ratio is the dashed line.",
            [(f"probe:error:ratio_rate5m{{{PSEL}}}", "{{region}} {{probe}}")],
            w=12, h=10, unit="percentunit", **lines((None, "green"), (0.001, "red"))),
@@ -571,7 +577,8 @@ def aws():
         table("ALB target health", "Targets per health state, one row per region and target group (aws_elbv2_target_group_targets).",
               [(f'label_join(max by (region, target_group, state) (aws_elbv2_target_group_targets{{{SEL}}}), "group", " ", "region", "target_group")', "")],
               transformations=tg_matrix, w=12, unit="short",
-              overrides=[column("healthy", steps=((None, "red"), (1, "green"))),
+              overrides=[column("group\\state", text=True),
+                         column("healthy", steps=((None, "red"), (1, "green"))),
                          column("unhealthy", steps=((None, "green"), (1, "red")))],
               alerts=["AwsNoHealthyTargets", "AwsTargetsUnhealthy"]),
         table("Targets not healthy", "aws_elbv2_target_health for every target not healthy, with AWS's reason code.",
@@ -650,7 +657,7 @@ def health():
               transformations=[{"id": "groupingToMatrix", "options": {"rowField": "region", "columnField": "service", "valueField": "Value"}}],
               w=8, unit="none", thresholds=thresholds((None, "red"), (1, "green")),
               custom={"cellOptions": {"type": "color-background"}}, color={"mode": "thresholds"},
-              overrides=[column("region", text=True)], alerts=["AwsScrapeFailing"]),
+              overrides=[column("region\\service", text=True)], alerts=["AwsScrapeFailing"]),
         ts("AWS data age", "time() - outpost_aws_scrape_last_success_timestamp_seconds; past stale_after the series go away.",
            [(f"time() - max by (region, service) (outpost_aws_scrape_last_success_timestamp_seconds{{{job}}})", "{{region}} {{service}}")],
            w=8, unit="s", alerts=["AwsScrapeStale"]),
