@@ -55,6 +55,10 @@ rules:
 	scripts/check-prometheus-config.sh
 	$(call banner,every alert: severity and annotations and its docs/runbooks.md section)
 	scripts/check-runbooks.sh
+	$(call banner,check-dashboards self-test: each file of scripts/testdata/dashboards/bad fails its own check)
+	.venv/bin/python3 scripts/check-dashboards.py --self-test
+	$(call banner,Grafana dashboards: job selectors; units; alert thresholds; matrix links; no sum of gauges; timeInterval; federation (scripts/check-dashboards.py))
+	.venv/bin/python3 scripts/check-dashboards.py
 
 alertmanager:
 	$(call banner,amtool: AlertManager configuration)

@@ -139,9 +139,11 @@ def target(ref, expr, legend="", instant=False, fmt="time_series"):
 
 
 def panel(kind, title, desc, targets, w=12, h=8, unit=None, extra=None, alerts=(), links=(),
-          overrides=(), interval=None, **defaults):
+          overrides=(), interval=None, data_links=(), **defaults):
     """One panel. `alerts`: the alert rules this panel sits beside; each adds its
-    runbook link (the thresholds are the caller's, from limits())."""
+    runbook link to the panel's menu (the thresholds are the caller's, from
+    limits()). `data_links`: links on each cell, point or row, where Grafana fills
+    in ${__field...} and ${__data.fields...} from what was clicked."""
     p = {
         "type": kind,
         "title": title,
@@ -154,6 +156,8 @@ def panel(kind, title, desc, targets, w=12, h=8, unit=None, extra=None, alerts=(
     }
     if unit:
         p["fieldConfig"]["defaults"]["unit"] = unit
+    if data_links:
+        p["fieldConfig"]["defaults"]["links"] = list(data_links)
     p["fieldConfig"]["defaults"].update(defaults)
     panel_links = [runbook(a) for a in alerts] + list(links)
     if panel_links:
@@ -347,17 +351,17 @@ def sla_overview():
               "Each target as seen from each region: ok (every run succeeded), failing runs (some failed), down (every run of 2 minutes failed). From the run counters, so no run is missed between scrapes.",
               [target("A", state(SEL, "$__interval"), "{{target}} from {{region}}")], w=24, h=10,
               unit="none", interval="2m", color={"mode": "thresholds"}, thresholds=STATE_STEPS, mappings=STATE_MAPPINGS,
-              links=[detail_link("${__field.labels.region}", "${__field.labels.target}")]),
+              data_links=[detail_link("${__field.labels.region}", "${__field.labels.target}")]),
         table("State now: target x region", "The last 5 minutes: a target red in one column is that region's path, red in every column is the target. Click a cell for the probe detail.",
               [(state(SEL, "5m"), "")], transformations=matrix, w=12, h=9, unit="none",
               thresholds=STATE_STEPS, mappings=STATE_MAPPINGS, color={"mode": "thresholds"},
-              custom={"cellOptions": {"type": "color-background"}}, links=[cell_link],
+              custom={"cellOptions": {"type": "color-background"}}, data_links=[cell_link],
               overrides=[MATRIX_NAMES]),
         table("Failures by reason, last 15 minutes", "Failed runs per target, region and reason (probe:failures:increase15m): why it is failing. Click a row for the probe detail.",
               [(f"sort_desc(sum by (region, target, reason) (probe:failures:increase15m{{{SEL}}}) > 0)", "")],
               transformations=[{"id": "organize", "options": {"excludeByName": {"Time": True}, "renameByName": {"Value": "failed runs"}}}],
               w=12, h=9, unit="short", decimals=0,
-              links=[detail_link("${__data.fields.region}", "${__data.fields.target}")]),
+              data_links=[detail_link("${__data.fields.region}", "${__data.fields.target}")]),
         table("Certificates expiring first", "Time left on the earliest-expiring certificate chain per target (probe_ssl_last_chain_expiry_timestamp_seconds): CertificateExpiringSoon warns under 30 days and pages under 7.",
               [(f"bottomk(10, min by (target) (probe_ssl_last_chain_expiry_timestamp_seconds{{{SEL}}} - time()))", "")],
               transformations=[{"id": "organize", "options": {"excludeByName": {"Time": True}, "renameByName": {"Value": "expires in"}}}],
@@ -396,7 +400,7 @@ def sla_overview():
               [(f"min by (region, target) (probe:availability:ratio_rate30d{{{PSEL}}})", "")],
               transformations=matrix, w=12, h=10, unit="percentunit", decimals=4,
               thresholds=AVAIL_STEPS, color={"mode": "thresholds"},
-              custom={"cellOptions": {"type": "color-background"}}, links=[cell_link],
+              custom={"cellOptions": {"type": "color-background"}}, data_links=[cell_link],
               overrides=[MATRIX_NAMES]),
         ts("Error ratio per probe, 5 m", "probe:error:ratio_rate5m; the SLA's 0.1 % error ratio is the dashed line.",
            [(f"probe:error:ratio_rate5m{{{PSEL}}}", "{{region}} {{probe}}")],
@@ -660,7 +664,8 @@ def health():
               overrides=[column("region\\service", text=True)], alerts=["AwsScrapeFailing"]),
         ts("AWS data age", "time() - outpost_aws_scrape_last_success_timestamp_seconds; past stale_after the series go away.",
            [(f"time() - max by (region, service) (outpost_aws_scrape_last_success_timestamp_seconds{{{job}}})", "{{region}} {{service}}")],
-           w=8, unit="s", alerts=["AwsScrapeStale"]),
+           w=8, unit="s", alerts=["AwsScrapeStale"],
+           **lines((None, "green"), (limits("AwsScrapeStale")[0], "red"))),
         ts("AWS scrape duration", "outpost_aws_scrape_duration_seconds; close to the interval means throttling or too many resources.",
            [(f"max by (region, service) (outpost_aws_scrape_duration_seconds{{{job}}})", "{{region}} {{service}}")],
            w=8, unit="s"),
