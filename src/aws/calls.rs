@@ -96,7 +96,7 @@ impl Calls {
     ) -> Result<T, ScrapeError>
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
-        R: std::fmt::Debug,
+        R: std::fmt::Debug + 'static,
     {
         debug_assert!(
             OPERATIONS.contains(&op),
@@ -110,9 +110,10 @@ impl Calls {
                 *self.errors.entry((op.name, code.clone())).or_insert(0) += 1;
                 let message = match &e {
                     SdkError::ServiceError(s) => s.err().message().unwrap_or("").to_string(),
-                    other => std::error::Error::source(other)
-                        .map(|s| s.to_string())
-                        .unwrap_or_else(|| other.to_string()),
+                    // No answer: the cause is deep in the chain (no credentials, no
+                    // route, a name that does not resolve, a TLS failure), and the
+                    // top levels only say "dispatch failure" or "other".
+                    other => cause_chain(other),
                 };
                 Err(ScrapeError {
                     operation: op.name,
@@ -121,6 +122,27 @@ impl Calls {
                 })
             }
         }
+    }
+}
+
+/// Every message of an error's source chain, outermost first, without the
+/// levels that repeat the one below or say nothing ("other"): what an operator
+/// needs to see why a request got no answer.
+pub(crate) fn cause_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(e);
+    while let Some(err) = next {
+        let text = err.to_string();
+        let says_nothing = matches!(text.as_str(), "" | "other" | "io" | "dispatch failure");
+        if !says_nothing && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = err.source();
+    }
+    if parts.is_empty() {
+        e.to_string()
+    } else {
+        parts.join(": ")
     }
 }
 
@@ -134,5 +156,48 @@ fn error_code<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> String {
         SdkError::ResponseError(_) => "response_error".to_string(),
         SdkError::ConstructionFailure(_) => "construction_failure".to_string(),
         _ => "unknown".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod chain_tests {
+    use super::cause_chain;
+
+    #[derive(Debug)]
+    struct Level(&'static str, Option<Box<Level>>);
+    impl std::fmt::Display for Level {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+    impl std::error::Error for Level {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1.as_deref().map(|l| l as _)
+        }
+    }
+
+    #[test]
+    fn the_chain_keeps_every_level_that_says_something() {
+        let e = Level(
+            "dispatch failure",
+            Some(Box::new(Level(
+                "other",
+                Some(Box::new(Level(
+                    "client error (Connect)",
+                    Some(Box::new(Level("Connection refused (os error 111)", None))),
+                ))),
+            ))),
+        );
+        assert_eq!(
+            cause_chain(&e),
+            "client error (Connect): Connection refused (os error 111)"
+        );
+        // A level that repeats the one it wraps is said once.
+        let e = Level(
+            "tcp connect error",
+            Some(Box::new(Level("tcp connect error", None))),
+        );
+        assert_eq!(cause_chain(&e), "tcp connect error");
+        assert_eq!(cause_chain(&Level("other", None)), "other");
     }
 }

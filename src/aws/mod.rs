@@ -14,6 +14,7 @@ pub mod autoscaling;
 pub mod cache;
 pub mod calls;
 pub mod cloudwatch;
+pub mod credentials;
 pub mod elbv2;
 pub mod rds;
 pub mod sdk;
@@ -134,6 +135,21 @@ pub fn start(
     shutdown: &CancellationToken,
 ) -> Vec<Arc<dyn Source>> {
     let config = Arc::new(config.clone());
+    let credentials = match &options.loader {
+        Some(_) => "set in code (AwsOptions loader)".to_string(),
+        None => credentials::default_chain_source(
+            |k| std::env::var(k).ok(),
+            std::env::var_os("HOME")
+                .as_deref()
+                .map(std::path::Path::new),
+        ),
+    };
+    tracing::info!(
+        regions = ?config.regions,
+        credentials = %credentials,
+        role = config.role_arn.as_deref().unwrap_or("none"),
+        "AWS scrapes start"
+    );
     let caches: Vec<Arc<ServiceCache>> = config
         .services
         .iter()
@@ -278,6 +294,10 @@ pub(crate) async fn refresh_every(
     source: &impl Refresh,
 ) {
     let service = cache.service();
+    // The last failure logged in full: the same failure again is logged in one
+    // short line, so a scrape that cannot run does not repeat its whole cause
+    // every interval, and a change of cause or a recovery is logged again.
+    let mut failing: Option<String> = None;
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -291,8 +311,19 @@ pub(crate) async fn refresh_every(
             () = shutdown.cancelled() => return,
             r = source.refresh(&mut calls) => r,
         };
-        if let Err(e) = &result {
-            tracing::warn!(region = %region, service = %service, error = %e, "AWS scrape failed; keeping the last good data until it goes stale");
+        match (&result, &failing) {
+            (Err(e), Some(last)) if *last == e.to_string() => {
+                tracing::warn!(region = %region, service = %service, code = %e.code, "AWS scrape still failing, as logged before");
+            }
+            (Err(e), _) => {
+                tracing::warn!(region = %region, service = %service, error = %e, "AWS scrape failed; keeping the last good data until it goes stale");
+                failing = Some(e.to_string());
+            }
+            (Ok(_), Some(_)) => {
+                tracing::info!(region = %region, service = %service, "AWS scrape succeeds again");
+                failing = None;
+            }
+            (Ok(_), None) => {}
         }
         cache.record(region, result, calls, started.elapsed());
     }

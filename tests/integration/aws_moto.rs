@@ -539,3 +539,99 @@ async fn a_reload_applies_a_changed_aws_section() {
     assert!(!m.contains("aws_"), "{m}");
     d.stop().await;
 }
+
+/// An AWS endpoint that refuses connections: the first failure is logged with
+/// its whole cause ("Connection refused", not only "dispatch_failure"), the
+/// same failure again in one short line, and the start names the credentials'
+/// source. Loopback only: port 1 of 127.0.0.1 has no listener.
+#[test]
+fn a_scrape_that_cannot_run_says_why_once() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("probes.toml");
+    std::fs::write(
+        &config,
+        "[aws]\nregions = [\"eu-west-1\"]\ninterval = \"1s\"\nservices = [\"autoscaling\"]\n",
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_outpost"))
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--log-format",
+            "json",
+            "--config",
+        ])
+        .arg(&config)
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", dir.path().join("none"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", dir.path().join("none"))
+        .env_remove("AWS_PROFILE")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (send, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = send.send(line);
+        }
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let mut seen = Vec::new();
+    while std::time::Instant::now() < deadline {
+        let Ok(line) = lines.recv_timeout(Duration::from_millis(200)) else {
+            continue;
+        };
+        seen.push(line);
+        // With retries, the 1 s operation timeout cuts some scrapes short (cause:
+        // timeout); wait until the refused connection has been seen too.
+        let refused = seen.iter().any(|l| l.contains("Connection refused"));
+        if refused && seen.iter().filter(|l| l.contains("still failing")).count() >= 2 {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let all = seen.join("\n");
+    let start: Vec<&String> = seen
+        .iter()
+        .filter(|l| l.contains("AWS scrapes start"))
+        .collect();
+    assert_eq!(start.len(), 1, "{all}");
+    assert!(
+        start[0].contains("\"credentials\":\"environment (AWS_ACCESS_KEY_ID)\""),
+        "{all}"
+    );
+    // In full: the first failure, and each time the cause changes (with retries
+    // the 1 s operation timeout can cut a later scrape short: a new cause).
+    let full: Vec<&str> = seen
+        .iter()
+        .filter(|l| l.contains("AWS scrape failed"))
+        .filter_map(|l| l.split("\"error\":\"").nth(1))
+        .collect();
+    assert!(
+        full.iter().any(
+            |e| e.starts_with("DescribeAutoScalingGroups: dispatch_failure: ")
+                && e.contains("Connection refused")
+        ),
+        "the cause is lost:\n{all}"
+    );
+    for pair in full.windows(2) {
+        assert_ne!(pair[0], pair[1], "the same cause twice in full:\n{all}");
+    }
+    let short: Vec<&String> = seen
+        .iter()
+        .filter(|l| l.contains("still failing"))
+        .collect();
+    assert!(short.len() >= 2, "{all}");
+    assert!(
+        short.iter().all(|l| !l.contains("Connection refused")),
+        "{all}"
+    );
+}
