@@ -18,6 +18,8 @@ use std::time::{Duration, Instant};
 
 use hickory_resolver::config::{LookupIpStrategy, ResolverConfig};
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_resolver::net::{DnsError, NetError};
+use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::TokioResolver;
 use tokio::net::{TcpSocket, TcpStream};
 
@@ -270,8 +272,77 @@ async fn lookup(resolver: &Option<TokioResolver>, host: &str) -> Result<Vec<IpAd
         Ok(l) => Ok(l.iter().collect()),
         Err(e) => Err(ProbeFailure::new(
             FailureReason::Resolve,
-            format!("resolving {host}: {e}"),
+            format!("resolving {host}: {}", resolve_error_words(&e)),
         )),
+    }
+}
+
+/// A failed lookup in the words an operator uses. hickory's own text for an
+/// empty answer is a Rust Debug dump of the query (`no records found for Query
+/// { name: Name("svc.internal.test."), query_type: AAAA, ... }`).
+fn resolve_error_words(e: &NetError) -> String {
+    match e {
+        NetError::Dns(DnsError::NoRecordsFound(none)) => {
+            let asked = none.query.query_type();
+            if none.response_code == ResponseCode::NXDomain {
+                "name not found (NXDOMAIN)".to_string()
+            } else {
+                format!("no {asked} record (the name exists, with no address of that family)")
+            }
+        }
+        NetError::Dns(DnsError::ResponseCode(code)) => {
+            format!("the DNS server answered {code}")
+        }
+        NetError::Timeout => "no answer from the DNS server in time".to_string(),
+        NetError::Io(io) => format!("the DNS server could not be reached: {io}"),
+        NetError::NoConnections => {
+            "no DNS server to ask (nameservers of /etc/resolv.conf)".to_string()
+        }
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod words_tests {
+    use super::*;
+    use hickory_resolver::net::NoRecords;
+    use hickory_resolver::proto::op::Query;
+    use hickory_resolver::proto::rr::{Name, RecordType};
+
+    fn no_records(code: ResponseCode) -> NetError {
+        let name = Name::from_ascii("svc.internal.test.").unwrap_or_else(|e| panic!("{e}"));
+        NetError::Dns(DnsError::NoRecordsFound(NoRecords::new(
+            Query::query(name, RecordType::AAAA),
+            code,
+        )))
+    }
+
+    #[test]
+    fn a_failed_lookup_reads_as_words_not_a_debug_dump() {
+        assert_eq!(
+            resolve_error_words(&no_records(ResponseCode::NXDomain)),
+            "name not found (NXDOMAIN)"
+        );
+        assert_eq!(
+            resolve_error_words(&no_records(ResponseCode::NoError)),
+            "no AAAA record (the name exists, with no address of that family)"
+        );
+        assert_eq!(
+            resolve_error_words(&NetError::Dns(DnsError::ResponseCode(
+                ResponseCode::ServFail
+            ))),
+            "the DNS server answered Server Failure"
+        );
+        assert_eq!(
+            resolve_error_words(&NetError::Timeout),
+            "no answer from the DNS server in time"
+        );
+        for e in [
+            no_records(ResponseCode::NXDomain),
+            no_records(ResponseCode::NoError),
+        ] {
+            assert!(!resolve_error_words(&e).contains("Query {"), "{e}");
+        }
     }
 }
 
