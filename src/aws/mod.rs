@@ -125,14 +125,17 @@ impl Client {
     }
 }
 
+/// What [`start`] started: the `/metrics` sources, and every cache (CloudWatch's
+/// too) for the status page.
+pub struct Started {
+    pub sources: Vec<Arc<dyn Source>>,
+    pub caches: Vec<Arc<ServiceCache>>,
+}
+
 /// Starts one scraper per region and service of `config` and returns the
-/// `/metrics` sources showing their results: one cache per service, then the
-/// scrape-health series. Must be called inside a Tokio runtime.
-pub fn start(
-    config: &AwsConfig,
-    options: &AwsOptions,
-    shutdown: &CancellationToken,
-) -> Vec<Arc<dyn Source>> {
+/// `/metrics` sources showing their results (one cache per service, then the
+/// scrape-health series) and the caches. Must be called inside a Tokio runtime.
+pub fn start(config: &AwsConfig, options: &AwsOptions, shutdown: &CancellationToken) -> Started {
     let config = Arc::new(config.clone());
     let caches: Vec<Arc<ServiceCache>> = config
         .services
@@ -160,8 +163,11 @@ pub fn start(
         sources.push(cache.clone());
         health.push(cache);
     }
-    sources.push(Arc::new(AwsHealth::new(health)));
-    sources
+    sources.push(Arc::new(AwsHealth::new(health.clone())));
+    Started {
+        sources,
+        caches: health,
+    }
 }
 
 /// The AWS scrapers of the running configuration, replaced as a whole when a
@@ -179,6 +185,7 @@ struct Generation {
     config: AwsConfig,
     cancel: CancellationToken,
     sources: Vec<Arc<dyn Source>>,
+    caches: Vec<Arc<ServiceCache>>,
 }
 
 impl std::fmt::Debug for Scrapers {
@@ -210,7 +217,7 @@ impl Scrapers {
         }
         if let Some(config) = config {
             let cancel = self.shutdown.child_token();
-            let sources = start(config, &self.options, &cancel);
+            let Started { sources, caches } = start(config, &self.options, &cancel);
             for source in &sources {
                 app.add_source(source.clone());
             }
@@ -218,8 +225,17 @@ impl Scrapers {
                 config: config.clone(),
                 cancel,
                 sources,
+                caches,
             });
         }
+    }
+
+    /// The caches of the running `[aws]`, every service's (none without `[aws]`).
+    pub fn caches(&self) -> Vec<Arc<ServiceCache>> {
+        self.running
+            .as_ref()
+            .map(|g| g.caches.clone())
+            .unwrap_or_default()
     }
 }
 
