@@ -418,7 +418,9 @@ async fn health_ready_and_status_page() {
     let (status, page) = d.get("/").await;
     assert_eq!(status, StatusCode::OK);
     assert!(
-        page.contains("<td><b>good</b><br><a class=l href=\"?label=service%3Aweb\">service=web</a>"),
+        page.contains(
+            "<td><b>good</b><br><a class=l href=\"?label=service%3Aweb\">service=web</a>"
+        ),
         "{page}"
     );
     assert!(page.contains("</td><td>http_2xx</td>"), "{page}");

@@ -23,15 +23,15 @@ const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:1em 2em;colo
 table{border-collapse:collapse;margin:.5em 0 1em}\
 td,th{border-bottom:1px solid #ddd;padding:.25em .5em;text-align:left;vertical-align:top}\
 th{background:#f3f3f3}caption{text-align:left;font-weight:bold}\
-small,.m{color:#666}.up{color:#070}.down,.bad{color:#b00}.warn{color:#a60}\
+small,.m{color:#666}td.up{color:#070}td.down,b.down,.bad{color:#b00}.warn{color:#a60}\
 tr.down{background:#fff3f3}.bad{font-weight:bold}\
 .err{white-space:pre-wrap;font:12px monospace;margin:.2em 0}\
-.strip{display:inline-flex;flex-wrap:wrap;max-width:330px}\
+.strip{display:flex;flex-wrap:wrap;justify-content:flex-end;width:300px}\
 .strip i{width:4px;height:14px;margin:0 1px 1px 0;background:#3a3}.strip i.f{background:#d33}\
 .sp{width:120px;height:20px}\
 .sp polyline{fill:none;stroke:#36c;stroke-width:1.5;stroke-linecap:round;vector-effect:non-scaling-stroke}\
-.l{background:#eef;border-radius:3px;padding:0 .3em;margin-right:.3em;font-size:12px;color:#224;text-decoration:none}\
-nav a{margin-right:.8em}form{margin:.5em 0}";
+.l{display:inline-block;white-space:nowrap;background:#eef;border-radius:3px;padding:0 .3em;margin-top:2px;font-size:12px;color:#224;text-decoration:none}\
+nav a[aria-current]{font-weight:bold}form{margin:.5em 0}";
 
 /// The whole page. `refresh`: seconds between reloads of it.
 pub(super) fn page(
@@ -77,10 +77,10 @@ fn header(out: &mut String, status: &Status, refresh: u64) {
     let now = status.generated_at;
     let _ = write!(
         out,
-        "<p>{} · {} modules · {} scheduled probes · keeps {} runs each · refreshes every {refresh} s</p><p>",
+        "<p>{} · {} · {} · keeps {} runs each · refreshes every {refresh} s</p><p>",
         escape(&c.file),
-        c.modules,
-        c.scheduled_probes,
+        count(c.modules, "module", "modules"),
+        count(c.scheduled_probes, "scheduled probe", "scheduled probes"),
         c.status_history,
     );
     let r = &c.reload;
@@ -111,6 +111,11 @@ fn header(out: &mut String, status: &Status, refresh: u64) {
     out.push_str("</p>");
 }
 
+/// `1 module`, `3 modules`.
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// Links per state (keeping the label filters) and the GET form.
 fn filters(out: &mut String, status: &Status, filter: &Filter, label_choices: &[String]) {
     let counts = &status.counts;
@@ -121,9 +126,10 @@ fn filters(out: &mut String, status: &Status, filter: &Filter, label_choices: &[
         } else {
             ""
         };
+        let separator = if state.is_some() { " · " } else { "" };
         let _ = write!(
             out,
-            "<a href=\"{}\"{current}>{text} ({n})</a>",
+            "{separator}<a href=\"{}\"{current}>{text} ({n})</a>",
             escape(&filter.query_with_state(state))
         );
     };

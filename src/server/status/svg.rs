@@ -63,7 +63,9 @@ pub(super) fn sparkline(out: &mut String, runs: &[HistoryRun], limit: usize) {
 }
 
 /// The outcome strip of `runs`, oldest first: a cell per run, green when it
-/// succeeded, red when it failed, its title the time and outcome in words.
+/// succeeded, red when it failed, its title the time and outcome in words. The
+/// CSS lines the cells up 60 to a row, the newest at the right edge, as the
+/// sparkline's.
 pub(super) fn strip(out: &mut String, runs: &[HistoryRun], now: f64) {
     out.push_str("<span class=strip>");
     for run in runs {

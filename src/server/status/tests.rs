@@ -145,8 +145,8 @@ fn the_page_shows_state_reason_time_in_state_latency_strip_and_sparkline() {
         "<span class=warn title=\"2025-12-27 04:29:41 UTC\">20 days</span>",
         "<tr class=pending><td class=pending><b>pending</b></td><td><b>new</b></td>",
         "<td>not run yet</td><td></td><td><span class=strip></span></td><td></td><td></td></tr>",
-        "<a href=\"?\" aria-current=page>all (3)</a><a href=\"?state=up\">up (1)</a>\
-         <a href=\"?state=down\">down (1)</a><a href=\"?state=pending\">pending (1)</a>",
+        "<a href=\"?\" aria-current=page>all (3)</a> · <a href=\"?state=up\">up (1)</a> · \
+         <a href=\"?state=down\">down (1)</a> · <a href=\"?state=pending\">pending (1)</a>",
         "<datalist id=labels><option value=\"service:api\"><option value=\"service:web\">\
          <option value=\"tier:front\"></datalist>",
     ] {
@@ -219,8 +219,8 @@ fn filters_pick_the_probes_and_every_link_keeps_the_labels() {
     assert!(page.contains("<b>web</b>") && !page.contains("<b>api</b>"));
     // Counts are of the probes the label filter lets through.
     assert!(page.contains(
-        "<a href=\"?label=service%3Aweb\">all (1)</a>\
-         <a href=\"?state=up&amp;label=service%3Aweb\" aria-current=page>up (1)</a>\
+        "<a href=\"?label=service%3Aweb\">all (1)</a> · \
+         <a href=\"?state=up&amp;label=service%3Aweb\" aria-current=page>up (1)</a> · \
          <a href=\"?state=down&amp;label=service%3Aweb\">down (0)</a>"
     ));
     assert!(page.contains("<option selected>up</option>"));
