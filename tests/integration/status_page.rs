@@ -264,3 +264,114 @@ async fn chromium_renders_the_page() {
     }
     d.stop().await;
 }
+
+/// With `[aws]` against moto (tests/testdata/aws/seed.py): the resources of the
+/// AWS caches on the page and in the JSON, with their flags; then the API goes
+/// away and the scrape's error shows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_resources_and_scrape_errors() {
+    use crate::support::moto::Moto;
+    use std::sync::atomic::AtomicUsize;
+    use std::sync::Arc;
+
+    let mut moto = Moto::start();
+    moto.seed("eu-west-1");
+    let options = outpost::daemon::Options {
+        aws: moto.options(Arc::new(AtomicUsize::new(0))),
+        ..outpost::daemon::Options::default()
+    };
+    let toml = "[aws]\nregions = [\"eu-west-1\"]\ninterval = \"1s\"\nstale_after = \"1h\"\n";
+    let d = TestDaemon::start_with(toml, options).await;
+    let scraped = |s: &Value, want: bool| {
+        s["aws"]["regions"][0]["scrapes"]
+            .as_array()
+            .is_some_and(|a| a.len() == 3 && a.iter().all(|x| x["success"] == want))
+    };
+    let s = status_when(&d, |s| scraped(s, true)).await;
+    let region = &s["aws"]["regions"][0];
+    assert_eq!(region["region"], "eu-west-1");
+    let db = |id: &str| {
+        region["rds_instances"]
+            .as_array()
+            .and_then(|a| a.iter().find(|i| i["id"] == id))
+            .unwrap_or_else(|| panic!("no {id} in {region}"))
+    };
+    assert_eq!(
+        db("db-good"),
+        &serde_json::json!({"id": "db-good", "engine": "mysql 8.0.35",
+            "instance_class": "db.m5.large", "status": "available", "multi_az": true,
+            "storage_encrypted": true, "backup_retention_days": 7.0,
+            "deletion_protection": true, "publicly_accessible": false, "compliant": true})
+    );
+    let bad = db("db-bad");
+    assert_eq!(bad["compliant"], false);
+    assert_eq!(
+        (
+            &bad["multi_az"],
+            &bad["publicly_accessible"],
+            &bad["backup_retention_days"]
+        ),
+        (&Value::from(false), &Value::from(true), &Value::from(1.0))
+    );
+    assert_eq!(db("db-stopped")["status"], "stopped");
+    assert!(region["target_groups"].as_array().unwrap().contains(&serde_json::json!(
+        {"load_balancer": "alb-web", "target_group": "tg-web", "healthy": 2, "unhealthy": 0, "other": 1}
+    )));
+    assert!(region["autoscaling_groups"].as_array().unwrap().contains(&serde_json::json!(
+        {"name": "asg-web", "in_service": 2, "min_size": 2, "desired_capacity": 2, "max_size": 6}
+    )));
+    let (_, page) = d.get("/").await;
+    for expected in [
+        "<h2>AWS</h2><h3>eu-west-1</h3>",
+        "<tr><td>db-good</td><td>mysql 8.0.35</td><td>db.m5.large</td><td class=up>available</td>\
+         <td>yes</td><td>yes</td><td>yes (7 days)</td><td>yes</td><td>no</td></tr>",
+        "<tr class=down><td>db-bad</td>",
+        "<tr><td>alb-web</td><td>tg-web</td><td>2</td><td>0</td><td>1</td></tr>",
+        "<tr><td>asg-web</td><td>2</td><td>2</td><td>2</td><td>6</td></tr>",
+    ] {
+        assert!(page.contains(expected), "no {expected:?} in\n{page}");
+    }
+
+    moto.kill();
+    let s = status_when(&d, |s| scraped(s, false)).await;
+    let rds = &s["aws"]["regions"][0]["scrapes"][0];
+    assert_eq!(rds["service"], "rds");
+    let error = rds["error"].as_str().unwrap_or_default();
+    // Refused at once, or out of time while retrying: either way the call and why.
+    assert!(
+        ["dispatch_failure", "timeout"]
+            .iter()
+            .any(|code| error.starts_with(&format!("DescribeDBInstances: {code}: "))),
+        "{rds}"
+    );
+    assert!(
+        rds["last_success"].as_f64().is_some(),
+        "the last good scrape is kept"
+    );
+    assert!(
+        !s["aws"]["regions"][0]["rds_instances"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "within stale_after the last good data still shows"
+    );
+    let (_, page) = d.get("/").await;
+    assert!(
+        page.contains("<tr><td>rds</td><td class=down>failed</td>"),
+        "{page}"
+    );
+    d.stop().await;
+}
+
+/// Polls `/api/v1/status` until `done` holds (at most 60 s: moto starts slowly).
+async fn status_when(d: &TestDaemon, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let s = status(d, "").await;
+        if done(&s) {
+            return s;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never: {s}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
