@@ -137,9 +137,12 @@ impl App {
                     .resize(config.server.probe_endpoint.max_concurrent);
                 let (summary, config) = self.scheduler.apply_owned(config);
                 *self.config.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(config);
+                let now = unix_now();
                 *self.stats.reload() = ReloadStatus {
                     last_successful: true,
-                    last_success_timestamp: unix_now(),
+                    last_success_timestamp: now,
+                    last_attempt_timestamp: Some(now),
+                    errors: Vec::new(),
                 };
                 tracing::info!(
                     config = %path.display(),
@@ -152,11 +155,21 @@ impl App {
                 Ok(summary)
             }
             Err(errors) => {
-                self.stats.reload().last_successful = false;
+                {
+                    let mut status = self.stats.reload();
+                    status.last_successful = false;
+                    status.last_attempt_timestamp = Some(unix_now());
+                    status.errors = errors.0.iter().map(ToString::to_string).collect();
+                }
                 tracing::error!(config = %path.display(), errors = %errors, "Configuration reload failed; keeping the running configuration");
                 Err(errors)
             }
         }
+    }
+
+    /// The latest reload's outcome, for the status page.
+    pub fn reload_status(&self) -> ReloadStatus {
+        self.stats.reload().clone()
     }
 
     /// Counts one `/probe` answer. It takes a configured module, not a name from
@@ -189,6 +202,16 @@ impl App {
     /// Hands the AWS scrapers to the app, which applies `[aws]` on every reload.
     pub fn set_aws(&self, scrapers: crate::aws::Scrapers) {
         *self.aws.lock().unwrap_or_else(PoisonError::into_inner) = Some(scrapers);
+    }
+
+    /// The AWS caches of the running `[aws]`, for the status page (none without it).
+    pub fn aws_caches(&self) -> Vec<Arc<crate::aws::cache::ServiceCache>> {
+        self.aws
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .map(crate::aws::Scrapers::caches)
+            .unwrap_or_default()
     }
 
     /// The sources of `/metrics`, in page order.

@@ -18,9 +18,10 @@
 //! - [`scheduler`]: owns time: intervals, start spread, concurrency cap, reload diff;
 //!   [`shard`]: which replica runs a probe when the list is split (`--shard I/N`);
 //!   [`probe_thread`]: the thread the scheduled runs live on, apart from serving.
-//! - [`results`]: per probe, the latest report and run statistics, swapped together.
+//! - [`results`]: per probe, the latest report and run statistics, swapped together,
+//!   and the [`history`] ring of its recent runs for the status page.
 //! - [`redact`]: what of a secret may be shown (URL passwords, credential headers).
-//! - [`server`]: the HTTP endpoints; [`app`]: shared state and reloads;
+//! - [`server`]: the HTTP endpoints and the status page; [`app`]: shared state and reloads;
 //!   [`daemon`]: the assembly, signals and shutdown; [`cli`]: the command line.
 //! - [`slo_rules`]: `outpost rules`, the Prometheus rules of the `[[slos]]` entries.
 //! - `fuzzing` (hidden): entry points of `fuzz/`'s targets into private parsers.
@@ -39,6 +40,7 @@ pub mod config;
 pub mod daemon;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod history;
 pub mod metrics;
 pub mod probe;
 pub mod probe_thread;

@@ -1,12 +1,14 @@
 //! The results store: per scheduled probe, its latest report and its cumulative
 //! run statistics, replaced together under one lock so a scrape never sees half
-//! of one run and half of another.
+//! of one run and half of another; under the same lock, the [`History`] of its
+//! recent runs that the status page shows.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::config::{Module, ProbeSpec};
+use crate::config::{Module, ProbeSpec, DEFAULT_STATUS_HISTORY};
+use crate::history::{History, Run};
 use crate::probe::ProbeReport;
 
 /// A cumulative histogram with fixed upper bounds.
@@ -89,6 +91,17 @@ pub struct Snapshot {
     pub last_run: Option<f64>,
 }
 
+/// What the lock of [`ProbeState`] guards.
+#[derive(Debug)]
+struct Results {
+    /// Shared with scrapes in progress: a snapshot is a reference count, not a
+    /// copy, and [`ProbeState::record`] copies the statistics only while a scrape
+    /// still holds the previous ones (copy on write).
+    snapshot: Arc<Snapshot>,
+    /// Written in place, never shared: the status page copies what it shows.
+    history: History,
+}
+
 /// One scheduled probe: its spec, module and results.
 #[derive(Debug)]
 pub struct ProbeState {
@@ -97,10 +110,7 @@ pub struct ProbeState {
     /// `probe`, `module`, `target` and the static labels, escaped once, leading
     /// every series of this probe on `/metrics`.
     pub label_prefix: String,
-    /// Shared with scrapes in progress: a snapshot is a reference count, not a
-    /// copy, and [`ProbeState::record`] copies the statistics only while a scrape
-    /// still holds the previous ones (copy on write).
-    results: Mutex<Arc<Snapshot>>,
+    results: Mutex<Results>,
     /// The scheduler's handle to stop this probe's runs on reload.
     pub(crate) run_cancel: crate::scheduler::RunCancel,
 }
@@ -108,12 +118,18 @@ pub struct ProbeState {
 impl ProbeState {
     pub fn new(spec: ProbeSpec, module: Arc<Module>) -> Self {
         let bounds = module.run_duration_buckets.as_slice().into();
-        ProbeState::with_bounds(spec, module, bounds)
+        ProbeState::with_bounds(spec, module, bounds, DEFAULT_STATUS_HISTORY)
     }
 
-    /// As [`ProbeState::new`], with the run-duration bounds given: the
-    /// scheduler hands every probe of a module the same ones.
-    pub fn with_bounds(spec: ProbeSpec, module: Arc<Module>, bounds: Arc<[f64]>) -> Self {
+    /// As [`ProbeState::new`], with the run-duration bounds given (the
+    /// scheduler hands every probe of a module the same ones) and the runs its
+    /// history keeps (`[server] status_history`).
+    pub fn with_bounds(
+        spec: ProbeSpec,
+        module: Arc<Module>,
+        bounds: Arc<[f64]>,
+        history: usize,
+    ) -> Self {
         // `success` and `failure` exist from the start (at 0), so the first
         // failure already counts as an increase in rate()/increase(). Reasons
         // only when asked: they would be most of a probe's series otherwise.
@@ -139,17 +155,21 @@ impl ProbeState {
             spec,
             module,
             label_prefix,
-            results: Mutex::new(Arc::new(Snapshot {
-                latest: None,
-                runs,
-                run_durations,
-                last_run: None,
-            })),
+            results: Mutex::new(Results {
+                snapshot: Arc::new(Snapshot {
+                    latest: None,
+                    runs,
+                    run_durations,
+                    last_run: None,
+                }),
+                history: History::new(history),
+            }),
             run_cancel: Default::default(),
         }
     }
 
-    /// Stores a finished run: latest report, run counters, histogram, timestamp.
+    /// Stores a finished run: latest report, run counters, histogram, timestamp,
+    /// and its line in the history.
     pub fn record(&self, mut report: ProbeReport) {
         // The report is kept until the next run: with 100,000 probes the spare
         // capacity the recorder's vector grew by is tens of MiB.
@@ -159,7 +179,13 @@ impl ProbeState {
             .duration_since(UNIX_EPOCH)
             .map_or(0.0, |d| d.as_secs_f64());
         let mut guard = self.lock();
-        let r = Arc::make_mut(&mut guard);
+        guard.history.record(Run {
+            // Saturating: a clock before 1970 or after 2106 shows as its bound.
+            started: started.clamp(0.0, f64::from(u32::MAX)) as u32,
+            duration: report.duration.as_secs_f32(),
+            failure: report.failure.as_ref().map(|f| f.reason),
+        });
+        let r = Arc::make_mut(&mut guard.snapshot);
         match &report.failure {
             None => r.runs.successes += 1,
             Some(f) => {
@@ -174,16 +200,29 @@ impl ProbeState {
 
     /// The outcome of the latest run, if any (cheaper than a snapshot).
     pub fn latest_outcome(&self) -> Option<&'static str> {
-        self.lock().latest.as_ref().map(|r| r.outcome())
+        self.lock().snapshot.latest.as_ref().map(|r| r.outcome())
     }
 
     /// A consistent view of the results: shared, not copied, so a scrape of
     /// 100,000 probes holds 100,000 reference counts rather than their statistics.
     pub fn snapshot(&self) -> Arc<Snapshot> {
-        self.lock().clone()
+        self.lock().snapshot.clone()
     }
 
-    fn lock(&self) -> MutexGuard<'_, Arc<Snapshot>> {
+    /// The snapshot and a copy of the history, taken together (one lock), for
+    /// the status page.
+    pub fn with_history(&self) -> (Arc<Snapshot>, History) {
+        let guard = self.lock();
+        (guard.snapshot.clone(), guard.history.clone())
+    }
+
+    /// Makes the history keep `limit` runs, its newest kept (a reload changed
+    /// `[server] status_history`).
+    pub fn resize_history(&self, limit: usize) {
+        self.lock().history.resize(limit);
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Results> {
         // A panic while holding this lock cannot leave the snapshot half-written
         // (every update is a few assignments), so a poisoned lock is still usable.
         self.results.lock().unwrap_or_else(PoisonError::into_inner)

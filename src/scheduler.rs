@@ -5,7 +5,7 @@
 //!
 //! On reload, [`Scheduler::apply`] diffs the new probe list against the running
 //! one: a probe whose spec and module are unchanged keeps its task, schedule,
-//! counters and histogram; a changed one restarts; a removed one is cancelled and
+//! counters, histogram and history; a changed one restarts; a removed one is cancelled and
 //! its series disappear with its state.
 
 use std::cmp::{Ordering as CmpOrdering, Reverse};
@@ -357,6 +357,7 @@ impl Scheduler {
                     if previous.state.spec == spec
                         && previous.state.module.identity == module.identity =>
                 {
+                    previous.state.resize_history(config.server.status_history);
                     running.push(previous);
                     summary.kept += 1;
                     continue;
@@ -372,7 +373,12 @@ impl Scheduler {
                 .or_insert_with(|| module.run_duration_buckets.as_slice().into())
                 .clone();
             let at = start + spread_offset(&spec.name, spec.interval);
-            let state = Arc::new(ProbeState::with_bounds(spec, module.clone(), module_bounds));
+            let state = Arc::new(ProbeState::with_bounds(
+                spec,
+                module.clone(),
+                module_bounds,
+                config.server.status_history,
+            ));
             let due = Due {
                 at,
                 state: state.clone(),

@@ -26,9 +26,30 @@ struct RegionState {
     last_success: Option<(Instant, f64)>,
     /// Outcome of the latest scrape; `None` before the first one ends.
     success: Option<bool>,
+    /// Why the latest scrape failed (the status page's words); `None` after a success.
+    error: Option<String>,
     duration: f64,
     /// Cumulative, over every scrape.
     calls: Calls,
+}
+
+/// One region of one service as the status page shows it.
+#[derive(Debug, Clone)]
+pub struct RegionView {
+    pub region: String,
+    pub service: AwsService,
+    /// Outcome of the latest scrape; `None` before the first one ends.
+    pub success: Option<bool>,
+    /// When the last good snapshot was taken, Unix seconds.
+    pub last_success: Option<f64>,
+    /// Why the latest scrape failed.
+    pub error: Option<String>,
+    /// Seconds the latest scrape took.
+    pub duration: f64,
+    /// The last good snapshot is past `stale_after`: no longer shown.
+    pub stale: bool,
+    /// The series of the last good snapshot while it is fresh; none once stale.
+    pub samples: Arc<Vec<AwsSample>>,
 }
 
 /// One service's cache over all configured regions.
@@ -102,10 +123,14 @@ impl ServiceCache {
         s.calls.metrics_requested += calls.metrics_requested;
         s.duration = duration.as_secs_f64();
         s.success = Some(result.is_ok());
-        if let Ok(snapshot) = result {
-            s.samples = Arc::new(snapshot.samples);
-            s.resources = Arc::new(snapshot.resources);
-            s.last_success = Some((Instant::now(), unix_now()));
+        match result {
+            Ok(snapshot) => {
+                s.samples = Arc::new(snapshot.samples);
+                s.resources = Arc::new(snapshot.resources);
+                s.last_success = Some((Instant::now(), unix_now()));
+                s.error = None;
+            }
+            Err(e) => s.error = Some(e.to_string()),
         }
         drop(s);
         self.recorded.notify_waiters();
@@ -144,6 +169,34 @@ impl ServiceCache {
             }
             notified.await;
         }
+    }
+
+    /// Each region's scrape health and the series it still shows, in
+    /// configuration order: what the status page reads.
+    pub fn regions(&self) -> Vec<RegionView> {
+        self.regions
+            .iter()
+            .map(|(region, _, state)| {
+                let s = lock(state);
+                let fresh = s.last_success.is_some_and(|(taken, _)| {
+                    s.success == Some(true) || taken.elapsed() <= self.stale_after
+                });
+                RegionView {
+                    region: region.clone(),
+                    service: self.service,
+                    success: s.success,
+                    last_success: s.last_success.map(|(_, unix)| unix),
+                    error: s.error.clone(),
+                    duration: s.duration,
+                    stale: s.last_success.is_some() && !fresh,
+                    samples: if fresh {
+                        s.samples.clone()
+                    } else {
+                        Arc::default()
+                    },
+                }
+            })
+            .collect()
     }
 
     /// The snapshot of each region still fresh enough to show.

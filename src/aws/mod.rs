@@ -126,14 +126,17 @@ impl Client {
     }
 }
 
+/// What [`start`] started: the `/metrics` sources, and every cache (CloudWatch's
+/// too) for the status page.
+pub struct Started {
+    pub sources: Vec<Arc<dyn Source>>,
+    pub caches: Vec<Arc<ServiceCache>>,
+}
+
 /// Starts one scraper per region and service of `config` and returns the
-/// `/metrics` sources showing their results: one cache per service, then the
-/// scrape-health series. Must be called inside a Tokio runtime.
-pub fn start(
-    config: &AwsConfig,
-    options: &AwsOptions,
-    shutdown: &CancellationToken,
-) -> Vec<Arc<dyn Source>> {
+/// `/metrics` sources showing their results (one cache per service, then the
+/// scrape-health series) and the caches. Must be called inside a Tokio runtime.
+pub fn start(config: &AwsConfig, options: &AwsOptions, shutdown: &CancellationToken) -> Started {
     let config = Arc::new(config.clone());
     let credentials = match &options.loader {
         Some(_) => "set in code (AwsOptions loader)".to_string(),
@@ -176,8 +179,11 @@ pub fn start(
         sources.push(cache.clone());
         health.push(cache);
     }
-    sources.push(Arc::new(AwsHealth::new(health)));
-    sources
+    sources.push(Arc::new(AwsHealth::new(health.clone())));
+    Started {
+        sources,
+        caches: health,
+    }
 }
 
 /// The AWS scrapers of the running configuration, replaced as a whole when a
@@ -195,6 +201,7 @@ struct Generation {
     config: AwsConfig,
     cancel: CancellationToken,
     sources: Vec<Arc<dyn Source>>,
+    caches: Vec<Arc<ServiceCache>>,
 }
 
 impl std::fmt::Debug for Scrapers {
@@ -226,7 +233,7 @@ impl Scrapers {
         }
         if let Some(config) = config {
             let cancel = self.shutdown.child_token();
-            let sources = start(config, &self.options, &cancel);
+            let Started { sources, caches } = start(config, &self.options, &cancel);
             for source in &sources {
                 app.add_source(source.clone());
             }
@@ -234,8 +241,17 @@ impl Scrapers {
                 config: config.clone(),
                 cancel,
                 sources,
+                caches,
             });
         }
+    }
+
+    /// The caches of the running `[aws]`, every service's (none without `[aws]`).
+    pub fn caches(&self) -> Vec<Arc<ServiceCache>> {
+        self.running
+            .as_ref()
+            .map(|g| g.caches.clone())
+            .unwrap_or_default()
     }
 }
 

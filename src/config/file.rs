@@ -33,6 +33,7 @@ pub struct ServerFile {
     pub max_connections: Option<Spanned<i64>>,
     pub timeout_offset: Option<Spanned<DurationText>>,
     pub shard: Option<Spanned<String>>,
+    pub status_history: Option<Spanned<i64>>,
     pub probe_endpoint: Option<ProbeEndpointFile>,
     pub tls_server_config: Option<Spanned<TlsServerFile>>,
     /// User name to bcrypt hash.

@@ -117,7 +117,17 @@ pub struct ServerConfig {
     /// `[server.basic_auth_users]` (or the web config file's): `None` asks for no
     /// credentials.
     pub basic_auth_users: Option<Arc<BasicAuthUsers>>,
+    /// Runs each scheduled probe keeps for the status page (`status_history`),
+    /// within [`STATUS_HISTORY_RANGE`].
+    pub status_history: usize,
 }
+
+/// The default of `[server] status_history`: at a 15 s interval, the last 15 minutes.
+pub const DEFAULT_STATUS_HISTORY: usize = 60;
+
+/// The values `[server] status_history` may take. The upper bound keeps a probe's
+/// ring at 12 KiB and its row of the status page readable.
+pub const STATUS_HISTORY_RANGE: std::ops::RangeInclusive<usize> = 1..=1000;
 
 impl Default for ServerConfig {
     fn default() -> Self {
@@ -129,6 +139,7 @@ impl Default for ServerConfig {
             shard: None,
             tls: None,
             basic_auth_users: None,
+            status_history: DEFAULT_STATUS_HISTORY,
         }
     }
 }

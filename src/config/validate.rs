@@ -21,7 +21,7 @@ use super::modules::ModuleSummary;
 use super::policy::{Rule, TargetPolicy};
 use super::tree::decode;
 use super::{identity, listener, modules, probes, slos, split, values};
-use super::{Config, ConfigError, ConfigErrors, Module, ServerConfig};
+use super::{Config, ConfigError, ConfigErrors, Module, ServerConfig, STATUS_HISTORY_RANGE};
 
 /// Reads `path`, then parses and validates it; with `web_config_file`
 /// (`--web.config.file`), the listener's TLS and basic auth come from that YAML.
@@ -225,6 +225,31 @@ fn positive(ctx: &mut Ctx<'_>, key: &str, value: &Spanned<i64>) -> Option<usize>
     }
 }
 
+/// A count within `range`, or an error at its position that names the range.
+fn in_range(
+    ctx: &mut Ctx<'_>,
+    key: &str,
+    value: &Spanned<i64>,
+    range: std::ops::RangeInclusive<usize>,
+) -> Option<usize> {
+    match usize::try_from(*value.get_ref()) {
+        Ok(n) if range.contains(&n) => Some(n),
+        _ => {
+            ctx.error(
+                value.span(),
+                key,
+                format!(
+                    "must be an integer from {} to {}, not {}",
+                    range.start(),
+                    range.end(),
+                    value.get_ref()
+                ),
+            );
+            None
+        }
+    }
+}
+
 fn build_server(ctx: &mut Ctx<'_>, value: &Spanned<DeValue<'_>>) -> ServerConfig {
     let mut server = ServerConfig::default();
     let Some(file) = decode::<ServerFile>(ctx, value, "server") else {
@@ -238,6 +263,11 @@ fn build_server(ctx: &mut Ctx<'_>, value: &Spanned<DeValue<'_>>) -> ServerConfig
     if let Some(max) = &file.max_connections {
         if let Some(n) = positive(ctx, "server.max_connections", max) {
             server.max_connections = n;
+        }
+    }
+    if let Some(n) = &file.status_history {
+        if let Some(n) = in_range(ctx, "server.status_history", n, STATUS_HISTORY_RANGE) {
+            server.status_history = n;
         }
     }
     if let Some(endpoint) = &file.probe_endpoint {

@@ -12,11 +12,18 @@ use super::process;
 use super::source::Source;
 use crate::scheduler::{Limiter, Scheduler};
 
-/// The reload state shown on `/metrics`.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// The reload state shown on `/metrics` and the status page.
+#[derive(Debug, Clone, PartialEq)]
 pub struct ReloadStatus {
     pub last_successful: bool,
+    /// When the running configuration was loaded: at start, then by every
+    /// successful reload.
     pub last_success_timestamp: f64,
+    /// When the latest reload was tried, successful or not; `None` before the first.
+    pub last_attempt_timestamp: Option<f64>,
+    /// The errors of the latest reload when it failed, one line each
+    /// (`file:line:col: key: message`); empty after a success.
+    pub errors: Vec<String>,
 }
 
 /// What the daemon counts besides the scheduler: reloads and `/probe` requests.
@@ -34,6 +41,8 @@ impl DaemonStats {
             reload: Mutex::new(ReloadStatus {
                 last_successful: true,
                 last_success_timestamp: process::unix_now(),
+                last_attempt_timestamp: None,
+                errors: Vec::new(),
             }),
             probe_requests: Mutex::new(BTreeMap::new()),
             module_unknown: AtomicU64::new(0),
@@ -92,18 +101,22 @@ impl Source for DaemonSeries {
             enc.start_declared(name);
             enc.sample(&[], value);
         };
-        let reload = *self.stats.reload();
+        // The two fields read, not the whole status (its errors are the status page's).
+        let (last_successful, last_success_timestamp) = {
+            let r = self.stats.reload();
+            (r.last_successful, r.last_success_timestamp)
+        };
         enc.start_declared(names::OUTPOST_BUILD_INFO);
         enc.sample(&[("version", env!("CARGO_PKG_VERSION"))], 1.0);
         gauge(
             enc,
             names::OUTPOST_CONFIG_LAST_RELOAD_SUCCESSFUL,
-            if reload.last_successful { 1.0 } else { 0.0 },
+            if last_successful { 1.0 } else { 0.0 },
         );
         gauge(
             enc,
             names::OUTPOST_CONFIG_LAST_RELOAD_SUCCESS_TIMESTAMP_SECONDS,
-            reload.last_success_timestamp,
+            last_success_timestamp,
         );
         gauge(enc, names::OUTPOST_PROBES, self.scheduler.len() as f64);
         gauge(

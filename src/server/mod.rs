@@ -1,5 +1,5 @@
-//! The HTTP side: `/metrics`, `/probe`, `/-/reload`, `/-/healthy`, `/-/ready` and
-//! the status page. [`serve`] runs on any listener, a real port in the daemon and
+//! The HTTP side: `/metrics`, `/probe`, `/-/reload`, `/-/healthy`, `/-/ready`,
+//! the status page `/` and its JSON twin `/api/v1/status`. [`serve`] runs on any listener, a real port in the daemon and
 //! port 0 in tests, until `shutdown` is cancelled.
 //!
 //! With `[server.tls_server_config]` each accepted connection is handshaken first;
@@ -26,7 +26,7 @@ use crate::metrics::encode::Format;
 mod auth;
 mod metrics_body;
 pub(crate) mod probe_endpoint;
-mod status_page;
+mod status;
 
 /// How long open connections get to finish once shutdown starts.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
@@ -190,8 +190,9 @@ async fn route(app: Arc<App>, req: Request<Incoming>) -> Response<Body> {
         ),
         (&Method::GET | &Method::HEAD, "/-/healthy") => text(StatusCode::OK, "Healthy\n"),
         (&Method::GET | &Method::HEAD, "/-/ready") => text(StatusCode::OK, "Ready\n"),
-        (&Method::GET | &Method::HEAD, "/") => status_page::render(&app),
-        (_, "/metrics" | "/probe" | "/-/healthy" | "/-/ready" | "/") => {
+        (&Method::GET | &Method::HEAD, "/") => status::page(&app, &req),
+        (&Method::GET | &Method::HEAD, "/api/v1/status") => status::api(&app, &req),
+        (_, "/metrics" | "/probe" | "/-/healthy" | "/-/ready" | "/" | "/api/v1/status") => {
             text(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed.\n")
         }
         _ => text(StatusCode::NOT_FOUND, "Not found.\n"),

@@ -293,6 +293,23 @@ fn an_empty_file_is_an_empty_config() {
     let config = config.unwrap_or_else(|| panic!("an empty config should load"));
     assert!(config.modules.is_empty() && config.probes.is_empty());
     assert_eq!(config.server, outpost::config::ServerConfig::default());
+    assert_eq!(config.server.status_history, 60, "the documented default");
+}
+
+#[test]
+fn status_history_takes_1_to_1000_runs() {
+    let with = |n: &str| config_errors(&format!("[server]\nstatus_history = {n}\n"));
+    for ok in ["1", "60", "1000"] {
+        assert_eq!(with(ok), "", "status_history = {ok}");
+    }
+    for bad in ["0", "-1", "1001"] {
+        assert_eq!(
+            with(bad),
+            format!(
+                "probes.toml:2:18: server.status_history: must be an integer from 1 to 1000, not {bad}"
+            )
+        );
+    }
 }
 
 #[test]
@@ -309,6 +326,7 @@ fn a_missing_file_is_one_error_without_position() {
 fn kitchen_sink_values() {
     let config = load_ok(Path::new(&format!("{GOOD}/kitchen-sink.toml")));
     assert_eq!(config.server.max_concurrent_probes, 64);
+    assert_eq!(config.server.status_history, 120);
     assert_eq!(config.server.timeout_offset, Duration::from_millis(250));
     assert_eq!(
         config.server.probe_endpoint,

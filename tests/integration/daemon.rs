@@ -417,7 +417,13 @@ async fn health_ready_and_status_page() {
     );
     let (status, page) = d.get("/").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(page.contains("<td>good</td><td>http_2xx</td>"), "{page}");
+    assert!(
+        page.contains(
+            "<td><b>good</b><br><a class=l href=\"?label=service%3Aweb\">service=web</a>"
+        ),
+        "{page}"
+    );
+    assert!(page.contains("</td><td>http_2xx</td>"), "{page}");
     assert_eq!(d.get("/nope").await.0, StatusCode::NOT_FOUND);
     d.stop().await;
 }

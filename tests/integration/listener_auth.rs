@@ -291,6 +291,7 @@ async fn basic_auth_guards_every_endpoint() {
     assert_guarded(daemon.addr, "POST", "/-/reload", StatusCode::OK).await;
     assert_guarded(daemon.addr, "GET", "/-/healthy", StatusCode::OK).await;
     assert_guarded(daemon.addr, "GET", "/", StatusCode::OK).await;
+    assert_guarded(daemon.addr, "GET", "/api/v1/status", StatusCode::OK).await;
     assert_guarded(daemon.addr, "GET", "/nowhere", StatusCode::NOT_FOUND).await;
     // What the right credentials get is the real answer.
     let right = basic("alice:s3cret");

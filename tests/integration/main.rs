@@ -38,5 +38,6 @@ mod series;
 mod shard;
 mod slo_rules;
 mod stack_e2e;
+mod status_page;
 mod support;
 mod tcp_probe;

@@ -325,10 +325,16 @@ async fn reload_keeps_unchanged_probes_and_restarts_changed_ones() {
     );
     assert_eq!(after[0].snapshot().runs.successes, kept_runs);
     assert_eq!(
+        after[0].with_history().1.len() as u64,
+        kept_runs,
+        "unchanged probe keeps its history"
+    );
+    assert_eq!(
         after[1].snapshot().runs.successes,
         0,
         "changed probe starts afresh"
     );
+    assert!(after[1].with_history().1.is_empty());
 
     let dropped_runs = starts(&log, "td").len();
     tokio::time::sleep(Duration::from_secs(20)).await;
@@ -343,6 +349,58 @@ async fn reload_keeps_unchanged_probes_and_restarts_changed_ones() {
     for (k, s) in starts(&log, "tk").iter().enumerate() {
         assert_eq!(*s, offset + Duration::from_secs(5) * k as u32);
     }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_reload_that_changes_status_history_keeps_the_newest_runs() {
+    // Run k (from 1) reports k ms, so the runs kept can be told apart.
+    let n = Arc::new(AtomicUsize::new(0));
+    let numbered: Runner = Arc::new(move |_module, _target, ctx| {
+        let k = n.fetch_add(1, Ordering::SeqCst) as u64 + 1;
+        Box::pin(async move {
+            ProbeReport {
+                success: true,
+                failure: None,
+                duration: Duration::from_millis(k),
+                timeout: ctx.deadline - Instant::now(),
+                started_at: SystemTime::now(),
+                samples: vec![],
+                trace: vec![],
+            }
+        })
+    });
+    let sched = Scheduler::new(
+        numbered,
+        Arc::new(Limiter::new(10)),
+        CancellationToken::new(),
+    );
+    let with_history = |n: usize| {
+        let mut c = config(vec![spec("p", "tp", 1, 1)], 10);
+        c.server.status_history = n;
+        c
+    };
+    sched.apply(&with_history(4));
+    tokio::time::sleep(Duration::from_millis(6_500)).await;
+    let state = sched.probes()[0].clone();
+    let (snapshot, history) = state.with_history();
+    assert_eq!(snapshot.runs.successes, 6);
+    let ms = |h: &outpost::history::History| -> Vec<u32> {
+        h.runs()
+            .map(|r| (r.duration * 1000.0).round() as u32)
+            .collect()
+    };
+    assert_eq!(
+        ms(&history),
+        [3, 4, 5, 6],
+        "the ring holds status_history runs"
+    );
+
+    let summary = sched.apply(&with_history(2));
+    assert_eq!(summary.kept, 1, "status_history does not restart a probe");
+    let (_, history) = sched.probes()[0].with_history();
+    assert_eq!(history.limit(), 2);
+    assert_eq!(ms(&history), [5, 6], "the newest runs stay");
+    assert!(history.runs().all(|r| r.success()));
 }
 
 /// `probes.toml` in `dir` with module `m` (`module` is its body, after `prober`)

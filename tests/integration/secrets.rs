@@ -124,6 +124,10 @@ async fn scheduled_probe_hides_the_password_in_its_label_and_on_the_status_page(
     let escaped = shown.replace('<', "&lt;").replace('>', "&gt;");
     assert!(page.contains(&escaped), "{page}");
     assert_no_secret("the status page", &page);
+    let (status, json) = d.get("/api/v1/status").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(json.contains(&format!("\"target\":\"{shown}\"")), "{json}");
+    assert_no_secret("/api/v1/status", &json);
     d.stop().await;
 }
 

@@ -6,6 +6,7 @@
     reason = "test peers fail loudly on unexpected errors"
 )]
 
+pub(crate) mod browser;
 pub(crate) mod certs;
 pub(crate) mod daemon;
 pub(crate) mod dashboards;
