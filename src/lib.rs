@@ -23,6 +23,7 @@
 //! - [`server`]: the HTTP endpoints; [`app`]: shared state and reloads;
 //!   [`daemon`]: the assembly, signals and shutdown; [`cli`]: the command line.
 //! - [`slo_rules`]: `outpost rules`, the Prometheus rules of the `[[slos]]` entries.
+//! - [`import`]: `outpost import-blackbox`, a Blackbox Exporter configuration as TOML.
 //! - `fuzzing` (hidden): entry points of `fuzz/`'s targets into private parsers.
 //!
 //! Seams for what comes next: a prober is a module under `probe/` exporting the
@@ -39,6 +40,7 @@ pub mod config;
 pub mod daemon;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod import;
 pub mod metrics;
 pub mod probe;
 pub mod probe_thread;

@@ -34,6 +34,11 @@ fn main() -> ExitCode {
                 timeout,
             }) => probe_once(&cli, target, module, *timeout).await,
             Some(Command::Rules { runbook_base }) => rules(&cli, runbook_base),
+            Some(Command::ImportBlackbox {
+                blackbox_yml,
+                scrape_config,
+                job,
+            }) => import_blackbox(blackbox_yml, scrape_config.as_deref().zip(job.as_deref())),
         }
     });
     match result {
@@ -106,6 +111,29 @@ fn rules(cli: &Cli, runbook_base: &str) -> anyhow::Result<ExitCode> {
         .and_then(|()| std::io::Write::flush(&mut stdout))
         .context("cannot write the rules to stdout")?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `outpost import-blackbox`: the TOML on stdout, or every refusal on stderr and
+/// exit 2.
+fn import_blackbox(
+    blackbox_yml: &std::path::Path,
+    scrape: Option<(&std::path::Path, &str)>,
+) -> anyhow::Result<ExitCode> {
+    let scrape = scrape.map(|(file, job)| outpost::import::ScrapeJob { file, job });
+    match outpost::import::import_blackbox(blackbox_yml, scrape) {
+        Ok(text) => {
+            let mut stdout = std::io::stdout().lock();
+            std::io::Write::write_all(&mut stdout, text.as_bytes())
+                .and_then(|()| std::io::Write::flush(&mut stdout))
+                .context("cannot write the TOML to stdout")?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            eprintln!("{}: not imported", blackbox_yml.display());
+            Ok(ExitCode::from(2))
+        }
+    }
 }
 
 async fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
