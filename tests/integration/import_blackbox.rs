@@ -288,3 +288,23 @@ async fn imported_modules_probe_as_blackbox_does() {
     drop(blackbox);
     imported.stop().await;
 }
+
+#[test]
+fn the_migration_example_in_the_docs_is_what_the_import_prints() {
+    let docs = std::fs::read_to_string("docs/configuration.md").unwrap();
+    let section = docs
+        .split("## Migrating from Blackbox Exporter\n")
+        .nth(1)
+        .unwrap_or_default();
+    let block = |fence: &str| {
+        let start = section.find(fence).map(|i| i + fence.len());
+        let rest = start.map_or("", |i| &section[i..]);
+        rest.split("```").next().unwrap_or_default().to_string()
+    };
+    let (yaml, toml) = (block("```yaml\n"), block("```toml\n"));
+    assert!(!yaml.is_empty() && !toml.is_empty(), "example missing");
+    let text = outpost::import::translate(&yaml, Path::new("blackbox.yml"), None)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let body = text.split_once("\n\n").map_or("", |(_, b)| b);
+    assert_eq!(body, toml);
+}
