@@ -516,13 +516,11 @@ fn translate_block(
         }
         translate_option(walk, &at, key, value, *kind, &mut table);
     }
-    // `no_follow_redirects` overrides `follow_redirects` in Blackbox.
-    let follows: Vec<usize> = (table.entries.iter().enumerate())
-        .filter(|(_, e)| e.key == "follow_redirects")
-        .map(|(i, _)| i)
-        .collect();
-    if let [first, _] = follows.as_slice() {
-        table.entries.remove(*first);
+    // `no_follow_redirects` overrides `follow_redirects` in Blackbox, wherever
+    // either is written: the plain one (without the comment) goes.
+    let follows = |e: &super::emit::Entry| e.key == "follow_redirects";
+    if table.entries.iter().filter(|e| follows(e)).count() > 1 {
+        table.entries.retain(|e| !follows(e) || e.comment.is_some());
     }
     Some(table)
 }
@@ -707,15 +705,11 @@ fn mapping<'n>(walk: &mut Walk, path: &str, node: &'n Node) -> Option<&'n [(Key,
         Value::Map(entries) => Some(entries),
         Value::Null => Some(&[]),
         _ => {
-            let what = if path.is_empty() {
-                "the document"
-            } else {
-                path
-            };
+            let what = if path.is_empty() { "the document " } else { "" };
             walk.refuse(
                 node.at,
                 path,
-                format!("{what} must be a mapping, not {}", node.kind()),
+                format!("{what}must be a mapping, not {}", node.kind()),
                 None,
             );
             None

@@ -356,12 +356,11 @@ fn timeout(module: Option<Duration>, timing: &Timing) -> Option<(String, String)
     };
     let outpost = module.unwrap_or(timing.interval.min(OUTPOST_DEFAULT_TIMEOUT));
     (blackbox != outpost).then(|| {
-        let why = match module {
-            Some(m) if m == blackbox => "the module's, as in Blackbox".to_string(),
-            _ => format!(
-                "as Blackbox: the scrape timeout {} less --timeout-offset 0.5s (its default)",
-                duration::format(timing.scrape_timeout)
-            ),
+        let scrape = duration::format(timing.scrape_timeout);
+        let why = if blackbox == timing.scrape_timeout {
+            format!("the scrape timeout {scrape}: less Blackbox's --timeout-offset 0.5s, nothing would be left")
+        } else {
+            format!("as Blackbox: the scrape timeout {scrape} less --timeout-offset 0.5s (its default)")
         };
         (duration::format(blackbox), why)
     })
