@@ -113,29 +113,6 @@ fn rules(cli: &Cli, runbook_base: &str) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `outpost import-blackbox`: the TOML on stdout, or every refusal on stderr and
-/// exit 2.
-fn import_blackbox(
-    blackbox_yml: &std::path::Path,
-    scrape: Option<(&std::path::Path, &str)>,
-) -> anyhow::Result<ExitCode> {
-    let scrape = scrape.map(|(file, job)| outpost::import::ScrapeJob { file, job });
-    match outpost::import::import_blackbox(blackbox_yml, scrape) {
-        Ok(text) => {
-            let mut stdout = std::io::stdout().lock();
-            std::io::Write::write_all(&mut stdout, text.as_bytes())
-                .and_then(|()| std::io::Write::flush(&mut stdout))
-                .context("cannot write the TOML to stdout")?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(e) => {
-            eprintln!("{e}");
-            eprintln!("{}: not imported", blackbox_yml.display());
-            Ok(ExitCode::from(2))
-        }
-    }
-}
-
 async fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     let Some(config) = load(cli) else {
         return Ok(ExitCode::FAILURE);
@@ -222,4 +199,27 @@ async fn probe_once(
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// `outpost import-blackbox`: the TOML on stdout, or every refusal on stderr and
+/// exit 2.
+fn import_blackbox(
+    blackbox_yml: &std::path::Path,
+    scrape: Option<(&std::path::Path, &str)>,
+) -> anyhow::Result<ExitCode> {
+    let scrape = scrape.map(|(file, job)| outpost::import::ScrapeJob { file, job });
+    match outpost::import::import_blackbox(blackbox_yml, scrape) {
+        Ok(text) => {
+            let mut stdout = std::io::stdout().lock();
+            std::io::Write::write_all(&mut stdout, text.as_bytes())
+                .and_then(|()| std::io::Write::flush(&mut stdout))
+                .context("cannot write the TOML to stdout")?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            eprintln!("{}: not imported", blackbox_yml.display());
+            Ok(ExitCode::from(2))
+        }
+    }
 }
