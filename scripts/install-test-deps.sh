@@ -49,8 +49,10 @@ esac
 #   systemd                  -> systemd-analyze verify/security, the unit's check
 #   procps                   -> kill, with which the cli tests signal the daemon (a minimal image lacks it)
 #   chromium                 -> a real browser: the status page test loads it headless (--dump-dom)
+#   prometheus-blackbox-exporter -> Blackbox itself, which `import-blackbox`'s round trip probes beside outpost
 want=(build-essential pkg-config python3 python3-venv prometheus prometheus-alertmanager
-  wrk curl ca-certificates dnsmasq-base iproute2 docker-compose systemd procps chromium)
+  wrk curl ca-certificates dnsmasq-base iproute2 docker-compose systemd procps chromium
+  prometheus-blackbox-exporter)
 # Debian 13 folded nginx-light into nginx.
 if [[ $codename == bookworm ]]; then want+=(nginx-light); else want+=(nginx); fi
 want+=("$@")
@@ -73,7 +75,8 @@ fi
 
 # The programs the tests run, found on PATH as files (`kill` is also a shell builtin);
 # nginx and dnsmasq live in /usr/sbin, which a non-login root shell may lack.
-COMMANDS=(cc make python3 kill promtool amtool nginx wrk curl dnsmasq ip docker-compose systemd-analyze chromium)
+COMMANDS=(cc make python3 kill promtool amtool nginx wrk curl dnsmasq ip docker-compose systemd-analyze
+  chromium prometheus-blackbox-exporter)
 for cmd in "${COMMANDS[@]}"; do
   type -P "$cmd" >/dev/null || [[ -x /usr/sbin/$cmd ]] ||
     die "'$cmd' is not on PATH after the install"
@@ -116,5 +119,6 @@ say "promtool $(promtool --version 2>&1 | sed -n '1s/^promtool, version \([^ ]*\
   "amtool $(amtool --version 2>&1 | sed -n '1s/^amtool, version \([^ ]*\).*/\1/p')," \
   "dnsmasq $(PATH=$PATH:/usr/sbin dnsmasq --version | sed -n '1s/^Dnsmasq version \([^ ]*\).*/\1/p')," \
   "$(chromium --version 2>/dev/null | sed -n '1s/^Chromium \([^ ]*\).*/chromium \1/p')," \
+  "blackbox_exporter $(prometheus-blackbox-exporter --version 2>&1 | sed -n '1s/^blackbox_exporter, version \([^ ]*\).*/\1/p')," \
   "$(.venv/bin/python --version), moto $(.venv/bin/python -c 'import importlib.metadata as m; print(m.version("moto"))')," \
   "$(rustc --version | cut -d' ' -f1-2)"

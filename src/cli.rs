@@ -78,6 +78,19 @@ pub enum Command {
         #[arg(long, default_value = "docs/runbooks.md")]
         runbook_base: String,
     },
+    /// Print a Blackbox Exporter configuration as outpost TOML: every module, and
+    /// with --scrape-config and --job, [[probes]] from that job's static targets.
+    /// Options outpost lacks are refused (exit 2), each named with its line.
+    ImportBlackbox {
+        /// Blackbox Exporter's configuration (blackbox.yml).
+        blackbox_yml: PathBuf,
+        /// Prometheus' configuration holding the job that scrapes Blackbox's /probe.
+        #[arg(long, value_name = "PROMETHEUS_YML", requires = "job")]
+        scrape_config: Option<PathBuf>,
+        /// The job (job_name) of --scrape-config whose static_configs targets become [[probes]].
+        #[arg(long, value_name = "NAME", requires = "scrape_config")]
+        job: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -24,6 +24,7 @@
 //! - [`server`]: the HTTP endpoints and the status page; [`app`]: shared state and reloads;
 //!   [`daemon`]: the assembly, signals and shutdown; [`cli`]: the command line.
 //! - [`slo_rules`]: `outpost rules`, the Prometheus rules of the `[[slos]]` entries.
+//! - [`import`]: `outpost import-blackbox`, a Blackbox Exporter configuration as TOML.
 //! - `fuzzing` (hidden): entry points of `fuzz/`'s targets into private parsers.
 //!
 //! Seams for what comes next: a prober is a module under `probe/` exporting the
@@ -41,6 +42,7 @@ pub mod daemon;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod history;
+pub mod import;
 pub mod metrics;
 pub mod probe;
 pub mod probe_thread;

@@ -34,6 +34,11 @@ fn main() -> ExitCode {
                 timeout,
             }) => probe_once(&cli, target, module, *timeout).await,
             Some(Command::Rules { runbook_base }) => rules(&cli, runbook_base),
+            Some(Command::ImportBlackbox {
+                blackbox_yml,
+                scrape_config,
+                job,
+            }) => import_blackbox(blackbox_yml, scrape_config.as_deref().zip(job.as_deref())),
         }
     });
     match result {
@@ -194,4 +199,27 @@ async fn probe_once(
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// `outpost import-blackbox`: the TOML on stdout, or every refusal on stderr and
+/// exit 2.
+fn import_blackbox(
+    blackbox_yml: &std::path::Path,
+    scrape: Option<(&std::path::Path, &str)>,
+) -> anyhow::Result<ExitCode> {
+    let scrape = scrape.map(|(file, job)| outpost::import::ScrapeJob { file, job });
+    match outpost::import::import_blackbox(blackbox_yml, scrape) {
+        Ok(text) => {
+            let mut stdout = std::io::stdout().lock();
+            std::io::Write::write_all(&mut stdout, text.as_bytes())
+                .and_then(|()| std::io::Write::flush(&mut stdout))
+                .context("cannot write the TOML to stdout")?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            eprintln!("{}: not imported", blackbox_yml.display());
+            Ok(ExitCode::from(2))
+        }
+    }
 }

@@ -24,6 +24,7 @@ mod http_options;
 mod http_probe;
 mod http_proxy;
 mod icmp_probe;
+mod import_blackbox;
 mod listener_auth;
 mod listener_limits;
 mod metrics_stream;
