@@ -11,6 +11,13 @@ use outpost::daemon::{self, Daemon, Options};
 use outpost::probe::{self, ProbeContext};
 use tokio_util::sync::CancellationToken;
 
+/// One exit-code rule for every subcommand, so scripts and units can tell a
+/// failing target from a broken invocation: 0 success; 1 a probe failed
+/// (`outpost probe`) or the daemon failed at run time (cannot listen ...); 2 bad
+/// usage or a bad configuration, the code clap already uses for usage errors.
+const EXIT_FAILED: u8 = 1;
+const EXIT_USAGE: u8 = 2;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(&cli);
@@ -21,7 +28,7 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("outpost: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
+            return ExitCode::from(EXIT_FAILED);
         }
     };
     let result = runtime.block_on(async {
@@ -40,7 +47,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("outpost: {e:#}");
-            ExitCode::FAILURE
+            ExitCode::from(EXIT_FAILED)
         }
     }
 }
@@ -88,7 +95,7 @@ fn check(cli: &Cli) -> ExitCode {
             );
             ExitCode::SUCCESS
         }
-        None => ExitCode::FAILURE,
+        None => ExitCode::from(EXIT_USAGE),
     }
 }
 
@@ -96,7 +103,7 @@ fn check(cli: &Cli) -> ExitCode {
 /// `check` prints them.
 fn rules(cli: &Cli, runbook_base: &str) -> anyhow::Result<ExitCode> {
     let Some(config) = load(cli) else {
-        return Ok(ExitCode::FAILURE);
+        return Ok(ExitCode::from(EXIT_USAGE));
     };
     let text = outpost::slo_rules::render(&config, runbook_base);
     // Written, not print!ed: a closed pipe (`outpost rules | head`) is an error
@@ -110,7 +117,7 @@ fn rules(cli: &Cli, runbook_base: &str) -> anyhow::Result<ExitCode> {
 
 async fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     let Some(config) = load(cli) else {
-        return Ok(ExitCode::FAILURE);
+        return Ok(ExitCode::from(EXIT_USAGE));
     };
     let signals = daemon::Signals::register().context("cannot install signal handlers")?;
     let listener = bind(&cli.listen).await?;
@@ -166,14 +173,15 @@ async fn probe_once(
     timeout: Option<std::time::Duration>,
 ) -> anyhow::Result<ExitCode> {
     let Some(config) = load(cli) else {
-        return Ok(ExitCode::from(2));
+        return Ok(ExitCode::from(EXIT_USAGE));
     };
     let Some(module) = config.module(module_name) else {
         let known: Vec<&str> = config.modules.keys().map(String::as_str).collect();
-        anyhow::bail!(
-            "unknown module {module_name:?}; modules defined: {}",
+        eprintln!(
+            "outpost: unknown module {module_name:?}; modules defined: {}",
             known.join(", ")
         );
+        return Ok(ExitCode::from(EXIT_USAGE));
     };
     let timeout = timeout
         .or(module.timeout)
@@ -192,6 +200,6 @@ async fn probe_once(
     Ok(if report.success {
         ExitCode::SUCCESS
     } else {
-        ExitCode::FAILURE
+        ExitCode::from(EXIT_FAILED)
     })
 }

@@ -50,7 +50,7 @@ fn check_accepts_the_shipped_config_with_a_summary() {
 }
 
 #[test]
-fn check_lists_every_error_with_its_position_and_exits_1() {
+fn check_lists_every_error_with_its_position_and_exits_2() {
     let (_dir, path) = write_config(
         "[modules.m]\nprober = \"http\"\n\n[[probes]]\nname = \"a\"\nmodule = \"nope\"\ntarget = \"http://127.0.0.1/\"\ninterval = \"0s\"\n",
     );
@@ -60,7 +60,7 @@ fn check_lists_every_error_with_its_position_and_exits_1() {
         .arg(&path)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     let p = path.display();
     assert!(
@@ -80,15 +80,15 @@ fn check_reports_a_missing_file_without_panicking() {
         .args(["check", "--config", "/nonexistent/probes.toml"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/probes.toml"));
 }
 
-/// Malformed files of every kind are refused with a message and exit 1: binary junk,
+/// Malformed files of every kind are refused with a message and exit 2: binary junk,
 /// a truncated table, a negative duration, an unknown enum value, a bad regex, a
 /// wrong type, and a plain-text password where a bcrypt hash belongs.
 #[test]
-fn check_refuses_malformed_configs_with_a_message_and_exit_1() {
+fn check_refuses_malformed_configs_with_a_message_and_exit_2() {
     let junk: Vec<u8> = (0..4096u32)
         .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
         .collect();
@@ -113,13 +113,57 @@ fn check_refuses_malformed_configs_with_a_message_and_exit_1() {
             .output()
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "{want}: {stderr}");
+        assert_eq!(out.status.code(), Some(2), "{want}: {stderr}");
         assert!(stderr.contains(want), "{want}: {stderr}");
         assert!(
             !stderr.contains("panicked") && !stderr.contains("hunter2"),
             "{stderr}"
         );
     }
+}
+
+/// One exit-code rule in every subcommand: 2 for bad usage and bad configuration
+/// (the code clap gives usage errors), whatever the subcommand; 1 is kept for a
+/// probe that failed (`probe_subcommand_prints_a_trace_and_sets_the_exit_code`).
+#[test]
+fn bad_config_and_bad_usage_exit_2_in_every_subcommand() {
+    let (_dir, bad) = write_config("[modules.m]\nprober = \"gopher\"\n");
+    let (_dir2, good) = write_config("[modules.m]\nprober = \"http\"\n");
+    let run = |args: &[&str], config: &std::path::Path| {
+        let out = Command::new(BIN)
+            .args(args)
+            .arg("--config")
+            .arg(config)
+            .env_remove("OUTPOST_CONFIG")
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // The daemon (`run`, and the bare invocation) must refuse to start, not serve.
+    let daemon = ["--listen", "127.0.0.1:0"];
+    for args in [
+        &["check"][..],
+        &["probe", "http://127.0.0.1:1/"],
+        &["run", daemon[0], daemon[1]],
+        &daemon,
+        &["rules"],
+    ] {
+        let (code, stderr) = run(args, &bad);
+        assert_eq!(code, Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("invalid prober \"gopher\""),
+            "{args:?}: {stderr}"
+        );
+    }
+    let (code, stderr) = run(&["probe", "-m", "nope", "http://127.0.0.1:1/"], &good);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("unknown module \"nope\""), "{stderr}");
+    let (code, stderr) = run(&["check", "--no-such-flag"], &good);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("--no-such-flag"), "{stderr}");
 }
 
 /// Starts the binary on 127.0.0.1:0 and reads the bound address from its log.
@@ -380,7 +424,7 @@ window = "28d"
 }
 
 #[test]
-fn rules_refuses_a_bad_slo_with_its_position_and_exit_1() {
+fn rules_refuses_a_bad_slo_with_its_position_and_exit_2() {
     let (_dir, path) = write_config(
         "[[slos]]\nname = \"edge\"\nsli = \"alb\"\nobjective = 99.9\nlatency = \"1s\"\n",
     );
@@ -390,7 +434,7 @@ fn rules_refuses_a_bad_slo_with_its_position_and_exit_1() {
         .arg(&path)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(
         out.stdout.is_empty(),
         "{}",

@@ -539,7 +539,7 @@ fn web_config_file_and_server_tables_together_are_refused() {
         web.display()
     );
     assert!(errors.starts_with(&want), "want {want}\ngot  {errors}");
-    // Through the binary: the flag, `check`, exit code 1.
+    // Through the binary: the flag, `check`, exit code 2 (a bad configuration).
     let out = Command::new(BIN)
         .arg("check")
         .arg("--config")
@@ -548,7 +548,7 @@ fn web_config_file_and_server_tables_together_are_refused() {
         .arg(&web)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains(&want), "{stderr}");
 }
