@@ -1,6 +1,7 @@
 //! Command-line interface: `outpost [run] | check | probe TARGET | rules`.
 
-use std::path::PathBuf;
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -12,14 +13,12 @@ use clap::{Parser, Subcommand, ValueEnum};
     about = "Synthetic prober for Prometheus, Blackbox Exporter compatible"
 )]
 pub struct Cli {
-    /// Configuration file.
-    #[arg(
-        long,
-        global = true,
-        default_value = "probes.toml",
-        env = "OUTPOST_CONFIG"
-    )]
-    pub config: PathBuf,
+    /// Configuration file [default: $OUTPOST_CONFIG, else ./probes.toml, else
+    /// /etc/outpost/probes.toml, the first that exists].
+    // No clap `env`: whether the path came from the flag, the environment or the
+    // search decides the message when it is missing (see `resolve_config`).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
     /// Address to serve /metrics, /probe and the rest on (":9465" = every interface).
     #[arg(long, global = true, default_value = ":9465", env = "OUTPOST_LISTEN")]
     pub listen: String,
@@ -78,6 +77,67 @@ pub enum Command {
         #[arg(long, default_value = "docs/runbooks.md")]
         runbook_base: String,
     },
+}
+
+/// Where the configuration is looked for when neither `--config` nor
+/// `OUTPOST_CONFIG` names it, in order: the working directory (a checkout, a
+/// container's WORKDIR), then where packages and deploy/ install it.
+pub const CONFIG_SEARCH_PATH: &[&str] = &["probes.toml", "/etc/outpost/probes.toml"];
+
+/// The environment variable that names the configuration when `--config` does not.
+pub const CONFIG_ENV: &str = "OUTPOST_CONFIG";
+
+/// No configuration file to read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigPathError {
+    /// The path given by `by` (`--config` or `OUTPOST_CONFIG`) does not exist.
+    #[error("{}: no such file (given by {by})", path.display())]
+    Missing { path: PathBuf, by: &'static str },
+    /// Nothing given, and none of the search path exists.
+    #[error(
+        "no configuration file: --config not given, {CONFIG_ENV} not set, and none of {tried} exists \
+         (hint: pass --config PATH or set {CONFIG_ENV})"
+    )]
+    NotFound { tried: String },
+}
+
+/// The configuration file to read: `--config`, else `OUTPOST_CONFIG` (empty counts as
+/// unset, as an empty line in an EnvironmentFile leaves it), else the first of
+/// `search` that exists. A path given by the flag or the environment is used only
+/// if it exists; one whose existence cannot be told (a directory that cannot be
+/// read) is used, so that loading it names the real I/O error.
+pub fn resolve_config(
+    flag: Option<&Path>,
+    env: Option<&OsStr>,
+    search: &[&str],
+) -> Result<PathBuf, ConfigPathError> {
+    let given = match (flag, env.filter(|v| !v.is_empty())) {
+        (Some(path), _) => Some((path.to_path_buf(), "--config")),
+        (None, Some(path)) => Some((PathBuf::from(path), CONFIG_ENV)),
+        (None, None) => None,
+    };
+    if let Some((path, by)) = given {
+        return match path.try_exists() {
+            Ok(false) => Err(ConfigPathError::Missing { path, by }),
+            Ok(true) | Err(_) => Ok(path),
+        };
+    }
+    for candidate in search {
+        let path = PathBuf::from(candidate);
+        if path.try_exists().unwrap_or(true) {
+            return Ok(path);
+        }
+    }
+    let tried: Vec<String> = search
+        .iter()
+        .map(|c| match Path::new(c).is_relative() {
+            true => format!("./{c}"),
+            false => (*c).to_string(),
+        })
+        .collect();
+    Err(ConfigPathError::NotFound {
+        tried: tried.join(", "),
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -184,9 +244,55 @@ mod tests {
         let cli = cli
             .as_ref()
             .map(|c| (c.config.clone(), c.listen.clone(), c.command.is_none()));
+        assert_eq!(cli, Ok((None, ":9465".to_string(), true)));
+    }
+
+    #[test]
+    fn config_is_the_flag_then_the_environment_then_the_search_path() {
+        let dir = tempfile::tempdir().map_err(|e| e.to_string());
+        let Ok(dir) = dir else {
+            panic!("no temp dir: {dir:?}")
+        };
+        let file = |name: &str| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, "").map(|()| path)
+        };
+        let (Ok(a), Ok(b), Ok(c)) = (file("a.toml"), file("b.toml"), file("c.toml")) else {
+            panic!("cannot write into {}", dir.path().display())
+        };
+        let missing = dir.path().join("missing.toml");
+        let (a_os, b_os) = (a.as_os_str(), b.as_os_str());
+        let s = |p: &Path| p.to_str().map(str::to_string).unwrap_or_default();
+        let (c_str, missing_str) = (s(&c), s(&missing));
+        let search = [missing_str.as_str(), c_str.as_str()];
+        let resolve = |flag: Option<&Path>, env: Option<&OsStr>| resolve_config(flag, env, &search);
+        assert_eq!(resolve(Some(&a), Some(b_os)), Ok(a.clone()));
+        assert_eq!(resolve(None, Some(b_os)), Ok(b.clone()));
+        // An empty OUTPOST_CONFIG is unset; the first existing search entry wins.
+        assert_eq!(resolve(None, Some(OsStr::new(""))), Ok(c.clone()));
+        assert_eq!(resolve(None, None), Ok(c.clone()));
+        // Given and missing: an error naming it and who gave it, never a fallback.
         assert_eq!(
-            cli,
-            Ok((PathBuf::from("probes.toml"), ":9465".to_string(), true))
+            resolve(Some(&missing), Some(a_os)),
+            Err(ConfigPathError::Missing {
+                path: missing.clone(),
+                by: "--config"
+            })
+        );
+        let err = resolve(None, Some(missing.as_os_str())).map_err(|e| e.to_string());
+        assert_eq!(
+            err,
+            Err(format!(
+                "{missing_str}: no such file (given by OUTPOST_CONFIG)"
+            ))
+        );
+        let none = resolve_config(None, None, &["nope.toml", &missing_str]);
+        assert_eq!(
+            none.map_err(|e| e.to_string()),
+            Err(format!(
+                "no configuration file: --config not given, OUTPOST_CONFIG not set, and none of \
+                 ./nope.toml, {missing_str} exists (hint: pass --config PATH or set OUTPOST_CONFIG)"
+            ))
         );
     }
 

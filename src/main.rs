@@ -65,14 +65,28 @@ fn init_logging(cli: &Cli) {
     }
 }
 
+/// The configuration `--config`, `OUTPOST_CONFIG` or the search path names, loaded
+/// and validated; `None` after printing why not (every error, or where it looked).
 fn load(cli: &Cli) -> Option<Config> {
-    match Config::load_with(&cli.config, cli.web_config_file.as_deref()) {
+    let env = std::env::var_os(outpost::cli::CONFIG_ENV);
+    let path = match outpost::cli::resolve_config(
+        cli.config.as_deref(),
+        env.as_deref(),
+        outpost::cli::CONFIG_SEARCH_PATH,
+    ) {
+        Ok(path) => path,
+        Err(e) => {
+            eprintln!("outpost: {e}");
+            return None;
+        }
+    };
+    match Config::load_with(&path, cli.web_config_file.as_deref()) {
         Ok(c) => Some(c),
         Err(errors) => {
             eprintln!("{errors}");
             eprintln!(
                 "{}: {} error(s); not started",
-                cli.config.display(),
+                path.display(),
                 errors.0.len()
             );
             None
@@ -89,7 +103,7 @@ fn check(cli: &Cli) -> ExitCode {
             }
             println!(
                 "{}: OK: {} modules, {} probes",
-                cli.config.display(),
+                c.source.display(),
                 c.modules.len(),
                 c.probes.len()
             );
@@ -126,7 +140,7 @@ async fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     }
     tracing::info!(
         address = %listener.local_addr().map_or_else(|_| cli.listen.clone(), |a| a.to_string()),
-        config = %cli.config.display(),
+        config = %config.source.display(),
         probes = config.probes.len(),
         version = env!("CARGO_PKG_VERSION"),
         "outpost started"

@@ -122,6 +122,101 @@ fn check_refuses_malformed_configs_with_a_message_and_exit_2() {
     }
 }
 
+/// Without `--config`: `OUTPOST_CONFIG`, then `./probes.toml`, then
+/// `/etc/outpost/probes.toml`; a path given and missing is an error naming it, and
+/// nothing found lists the paths tried. Each run has its own working directory.
+#[test]
+fn config_is_found_as_an_operator_expects() {
+    // /probe closed: no warning on stderr beside the summary.
+    let closed = "[server.probe_endpoint]\nenabled = false\n";
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("probes.toml"),
+        format!("{closed}[modules.a]\nprober = \"http\"\n"),
+    )
+    .unwrap();
+    let other = dir.path().join("other.toml");
+    std::fs::write(
+        &other,
+        format!("{closed}[modules.a]\nprober = \"http\"\n[modules.b]\nprober = \"tcp\"\n"),
+    )
+    .unwrap();
+    let empty = tempfile::tempdir().unwrap();
+    let check = |cwd: &std::path::Path, env: Option<&std::path::Path>, args: &[&str]| {
+        let mut cmd = Command::new(BIN);
+        cmd.arg("check")
+            .args(args)
+            .current_dir(cwd)
+            .env_remove("OUTPOST_CONFIG");
+        if let Some(path) = env {
+            cmd.env("OUTPOST_CONFIG", path);
+        }
+        let out = cmd.output().unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.code(), text.trim().to_string())
+    };
+    let found = |path: &std::path::Path, modules: usize| {
+        (
+            Some(0),
+            format!("{}: OK: {modules} modules, 0 probes", path.display()),
+        )
+    };
+    // ./probes.toml of the working directory.
+    assert_eq!(
+        check(dir.path(), None, &[]),
+        found("probes.toml".as_ref(), 1)
+    );
+    // OUTPOST_CONFIG before it; --config before both.
+    assert_eq!(check(dir.path(), Some(&other), &[]), found(&other, 2));
+    let here = dir.path().join("probes.toml");
+    let flag = ["--config", here.to_str().unwrap()];
+    assert_eq!(check(empty.path(), Some(&other), &flag), found(&here, 1));
+    // Given and missing: named, with who named it; no fallback to ./probes.toml.
+    let missing = dir.path().join("missing.toml");
+    let (code, text) = check(dir.path(), None, &["--config", missing.to_str().unwrap()]);
+    assert_eq!(
+        (code, text),
+        (
+            Some(2),
+            format!(
+                "outpost: {}: no such file (given by --config)",
+                missing.display()
+            )
+        )
+    );
+    let (code, text) = check(dir.path(), Some(&missing), &[]);
+    assert_eq!(
+        (code, text),
+        (
+            Some(2),
+            format!(
+                "outpost: {}: no such file (given by OUTPOST_CONFIG)",
+                missing.display()
+            )
+        )
+    );
+    // Nothing given, nothing in the working directory: the packaged path, if this
+    // host has one, else an error listing every path tried.
+    let system = std::path::Path::new("/etc/outpost/probes.toml");
+    let (code, text) = check(empty.path(), None, &[]);
+    if system.exists() {
+        assert!(text.starts_with("/etc/outpost/probes.toml"), "{text}");
+    } else {
+        assert_eq!(
+            (code, text.as_str()),
+            (
+                Some(2),
+                "outpost: no configuration file: --config not given, OUTPOST_CONFIG not set, and none of \
+                 ./probes.toml, /etc/outpost/probes.toml exists (hint: pass --config PATH or set OUTPOST_CONFIG)"
+            )
+        );
+    }
+}
+
 /// One exit-code rule in every subcommand: 2 for bad usage and bad configuration
 /// (the code clap gives usage errors), whatever the subcommand; 1 is kept for a
 /// probe that failed (`probe_subcommand_prints_a_trace_and_sets_the_exit_code`).
