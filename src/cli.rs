@@ -1,60 +1,107 @@
-//! Command-line interface: `outpost [run] | check | probe TARGET | rules`.
+//! Command-line interface: `outpost [run] | check | probe TARGET | rules`, each
+//! subcommand with only the flags it uses.
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::error::ErrorKind;
+use clap::parser::ValueSource;
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
+/// The command line. Flags fall in three sets, each shown only where it applies:
+/// [`GlobalArgs`] (every subcommand), [`DaemonArgs`] (`run`, and `outpost` with no
+/// subcommand, which runs the daemon) and each subcommand's own.
 #[derive(Debug, Parser)]
 #[command(
     name = "outpost",
     version,
-    about = "Synthetic prober for Prometheus, Blackbox Exporter compatible"
+    about = "Synthetic prober and AWS scraper for Prometheus, Blackbox Exporter compatible",
+    after_help = "Without a subcommand, outpost runs the daemon (as `outpost run`).\n\
+                  Exit codes: 0 success; 1 a probe failed, or the daemon failed at run time; \
+                  2 bad usage or a bad configuration."
 )]
 pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// The daemon's flags for the bare invocation; `outpost run` has its own copy.
+    #[command(flatten)]
+    pub daemon: DaemonArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Flags every subcommand takes.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
     /// Configuration file [default: $OUTPOST_CONFIG, else ./probes.toml, else
     /// /etc/outpost/probes.toml, the first that exists].
     // No clap `env`: whether the path came from the flag, the environment or the
     // search decides the message when it is missing (see `resolve_config`).
     #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
-    /// Address to serve /metrics, /probe and the rest on (":9465" = every interface).
-    #[arg(long, global = true, default_value = ":9465", env = "OUTPOST_LISTEN")]
-    pub listen: String,
-    /// exporter-toolkit's web config YAML (TLS and basic auth of the listener), as
-    /// every Prometheus exporter takes it; instead of [server.tls_server_config] and
-    /// [server.basic_auth_users]. Re-read on every reload.
-    #[arg(
-        long = "web.config.file",
-        global = true,
-        value_name = "PATH",
-        env = "OUTPOST_WEB_CONFIG"
-    )]
-    pub web_config_file: Option<PathBuf>,
     /// Log format.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
     /// Log level (error, warn, info, debug, trace) or a tracing filter directive.
     #[arg(long, global = true, default_value = "info", env = "OUTPOST_LOG_LEVEL")]
     pub log_level: String,
+}
+
+/// The daemon's flags: `outpost run`'s, and the bare `outpost`'s.
+#[derive(Debug, Clone, PartialEq, Args)]
+pub struct DaemonArgs {
+    /// Address to serve /metrics, /probe and the rest on (":9465" = every interface).
+    #[arg(long, default_value = DEFAULT_LISTEN, env = "OUTPOST_LISTEN")]
+    pub listen: String,
+    /// exporter-toolkit's web config YAML (TLS and basic auth of the listener), as
+    /// every Prometheus exporter takes it; instead of [server.tls_server_config] and
+    /// [server.basic_auth_users]. Re-read on every reload.
+    #[arg(
+        long = "web.config.file",
+        value_name = "PATH",
+        env = "OUTPOST_WEB_CONFIG"
+    )]
+    pub web_config_file: Option<PathBuf>,
     /// Reload when the configuration file changes, checking this often (e.g. "30s").
-    #[arg(long, global = true, value_parser = parse_duration)]
+    #[arg(long, value_parser = parse_duration)]
     pub watch_config: Option<Duration>,
     /// Run only shard INDEX of COUNT replicas' probes (e.g. "2/3"); overrides the
     /// configuration's `server.shard`.
-    #[arg(long, global = true, env = "OUTPOST_SHARD")]
+    #[arg(long, env = "OUTPOST_SHARD")]
     pub shard: Option<crate::shard::Shard>,
-    #[command(subcommand)]
-    pub command: Option<Command>,
 }
+
+/// `outpost check`'s flags.
+#[derive(Debug, Clone, PartialEq, Args)]
+pub struct CheckArgs {
+    /// exporter-toolkit's web config YAML the daemon will be given: checked with the
+    /// configuration (pass the daemon's, as its ExecStartPre does).
+    #[arg(
+        long = "web.config.file",
+        value_name = "PATH",
+        env = "OUTPOST_WEB_CONFIG"
+    )]
+    pub web_config_file: Option<PathBuf>,
+    /// The daemon's listen address, for the warning about an open /probe: not a flag
+    /// of `check` (it serves nothing); `OUTPOST_LISTEN` when unset, as the daemon.
+    #[arg(skip)]
+    pub listen: Option<String>,
+}
+
+/// What `--listen` is when neither the flag nor `OUTPOST_LISTEN` sets it.
+pub const DEFAULT_LISTEN: &str = ":9465";
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the daemon (the default).
-    Run,
+    Run(DaemonArgs),
     /// Validate the configuration; print every error with file:line:col.
-    Check,
+    ///
+    /// Exits 0 with a summary, or 2 with every error. Warns (the exit code stays 0)
+    /// when /probe would be open to anyone, judged on the address the daemon
+    /// listens on: OUTPOST_LISTEN, else :9465.
+    Check(CheckArgs),
     /// Probe TARGET once with a module of the configuration and print a trace.
     Probe {
         /// What to probe, in the form the module's prober takes.
@@ -77,6 +124,66 @@ pub enum Command {
         #[arg(long, default_value = "docs/runbooks.md")]
         runbook_base: String,
     },
+}
+
+impl Cli {
+    /// Parses `std::env::args`, exiting as clap does (code 2) on bad usage.
+    pub fn parse_args() -> Cli {
+        Cli::try_parse_args_from(std::env::args_os()).unwrap_or_else(|e| e.exit())
+    }
+
+    /// As [`Cli::parse_args`] from `args`. Besides clap's own checks: a daemon flag
+    /// written before a subcommand other than the daemon's (`outpost --listen X
+    /// check`) is an error, not silently ignored.
+    pub fn try_parse_args_from<I, T>(args: I) -> Result<Cli, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let mut cmd = Cli::command();
+        let matches = cmd.try_get_matches_from_mut(args)?;
+        let cli = Cli::from_arg_matches(&matches)?;
+        let Some(sub) = matches.subcommand_name() else {
+            return Ok(cli);
+        };
+        // The top level's own flags are the daemon's; global ones are everyone's.
+        // Only the command line counts: OUTPOST_LISTEN in the environment of
+        // `outpost check` is the daemon's setting, not a mistake.
+        let misplaced = cmd.get_arguments().find(|arg| {
+            !arg.is_global_set()
+                && matches.value_source(arg.get_id().as_str()) == Some(ValueSource::CommandLine)
+        });
+        match misplaced {
+            Some(arg) => {
+                let flag = arg.get_long().unwrap_or(arg.get_id().as_str());
+                Err(cmd.error(
+                    ErrorKind::ArgumentConflict,
+                    format!(
+                        "--{flag} is a flag of the daemon, not of `outpost {sub}`: \
+                         write `outpost run --{flag} ...`, or `outpost --{flag} ...` without a subcommand"
+                    ),
+                ))
+            }
+            None => Ok(cli),
+        }
+    }
+
+    /// The subcommand to run: the one given, else the daemon with the top-level flags.
+    pub fn into_command(self) -> (GlobalArgs, Command) {
+        let command = self.command.unwrap_or(Command::Run(self.daemon));
+        (self.global, command)
+    }
+}
+
+impl CheckArgs {
+    /// The address the warning about an open /probe judges: the daemon's
+    /// `--listen` when known, else `OUTPOST_LISTEN`, else the default.
+    pub fn listen(&self) -> String {
+        self.listen
+            .clone()
+            .or_else(|| std::env::var("OUTPOST_LISTEN").ok())
+            .unwrap_or_else(|| DEFAULT_LISTEN.to_string())
+    }
 }
 
 /// Where the configuration is looked for when neither `--config` nor
@@ -240,11 +347,130 @@ mod tests {
 
     #[test]
     fn bare_invocation_is_run_with_defaults() {
-        let cli = Cli::try_parse_from(["outpost"]).map_err(|e| e.to_string());
-        let cli = cli
-            .as_ref()
-            .map(|c| (c.config.clone(), c.listen.clone(), c.command.is_none()));
-        assert_eq!(cli, Ok((None, ":9465".to_string(), true)));
+        let cli = Cli::try_parse_args_from(["outpost"]).map_err(|e| e.to_string());
+        let cli = cli.map(|c| c.into_command()).map(|(g, c)| (g.config, c));
+        let Ok((config, Command::Run(daemon))) = cli else {
+            panic!("not the daemon: {cli:?}")
+        };
+        assert_eq!((config, daemon.listen.as_str()), (None, ":9465"));
+    }
+
+    /// `outpost [run]`'s flags, parsed from `args` with `--config c.toml`.
+    fn daemon_args(args: &[&str]) -> Result<DaemonArgs, String> {
+        let args = ["outpost", "--config", "c.toml"].iter().chain(args);
+        match Cli::try_parse_args_from(args).map(Cli::into_command) {
+            Ok((global, Command::Run(daemon))) if global.config == Some("c.toml".into()) => {
+                Ok(daemon)
+            }
+            Ok(other) => Err(format!("not the daemon with c.toml: {other:?}")),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    #[test]
+    fn bare_invocation_takes_every_daemon_flag_as_run_does() {
+        let flags = [
+            "--listen",
+            "127.0.0.1:1",
+            "--web.config.file",
+            "web.yml",
+            "--watch-config",
+            "30s",
+            "--shard",
+            "2/3",
+        ];
+        let want = DaemonArgs {
+            listen: "127.0.0.1:1".into(),
+            web_config_file: Some("web.yml".into()),
+            watch_config: Some(Duration::from_secs(30)),
+            shard: crate::shard::Shard::new(2, 3),
+        };
+        assert_eq!(daemon_args(&flags), Ok(want.clone()));
+        let run: Vec<&str> = ["run"].iter().chain(&flags).copied().collect();
+        assert_eq!(daemon_args(&run), Ok(want));
+    }
+
+    #[test]
+    fn daemon_flags_belong_to_the_daemon_alone() {
+        let parse = |args: &[&str]| {
+            Cli::try_parse_args_from(args)
+                .map(|_| ())
+                .map_err(|e| (e.kind(), e.to_string()))
+        };
+        // Before another subcommand: refused, not ignored.
+        let err = parse(&["outpost", "--listen", "127.0.0.1:1", "check"]);
+        let Err((kind, text)) = err else {
+            panic!("accepted")
+        };
+        assert_eq!(kind, ErrorKind::ArgumentConflict);
+        assert!(
+            text.contains("--listen is a flag of the daemon, not of `outpost check`"),
+            "{text}"
+        );
+        // After it: not one of its flags.
+        for args in [
+            &["outpost", "check", "--listen", "x"][..],
+            &["outpost", "check", "--shard", "1/2"],
+            &["outpost", "probe", "--watch-config", "1s", "http://a"],
+            &["outpost", "probe", "--web.config.file", "w.yml", "http://a"],
+            &["outpost", "rules", "--listen", "x"],
+        ] {
+            assert_eq!(
+                parse(args).map_err(|(kind, _)| kind),
+                Err(ErrorKind::UnknownArgument),
+                "{args:?}"
+            );
+        }
+        // Global flags go anywhere.
+        assert_eq!(
+            parse(&["outpost", "--config", "c.toml", "probe", "http://a"]),
+            Ok(())
+        );
+        assert_eq!(
+            parse(&["outpost", "probe", "http://a", "--log-level", "debug"]),
+            Ok(())
+        );
+        assert_eq!(
+            parse(&["outpost", "check", "--web.config.file", "w.yml"]),
+            Ok(())
+        );
+    }
+
+    /// Each subcommand's help lists the flags it uses and no other.
+    #[test]
+    fn each_help_lists_only_its_own_flags() {
+        let help = |sub: Option<&str>| {
+            let mut cmd = Cli::command();
+            cmd.build();
+            let cmd = match sub {
+                Some(name) => cmd.find_subcommand_mut(name).map(|c| c.render_long_help()),
+                None => Some(cmd.render_long_help()),
+            };
+            cmd.map(|h| h.to_string()).unwrap_or_default()
+        };
+        let daemon = ["--listen", "--web.config.file", "--watch-config", "--shard"];
+        let global = ["--config", "--log-level", "--log-format"];
+        let cases: [(Option<&str>, &[&str], &[&str]); 5] = [
+            (None, &daemon, &[]),
+            (Some("run"), &daemon, &[]),
+            (
+                Some("check"),
+                &["--web.config.file"],
+                &["--listen", "--watch-config", "--shard"],
+            ),
+            (Some("probe"), &["--module", "--timeout"], &daemon),
+            (Some("rules"), &["--runbook-base"], &daemon),
+        ];
+        for (sub, present, absent) in cases {
+            let text = help(sub);
+            for flag in global.iter().chain(present) {
+                assert!(text.contains(flag), "{sub:?} lacks {flag}:\n{text}");
+            }
+            for flag in absent {
+                assert!(!text.contains(flag), "{sub:?} shows {flag}:\n{text}");
+            }
+        }
+        assert!(help(None).contains("AWS scraper"));
     }
 
     #[test]
@@ -315,7 +541,7 @@ mod tests {
 
     #[test]
     fn rules_subcommand_takes_a_runbook_base() {
-        let base = |args: &[&str]| match Cli::try_parse_from(args).map(|c| c.command) {
+        let base = |args: &[&str]| match Cli::try_parse_args_from(args).map(|c| c.command) {
             Ok(Some(Command::Rules { runbook_base })) => runbook_base,
             other => panic!("unexpected parse: {other:?}"),
         };
@@ -335,7 +561,7 @@ mod tests {
 
     #[test]
     fn probe_subcommand_takes_target_and_module() {
-        let cli = Cli::try_parse_from([
+        let cli = Cli::try_parse_args_from([
             "outpost",
             "--config",
             "x.toml",

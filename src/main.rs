@@ -4,8 +4,7 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::Parser;
-use outpost::cli::{listen_addresses, Cli, Command, LogFormat};
+use outpost::cli::{listen_addresses, CheckArgs, Cli, Command, DaemonArgs, GlobalArgs, LogFormat};
 use outpost::config::Config;
 use outpost::daemon::{self, Daemon, Options};
 use outpost::probe::{self, ProbeContext};
@@ -19,8 +18,8 @@ const EXIT_FAILED: u8 = 1;
 const EXIT_USAGE: u8 = 2;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    init_logging(&cli);
+    let (global, command) = Cli::parse_args().into_command();
+    init_logging(&global);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -32,15 +31,15 @@ fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(async {
-        match &cli.command {
-            None | Some(Command::Run) => run(&cli).await,
-            Some(Command::Check) => Ok(check(&cli)),
-            Some(Command::Probe {
+        match &command {
+            Command::Run(daemon) => run(&global, daemon).await,
+            Command::Check(args) => Ok(check(&global, args)),
+            Command::Probe {
                 target,
                 module,
                 timeout,
-            }) => probe_once(&cli, target, module, *timeout).await,
-            Some(Command::Rules { runbook_base }) => rules(&cli, runbook_base),
+            } => probe_once(&global, target, module, *timeout).await,
+            Command::Rules { runbook_base } => rules(&global, runbook_base),
         }
     });
     match result {
@@ -52,7 +51,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging(cli: &Cli) {
+fn init_logging(cli: &GlobalArgs) {
     let filter = tracing_subscriber::EnvFilter::try_new(&cli.log_level)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
@@ -66,8 +65,9 @@ fn init_logging(cli: &Cli) {
 }
 
 /// The configuration `--config`, `OUTPOST_CONFIG` or the search path names, loaded
-/// and validated; `None` after printing why not (every error, or where it looked).
-fn load(cli: &Cli) -> Option<Config> {
+/// and validated, with the listener's settings from `web_config_file` if given;
+/// `None` after printing why not (every error, or where it looked).
+fn load(cli: &GlobalArgs, web_config_file: Option<&std::path::Path>) -> Option<Config> {
     let env = std::env::var_os(outpost::cli::CONFIG_ENV);
     let path = match outpost::cli::resolve_config(
         cli.config.as_deref(),
@@ -80,7 +80,7 @@ fn load(cli: &Cli) -> Option<Config> {
             return None;
         }
     };
-    match Config::load_with(&path, cli.web_config_file.as_deref()) {
+    match Config::load_with(&path, web_config_file) {
         Ok(c) => Some(c),
         Err(errors) => {
             eprintln!("{errors}");
@@ -94,11 +94,11 @@ fn load(cli: &Cli) -> Option<Config> {
     }
 }
 
-fn check(cli: &Cli) -> ExitCode {
-    match load(cli) {
+fn check(cli: &GlobalArgs, args: &CheckArgs) -> ExitCode {
+    match load(cli, args.web_config_file.as_deref()) {
         Some(c) => {
             // A warning, not an error: the exit code stays 0.
-            if let Some(warning) = outpost::cli::open_probe_warning(&c, &cli.listen) {
+            if let Some(warning) = outpost::cli::open_probe_warning(&c, &args.listen()) {
                 eprintln!("{warning}");
             }
             println!(
@@ -115,8 +115,8 @@ fn check(cli: &Cli) -> ExitCode {
 
 /// `outpost rules`: the SLOs' rule file on stdout, or the config's errors as
 /// `check` prints them.
-fn rules(cli: &Cli, runbook_base: &str) -> anyhow::Result<ExitCode> {
-    let Some(config) = load(cli) else {
+fn rules(cli: &GlobalArgs, runbook_base: &str) -> anyhow::Result<ExitCode> {
+    let Some(config) = load(cli, None) else {
         return Ok(ExitCode::from(EXIT_USAGE));
     };
     let text = outpost::slo_rules::render(&config, runbook_base);
@@ -129,17 +129,17 @@ fn rules(cli: &Cli, runbook_base: &str) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
-    let Some(config) = load(cli) else {
+async fn run(cli: &GlobalArgs, daemon: &DaemonArgs) -> anyhow::Result<ExitCode> {
+    let Some(config) = load(cli, daemon.web_config_file.as_deref()) else {
         return Ok(ExitCode::from(EXIT_USAGE));
     };
     let signals = daemon::Signals::register().context("cannot install signal handlers")?;
-    let listener = bind(&cli.listen).await?;
-    if let Some(warning) = outpost::cli::open_probe_warning(&config, &cli.listen) {
+    let listener = bind(&daemon.listen).await?;
+    if let Some(warning) = outpost::cli::open_probe_warning(&config, &daemon.listen) {
         tracing::warn!("{}", warning.trim_start_matches("warning: "));
     }
     tracing::info!(
-        address = %listener.local_addr().map_or_else(|_| cli.listen.clone(), |a| a.to_string()),
+        address = %listener.local_addr().map_or_else(|_| daemon.listen.clone(), |a| a.to_string()),
         config = %config.source.display(),
         probes = config.probes.len(),
         version = env!("CARGO_PKG_VERSION"),
@@ -147,8 +147,8 @@ async fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     );
     let shutdown = CancellationToken::new();
     let options = Options {
-        watch_interval: cli.watch_config,
-        shard: cli.shard,
+        watch_interval: daemon.watch_config,
+        shard: daemon.shard,
         ..Options::default()
     };
     let daemon = Daemon::start(config, listener, options, shutdown.clone())
@@ -181,12 +181,12 @@ async fn bind(listen: &str) -> anyhow::Result<tokio::net::TcpListener> {
 }
 
 async fn probe_once(
-    cli: &Cli,
+    cli: &GlobalArgs,
     target: &str,
     module_name: &str,
     timeout: Option<std::time::Duration>,
 ) -> anyhow::Result<ExitCode> {
-    let Some(config) = load(cli) else {
+    let Some(config) = load(cli, None) else {
         return Ok(ExitCode::from(EXIT_USAGE));
     };
     let Some(module) = config.module(module_name) else {

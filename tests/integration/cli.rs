@@ -217,6 +217,40 @@ fn config_is_found_as_an_operator_expects() {
     }
 }
 
+/// `check` and `probe` list their own flags, not the daemon's; `outpost --help`
+/// (the bare invocation is the daemon) and `outpost run --help` list the daemon's.
+#[test]
+fn each_subcommand_help_lists_only_its_flags() {
+    let help = |args: &[&str]| {
+        let out = Command::new(BIN).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    for args in [
+        &["check", "--help"][..],
+        &["check", "-h"],
+        &["probe", "--help"],
+    ] {
+        let text = help(args);
+        assert!(text.contains("--config"), "{args:?}:\n{text}");
+        for daemon_flag in ["--listen", "--watch-config", "--shard"] {
+            assert!(
+                !text.contains(daemon_flag),
+                "{args:?} shows {daemon_flag}:\n{text}"
+            );
+        }
+    }
+    for args in [&["--help"][..], &["run", "--help"]] {
+        let text = help(args);
+        for daemon_flag in ["--listen", "--web.config.file", "--watch-config", "--shard"] {
+            assert!(
+                text.contains(daemon_flag),
+                "{args:?} lacks {daemon_flag}:\n{text}"
+            );
+        }
+    }
+}
+
 /// One exit-code rule in every subcommand: 2 for bad usage and bad configuration
 /// (the code clap gives usage errors), whatever the subcommand; 1 is kept for a
 /// probe that failed (`probe_subcommand_prints_a_trace_and_sets_the_exit_code`).
