@@ -27,6 +27,9 @@ pub struct Cli {
     /// The daemon's flags for the bare invocation; `outpost run` has its own copy.
     #[command(flatten)]
     pub daemon: DaemonArgs,
+    /// Check the configuration and exit, as `outpost check` (Blackbox's flag).
+    #[arg(long = "config.check")]
+    pub config_check: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -38,13 +41,32 @@ pub struct GlobalArgs {
     /// /etc/outpost/probes.toml, the first that exists].
     // No clap `env`: whether the path came from the flag, the environment or the
     // search decides the message when it is missing (see `resolve_config`).
-    #[arg(long, global = true, value_name = "PATH")]
+    // The aliases are Blackbox's and exporter-toolkit's spellings, so that systemd
+    // units and Helm values written for Blackbox Exporter keep working.
+    #[arg(
+        long,
+        visible_alias = "config.file",
+        global = true,
+        value_name = "PATH"
+    )]
     pub config: Option<PathBuf>,
     /// Log format.
-    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    #[arg(
+        long,
+        visible_alias = "log.format",
+        global = true,
+        value_enum,
+        default_value_t = LogFormat::Text
+    )]
     pub log_format: LogFormat,
     /// Log level (error, warn, info, debug, trace) or a tracing filter directive.
-    #[arg(long, global = true, default_value = "info", env = "OUTPOST_LOG_LEVEL")]
+    #[arg(
+        long,
+        visible_alias = "log.level",
+        global = true,
+        default_value = "info",
+        env = "OUTPOST_LOG_LEVEL"
+    )]
     pub log_level: String,
 }
 
@@ -52,7 +74,13 @@ pub struct GlobalArgs {
 #[derive(Debug, Clone, PartialEq, Args)]
 pub struct DaemonArgs {
     /// Address to serve /metrics, /probe and the rest on (":9465" = every interface).
-    #[arg(long, default_value = DEFAULT_LISTEN, env = "OUTPOST_LISTEN")]
+    // Blackbox's spelling is an alias only: its default (:9115) is not outpost's.
+    #[arg(
+        long,
+        visible_alias = "web.listen-address",
+        default_value = DEFAULT_LISTEN,
+        env = "OUTPOST_LISTEN"
+    )]
     pub listen: String,
     /// exporter-toolkit's web config YAML (TLS and basic auth of the listener), as
     /// every Prometheus exporter takes it; instead of [server.tls_server_config] and
@@ -156,21 +184,32 @@ impl Cli {
         match misplaced {
             Some(arg) => {
                 let flag = arg.get_long().unwrap_or(arg.get_id().as_str());
+                let instead = match flag {
+                    "config.check" => "`outpost check`".to_string(),
+                    _ => format!(
+                        "`outpost run --{flag} ...`, or `outpost --{flag} ...` without a subcommand"
+                    ),
+                };
                 Err(cmd.error(
                     ErrorKind::ArgumentConflict,
-                    format!(
-                        "--{flag} is a flag of the daemon, not of `outpost {sub}`: \
-                         write `outpost run --{flag} ...`, or `outpost --{flag} ...` without a subcommand"
-                    ),
+                    format!("--{flag} is not a flag of `outpost {sub}`: write {instead}"),
                 ))
             }
             None => Ok(cli),
         }
     }
 
-    /// The subcommand to run: the one given, else the daemon with the top-level flags.
+    /// The subcommand to run: the one given, else the daemon with the top-level
+    /// flags, or with `--config.check` a check of what the daemon would load.
     pub fn into_command(self) -> (GlobalArgs, Command) {
-        let command = self.command.unwrap_or(Command::Run(self.daemon));
+        let command = match (self.command, self.config_check) {
+            (Some(command), _) => command,
+            (None, false) => Command::Run(self.daemon),
+            (None, true) => Command::Check(CheckArgs {
+                web_config_file: self.daemon.web_config_file,
+                listen: Some(self.daemon.listen),
+            }),
+        };
         (self.global, command)
     }
 }
@@ -249,6 +288,8 @@ pub fn resolve_config(
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
+    /// key=value fields on one line; `logfmt` (Blackbox's name) is accepted for it.
+    #[value(alias = "logfmt")]
     Text,
     Json,
 }
@@ -404,8 +445,15 @@ mod tests {
         };
         assert_eq!(kind, ErrorKind::ArgumentConflict);
         assert!(
-            text.contains("--listen is a flag of the daemon, not of `outpost check`"),
+            text.contains(
+                "--listen is not a flag of `outpost check`: write `outpost run --listen ...`"
+            ),
             "{text}"
+        );
+        let err = parse(&["outpost", "--config.check", "check"]);
+        assert!(
+            matches!(&err, Err((_, text)) if text.contains("--config.check is not a flag of `outpost check`: write `outpost check`")),
+            "{err:?}"
         );
         // After it: not one of its flags.
         for args in [
@@ -433,6 +481,75 @@ mod tests {
         assert_eq!(
             parse(&["outpost", "check", "--web.config.file", "w.yml"]),
             Ok(())
+        );
+    }
+
+    /// Blackbox's and exporter-toolkit's spellings parse to the same values as
+    /// outpost's own.
+    #[test]
+    fn blackbox_flag_spellings_are_aliases() {
+        let parse = |args: &[&str]| {
+            Cli::try_parse_args_from(args)
+                .map(Cli::into_command)
+                .map(|(g, c)| (g.config, g.log_level, g.log_format, c))
+                .map_err(|e| e.to_string())
+        };
+        let ours = parse(&[
+            "outpost",
+            "--config",
+            "c.toml",
+            "--listen",
+            "127.0.0.1:9115",
+            "--web.config.file",
+            "w.yml",
+            "--log-level",
+            "debug",
+            "--log-format",
+            "json",
+        ]);
+        let blackbox = parse(&[
+            "outpost",
+            "--config.file=c.toml",
+            "--web.listen-address=127.0.0.1:9115",
+            "--web.config.file=w.yml",
+            "--log.level=debug",
+            "--log.format=json",
+        ]);
+        let Ok((Some(config), level, LogFormat::Json, Command::Run(daemon))) = &ours else {
+            panic!("{ours:?}")
+        };
+        assert_eq!(
+            (config.to_str(), level.as_str(), daemon.listen.as_str()),
+            (Some("c.toml"), "debug", "127.0.0.1:9115")
+        );
+        assert_eq!(format!("{blackbox:?}"), format!("{ours:?}"));
+        // Blackbox's logfmt is outpost's text format.
+        let logfmt = parse(&["outpost", "--log.format", "logfmt"]).map(|(_, _, f, _)| f);
+        assert_eq!(logfmt, Ok(LogFormat::Text));
+        // Global aliases work after a subcommand too.
+        let probe = parse(&["outpost", "probe", "--config.file", "c.toml", "http://a"]);
+        assert!(
+            matches!(&probe, Ok((Some(c), _, _, Command::Probe { .. })) if c == Path::new("c.toml")),
+            "{probe:?}"
+        );
+        // --config.check: `check` of what the daemon flags would load.
+        let check = parse(&[
+            "outpost",
+            "--config.file",
+            "c.toml",
+            "--web.listen-address",
+            "127.0.0.1:9115",
+            "--web.config.file",
+            "w.yml",
+            "--config.check",
+        ]);
+        let want = CheckArgs {
+            web_config_file: Some("w.yml".into()),
+            listen: Some("127.0.0.1:9115".into()),
+        };
+        assert!(
+            matches!(&check, Ok((Some(c), _, _, Command::Check(args))) if c == Path::new("c.toml") && *args == want),
+            "{check:?}"
         );
     }
 

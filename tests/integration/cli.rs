@@ -297,14 +297,23 @@ fn bad_config_and_bad_usage_exit_2_in_every_subcommand() {
 
 /// Starts the binary on 127.0.0.1:0 and reads the bound address from its log.
 fn spawn_daemon(config: &std::path::Path) -> (Child, SocketAddr) {
-    let mut child = Command::new(BIN)
-        .args([
+    spawn_daemon_with(
+        &[
             "--listen",
             "127.0.0.1:0",
             "--log-format",
             "json",
             "--config",
-        ])
+        ],
+        config,
+    )
+}
+
+/// As [`spawn_daemon`], with `args` before the config's path; they must ask for
+/// JSON logs and an address to listen on.
+fn spawn_daemon_with(args: &[&str], config: &std::path::Path) -> (Child, SocketAddr) {
+    let mut child = Command::new(BIN)
+        .args(args)
         .arg(config)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -438,6 +447,59 @@ async fn probe_subcommand_prints_a_trace_and_sets_the_exit_code() {
     let fail = run(format!("http://{target}/fail")).await.unwrap();
     assert_eq!(fail.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&fail.stdout).contains("probe_http_status_code 500"));
+}
+
+/// A systemd unit or Helm values written for Blackbox Exporter: its flag spellings
+/// start the daemon, and `--config.check` checks and exits as `outpost check`.
+#[tokio::test]
+async fn blackbox_flag_spellings_run_the_daemon_and_check() {
+    let (_dir, path) = write_config("[modules.http_2xx]\nprober = \"http\"\n");
+    let (mut child, addr) = spawn_daemon_with(
+        &[
+            "--web.listen-address=127.0.0.1:0",
+            "--log.format=json",
+            "--log.level=info",
+            "--config.file",
+        ],
+        &path,
+    );
+    assert_eq!(
+        request(addr, "GET", "/-/healthy", &[]).await.0,
+        StatusCode::OK
+    );
+    signal(&child, "-TERM");
+    assert!(wait_exit(&mut child, Duration::from_secs(5)).is_some_and(|s| s.success()));
+
+    let check = |path: &std::path::Path| {
+        let out = Command::new(BIN)
+            .args([
+                "--web.listen-address",
+                "127.0.0.1:9115",
+                "--config.check",
+                "--config.file",
+            ])
+            .arg(path)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // The listen address is a loopback one: no warning about an open /probe.
+    assert_eq!(
+        check(&path),
+        (
+            Some(0),
+            format!("{}: OK: 1 modules, 0 probes\n", path.display()),
+            String::new()
+        )
+    );
+    let (_bad_dir, bad) = write_config("[modules.m]\nprober = \"gopher\"\n");
+    let (code, stdout, stderr) = check(&bad);
+    assert_eq!((code, stdout.as_str()), (Some(2), ""), "{stderr}");
+    assert!(stderr.contains("invalid prober \"gopher\""), "{stderr}");
 }
 
 /// `--listen :PORT` listens on every interface: IPv6 and IPv4 on one socket where
