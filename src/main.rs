@@ -190,10 +190,9 @@ async fn probe_once(
         return Ok(ExitCode::from(EXIT_USAGE));
     };
     let Some(module) = config.module(module_name) else {
-        let known: Vec<&str> = config.modules.keys().map(String::as_str).collect();
         eprintln!(
-            "outpost: unknown module {module_name:?}; modules defined: {}",
-            known.join(", ")
+            "outpost: unknown module {module_name:?} (hint: {})",
+            config.unknown_module_hint(module_name)
         );
         return Ok(ExitCode::from(EXIT_USAGE));
     };

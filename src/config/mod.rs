@@ -95,6 +95,14 @@ impl Config {
     pub fn module(&self, name: &str) -> Option<&Arc<Module>> {
         self.modules.get(name)
     }
+
+    /// What to tell someone who asked for module `name` that is not defined: a
+    /// "did you mean" when a defined one is close, and the defined ones, as
+    /// `outpost check` says it of a `[[probes]]` entry.
+    pub fn unknown_module_hint(&self, name: &str) -> String {
+        let names: Vec<&str> = self.modules.keys().map(String::as_str).collect();
+        probes::unknown_module_hint(name, &names)
+    }
 }
 
 /// `[server]`: daemon-wide settings.

@@ -449,6 +449,49 @@ async fn probe_subcommand_prints_a_trace_and_sets_the_exit_code() {
     assert!(String::from_utf8_lossy(&fail.stdout).contains("probe_http_status_code 500"));
 }
 
+/// `outpost probe -m` with a module that is not defined says which one was meant,
+/// as `outpost check` does of a `[[probes]]` entry, and probes nothing (exit 2).
+#[test]
+fn probe_with_an_unknown_module_suggests_the_closest() {
+    let (_dir, path) = write_config(
+        "[modules.http_2xx]\nprober = \"http\"\n[modules.tcp_connect]\nprober = \"tcp\"\n",
+    );
+    let probe = |module: &str| {
+        let out = Command::new(BIN)
+            .arg("--config")
+            .arg(&path)
+            .args(["probe", "-m", module, "http://127.0.0.1:1/"])
+            .output()
+            .unwrap();
+        assert!(
+            out.stdout.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    assert_eq!(
+        probe("htp_2xx"),
+        (
+            Some(2),
+            "outpost: unknown module \"htp_2xx\" (hint: did you mean \"http_2xx\"? \
+             defined modules: http_2xx, tcp_connect)\n"
+                .to_string()
+        )
+    );
+    assert_eq!(
+        probe("dns"),
+        (
+            Some(2),
+            "outpost: unknown module \"dns\" (hint: defined modules: http_2xx, tcp_connect)\n"
+                .to_string()
+        )
+    );
+}
+
 /// A systemd unit or Helm values written for Blackbox Exporter: its flag spellings
 /// start the daemon, and `--config.check` checks and exits as `outpost check`.
 #[tokio::test]
