@@ -152,6 +152,24 @@ pub enum Command {
         #[arg(long, default_value = "docs/runbooks.md")]
         runbook_base: String,
     },
+    /// Print the shell completion script for SHELL.
+    ///
+    /// bash: `outpost completions bash > /etc/bash_completion.d/outpost`;
+    /// zsh: into a directory of $fpath as `_outpost`;
+    /// fish: `outpost completions fish > ~/.config/fish/completions/outpost.fish`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page, outpost(1), in roff.
+    ///
+    /// `outpost man | man -l -` reads it; `outpost man --out-dir DIR` writes
+    /// outpost.1 and one page per subcommand (outpost-check.1 ...) for packaging.
+    Man {
+        /// Write every page into DIR instead of outpost(1) to stdout.
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+    },
 }
 
 impl Cli {
@@ -212,6 +230,35 @@ impl Cli {
         };
         (self.global, command)
     }
+}
+
+/// `outpost completions SHELL`: the script, generated from the clap model so that
+/// it offers exactly the flags and subcommands that parse.
+pub fn completions(shell: clap_complete::Shell) -> Vec<u8> {
+    // Into memory: clap_complete panics when its writer fails, and stdout can be
+    // a closed pipe; the caller writes the bytes and reports such an error.
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "outpost", &mut script);
+    script
+}
+
+/// `outpost man`: the outpost(1) page in roff.
+pub fn man_page() -> std::io::Result<Vec<u8>> {
+    let mut page = Vec::new();
+    clap_mangen::Man::new(man_command()).render(&mut page)?;
+    Ok(page)
+}
+
+/// `outpost man --out-dir DIR`: outpost.1 and outpost-SUBCOMMAND.1 for each
+/// subcommand, the pages outpost(1) refers to.
+pub fn write_man_pages(dir: &Path) -> std::io::Result<()> {
+    clap_mangen::generate_to(man_command(), dir)
+}
+
+/// The model the man pages describe: without clap's `help` subcommand, which has
+/// no page of its own (`--help` is listed as an option everywhere).
+fn man_command() -> clap::Command {
+    Cli::command().disable_help_subcommand(true)
 }
 
 impl CheckArgs {

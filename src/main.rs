@@ -40,6 +40,10 @@ fn main() -> ExitCode {
                 timeout,
             } => probe_once(&global, target, module, *timeout).await,
             Command::Rules { runbook_base } => rules(&global, runbook_base),
+            Command::Completions { shell } => {
+                write_stdout(&outpost::cli::completions(*shell)).map(|()| ExitCode::SUCCESS)
+            }
+            Command::Man { out_dir } => man(out_dir.as_deref()),
         }
     });
     match result {
@@ -120,13 +124,27 @@ fn rules(cli: &GlobalArgs, runbook_base: &str) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(EXIT_USAGE));
     };
     let text = outpost::slo_rules::render(&config, runbook_base);
-    // Written, not print!ed: a closed pipe (`outpost rules | head`) is an error
-    // to report, not a panic.
-    let mut stdout = std::io::stdout().lock();
-    std::io::Write::write_all(&mut stdout, text.as_bytes())
-        .and_then(|()| std::io::Write::flush(&mut stdout))
-        .context("cannot write the rules to stdout")?;
+    write_stdout(text.as_bytes())?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `outpost man`: outpost(1) to stdout, or every page into `out_dir`.
+fn man(out_dir: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
+    match out_dir {
+        Some(dir) => outpost::cli::write_man_pages(dir)
+            .with_context(|| format!("cannot write the man pages into {}", dir.display()))?,
+        None => write_stdout(&outpost::cli::man_page().context("cannot render the man page")?)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Written, not print!ed: a closed pipe (`outpost rules | head`) is an error to
+/// report, not a panic.
+fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    std::io::Write::write_all(&mut stdout, bytes)
+        .and_then(|()| std::io::Write::flush(&mut stdout))
+        .context("cannot write to stdout")
 }
 
 async fn run(cli: &GlobalArgs, daemon: &DaemonArgs) -> anyhow::Result<ExitCode> {

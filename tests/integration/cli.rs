@@ -492,6 +492,120 @@ fn probe_with_an_unknown_module_suggests_the_closest() {
     );
 }
 
+/// The subcommands a user types (clap's `help` aside), as the model names them.
+fn subcommand_names() -> Vec<String> {
+    use clap::CommandFactory;
+    let names: Vec<String> = outpost::cli::Cli::command()
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .filter(|n| n != "help")
+        .collect();
+    for name in ["run", "check", "probe", "rules", "completions", "man"] {
+        assert!(
+            names.iter().any(|n| n == name),
+            "{name} missing from {names:?}"
+        );
+    }
+    names
+}
+
+fn stdout_of(args: &[&str]) -> String {
+    let out = Command::new(BIN).args(args).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// `outpost completions SHELL` prints a script naming every subcommand; bash, run
+/// here, completes with it the way a user sees it: subcommand names, and a
+/// subcommand's own flags only.
+#[test]
+fn completions_name_every_subcommand_and_bash_completes_with_them() {
+    let bash = stdout_of(&["completions", "bash"]);
+    for shell in ["bash", "zsh", "fish"] {
+        let script = stdout_of(&["completions", shell]);
+        for name in subcommand_names() {
+            assert!(script.contains(&name), "{shell} script lacks {name}");
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("outpost.bash");
+    std::fs::write(&script, &bash).unwrap();
+    // What bash offers after `outpost WORDS...` with the cursor on the last word.
+    let complete = |words: &str| {
+        let out = Command::new("bash")
+            .arg("-c")
+            .arg(format!(
+                "source {}; COMP_WORDS=({words}); COMP_CWORD=$((${{#COMP_WORDS[@]}} - 1)); \
+                 _outpost outpost \"${{COMP_WORDS[COMP_CWORD]}}\" \"${{COMP_WORDS[COMP_CWORD-1]}}\"; \
+                 printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+                script.display()
+            ))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8(out.stdout).unwrap();
+        let mut words: Vec<String> = text.lines().map(str::to_string).collect();
+        words.sort();
+        words
+    };
+    assert_eq!(complete("outpost ch"), ["check"]);
+    assert_eq!(complete("outpost co"), ["completions"]);
+    let check_flags = complete("outpost check --");
+    assert!(
+        check_flags.contains(&"--web.config.file".to_string()),
+        "{check_flags:?}"
+    );
+    assert!(
+        check_flags.contains(&"--config.file".to_string()),
+        "{check_flags:?}"
+    );
+    assert!(
+        !check_flags.contains(&"--listen".to_string()),
+        "{check_flags:?}"
+    );
+    assert_eq!(complete("outpost completions z"), ["zsh"]);
+}
+
+/// `outpost man` prints outpost(1) in roff, naming every subcommand's page and
+/// the exit codes; `--out-dir` writes those pages.
+#[test]
+fn man_page_names_every_subcommand_and_out_dir_writes_their_pages() {
+    let page = stdout_of(&["man"]);
+    assert!(page.contains("\n.TH outpost 1 "), "{page}");
+    assert!(page.contains("AWS scraper"), "{page}");
+    assert!(page.contains("Exit codes: 0 success"), "{page}");
+    for name in subcommand_names() {
+        // roff escapes the hyphen.
+        let see = format!("outpost\\-{name}(1)");
+        assert!(page.contains(&see), "no {see}:\n{page}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    stdout_of(&["man", "--out-dir", dir.path().to_str().unwrap()]);
+    let mut files: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    let mut want: Vec<String> = subcommand_names()
+        .iter()
+        .map(|n| format!("outpost-{n}.1"))
+        .chain(["outpost.1".to_string()])
+        .collect();
+    want.sort();
+    assert_eq!(files, want);
+    let check = std::fs::read_to_string(dir.path().join("outpost-check.1")).unwrap();
+    assert!(check.contains(".TH outpost-check 1 "), "{check}");
+    assert!(
+        check.contains("web.config.file") && !check.contains("\\-\\-listen"),
+        "{check}"
+    );
+}
+
 /// A systemd unit or Helm values written for Blackbox Exporter: its flag spellings
 /// start the daemon, and `--config.check` checks and exits as `outpost check`.
 #[tokio::test]
