@@ -103,6 +103,11 @@ pub struct DaemonArgs {
 /// `outpost check`'s flags.
 #[derive(Debug, Clone, PartialEq, Args)]
 pub struct CheckArgs {
+    /// How to print the errors: text (each with its line and a caret under the
+    /// mistake, on stderr) or json (on stdout, an array of {file, line, column,
+    /// key, message, hint}; `[]` when the file is valid).
+    #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+    pub format: CheckFormat,
     /// exporter-toolkit's web config YAML the daemon will be given: checked with the
     /// configuration (pass the daemon's, as its ExecStartPre does).
     #[arg(
@@ -224,6 +229,7 @@ impl Cli {
             (Some(command), _) => command,
             (None, false) => Command::Run(self.daemon),
             (None, true) => Command::Check(CheckArgs {
+                format: CheckFormat::Text,
                 web_config_file: self.daemon.web_config_file,
                 listen: Some(self.daemon.listen),
             }),
@@ -284,14 +290,45 @@ pub const CONFIG_ENV: &str = "OUTPOST_CONFIG";
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigPathError {
     /// The path given by `by` (`--config` or `OUTPOST_CONFIG`) does not exist.
-    #[error("{}: no such file (given by {by})", path.display())]
+    #[error("{}: {}", path.display(), missing(by))]
     Missing { path: PathBuf, by: &'static str },
     /// Nothing given, and none of the search path exists.
-    #[error(
-        "no configuration file: --config not given, {CONFIG_ENV} not set, and none of {tried} exists \
-         (hint: pass --config PATH or set {CONFIG_ENV})"
-    )]
+    #[error("{} (hint: {NOT_FOUND_HINT})", not_found(tried))]
     NotFound { tried: String },
+}
+
+fn missing(by: &str) -> String {
+    format!("no such file (given by {by})")
+}
+
+fn not_found(tried: &str) -> String {
+    format!("no configuration file: --config not given, {CONFIG_ENV} not set, and none of {tried} exists")
+}
+
+const NOT_FOUND_HINT: &str = "pass --config PATH or set OUTPOST_CONFIG";
+
+impl ConfigPathError {
+    /// As a configuration error, for `outpost check --format json`: the file
+    /// given, or none when nothing was found.
+    pub fn to_config_error(&self) -> crate::config::ConfigError {
+        let (file, message, hint) = match self {
+            ConfigPathError::Missing { path, by } => (path.clone(), missing(by), None),
+            ConfigPathError::NotFound { tried } => (
+                PathBuf::new(),
+                not_found(tried),
+                Some(NOT_FOUND_HINT.to_string()),
+            ),
+        };
+        crate::config::ConfigError {
+            file,
+            line: 0,
+            column: 0,
+            key: String::new(),
+            message,
+            hint,
+            snippet: None,
+        }
+    }
 }
 
 /// The configuration file to read: `--config`, else `OUTPOST_CONFIG` (empty counts as
@@ -331,6 +368,14 @@ pub fn resolve_config(
     Err(ConfigPathError::NotFound {
         tried: tried.join(", "),
     })
+}
+
+/// `outpost check --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    Text,
+    /// For editors and CI.
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -591,6 +636,7 @@ mod tests {
             "--config.check",
         ]);
         let want = CheckArgs {
+            format: CheckFormat::Text,
             web_config_file: Some("w.yml".into()),
             listen: Some("127.0.0.1:9115".into()),
         };

@@ -1,11 +1,16 @@
 //! The `outpost` binary: parse the command line, set up logging, run, and turn
 //! errors into messages and exit codes. Everything else lives in the library.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use outpost::cli::{listen_addresses, CheckArgs, Cli, Command, DaemonArgs, GlobalArgs, LogFormat};
-use outpost::config::Config;
+
+use outpost::cli::{
+    listen_addresses, CheckArgs, CheckFormat, Cli, Command, ConfigPathError, DaemonArgs,
+    GlobalArgs, LogFormat,
+};
+use outpost::config::{Config, ConfigErrors};
 use outpost::daemon::{self, Daemon, Options};
 use outpost::probe::{self, ProbeContext};
 use tokio_util::sync::CancellationToken;
@@ -33,7 +38,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match &command {
             Command::Run(daemon) => run(&global, daemon).await,
-            Command::Check(args) => Ok(check(&global, args)),
+            Command::Check(args) => check(&global, args),
             Command::Probe {
                 target,
                 module,
@@ -68,26 +73,38 @@ fn init_logging(cli: &GlobalArgs) {
     }
 }
 
+/// Why there is no configuration to run on.
+enum LoadFailure {
+    /// No file: `--config` or `OUTPOST_CONFIG` names a missing one, or none was found.
+    NoFile(ConfigPathError),
+    /// The file read, and every error in it.
+    Invalid(PathBuf, ConfigErrors),
+}
+
 /// The configuration `--config`, `OUTPOST_CONFIG` or the search path names, loaded
-/// and validated, with the listener's settings from `web_config_file` if given;
-/// `None` after printing why not (every error, or where it looked).
-fn load(cli: &GlobalArgs, web_config_file: Option<&std::path::Path>) -> Option<Config> {
+/// and validated, with the listener's settings from `web_config_file` if given.
+fn try_load(cli: &GlobalArgs, web_config_file: Option<&Path>) -> Result<Config, LoadFailure> {
     let env = std::env::var_os(outpost::cli::CONFIG_ENV);
-    let path = match outpost::cli::resolve_config(
+    let path = outpost::cli::resolve_config(
         cli.config.as_deref(),
         env.as_deref(),
         outpost::cli::CONFIG_SEARCH_PATH,
-    ) {
-        Ok(path) => path,
-        Err(e) => {
+    )
+    .map_err(LoadFailure::NoFile)?;
+    Config::load_with(&path, web_config_file).map_err(|errors| LoadFailure::Invalid(path, errors))
+}
+
+/// As [`try_load`]; `None` after printing why not on stderr: where it looked, or
+/// every error with its line and a caret under the mistake.
+fn load(cli: &GlobalArgs, web_config_file: Option<&Path>) -> Option<Config> {
+    match try_load(cli, web_config_file) {
+        Ok(config) => Some(config),
+        Err(LoadFailure::NoFile(e)) => {
             eprintln!("outpost: {e}");
-            return None;
+            None
         }
-    };
-    match Config::load_with(&path, web_config_file) {
-        Ok(c) => Some(c),
-        Err(errors) => {
-            eprintln!("{errors}");
+        Err(LoadFailure::Invalid(path, errors)) => {
+            eprint!("{}", errors.with_snippets());
             eprintln!(
                 "{}: {} error(s); not started",
                 path.display(),
@@ -98,23 +115,49 @@ fn load(cli: &GlobalArgs, web_config_file: Option<&std::path::Path>) -> Option<C
     }
 }
 
-fn check(cli: &GlobalArgs, args: &CheckArgs) -> ExitCode {
-    match load(cli, args.web_config_file.as_deref()) {
-        Some(c) => {
-            // A warning, not an error: the exit code stays 0.
+fn check(cli: &GlobalArgs, args: &CheckArgs) -> anyhow::Result<ExitCode> {
+    if args.format == CheckFormat::Json {
+        return check_json(cli, args);
+    }
+    let Some(c) = load(cli, args.web_config_file.as_deref()) else {
+        return Ok(ExitCode::from(EXIT_USAGE));
+    };
+    // A warning, not an error: the exit code stays 0.
+    if let Some(warning) = outpost::cli::open_probe_warning(&c, &args.listen()) {
+        eprintln!("{warning}");
+    }
+    println!(
+        "{}: OK: {} modules, {} probes",
+        c.source.display(),
+        c.modules.len(),
+        c.probes.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `outpost check --format json`: the errors as one JSON array on stdout (`[]`
+/// when the file is valid), the exit code as in text; the /probe warning, not an
+/// error, stays on stderr.
+fn check_json(cli: &GlobalArgs, args: &CheckArgs) -> anyhow::Result<ExitCode> {
+    let (errors, code) = match try_load(cli, args.web_config_file.as_deref()) {
+        Ok(c) => {
             if let Some(warning) = outpost::cli::open_probe_warning(&c, &args.listen()) {
                 eprintln!("{warning}");
             }
-            println!(
-                "{}: OK: {} modules, {} probes",
-                c.source.display(),
-                c.modules.len(),
-                c.probes.len()
-            );
-            ExitCode::SUCCESS
+            (ConfigErrors(Vec::new()), ExitCode::SUCCESS)
         }
-        None => ExitCode::from(EXIT_USAGE),
-    }
+        Err(LoadFailure::NoFile(e)) => (
+            ConfigErrors(vec![e.to_config_error()]),
+            ExitCode::from(EXIT_USAGE),
+        ),
+        Err(LoadFailure::Invalid(_, errors)) => (errors, ExitCode::from(EXIT_USAGE)),
+    };
+    let mut json = errors
+        .to_json()
+        .context("cannot encode the errors as JSON")?;
+    json.push('\n');
+    write_stdout(json.as_bytes())?;
+    Ok(code)
 }
 
 /// `outpost rules`: the SLOs' rule file on stdout, or the config's errors as
@@ -129,7 +172,7 @@ fn rules(cli: &GlobalArgs, runbook_base: &str) -> anyhow::Result<ExitCode> {
 }
 
 /// `outpost man`: outpost(1) to stdout, or every page into `out_dir`.
-fn man(out_dir: Option<&std::path::Path>) -> anyhow::Result<ExitCode> {
+fn man(out_dir: Option<&Path>) -> anyhow::Result<ExitCode> {
     match out_dir {
         Some(dir) => outpost::cli::write_man_pages(dir)
             .with_context(|| format!("cannot write the man pages into {}", dir.display()))?,

@@ -43,7 +43,7 @@ pub use crate::probe::icmp::IcmpModule;
 pub use crate::probe::tcp::TcpModule;
 pub use crate::probe::{Prober, ProberKind};
 pub use aws::{AwsConfig, AwsService};
-pub use error::{ConfigError, ConfigErrors};
+pub use error::{ConfigError, ConfigErrors, Snippet};
 pub use identity::ModuleIdentity;
 pub use listener::{BasicAuthUsers, ClientAuthType, ListenerTls, PasswordHash};
 pub use slos::{LatencyObjective, SliSource, SloSelector, SloSpec};

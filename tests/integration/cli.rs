@@ -74,6 +74,97 @@ fn check_lists_every_error_with_its_position_and_exits_2() {
     assert!(stderr.contains("2 error(s)"), "{stderr}");
 }
 
+/// On a terminal, each error keeps its one line (file:line:col: key: message
+/// (hint: ...)) and shows the offending line under it with carets under the
+/// mistake, rustc style; then the count.
+#[test]
+fn check_shows_each_error_on_its_line_with_a_caret() {
+    let (_dir, path) = write_config(
+        "[modules.http_2xx]\nprober = \"http\"\ntimeout = \"5 s\"\n\n[[probes]]\nname = \"a\"\nmodule = \"htp_2xx\"\ntarget = \"http://127.0.0.1/\"\ninterval = \"15s\"\n",
+    );
+    let out = Command::new(BIN)
+        .arg("check")
+        .arg("--config")
+        .arg(&path)
+        .output()
+        .unwrap();
+    let p = path.display();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.stdout, b"");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        format!(
+            "{p}:3:11: modules.http_2xx.timeout: invalid duration \"5 s\": expected e.g. \"15s\", \"500ms\", \"1m30s\" \
+             (hint: units are ms, s, m, h, d, w, y, largest first)\n  \
+             |\n\
+             3 | timeout = \"5 s\"\n  \
+             |           ^^^^^\n\
+             \n\
+             {p}:7:10: probes[0].module: unknown module \"htp_2xx\" (hint: did you mean \"http_2xx\"? defined modules: http_2xx)\n  \
+             |\n\
+             7 | module = \"htp_2xx\"\n  \
+             |          ^^^^^^^^^\n\
+             \n\
+             {p}: 2 error(s); not started\n"
+        )
+    );
+}
+
+/// `check --format json`: one JSON array on stdout for editors and CI, the same
+/// errors and exit codes as the text; `[]` for a valid file; no file found is one
+/// error without a file.
+#[test]
+fn check_format_json_lists_the_errors_for_editors_and_ci() {
+    let (dir, path) = write_config(
+        "[modules.m]\nprober = \"http\"\ntimeout = \"5 s\"\n\n[[probes]]\nname = \"a\"\nmodule = \"nope\"\ntarget = \"http://127.0.0.1/\"\ninterval = \"15s\"\n",
+    );
+    let check = |cwd: &std::path::Path, config: Option<&std::path::Path>| {
+        let mut cmd = Command::new(BIN);
+        cmd.args(["check", "--format", "json"])
+            .current_dir(cwd)
+            .env_remove("OUTPOST_CONFIG")
+            .env("OUTPOST_LISTEN", "127.0.0.1:9465");
+        if let Some(config) = config {
+            cmd.arg("--config").arg(config);
+        }
+        let out = cmd.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(stderr, "", "stderr is not for the errors in JSON");
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        (out.status.code(), json)
+    };
+    let file = path.display().to_string();
+    assert_eq!(
+        check(dir.path(), Some(&path)),
+        (
+            Some(2),
+            serde_json::json!([
+                {"file": file, "line": 3, "column": 11, "key": "modules.m.timeout",
+                 "message": "invalid duration \"5 s\": expected e.g. \"15s\", \"500ms\", \"1m30s\"",
+                 "hint": "units are ms, s, m, h, d, w, y, largest first"},
+                {"file": file, "line": 7, "column": 10, "key": "probes[0].module",
+                 "message": "unknown module \"nope\"", "hint": "defined modules: m"},
+            ])
+        )
+    );
+    std::fs::write(&path, "[modules.m]\nprober = \"http\"\n").unwrap();
+    assert_eq!(
+        check(dir.path(), Some(&path)),
+        (Some(0), serde_json::json!([]))
+    );
+    let empty = tempfile::tempdir().unwrap();
+    let missing = empty.path().join("missing.toml");
+    assert_eq!(
+        check(empty.path(), Some(&missing)),
+        (
+            Some(2),
+            serde_json::json!([{"file": missing.display().to_string(), "line": null,
+                "column": null, "key": null, "message": "no such file (given by --config)",
+                "hint": null}])
+        )
+    );
+}
+
 #[test]
 fn check_reports_a_missing_file_without_panicking() {
     let out = Command::new(BIN)
@@ -92,7 +183,7 @@ fn check_refuses_malformed_configs_with_a_message_and_exit_2() {
     let junk: Vec<u8> = (0..4096u32)
         .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
         .collect();
-    let cases: [(&[u8], &str); 7] = [
+    let cases: [(&[u8], &str); 8] = [
         (&junk, "cannot read the file"),
         (b"[modules.a\nprober = ", "probes.toml:1:"),
         (b"[modules.a]\nprober = \"http\"\ntimeout = \"-5s\"\n", "invalid duration \"-5s\""),
@@ -103,6 +194,12 @@ fn check_refuses_malformed_configs_with_a_message_and_exit_2() {
         ),
         (b"[server]\nmax_concurrent_probes = \"many\"\n", "server.max_concurrent_probes"),
         (b"[server.basic_auth_users]\nprometheus = \"hunter2\"\n", "plain-text"),
+        // The error is the username's, on a line that holds a password: the
+        // line is not shown under it.
+        (
+            b"[modules.a]\nprober = \"http\"\n[modules.a.http]\nbasic_auth = { username = 5, password = \"hunter2\" }\n",
+            "expected a string",
+        ),
     ];
     for (text, want) in cases {
         let (_dir, path) = write_config(text);
