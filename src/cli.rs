@@ -28,14 +28,16 @@ pub struct Cli {
     #[command(flatten)]
     pub daemon: DaemonArgs,
     /// Check the configuration and exit, as `outpost check` (Blackbox's flag).
-    #[arg(long = "config.check")]
+    #[arg(long = "config.check", help_heading = "Daemon options")]
     pub config_check: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
 
-/// Flags every subcommand takes.
+/// Flags every subcommand takes, listed apart in each help so that a
+/// subcommand's own flags stand out.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Configuration file [default: $OUTPOST_CONFIG, else ./probes.toml, else
     /// /etc/outpost/probes.toml, the first that exists].
@@ -72,6 +74,7 @@ pub struct GlobalArgs {
 
 /// The daemon's flags: `outpost run`'s, and the bare `outpost`'s.
 #[derive(Debug, Clone, PartialEq, Args)]
+#[command(next_help_heading = "Daemon options")]
 pub struct DaemonArgs {
     /// Address to serve /metrics, /probe and the rest on (":9465" = every interface).
     // Blackbox's spelling is an alias only: its default (:9115) is not outpost's.
@@ -681,6 +684,14 @@ mod tests {
             }
         }
         assert!(help(None).contains("AWS scraper"));
+        // A subcommand's own flags come first; the global ones under their heading.
+        let check = help(Some("check"));
+        let (own, global) = (check.find("--format"), check.find("--config <PATH>"));
+        let heading = check.find("Global options:");
+        assert!(
+            own < heading && heading < global && own.is_some(),
+            "{check}"
+        );
     }
 
     #[test]
