@@ -242,6 +242,7 @@ fn internal_error(path: &Path, message: &str) -> ConfigErrors {
         key: String::new(),
         message: format!("loading was interrupted: {message}"),
         hint: None,
+        snippet: None,
     }])
 }
 

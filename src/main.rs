@@ -1,19 +1,30 @@
 //! The `outpost` binary: parse the command line, set up logging, run, and turn
 //! errors into messages and exit codes. Everything else lives in the library.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::Parser;
-use outpost::cli::{listen_addresses, Cli, Command, LogFormat};
-use outpost::config::Config;
+
+use outpost::cli::{
+    listen_addresses, CheckArgs, CheckFormat, Cli, Command, ConfigPathError, DaemonArgs,
+    GlobalArgs, LogFormat,
+};
+use outpost::config::{Config, ConfigErrors};
 use outpost::daemon::{self, Daemon, Options};
 use outpost::probe::{self, ProbeContext};
 use tokio_util::sync::CancellationToken;
 
+/// One exit-code rule for every subcommand, so scripts and units can tell a
+/// failing target from a broken invocation: 0 success; 1 a probe failed
+/// (`outpost probe`) or the daemon failed at run time (cannot listen ...); 2 bad
+/// usage or a bad configuration, the code clap already uses for usage errors.
+const EXIT_FAILED: u8 = 1;
+const EXIT_USAGE: u8 = 2;
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    init_logging(&cli);
+    let (global, command) = Cli::parse_args().into_command();
+    init_logging(&global);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -21,36 +32,40 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("outpost: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
+            return ExitCode::from(EXIT_FAILED);
         }
     };
     let result = runtime.block_on(async {
-        match &cli.command {
-            None | Some(Command::Run) => run(&cli).await,
-            Some(Command::Check) => Ok(check(&cli)),
-            Some(Command::Probe {
+        match &command {
+            Command::Run(daemon) => run(&global, daemon).await,
+            Command::Check(args) => check(&global, args),
+            Command::Probe {
                 target,
                 module,
                 timeout,
-            }) => probe_once(&cli, target, module, *timeout).await,
-            Some(Command::Rules { runbook_base }) => rules(&cli, runbook_base),
-            Some(Command::ImportBlackbox {
+            } => probe_once(&global, target, module, *timeout).await,
+            Command::Rules { runbook_base } => rules(&global, runbook_base),
+            Command::Completions { shell } => {
+                write_stdout(&outpost::cli::completions(*shell)).map(|()| ExitCode::SUCCESS)
+            }
+            Command::Man { out_dir } => man(out_dir.as_deref()),
+            Command::ImportBlackbox {
                 blackbox_yml,
                 scrape_config,
                 job,
-            }) => import_blackbox(blackbox_yml, scrape_config.as_deref().zip(job.as_deref())),
+            } => import_blackbox(blackbox_yml, scrape_config.as_deref().zip(job.as_deref())),
         }
     });
     match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("outpost: {e:#}");
-            ExitCode::FAILURE
+            ExitCode::from(EXIT_FAILED)
         }
     }
 }
 
-fn init_logging(cli: &Cli) {
+fn init_logging(cli: &GlobalArgs) {
     let filter = tracing_subscriber::EnvFilter::try_new(&cli.log_level)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
@@ -63,14 +78,41 @@ fn init_logging(cli: &Cli) {
     }
 }
 
-fn load(cli: &Cli) -> Option<Config> {
-    match Config::load_with(&cli.config, cli.web_config_file.as_deref()) {
-        Ok(c) => Some(c),
-        Err(errors) => {
-            eprintln!("{errors}");
+/// Why there is no configuration to run on.
+enum LoadFailure {
+    /// No file: `--config` or `OUTPOST_CONFIG` names a missing one, or none was found.
+    NoFile(ConfigPathError),
+    /// The file read, and every error in it.
+    Invalid(PathBuf, ConfigErrors),
+}
+
+/// The configuration `--config`, `OUTPOST_CONFIG` or the search path names, loaded
+/// and validated, with the listener's settings from `web_config_file` if given.
+fn try_load(cli: &GlobalArgs, web_config_file: Option<&Path>) -> Result<Config, LoadFailure> {
+    let env = std::env::var_os(outpost::cli::CONFIG_ENV);
+    let path = outpost::cli::resolve_config(
+        cli.config.as_deref(),
+        env.as_deref(),
+        outpost::cli::CONFIG_SEARCH_PATH,
+    )
+    .map_err(LoadFailure::NoFile)?;
+    Config::load_with(&path, web_config_file).map_err(|errors| LoadFailure::Invalid(path, errors))
+}
+
+/// As [`try_load`]; `None` after printing why not on stderr: where it looked, or
+/// every error with its line and a caret under the mistake.
+fn load(cli: &GlobalArgs, web_config_file: Option<&Path>) -> Option<Config> {
+    match try_load(cli, web_config_file) {
+        Ok(config) => Some(config),
+        Err(LoadFailure::NoFile(e)) => {
+            eprintln!("outpost: {e}");
+            None
+        }
+        Err(LoadFailure::Invalid(path, errors)) => {
+            eprint!("{}", errors.with_snippets());
             eprintln!(
                 "{}: {} error(s); not started",
-                cli.config.display(),
+                path.display(),
                 errors.0.len()
             );
             None
@@ -78,61 +120,101 @@ fn load(cli: &Cli) -> Option<Config> {
     }
 }
 
-fn check(cli: &Cli) -> ExitCode {
-    match load(cli) {
-        Some(c) => {
-            // A warning, not an error: the exit code stays 0.
-            if let Some(warning) = outpost::cli::open_probe_warning(&c, &cli.listen) {
+fn check(cli: &GlobalArgs, args: &CheckArgs) -> anyhow::Result<ExitCode> {
+    if args.format == CheckFormat::Json {
+        return check_json(cli, args);
+    }
+    let Some(c) = load(cli, args.web_config_file.as_deref()) else {
+        return Ok(ExitCode::from(EXIT_USAGE));
+    };
+    // A warning, not an error: the exit code stays 0.
+    if let Some(warning) = outpost::cli::open_probe_warning(&c, &args.listen()) {
+        eprintln!("{warning}");
+    }
+    println!(
+        "{}: OK: {} modules, {} probes",
+        c.source.display(),
+        c.modules.len(),
+        c.probes.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `outpost check --format json`: the errors as one JSON array on stdout (`[]`
+/// when the file is valid), the exit code as in text; the /probe warning, not an
+/// error, stays on stderr.
+fn check_json(cli: &GlobalArgs, args: &CheckArgs) -> anyhow::Result<ExitCode> {
+    let (errors, code) = match try_load(cli, args.web_config_file.as_deref()) {
+        Ok(c) => {
+            if let Some(warning) = outpost::cli::open_probe_warning(&c, &args.listen()) {
                 eprintln!("{warning}");
             }
-            println!(
-                "{}: OK: {} modules, {} probes",
-                cli.config.display(),
-                c.modules.len(),
-                c.probes.len()
-            );
-            ExitCode::SUCCESS
+            (ConfigErrors(Vec::new()), ExitCode::SUCCESS)
         }
-        None => ExitCode::FAILURE,
-    }
+        Err(LoadFailure::NoFile(e)) => (
+            ConfigErrors(vec![e.to_config_error()]),
+            ExitCode::from(EXIT_USAGE),
+        ),
+        Err(LoadFailure::Invalid(_, errors)) => (errors, ExitCode::from(EXIT_USAGE)),
+    };
+    let mut json = errors
+        .to_json()
+        .context("cannot encode the errors as JSON")?;
+    json.push('\n');
+    write_stdout(json.as_bytes())?;
+    Ok(code)
 }
 
 /// `outpost rules`: the SLOs' rule file on stdout, or the config's errors as
 /// `check` prints them.
-fn rules(cli: &Cli, runbook_base: &str) -> anyhow::Result<ExitCode> {
-    let Some(config) = load(cli) else {
-        return Ok(ExitCode::FAILURE);
+fn rules(cli: &GlobalArgs, runbook_base: &str) -> anyhow::Result<ExitCode> {
+    let Some(config) = load(cli, None) else {
+        return Ok(ExitCode::from(EXIT_USAGE));
     };
     let text = outpost::slo_rules::render(&config, runbook_base);
-    // Written, not print!ed: a closed pipe (`outpost rules | head`) is an error
-    // to report, not a panic.
-    let mut stdout = std::io::stdout().lock();
-    std::io::Write::write_all(&mut stdout, text.as_bytes())
-        .and_then(|()| std::io::Write::flush(&mut stdout))
-        .context("cannot write the rules to stdout")?;
+    write_stdout(text.as_bytes())?;
     Ok(ExitCode::SUCCESS)
 }
 
-async fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
-    let Some(config) = load(cli) else {
-        return Ok(ExitCode::FAILURE);
+/// `outpost man`: outpost(1) to stdout, or every page into `out_dir`.
+fn man(out_dir: Option<&Path>) -> anyhow::Result<ExitCode> {
+    match out_dir {
+        Some(dir) => outpost::cli::write_man_pages(dir)
+            .with_context(|| format!("cannot write the man pages into {}", dir.display()))?,
+        None => write_stdout(&outpost::cli::man_page().context("cannot render the man page")?)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Written, not print!ed: a closed pipe (`outpost rules | head`) is an error to
+/// report, not a panic.
+fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    std::io::Write::write_all(&mut stdout, bytes)
+        .and_then(|()| std::io::Write::flush(&mut stdout))
+        .context("cannot write to stdout")
+}
+
+async fn run(cli: &GlobalArgs, daemon: &DaemonArgs) -> anyhow::Result<ExitCode> {
+    let Some(config) = load(cli, daemon.web_config_file.as_deref()) else {
+        return Ok(ExitCode::from(EXIT_USAGE));
     };
     let signals = daemon::Signals::register().context("cannot install signal handlers")?;
-    let listener = bind(&cli.listen).await?;
-    if let Some(warning) = outpost::cli::open_probe_warning(&config, &cli.listen) {
+    let listener = bind(&daemon.listen).await?;
+    if let Some(warning) = outpost::cli::open_probe_warning(&config, &daemon.listen) {
         tracing::warn!("{}", warning.trim_start_matches("warning: "));
     }
     tracing::info!(
-        address = %listener.local_addr().map_or_else(|_| cli.listen.clone(), |a| a.to_string()),
-        config = %cli.config.display(),
+        address = %listener.local_addr().map_or_else(|_| daemon.listen.clone(), |a| a.to_string()),
+        config = %config.source.display(),
         probes = config.probes.len(),
         version = env!("CARGO_PKG_VERSION"),
         "outpost started"
     );
     let shutdown = CancellationToken::new();
     let options = Options {
-        watch_interval: cli.watch_config,
-        shard: cli.shard,
+        watch_interval: daemon.watch_config,
+        shard: daemon.shard,
         ..Options::default()
     };
     let daemon = Daemon::start(config, listener, options, shutdown.clone())
@@ -165,20 +247,20 @@ async fn bind(listen: &str) -> anyhow::Result<tokio::net::TcpListener> {
 }
 
 async fn probe_once(
-    cli: &Cli,
+    cli: &GlobalArgs,
     target: &str,
     module_name: &str,
     timeout: Option<std::time::Duration>,
 ) -> anyhow::Result<ExitCode> {
-    let Some(config) = load(cli) else {
-        return Ok(ExitCode::from(2));
+    let Some(config) = load(cli, None) else {
+        return Ok(ExitCode::from(EXIT_USAGE));
     };
     let Some(module) = config.module(module_name) else {
-        let known: Vec<&str> = config.modules.keys().map(String::as_str).collect();
-        anyhow::bail!(
-            "unknown module {module_name:?}; modules defined: {}",
-            known.join(", ")
+        eprintln!(
+            "outpost: unknown module {module_name:?} (hint: {})",
+            config.unknown_module_hint(module_name)
         );
+        return Ok(ExitCode::from(EXIT_USAGE));
     };
     let timeout = timeout
         .or(module.timeout)
@@ -197,7 +279,7 @@ async fn probe_once(
     Ok(if report.success {
         ExitCode::SUCCESS
     } else {
-        ExitCode::FAILURE
+        ExitCode::from(EXIT_FAILED)
     })
 }
 
@@ -219,7 +301,7 @@ fn import_blackbox(
         Err(e) => {
             eprintln!("{e}");
             eprintln!("{}: not imported", blackbox_yml.display());
-            Ok(ExitCode::from(2))
+            Ok(ExitCode::from(EXIT_USAGE))
         }
     }
 }

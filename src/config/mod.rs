@@ -43,7 +43,7 @@ pub use crate::probe::icmp::IcmpModule;
 pub use crate::probe::tcp::TcpModule;
 pub use crate::probe::{Prober, ProberKind};
 pub use aws::{AwsConfig, AwsService};
-pub use error::{ConfigError, ConfigErrors};
+pub use error::{ConfigError, ConfigErrors, Snippet};
 pub use identity::ModuleIdentity;
 pub use listener::{BasicAuthUsers, ClientAuthType, ListenerTls, PasswordHash};
 pub use slos::{LatencyObjective, SliSource, SloSelector, SloSpec};
@@ -94,6 +94,14 @@ impl Config {
 
     pub fn module(&self, name: &str) -> Option<&Arc<Module>> {
         self.modules.get(name)
+    }
+
+    /// What to tell someone who asked for module `name` that is not defined: a
+    /// "did you mean" when a defined one is close, and the defined ones, as
+    /// `outpost check` says it of a `[[probes]]` entry.
+    pub fn unknown_module_hint(&self, name: &str) -> String {
+        let names: Vec<&str> = self.modules.keys().map(String::as_str).collect();
+        probes::unknown_module_hint(name, &names)
     }
 }
 

@@ -240,20 +240,25 @@ fn unknown_module(
     modules: &BTreeMap<String, ModuleSummary>,
 ) {
     let names: Vec<&str> = modules.keys().map(String::as_str).collect();
-    let defined = format!("defined modules: {}", names.join(", "));
-    let hint = match values::suggest(module.get_ref(), names.iter().copied()) {
-        Some(close) => format!("did you mean {close:?}? {defined}"),
-        None if modules.is_empty() => {
-            "no modules are defined; add one as [modules.NAME]".to_string()
-        }
-        None => defined,
-    };
+    let hint = unknown_module_hint(module.get_ref(), &names);
     ctx.error_hint(
         module.span(),
         path,
         format!("unknown module {:?}", module.get_ref()),
         hint,
     );
+}
+
+/// The hint for a module `name` that is not among `names`: the closest one when
+/// it looks like a typo, and the list. Shared by `[[probes]]` and `outpost probe`,
+/// so that both say it the same way.
+pub(crate) fn unknown_module_hint(name: &str, names: &[&str]) -> String {
+    let defined = format!("defined modules: {}", names.join(", "));
+    match values::suggest(name, names.iter().copied()) {
+        Some(close) => format!("did you mean {close:?}? {defined}"),
+        None if names.is_empty() => "no modules are defined; add one as [modules.NAME]".to_string(),
+        None => defined,
+    }
 }
 
 /// The target as the module's prober parses it when a run starts.

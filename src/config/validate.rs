@@ -15,7 +15,7 @@ use toml::Spanned;
 use std::sync::Arc;
 
 use super::aws::AwsConfig;
-use super::error::line_col;
+use super::error::{line_col, Snippet};
 use super::file::ServerFile;
 use super::modules::ModuleSummary;
 use super::policy::{Rule, TargetPolicy};
@@ -34,6 +34,7 @@ pub fn load(path: &Path, web_config_file: Option<&Path>) -> Result<Config, Confi
             key: String::new(),
             message: format!("cannot read the file: {e}"),
             hint: None,
+            snippet: None,
         }])
     })?;
     let config = parse_and_validate_with(&text, path, web_config_file);
@@ -472,7 +473,8 @@ impl<'t> Ctx<'t> {
     }
 
     fn push(&mut self, span: Range<usize>, key: &str, message: String, hint: Option<String>) {
-        let (line, column) = line_col(self.text, self.base + span.start);
+        let (start, end) = (self.base + span.start, self.base + span.end);
+        let (line, column) = line_col(self.text, start);
         self.errors.push(ConfigError {
             file: self.file.clone(),
             line,
@@ -480,6 +482,7 @@ impl<'t> Ctx<'t> {
             key: key.to_string(),
             message,
             hint,
+            snippet: Snippet::of(self.text, start, end, key),
         });
     }
 

@@ -50,6 +50,7 @@ impl fmt::Display for Refusal {
             key: self.key.clone(),
             message: self.message.clone(),
             hint: self.hint.clone(),
+            snippet: None,
         };
         as_config.fmt(f)
     }

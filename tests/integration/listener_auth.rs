@@ -540,7 +540,7 @@ fn web_config_file_and_server_tables_together_are_refused() {
         web.display()
     );
     assert!(errors.starts_with(&want), "want {want}\ngot  {errors}");
-    // Through the binary: the flag, `check`, exit code 1.
+    // Through the binary: the flag, `check`, exit code 2 (a bad configuration).
     let out = Command::new(BIN)
         .arg("check")
         .arg("--config")
@@ -549,7 +549,7 @@ fn web_config_file_and_server_tables_together_are_refused() {
         .arg(&web)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains(&want), "{stderr}");
 }
@@ -558,20 +558,24 @@ fn web_config_file_and_server_tables_together_are_refused() {
 fn check_warns_when_probe_is_open_to_anyone() {
     let pki = Pki::new();
     write(pki.dir.path(), "probes.toml", "");
-    let check = |extra: &[&str]| {
-        let out = Command::new(BIN)
-            .arg("check")
+    let check = |extra: &[&str], listen: Option<&str>| {
+        let mut cmd = Command::new(BIN);
+        cmd.arg("check")
             .arg("--config")
             .arg(pki.path("probes.toml"))
             .args(extra)
             .env_remove("OUTPOST_LISTEN")
-            .env_remove("OUTPOST_WEB_CONFIG")
-            .output()
-            .unwrap();
+            .env_remove("OUTPOST_WEB_CONFIG");
+        // `check` serves nothing, so it has no --listen: it judges the address the
+        // daemon reads from its environment, as a unit's EnvironmentFile sets it.
+        if let Some(listen) = listen {
+            cmd.env("OUTPOST_LISTEN", listen);
+        }
+        let out = cmd.output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
         (out.status.code(), stderr)
     };
-    let (code, stderr) = check(&[]);
+    let (code, stderr) = check(&[], None);
     assert_eq!(code, Some(0), "{stderr}");
     assert!(
         stderr.starts_with("warning: /probe is open to anyone who can reach :9465"),
@@ -582,10 +586,15 @@ fn check_warns_when_probe_is_open_to_anyone() {
         stderr.contains("[server.probe_endpoint] enabled = false"),
         "{stderr}"
     );
-    let (code, stderr) = check(&["--listen", "127.0.0.1:9465"]);
+    let (code, stderr) = check(&[], Some("127.0.0.1:9465"));
     assert_eq!((code, stderr.as_str()), (Some(0), ""));
+    let (code, stderr) = check(&[], Some("0.0.0.0:9465"));
+    assert!(
+        stderr.starts_with("warning: /probe is open to anyone who can reach 0.0.0.0:9465"),
+        "{code:?} {stderr}"
+    );
     let web = web_config(&pki, "");
-    let (code, stderr) = check(&["--web.config.file", web.to_str().unwrap()]);
+    let (code, stderr) = check(&["--web.config.file", web.to_str().unwrap()], None);
     assert_eq!((code, stderr.as_str()), (Some(0), ""));
 }
 

@@ -15,6 +15,7 @@ mod contract;
 mod daemon;
 mod dashboards;
 mod dns_probe;
+mod docs;
 mod grpc_probe;
 mod hostile;
 mod hostile_peers;

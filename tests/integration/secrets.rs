@@ -244,7 +244,7 @@ async fn secrets_from_the_environment_are_sent_and_an_unset_one_is_an_error() {
     }
     let out = run(vec!["check".into()], false).await.unwrap();
     let errors = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(1), "{errors}");
+    assert_eq!(out.status.code(), Some(2), "{errors}");
     assert!(
         errors.contains(":6:16: modules.basic.http.basic_auth.password_env: environment variable OUTPOST_TEST_PASSWORD is not set")
             && errors.contains(":11:20: modules.bearer.http.bearer_token_env: environment variable OUTPOST_TEST_TOKEN is not set"),
