@@ -678,7 +678,7 @@ fn man_page_names_every_subcommand_and_out_dir_writes_their_pages() {
     assert!(page.contains("Exit codes: 0 success"), "{page}");
     for name in subcommand_names() {
         // roff escapes the hyphen.
-        let see = format!("outpost\\-{name}(1)");
+        let see = format!("outpost\\-{}(1)", name.replace('-', "\\-"));
         assert!(page.contains(&see), "no {see}:\n{page}");
     }
     let dir = tempfile::tempdir().unwrap();
