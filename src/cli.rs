@@ -152,6 +152,13 @@ pub enum Command {
         /// Timeout; defaults to the module's, else 10s.
         #[arg(long, value_parser = parse_duration)]
         timeout: Option<Duration>,
+        /// Also print the run's series, as /probe would serve them.
+        #[arg(long)]
+        metrics: bool,
+        /// text: the trace, then the verdict as the last line; json: one object
+        /// (target, module, success, outcome, reason, message, duration, trace).
+        #[arg(long, value_enum, default_value_t = CheckFormat::Text)]
+        format: CheckFormat,
     },
     /// Print the Prometheus rules (recording rules, burn-rate alerts) of the
     /// configuration's SLOs (its `[[slos]]` tables).
@@ -386,7 +393,7 @@ pub fn resolve_config(
     })
 }
 
-/// `outpost check --format`.
+/// `outpost check --format` and `outpost probe --format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum CheckFormat {
     Text,
@@ -811,6 +818,7 @@ mod tests {
                 target,
                 module,
                 timeout,
+                ..
             })) => {
                 assert_eq!(
                     (target.as_str(), module.as_str(), timeout),

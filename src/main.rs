@@ -43,7 +43,9 @@ fn main() -> ExitCode {
                 target,
                 module,
                 timeout,
-            } => probe_once(&global, target, module, *timeout).await,
+                metrics,
+                format,
+            } => probe_once(&global, target, module, *timeout, *metrics, *format).await,
             Command::Rules { runbook_base } => rules(&global, runbook_base),
             Command::Completions { shell } => {
                 write_stdout(&outpost::cli::completions(*shell)).map(|()| ExitCode::SUCCESS)
@@ -251,6 +253,8 @@ async fn probe_once(
     target: &str,
     module_name: &str,
     timeout: Option<std::time::Duration>,
+    metrics: bool,
+    format: CheckFormat,
 ) -> anyhow::Result<ExitCode> {
     let Some(config) = load(cli, None) else {
         return Ok(ExitCode::from(EXIT_USAGE));
@@ -268,14 +272,14 @@ async fn probe_once(
     let mut ctx = ProbeContext::new(timeout);
     ctx.debug = true;
     let report = probe::run(module, target, &ctx).await;
-    for line in &report.trace {
-        println!("{line}");
-    }
-    println!();
-    print!(
-        "{}",
+    let series = metrics.then(|| {
         outpost::metrics::render::render_report(outpost::metrics::encode::Format::Text, &report)
-    );
+    });
+    let text = match format {
+        CheckFormat::Text => probe::verdict::text(module_name, target, &report, series.as_deref()),
+        CheckFormat::Json => probe::verdict::json(module_name, target, &report, series.as_deref()),
+    };
+    write_stdout(text.as_bytes())?;
     Ok(if report.success {
         ExitCode::SUCCESS
     } else {

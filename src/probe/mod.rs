@@ -19,6 +19,7 @@ pub mod report;
 pub mod tcp;
 pub mod tls;
 pub mod unix;
+pub mod verdict;
 
 use std::time::{Duration, SystemTime};
 

@@ -525,25 +525,54 @@ async fn sighup_reloads_and_sigterm_stops_within_five_seconds() {
 async fn probe_subcommand_prints_a_trace_and_sets_the_exit_code() {
     let target = target_server().await;
     let (_dir, path) = write_config("[modules.http_2xx]\nprober = \"http\"\n[modules.http_2xx.http]\npreferred_ip_protocol = \"ip4\"\n");
-    let run = |url: String| {
+    let run = |url: String, extra: &'static [&'static str]| {
         let path = path.clone();
         tokio::task::spawn_blocking(move || {
             Command::new(BIN)
                 .arg("--config")
                 .arg(&path)
                 .args(["probe", &url])
+                .args(extra)
                 .output()
                 .unwrap()
         })
     };
-    let ok = run(format!("http://{target}/ok")).await.unwrap();
+    let ok = run(format!("http://{target}/ok"), &[]).await.unwrap();
     let text = String::from_utf8_lossy(&ok.stdout);
     assert!(ok.status.success(), "{text}");
-    assert!(text.contains("probe_success 1"), "{text}");
     assert!(text.contains("Probe succeeded"), "{text}");
-    let fail = run(format!("http://{target}/fail")).await.unwrap();
+    // The series only when asked for: the screen ends on the verdict.
+    assert!(!text.contains("probe_success"), "{text}");
+    let last = text.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with(&format!("OK: http_2xx http://{target}/ok succeeded in ")),
+        "{text}"
+    );
+    let fail = run(format!("http://{target}/fail"), &["--metrics"])
+        .await
+        .unwrap();
     assert_eq!(fail.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&fail.stdout).contains("probe_http_status_code 500"));
+    let text = String::from_utf8_lossy(&fail.stdout);
+    assert!(text.contains("probe_http_status_code 500"), "{text}");
+    let last = text.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("FAILED: unexpected HTTP status: ")
+            && last.contains(&format!("(http_2xx http://{target}/fail, after ")),
+        "{text}"
+    );
+    let json = run(format!("http://{target}/fail"), &["--format", "json"])
+        .await
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(json.status.code(), Some(1));
+    assert_eq!(
+        (&v["success"], &v["outcome"], &v["reason"]),
+        (
+            &serde_json::json!(false),
+            &serde_json::json!("http_status"),
+            &serde_json::json!("unexpected HTTP status")
+        )
+    );
 }
 
 /// `outpost probe -m` with a module that is not defined says which one was meant,

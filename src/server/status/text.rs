@@ -118,35 +118,7 @@ pub(super) fn expiry(expiry: f64, now: f64) -> (i64, String) {
 /// Why a run failed, in words a person reads at a glance; the message of the
 /// run says the rest.
 pub(super) fn reason_words(reason: FailureReason) -> &'static str {
-    use FailureReason as R;
-    match reason {
-        R::Timeout => "timed out",
-        R::InvalidTarget => "invalid target",
-        R::Resolve => "name not resolved",
-        R::Connect => "connection failed",
-        R::Proxy => "proxy failed",
-        R::OAuth2 => "OAuth2 token not obtained",
-        R::Tls => "TLS failed",
-        R::Http => "HTTP exchange failed",
-        R::HttpStatus => "unexpected HTTP status",
-        R::HttpVersion => "unexpected HTTP version",
-        R::TooManyRedirects => "too many redirects",
-        R::SslRequired => "answered without TLS",
-        R::SslForbidden => "answered over TLS",
-        R::HeaderRegex => "header rule failed",
-        R::BodyRegex => "body rule failed",
-        R::BodyCel => "body CEL rule failed",
-        R::BodyTooLarge => "body too large",
-        R::Decompression => "body not decompressed",
-        R::ExpectRegex => "expected line not seen",
-        R::ExpectBytes => "expected bytes not seen",
-        R::DnsRcode => "unexpected DNS response code",
-        R::DnsRrValidation => "DNS records rejected",
-        R::GrpcStatus => "gRPC call failed",
-        R::NotServing => "not serving",
-        R::Io => "I/O error",
-        R::Denied => "denied by the target policy",
-    }
+    reason.in_words()
 }
 
 #[cfg(test)]
