@@ -174,6 +174,21 @@ fn build_prober(
             format!("invalid prober {name:?}"),
             format!("valid values: {supported}"),
         );
+        // The settings blocks present are still checked, each as its own prober's:
+        // otherwise their mistakes would surface only after the prober is fixed,
+        // one `outpost check` later.
+        ctx.set_anchor(prober.span());
+        if let Some(table) = value.get_ref().as_table() {
+            for (block, _) in table.iter() {
+                if let Some(kind) = ProberKind::from_name(block.get_ref().as_ref()) {
+                    let _ = kind.build(
+                        ctx,
+                        &tree::key(path, kind.name()),
+                        child(value, kind.name()),
+                    );
+                }
+            }
+        }
         return None;
     };
     summary.kind = Some(kind);
