@@ -49,7 +49,7 @@ cargo-test:
 
 rules:
 	$(call banner,promtool: Prometheus rules and rule tests)
-	$(if $(RULES),promtool check rules $(RULES),@echo 'no prometheus/*.rules.yml yet: skipped')
+	$(if $(RULES),promtool check rules --lint-fatal $(RULES),@echo 'no prometheus/*.rules.yml yet: skipped')
 	$(if $(RULE_TESTS),promtool test rules $(RULE_TESTS),@echo 'no prometheus/tests/*.yml yet: skipped')
 	$(call banner,promtool: Prometheus configurations (regional, global) and the rule files they load)
 	scripts/check-prometheus-config.sh
