@@ -768,6 +768,24 @@ fn integer(walk: &mut Walk, path: &str, node: &Node) -> Option<i64> {
 
 /// A list of strings (or of integers): each item recorded as `path[i]`.
 fn list(walk: &mut Walk, path: &str, node: &Node, integers: bool) -> Option<Vec<Val>> {
+    each_item(walk, path, node, |walk, at, item| {
+        if integers {
+            integer(walk, at, item).map(Val::Int)
+        } else {
+            scalar(walk, at, item).map(|s| Val::Str(s.into()))
+        }
+    })
+}
+
+/// The items of a YAML list, each translated by `item` at `path[i]` (its line
+/// recorded for messages); an item that is refused is left out. Not a list:
+/// refused whole.
+fn each_item(
+    walk: &mut Walk,
+    path: &str,
+    node: &Node,
+    mut item: impl FnMut(&mut Walk, &str, &Node) -> Option<Val>,
+) -> Option<Vec<Val>> {
     let Value::Seq(items) = &node.value else {
         walk.refuse(
             node.at,
@@ -778,15 +796,10 @@ fn list(walk: &mut Walk, path: &str, node: &Node, integers: bool) -> Option<Vec<
         return None;
     };
     let mut out = Vec::new();
-    for (i, item) in items.iter().enumerate() {
+    for (i, node) in items.iter().enumerate() {
         let at = tree::index(path, i);
-        walk.origin(&at, item.at);
-        let val = if integers {
-            integer(walk, &at, item).map(Val::Int)
-        } else {
-            scalar(walk, &at, item).map(|s| Val::Str(s.into()))
-        };
-        out.extend(val);
+        walk.origin(&at, node.at);
+        out.extend(item(walk, &at, node));
     }
     Some(out)
 }
@@ -842,24 +855,9 @@ fn steps(
     node: &Node,
     schema: &[(&'static str, Kind)],
 ) -> Option<Vec<Val>> {
-    let Value::Seq(items) = &node.value else {
-        walk.refuse(
-            node.at,
-            path,
-            format!("must be a list, not {}", node.kind()),
-            None,
-        );
-        return None;
-    };
-    let mut out = Vec::new();
-    for (i, item) in items.iter().enumerate() {
-        let at = tree::index(path, i);
-        walk.origin(&at, item.at);
-        if let Some(block) = translate_block(walk, &at, item, schema) {
-            out.push(inline(block));
-        }
-    }
-    Some(out)
+    each_item(walk, path, node, |walk, at, item| {
+        translate_block(walk, at, item, schema).map(inline)
+    })
 }
 
 /// A table as an inline table (its entries are values: steps have no sub-tables).

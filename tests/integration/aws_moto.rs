@@ -362,7 +362,6 @@ async fn no_aws_section_makes_no_aws_client() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_binary_honours_aws_endpoint_url() {
     use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
     let moto = Moto::start();
     moto.seed("eu-west-1");
     let dir = tempfile::tempdir().unwrap();
@@ -372,28 +371,7 @@ async fn the_binary_honours_aws_endpoint_url() {
         "[aws]\nregions = [\"eu-west-1\"]\ninterval = \"2s\"\nservices = [\"autoscaling\"]\n",
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_outpost"))
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--log-format",
-            "json",
-            "--config",
-        ])
-        .arg(&config)
-        .env("AWS_ENDPOINT_URL", moto.endpoint())
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", dir.path().join("none"))
-        .env("AWS_SHARED_CREDENTIALS_FILE", dir.path().join("none"))
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_ROLE_ARN")
-        .env_remove("AWS_WEB_IDENTITY_TOKEN_FILE")
-        .env_remove("AWS_CONTAINER_CREDENTIALS_FULL_URI")
-        .env_remove("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
+    let mut child = daemon_binary(&config, &moto.endpoint(), dir.path())
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
@@ -418,6 +396,40 @@ async fn the_binary_honours_aws_endpoint_url() {
     let _ = child.kill();
     let _ = child.wait();
     assert!(page.contains(want), "{page}");
+}
+
+/// The daemon binary on `config`, logging JSON to a piped stderr, with AWS
+/// pointed at `endpoint` and the environment's credentials only: none of the
+/// host's profiles, roles or instance metadata.
+fn daemon_binary(
+    config: &std::path::Path,
+    endpoint: &str,
+    dir: &std::path::Path,
+) -> std::process::Command {
+    use std::process::{Command, Stdio};
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_outpost"));
+    cmd.args([
+        "--listen",
+        "127.0.0.1:0",
+        "--log-format",
+        "json",
+        "--config",
+    ])
+    .arg(config)
+    .env("AWS_ENDPOINT_URL", endpoint)
+    .env("AWS_ACCESS_KEY_ID", "testing")
+    .env("AWS_SECRET_ACCESS_KEY", "testing")
+    .env("AWS_EC2_METADATA_DISABLED", "true")
+    .env("AWS_CONFIG_FILE", dir.join("none"))
+    .env("AWS_SHARED_CREDENTIALS_FILE", dir.join("none"))
+    .env_remove("AWS_PROFILE")
+    .env_remove("AWS_ROLE_ARN")
+    .env_remove("AWS_WEB_IDENTITY_TOKEN_FILE")
+    .env_remove("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+    .env_remove("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped());
+    cmd
 }
 
 /// More instances than one page holds (100): every page is read, each scrape
@@ -547,7 +559,6 @@ async fn a_reload_applies_a_changed_aws_section() {
 #[test]
 fn a_scrape_that_cannot_run_says_why_once() {
     use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("probes.toml");
     std::fs::write(
@@ -555,24 +566,7 @@ fn a_scrape_that_cannot_run_says_why_once() {
         "[aws]\nregions = [\"eu-west-1\"]\ninterval = \"1s\"\nservices = [\"autoscaling\"]\n",
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_outpost"))
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--log-format",
-            "json",
-            "--config",
-        ])
-        .arg(&config)
-        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", dir.path().join("none"))
-        .env("AWS_SHARED_CREDENTIALS_FILE", dir.path().join("none"))
-        .env_remove("AWS_PROFILE")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
+    let mut child = daemon_binary(&config, "http://127.0.0.1:1", dir.path())
         .spawn()
         .unwrap();
     let stderr = child.stderr.take().unwrap();
