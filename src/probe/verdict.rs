@@ -9,6 +9,8 @@ use super::ProbeReport;
 /// The run as text: trace, a blank line, the series if given, then one line:
 /// `OK: ...` or `FAILED: <reason in words>: <message>`.
 pub fn text(module: &str, target: &str, report: &ProbeReport, series: Option<&str>) -> String {
+    // The target as typed may carry a password (`http://user:pass@host/`).
+    let target = crate::redact::url(target);
     let mut out = String::new();
     for line in &report.trace {
         out.push_str(line);
@@ -39,8 +41,9 @@ pub fn text(module: &str, target: &str, report: &ProbeReport, series: Option<&st
 /// The run as one JSON object, for scripts: `outcome` is the label of the run
 /// counters (`success` or the failure reason), `reason` the same in words.
 pub fn json(module: &str, target: &str, report: &ProbeReport, series: Option<&str>) -> String {
+    let target = crate::redact::url(target);
     let mut value = serde_json::json!({
-        "target": target,
+        "target": target.as_ref(),
         "module": module,
         "success": report.success,
         "outcome": report.outcome(),
@@ -99,6 +102,14 @@ mod tests {
              FAILED: unexpected HTTP status: status code 500, wanted 2xx (http_2xx http://web/, after 2.9 ms)\n"
         );
         let ok = text("http_2xx", "http://web/", &report(None), None);
+        // A password in the target as typed never reaches the screen.
+        let secret = text("http_2xx", "http://u:hunter2@web/", &report(None), None);
+        assert!(
+            secret.contains("OK: http_2xx http://u:<secret>@web/ "),
+            "{secret}"
+        );
+        let secret = json("http_2xx", "http://u:hunter2@web/", &report(None), None);
+        assert!(!secret.contains("hunter2"), "{secret}");
         assert!(
             ok.ends_with("\n\nOK: http_2xx http://web/ succeeded in 2.9 ms\n"),
             "{ok}"

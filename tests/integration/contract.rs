@@ -644,7 +644,7 @@ async fn every_prober_works_from_probe_the_cli_and_the_schedule() {
             std::process::Command::new(env!("CARGO_BIN_EXE_outpost"))
                 .arg("--config")
                 .arg(&config_path)
-                .args(["probe", "--module", &module, &target])
+                .args(["probe", "--metrics", "--module", &module, &target])
                 .output()
                 .unwrap()
         })

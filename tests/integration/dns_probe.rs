@@ -626,7 +626,13 @@ interval = "1s"
         std::process::Command::new(env!("CARGO_BIN_EXE_outpost"))
             .arg("--config")
             .arg(&path)
-            .args(["probe", "--module", "dns_soa", &target.to_string()])
+            .args([
+                "probe",
+                "--metrics",
+                "--module",
+                "dns_soa",
+                &target.to_string(),
+            ])
             .output()
             .unwrap()
     })

@@ -142,7 +142,7 @@ async fn outpost_probe_prints_no_secret_and_logs_none_on_failure() {
         let path = path.clone();
         tokio::task::spawn_blocking(move || {
             Command::new(bin)
-                .args(["probe", "--module", "with_secrets", "--config"])
+                .args(["probe", "--metrics", "--module", "with_secrets", "--config"])
                 .arg(&path)
                 .arg(target)
                 .output()
@@ -229,6 +229,7 @@ async fn secrets_from_the_environment_are_sent_and_an_unset_one_is_an_error() {
     for module in ["basic", "bearer"] {
         let args = vec![
             "probe".into(),
+            "--metrics".into(),
             "--module".into(),
             module.into(),
             target.clone(),
