@@ -699,36 +699,40 @@ fn is_relative(name: &str) -> bool {
     !name.is_empty() && !Path::new(name).is_absolute()
 }
 
+/// Refuses `node` for being of the wrong kind: "`wanted`, not a list" (or a
+/// mapping, a single value ...).
+fn wrong_kind<T>(walk: &mut Walk, path: &str, node: &Node, wanted: &str) -> Option<T> {
+    walk.refuse(
+        node.at,
+        path,
+        format!("{wanted}, not {}", node.kind()),
+        None,
+    );
+    None
+}
+
 /// The entries of a mapping, or a refusal.
 fn mapping<'n>(walk: &mut Walk, path: &str, node: &'n Node) -> Option<&'n [(Key, Node)]> {
     match &node.value {
         Value::Map(entries) => Some(entries),
         Value::Null => Some(&[]),
         _ => {
-            let what = if path.is_empty() { "the document " } else { "" };
-            walk.refuse(
-                node.at,
-                path,
-                format!("{what}must be a mapping, not {}", node.kind()),
-                None,
-            );
-            None
+            let wanted = if path.is_empty() {
+                "the document must be a mapping"
+            } else {
+                "must be a mapping"
+            };
+            wrong_kind(walk, path, node, wanted)
         }
     }
 }
 
 /// A scalar's text, as Go's YAML decoder gives it to a string option.
 fn scalar<'n>(walk: &mut Walk, path: &str, node: &'n Node) -> Option<&'n str> {
-    let text = node.text();
-    if text.is_none() {
-        walk.refuse(
-            node.at,
-            path,
-            format!("must be a single value, not {}", node.kind()),
-            None,
-        );
+    match node.text() {
+        Some(text) => Some(text),
+        None => wrong_kind(walk, path, node, "must be a single value"),
     }
-    text
 }
 
 /// A secret's text; the refusal never shows it.
@@ -739,30 +743,14 @@ fn secret<'n>(walk: &mut Walk, path: &str, node: &'n Node) -> Option<&'n str> {
 fn boolean(walk: &mut Walk, path: &str, node: &Node) -> Option<bool> {
     match &node.value {
         Value::Bool(b, _) => Some(*b),
-        _ => {
-            walk.refuse(
-                node.at,
-                path,
-                format!("must be true or false, not {}", node.kind()),
-                None,
-            );
-            None
-        }
+        _ => wrong_kind(walk, path, node, "must be true or false"),
     }
 }
 
 fn integer(walk: &mut Walk, path: &str, node: &Node) -> Option<i64> {
     match &node.value {
         Value::Int(i, _) => Some(*i),
-        _ => {
-            walk.refuse(
-                node.at,
-                path,
-                format!("must be an integer, not {}", node.kind()),
-                None,
-            );
-            None
-        }
+        _ => wrong_kind(walk, path, node, "must be an integer"),
     }
 }
 
@@ -787,13 +775,7 @@ fn each_item(
     mut item: impl FnMut(&mut Walk, &str, &Node) -> Option<Val>,
 ) -> Option<Vec<Val>> {
     let Value::Seq(items) = &node.value else {
-        walk.refuse(
-            node.at,
-            path,
-            format!("must be a list, not {}", node.kind()),
-            None,
-        );
-        return None;
+        return wrong_kind(walk, path, node, "must be a list");
     };
     let mut out = Vec::new();
     for (i, node) in items.iter().enumerate() {
