@@ -146,9 +146,23 @@ pub enum Command {
             crate::probe::ProberKind::target_forms()
         ))]
         target: String,
-        /// Module to use.
-        #[arg(long, short, default_value = "http_2xx")]
-        module: String,
+        /// Module of the configuration to use [default: http_2xx].
+        #[arg(long, short, conflicts_with = "prober")]
+        module: Option<String>,
+        /// Probe with this prober's defaults and --set options, without a
+        /// configuration file.
+        #[arg(long, value_name = "KIND", value_parser = prober_kind)]
+        prober: Option<crate::probe::ProberKind>,
+        /// With --prober: one option of its settings block, as KEY=VALUE in TOML
+        /// (`--set method=POST --set valid_status_codes=[200]
+        /// --set tls_config.insecure_skip_verify=true`); repeat for more.
+        #[arg(
+            long = "set",
+            short = 'o',
+            value_name = "KEY=VALUE",
+            requires = "prober"
+        )]
+        set: Vec<String>,
         /// Timeout; defaults to the module's, else 10s.
         #[arg(long, value_parser = parse_duration)]
         timeout: Option<Duration>,
@@ -411,6 +425,15 @@ pub enum LogFormat {
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
     crate::config::duration::parse(s)
+}
+
+fn prober_kind(s: &str) -> Result<crate::probe::ProberKind, String> {
+    crate::probe::ProberKind::from_name(s).ok_or_else(|| {
+        format!(
+            "not a prober; one of: {}",
+            crate::probe::ProberKind::names().join(", ")
+        )
+    })
 }
 
 /// The addresses to try, in order, for `--listen`: `:9465` means every interface,
@@ -821,8 +844,8 @@ mod tests {
                 ..
             })) => {
                 assert_eq!(
-                    (target.as_str(), module.as_str(), timeout),
-                    ("http://a", "m1", Some(Duration::from_secs(2)))
+                    (target.as_str(), module.as_deref(), timeout),
+                    ("http://a", Some("m1"), Some(Duration::from_secs(2)))
                 );
             }
             other => panic!("unexpected parse: {other:?}"),

@@ -36,6 +36,7 @@
 
 pub mod app;
 pub mod aws;
+pub mod civil_date;
 pub mod cli;
 pub mod config;
 pub mod daemon;

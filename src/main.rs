@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 
@@ -10,7 +11,7 @@ use outpost::cli::{
     listen_addresses, CheckArgs, CheckFormat, Cli, Command, ConfigPathError, DaemonArgs,
     GlobalArgs, LogFormat,
 };
-use outpost::config::{Config, ConfigErrors};
+use outpost::config::{Config, ConfigErrors, Module};
 use outpost::daemon::{self, Daemon, Options};
 use outpost::probe::{self, ProbeContext};
 use tokio_util::sync::CancellationToken;
@@ -42,10 +43,19 @@ fn main() -> ExitCode {
             Command::Probe {
                 target,
                 module,
+                prober,
+                set,
                 timeout,
                 metrics,
                 format,
-            } => probe_once(&global, target, module, *timeout, *metrics, *format).await,
+            } => {
+                let how = ProbeWith {
+                    module: module.as_deref(),
+                    prober: *prober,
+                    set,
+                };
+                probe_once(&global, target, how, *timeout, *metrics, *format).await
+            }
             Command::Rules { runbook_base } => rules(&global, runbook_base),
             Command::Completions { shell } => {
                 write_stdout(&outpost::cli::completions(*shell)).map(|()| ExitCode::SUCCESS)
@@ -104,7 +114,12 @@ fn try_load(cli: &GlobalArgs, web_config_file: Option<&Path>) -> Result<Config, 
 /// As [`try_load`]; `None` after printing why not on stderr: where it looked, or
 /// every error with its line and a caret under the mistake.
 fn load(cli: &GlobalArgs, web_config_file: Option<&Path>) -> Option<Config> {
-    match try_load(cli, web_config_file) {
+    report_load(try_load(cli, web_config_file))
+}
+
+/// The configuration, or `None` after printing why there is none.
+fn report_load(loaded: Result<Config, LoadFailure>) -> Option<Config> {
+    match loaded {
         Ok(config) => Some(config),
         Err(LoadFailure::NoFile(e)) => {
             eprintln!("outpost: {e}");
@@ -248,30 +263,74 @@ async fn bind(listen: &str) -> anyhow::Result<tokio::net::TcpListener> {
     Err(last_error.unwrap_or_else(|| anyhow::anyhow!("no address to listen on in {listen:?}")))
 }
 
+/// Which module `outpost probe` runs: one of the configuration's, or one made
+/// from `--prober` and `--set` with no configuration.
+struct ProbeWith<'a> {
+    module: Option<&'a str>,
+    prober: Option<probe::ProberKind>,
+    set: &'a [String],
+}
+
+/// The module to run and the name it is shown by; `None` after saying why not.
+fn probe_module(cli: &GlobalArgs, how: &ProbeWith<'_>) -> Option<(Arc<Module>, String)> {
+    if let Some(kind) = how.prober {
+        let config = match outpost::config::inline::config(kind, how.set) {
+            Err(e) => {
+                eprintln!("outpost: {e}");
+                return None;
+            }
+            Ok(Err(errors)) => {
+                eprint!("{}", errors.with_snippets());
+                eprintln!(
+                    "--prober {kind}: {} error(s) in the --set options",
+                    errors.0.len()
+                );
+                return None;
+            }
+            Ok(Ok(config)) => config,
+        };
+        let module = config.module(outpost::config::inline::MODULE)?.clone();
+        return Some((module, format!("--prober {kind}")));
+    }
+    let name = how.module.unwrap_or("http_2xx");
+    let config = match try_load(cli, None) {
+        Err(LoadFailure::NoFile(e)) => {
+            eprintln!("outpost: {e}");
+            eprintln!(
+                "(hint: `outpost probe --prober http TARGET` probes without a configuration)"
+            );
+            return None;
+        }
+        other => report_load(other)?,
+    };
+    let Some(module) = config.module(name) else {
+        eprintln!(
+            "outpost: unknown module {name:?} (hint: {})",
+            config.unknown_module_hint(name)
+        );
+        return None;
+    };
+    Some((module.clone(), name.to_string()))
+}
+
 async fn probe_once(
     cli: &GlobalArgs,
     target: &str,
-    module_name: &str,
+    how: ProbeWith<'_>,
     timeout: Option<std::time::Duration>,
     metrics: bool,
     format: CheckFormat,
 ) -> anyhow::Result<ExitCode> {
-    let Some(config) = load(cli, None) else {
+    let Some((module, module_name)) = probe_module(cli, &how) else {
         return Ok(ExitCode::from(EXIT_USAGE));
     };
-    let Some(module) = config.module(module_name) else {
-        eprintln!(
-            "outpost: unknown module {module_name:?} (hint: {})",
-            config.unknown_module_hint(module_name)
-        );
-        return Ok(ExitCode::from(EXIT_USAGE));
-    };
+    let module_name = module_name.as_str();
     let timeout = timeout
         .or(module.timeout)
         .unwrap_or(std::time::Duration::from_secs(10));
     let mut ctx = ProbeContext::new(timeout);
     ctx.debug = true;
-    let report = probe::run(module, target, &ctx).await;
+    let report = probe::run(&module, target, &ctx).await;
     let series = metrics.then(|| {
         outpost::metrics::render::render_report(outpost::metrics::encode::Format::Text, &report)
     });

@@ -12,6 +12,7 @@ pub mod duration;
 pub mod error;
 pub mod file;
 pub mod identity;
+pub mod inline;
 pub mod listener;
 pub mod policy;
 pub mod secret;

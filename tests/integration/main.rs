@@ -31,6 +31,7 @@ mod listener_limits;
 mod metrics_stream;
 mod probe_flood;
 mod probe_policy;
+mod probe_trace;
 mod prometheus_e2e;
 mod query_response;
 mod regions;

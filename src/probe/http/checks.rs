@@ -312,7 +312,7 @@ fn last_modified(head: &http::response::Parts) -> Option<f64> {
 }
 
 /// `resp.Proto` as Go spells it.
-fn proto_name(v: Version) -> &'static str {
+pub(super) fn proto_name(v: Version) -> &'static str {
     match v {
         Version::HTTP_09 => "HTTP/0.9",
         Version::HTTP_10 => "HTTP/1.0",

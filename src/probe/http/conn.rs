@@ -392,10 +392,10 @@ pub(super) fn trace_request<B>(rec: &mut Recorder, req: &Request<B>) {
         return;
     }
     rec.trace(format_args!(
-        "Sending {} {} {:?}",
+        "Sending {} {} {}",
         req.method(),
         crate::redact::url(&req.uri().to_string()),
-        req.version()
+        super::checks::proto_name(req.version())
     ));
     for (name, value) in req.headers() {
         let text = String::from_utf8_lossy(value.as_bytes());
@@ -412,7 +412,11 @@ pub(super) fn trace_response(rec: &mut Recorder, head: &http::response::Parts) {
     if !rec.tracing() {
         return;
     }
-    rec.trace(format_args!("Received {:?} {}", head.version, head.status));
+    rec.trace(format_args!(
+        "Received {} {}",
+        super::checks::proto_name(head.version),
+        head.status
+    ));
     for (name, value) in &head.headers {
         let text = String::from_utf8_lossy(value.as_bytes());
         let v = crate::redact::header_value(name.as_str(), &text);

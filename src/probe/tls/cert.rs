@@ -75,6 +75,46 @@ pub fn summarise(certs: &[CertificateDer<'_>]) -> ChainSummary {
     }
 }
 
+/// One presented certificate as `outpost probe` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertLine {
+    /// Go `pkix.Name.String()` form, as in the series' labels.
+    pub subject: String,
+    pub issuer: String,
+    /// NotAfter, as a Unix timestamp.
+    pub not_after: i64,
+}
+
+/// Every certificate of `certs` in the order sent; `None` for one that does not parse.
+pub fn describe(certs: &[CertificateDer<'_>]) -> Vec<Option<CertLine>> {
+    certs
+        .iter()
+        .map(|der| {
+            let (_, c) = X509Certificate::from_der(der.as_ref()).ok()?;
+            Some(CertLine {
+                subject: go_name_string(c.subject()),
+                issuer: go_name_string(c.issuer()),
+                not_after: c.validity().not_after.timestamp(),
+            })
+        })
+        .collect()
+}
+
+/// "expires 2027-01-03 (28 days)", "expired 2026-11-30 (6 days ago)": a
+/// NotAfter against `now`, both Unix timestamps, in whole days rounded down.
+pub fn expiry_in_words(not_after: i64, now: i64) -> String {
+    let date = crate::civil_date::date(not_after);
+    let days = (not_after - now).div_euclid(86_400);
+    if not_after >= now {
+        let unit = if days == 1 { "day" } else { "days" };
+        format!("expires {date} ({days} {unit})")
+    } else {
+        let ago = (now - not_after).div_euclid(86_400);
+        let unit = if ago == 1 { "day" } else { "days" };
+        format!("expired {date} ({ago} {unit} ago)")
+    }
+}
+
 /// Follows issuer → subject links from the leaf through the presented certs.
 fn chain_path_expiry(parsed: &[Option<X509Certificate<'_>>]) -> Option<i64> {
     let mut current = parsed.first()?.as_ref()?;
@@ -301,6 +341,31 @@ fn escape_dn_value(v: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn expiry_reads_in_whole_days_either_side_of_now() {
+        let now = 1_798_675_200; // 2026-12-31 00:00:00 UTC
+        assert_eq!(
+            expiry_in_words(now + 28 * 86_400 + 3_600, now),
+            "expires 2027-01-28 (28 days)"
+        );
+        assert_eq!(
+            expiry_in_words(now + 86_399, now),
+            "expires 2026-12-31 (0 days)"
+        );
+        assert_eq!(
+            expiry_in_words(now + 86_400, now),
+            "expires 2027-01-01 (1 day)"
+        );
+        assert_eq!(
+            expiry_in_words(now - 1, now),
+            "expired 2026-12-30 (0 days ago)"
+        );
+        assert_eq!(
+            expiry_in_words(now - 6 * 86_400, now),
+            "expired 2026-12-25 (6 days ago)"
+        );
+    }
 
     #[test]
     fn serial_keeps_leading_zero_nibble_drops_sign_byte() {

@@ -340,6 +340,40 @@ pub fn record_version(rec: &mut Recorder, version: &'static str) {
     );
 }
 
+/// The presented chain as `outpost probe` shows it, leaf first: each
+/// certificate's subject, issuer and days to expiry, and under the leaf its
+/// names, serial and fingerprint.
+fn trace_chain(rec: &mut Recorder, chain: &[CertificateDer<'_>], leaf: Option<&cert::LeafInfo>) {
+    if !rec.tracing() {
+        return;
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    rec.trace(format_args!("Certificate chain ({} sent):", chain.len()));
+    for (i, line) in cert::describe(chain).into_iter().enumerate() {
+        match line {
+            Some(c) => rec.trace(format_args!(
+                "  {i} subject: {}, issuer: {}, {}",
+                c.subject,
+                c.issuer,
+                cert::expiry_in_words(c.not_after, now)
+            )),
+            None => rec.trace(format_args!("  {i} (not a certificate outpost can read)")),
+        }
+        if let (0, Some(leaf)) = (i, leaf) {
+            let names = match leaf.subjectalternative.as_str() {
+                "" => "none",
+                sans => sans,
+            };
+            rec.trace(format_args!(
+                "    names: {names}; serial {}; sha256 {}",
+                leaf.serialnumber, leaf.fingerprint_sha256
+            ));
+        }
+    }
+}
+
 /// Writes the certificate series of `chain` (nothing when it is empty).
 pub fn record_chain(rec: &mut Recorder, chain: &[CertificateDer<'_>]) {
     if chain.is_empty() {
@@ -355,16 +389,8 @@ pub fn record_chain(rec: &mut Recorder, chain: &[CertificateDer<'_>]) {
             t as f64,
         );
     }
+    trace_chain(rec, chain, summary.leaf.as_ref());
     if let Some(leaf) = summary.leaf {
-        rec.trace(format_args!(
-            "Peer certificate: subject={:?} issuer={:?} sans={:?} serial={} sha256={} ({} in chain)",
-            leaf.subject,
-            leaf.issuer,
-            leaf.subjectalternative,
-            leaf.serialnumber,
-            leaf.fingerprint_sha256,
-            chain.len()
-        ));
         rec.set_with(
             names::PROBE_SSL_LAST_CHAIN_INFO,
             vec![

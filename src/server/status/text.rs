@@ -3,6 +3,7 @@
 
 use std::fmt::Write;
 
+use crate::civil_date::civil;
 use crate::probe::FailureReason;
 
 /// `s` safe in HTML text and in quoted attribute values.
@@ -29,21 +30,6 @@ pub(super) fn escape_into(out: &mut String, s: &str) {
 /// A query-string value, percent-encoded (`service:web` → `service%3Aweb`).
 pub(super) fn query_value(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
-/// (year, month, day) of a day counted from 1970-01-01 (Howard Hinnant's
-/// `civil_from_days`), so the page needs no date library.
-fn civil(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 /// Whole seconds since 1970 as (day number, seconds into that day).
