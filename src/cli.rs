@@ -119,6 +119,11 @@ pub struct CheckArgs {
         env = "OUTPOST_WEB_CONFIG"
     )]
     pub web_config_file: Option<PathBuf>,
+    /// Also try the configuration's [aws] section for real: per region the
+    /// credentials, who they are, and one cheap call per service; each failure
+    /// said in words with what to do (exit 1 when one fails). Text only.
+    #[arg(long, conflicts_with = "format")]
+    pub aws: bool,
     /// The daemon's listen address, for the warning about an open /probe: not a flag
     /// of `check` (it serves nothing); `OUTPOST_LISTEN` when unset, as the daemon.
     #[arg(skip)]
@@ -267,6 +272,7 @@ impl Cli {
             (None, false) => Command::Run(self.daemon),
             (None, true) => Command::Check(CheckArgs {
                 format: CheckFormat::Text,
+                aws: false,
                 web_config_file: self.daemon.web_config_file,
                 listen: Some(self.daemon.listen),
             }),
@@ -683,6 +689,7 @@ mod tests {
         ]);
         let want = CheckArgs {
             format: CheckFormat::Text,
+            aws: false,
             web_config_file: Some("w.yml".into()),
             listen: Some("127.0.0.1:9115".into()),
         };

@@ -39,7 +39,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match &command {
             Command::Run(daemon) => run(&global, daemon).await,
-            Command::Check(args) => check(&global, args),
+            Command::Check(args) => check(&global, args).await,
             Command::Probe {
                 target,
                 module,
@@ -137,7 +137,7 @@ fn report_load(loaded: Result<Config, LoadFailure>) -> Option<Config> {
     }
 }
 
-fn check(cli: &GlobalArgs, args: &CheckArgs) -> anyhow::Result<ExitCode> {
+async fn check(cli: &GlobalArgs, args: &CheckArgs) -> anyhow::Result<ExitCode> {
     if args.format == CheckFormat::Json {
         return check_json(cli, args);
     }
@@ -154,7 +154,28 @@ fn check(cli: &GlobalArgs, args: &CheckArgs) -> anyhow::Result<ExitCode> {
         c.modules.len(),
         c.probes.len()
     );
+    if args.aws {
+        return check_aws(&c).await;
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `outpost check --aws`: the AWS side tried for real, after the file passed.
+async fn check_aws(c: &Config) -> anyhow::Result<ExitCode> {
+    let Some(aws) = &c.aws else {
+        eprintln!(
+            "outpost: {} has no [aws] section: --aws has nothing to try",
+            c.source.display()
+        );
+        return Ok(ExitCode::from(EXIT_USAGE));
+    };
+    let findings = outpost::aws::preflight::run(aws, &Default::default()).await;
+    write_stdout(outpost::aws::preflight::text(&findings).as_bytes())?;
+    Ok(if findings.iter().all(|f| f.result.is_ok()) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_FAILED)
+    })
 }
 
 /// `outpost check --format json`: the errors as one JSON array on stdout (`[]`

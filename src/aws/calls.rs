@@ -148,7 +148,7 @@ pub(crate) fn cause_chain(e: &(dyn std::error::Error + 'static)) -> String {
 
 /// The `code` label of an error: the service's error code (`Throttling`,
 /// `AccessDenied` ...) or, when the request got no answer, what went wrong.
-fn error_code<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> String {
+pub(crate) fn error_code<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> String {
     match e {
         SdkError::ServiceError(s) => s.err().code().unwrap_or("Unknown").to_string(),
         SdkError::TimeoutError(_) => "timeout".to_string(),

@@ -16,6 +16,7 @@ pub mod calls;
 pub mod cloudwatch;
 pub mod credentials;
 pub mod elbv2;
+pub mod preflight;
 pub mod rds;
 pub mod sdk;
 

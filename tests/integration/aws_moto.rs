@@ -399,15 +399,14 @@ async fn the_binary_honours_aws_endpoint_url() {
 }
 
 /// The daemon binary on `config`, logging JSON to a piped stderr, with AWS
-/// pointed at `endpoint` and the environment's credentials only: none of the
-/// host's profiles, roles or instance metadata.
+/// pointed at `endpoint` and the environment's credentials only.
 fn daemon_binary(
     config: &std::path::Path,
     endpoint: &str,
     dir: &std::path::Path,
 ) -> std::process::Command {
-    use std::process::{Command, Stdio};
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_outpost"));
+    use std::process::Stdio;
+    let mut cmd = binary_with_aws_at(endpoint, dir);
     cmd.args([
         "--listen",
         "127.0.0.1:0",
@@ -416,20 +415,118 @@ fn daemon_binary(
         "--config",
     ])
     .arg(config)
-    .env("AWS_ENDPOINT_URL", endpoint)
-    .env("AWS_ACCESS_KEY_ID", "testing")
-    .env("AWS_SECRET_ACCESS_KEY", "testing")
-    .env("AWS_EC2_METADATA_DISABLED", "true")
-    .env("AWS_CONFIG_FILE", dir.join("none"))
-    .env("AWS_SHARED_CREDENTIALS_FILE", dir.join("none"))
-    .env_remove("AWS_PROFILE")
-    .env_remove("AWS_ROLE_ARN")
-    .env_remove("AWS_WEB_IDENTITY_TOKEN_FILE")
-    .env_remove("AWS_CONTAINER_CREDENTIALS_FULL_URI")
-    .env_remove("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
     .stdout(Stdio::null())
     .stderr(Stdio::piped());
     cmd
+}
+
+/// The outpost binary with AWS pointed at `endpoint` and the environment's
+/// credentials only: none of the host's profiles, roles or instance metadata.
+fn binary_with_aws_at(endpoint: &str, dir: &std::path::Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_outpost"));
+    cmd.env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_ACCESS_KEY_ID", "AKIAOUTPOSTTESTKEY01")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", dir.join("none"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", dir.join("none"))
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_ROLE_ARN")
+        .env_remove("AWS_WEB_IDENTITY_TOKEN_FILE")
+        .env_remove("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+        .env_remove("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
+    cmd
+}
+
+/// `outpost check --aws` tries each region for real: with moto answering, who
+/// the credentials are and the first page of each service (exit 0); with no
+/// endpoint listening, the cause in words and where to look (exit 1); with no
+/// credentials at all, one line per region naming the chain, and no call.
+#[test]
+fn check_aws_tries_each_region_and_says_what_is_wrong() {
+    let moto = Moto::start();
+    moto.seed("eu-west-1");
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("probes.toml");
+    std::fs::write(
+        &config,
+        "[aws]\nregions = [\"eu-west-1\", \"us-east-2\"]\nservices = [\"rds\", \"elbv2\", \"autoscaling\"]\n",
+    )
+    .unwrap();
+    let check = |endpoint: &str, credentials: bool| {
+        let mut cmd = binary_with_aws_at(endpoint, dir.path());
+        if !credentials {
+            cmd.env_remove("AWS_ACCESS_KEY_ID")
+                .env_remove("AWS_SECRET_ACCESS_KEY");
+        }
+        let out = cmd
+            .args(["check", "--aws", "--config"])
+            .arg(&config)
+            .output()
+            .unwrap();
+        // Times vary: the "  12 ms" column goes.
+        let stdout = regex::Regex::new(r"  +\d+ ms  ")
+            .unwrap()
+            .replace_all(&String::from_utf8_lossy(&out.stdout), "  ")
+            .into_owned();
+        let lines: Vec<String> = stdout.lines().map(str::to_string).collect();
+        (out.status.code(), lines, stdout)
+    };
+
+    let (code, lines, all) = check(&moto.endpoint(), true);
+    assert_eq!(code, Some(0), "{all}");
+    let want_ok = [
+        "eu-west-1  credentials  ok  found, access key AKIA…EY01",
+        "eu-west-1  identity     ok  arn:aws:sts::123456789012:user/moto",
+        "eu-west-1  rds          ok  DescribeDBInstances: 3 DB instances",
+        "eu-west-1  elbv2        ok  DescribeLoadBalancers: 1 load balancer",
+        "eu-west-1  autoscaling  ok  DescribeAutoScalingGroups: 1 Auto Scaling group on the first page, and more",
+        "us-east-2  credentials  ok  found, access key AKIA…EY01",
+        "us-east-2  identity     ok  arn:aws:sts::123456789012:user/moto",
+        "us-east-2  rds          ok  DescribeDBInstances: 0 DB instances",
+    ];
+    for want in want_ok {
+        assert!(lines.iter().any(|l| l == want), "{want:?} not in:\n{all}");
+    }
+    assert_eq!(
+        lines.last().map(String::as_str),
+        Some("AWS: all 10 checks passed"),
+        "{all}"
+    );
+
+    // Nothing listens on the endpoint: the cause, not "dispatch failure".
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let (code, _, all) = check(&format!("http://127.0.0.1:{port}"), true);
+    assert_eq!(code, Some(1), "{all}");
+    assert!(
+        all.contains("eu-west-1  identity     FAILED  dispatch_failure: GetCallerIdentity: ")
+            && all.contains("Connection refused"),
+        "{all}"
+    );
+    assert!(
+        all.contains("hint: outpost reached no AWS endpoint"),
+        "{all}"
+    );
+    assert!(all.ends_with("AWS: 8 of 10 checks failed\n"), "{all}");
+
+    // No credentials anywhere: said once per region, nothing else tried.
+    let (code, lines, all) = check(&moto.endpoint(), false);
+    assert_eq!(code, Some(1), "{all}");
+    assert!(
+        lines[1].starts_with("eu-west-1  credentials  FAILED  no_credentials: "),
+        "{all}"
+    );
+    assert!(
+        all.contains("hint: the default chain would use: instance profile"),
+        "{all}"
+    );
+    assert_eq!(
+        lines.last().map(String::as_str),
+        Some("AWS: 2 of 2 checks failed"),
+        "{all}"
+    );
 }
 
 /// More instances than one page holds (100): every page is read, each scrape
