@@ -90,3 +90,87 @@ fn every_markdown_table_is_contiguous() {
         problems.join("\n")
     );
 }
+
+/// The text between `<!-- bench:NAME:start -->` and its end marker in
+/// docs/benchmarks.md: what `make bench-NAME` wrote there last.
+fn bench_section(name: &str) -> String {
+    let doc = std::fs::read_to_string("docs/benchmarks.md").unwrap();
+    let start = format!("<!-- bench:{name}:start -->");
+    let end = format!("<!-- bench:{name}:end -->");
+    let from = doc.find(&start).unwrap() + start.len();
+    let to = doc.find(&end).unwrap();
+    doc[from..to].to_string()
+}
+
+/// The value cell of the row of `section`'s table whose first cell starts with `figure`.
+fn bench_figure<'a>(section: &'a str, figure: &str) -> &'a str {
+    section
+        .lines()
+        .find(|l| l.starts_with(&format!("| {figure}")))
+        .and_then(|l| l.trim_end_matches('|').rsplit('|').next())
+        .map(str::trim)
+        .unwrap_or_else(|| panic!("no {figure:?} row in:\n{section}"))
+}
+
+/// docs/scaling.md's figures for today's 100,000 probes are the scale
+/// benchmark's last output, not a copy that drifts: the last row of its table
+/// and the page's size and time in its prose, against bench:scale.
+#[test]
+fn scaling_figures_are_the_scale_benchmarks_last_output() {
+    let scale = bench_section("scale");
+    let number = |re: &str, text: &str| -> Vec<f64> {
+        let caps = regex::Regex::new(re)
+            .unwrap()
+            .captures(text)
+            .unwrap_or_else(|| panic!("{re} not in {text:?}"));
+        caps.iter()
+            .skip(1)
+            .map(|c| c.unwrap().as_str().parse().unwrap())
+            .collect()
+    };
+    let cpu = number(
+        r"\(([\d.]+) % of one core\)",
+        bench_figure(&scale, "CPU during"),
+    )[0];
+    let rss = number(
+        r"[\d.]+ / ([\d.]+) / [\d.]+",
+        bench_figure(&scale, "RSS after start"),
+    )[0];
+    let lag = number(r"^([\d.]+) %", bench_figure(&scale, "scheduler lag"))[0];
+    let skipped = bench_figure(&scale, "skipped runs");
+    let page = number(
+        r"^(\d+) / (\d+) ms, ([\d.]+) MiB",
+        bench_figure(&scale, "a /metrics scrape (first"),
+    );
+    let (fast, slow) = (page[0].min(page[1]) / 1000.0, page[0].max(page[1]) / 1000.0);
+    let page_text = format!("{:.0} MiB, {fast:.2}–{slow:.2} s", page[2]);
+
+    let doc = std::fs::read_to_string("docs/scaling.md").unwrap();
+    let row = doc
+        .lines()
+        .take_while(|l| !l.starts_with("All runs"))
+        .filter(|l| l.starts_with("| 100,000"))
+        .last()
+        .unwrap();
+    let cells: Vec<&str> = row.trim_matches('|').split('|').map(str::trim).collect();
+    assert_eq!(
+        cells[1..],
+        [
+            format!("{cpu} % of one core"),
+            format!("{rss:.0} MiB"),
+            format!("{lag} %"),
+            skipped.to_string(),
+            page_text.clone(),
+        ],
+        "docs/scaling.md's last row against bench:scale in docs/benchmarks.md"
+    );
+    let prose = format!(
+        "({} and {fast:.2}–{slow:.2} s at 100,000)",
+        &page_text[..page_text.find(',').unwrap()]
+    );
+    assert!(doc.contains(&prose), "docs/scaling.md should say {prose}");
+    assert!(
+        doc.contains(&format!("{rss:.0} MiB after the run's three `/metrics`")),
+        "docs/scaling.md's memory prose should give {rss:.0} MiB"
+    );
+}
