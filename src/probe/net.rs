@@ -396,9 +396,28 @@ pub async fn connect_timed(
             ));
             Err(ProbeFailure::new(
                 FailureReason::Connect,
-                format!("connecting to {addr}: {e}"),
+                connect_error_words(addr, &e),
             ))
         }
+    }
+}
+
+/// Why a connection to `addr` failed, as a person says it ("connection refused
+/// by 10.0.1.5:443"); the OS's own words for anything else.
+pub fn connect_error_words(addr: SocketAddr, e: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    match e.kind() {
+        ErrorKind::ConnectionRefused => format!("connection refused by {addr}"),
+        ErrorKind::TimedOut => format!("no answer from {addr}: the connection attempt timed out"),
+        ErrorKind::HostUnreachable => format!("no route to host {addr}"),
+        ErrorKind::NetworkUnreachable => format!("network unreachable: no route to {addr}"),
+        ErrorKind::AddrNotAvailable => {
+            format!("the source address cannot reach {addr} (source_ip_address?)")
+        }
+        ErrorKind::PermissionDenied => {
+            format!("connecting to {addr} is not permitted on this host (a local firewall?)")
+        }
+        _ => format!("connecting to {addr}: {e}"),
     }
 }
 
@@ -484,6 +503,25 @@ pub fn parse_host_opt_port(text: &str, what: &str, hint: &str) -> Result<HostOpt
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn connect_errors_read_as_words() {
+        use std::io::{Error, ErrorKind};
+        let addr: SocketAddr = "10.0.1.5:443".parse().unwrap_or_else(|e| panic!("{e}"));
+        let words = |kind| connect_error_words(addr, &Error::from(kind));
+        assert_eq!(
+            words(ErrorKind::ConnectionRefused),
+            "connection refused by 10.0.1.5:443"
+        );
+        assert_eq!(
+            words(ErrorKind::HostUnreachable),
+            "no route to host 10.0.1.5:443"
+        );
+        assert_eq!(
+            connect_error_words(addr, &Error::other("odd")),
+            "connecting to 10.0.1.5:443: odd"
+        );
+    }
 
     #[test]
     fn fnv_matches_go() {

@@ -202,12 +202,27 @@ async fn read_frames(
             }
         }
     }
-    match reader.finish().map_err(stop_failure)? {
+    let verdict = reader.finish().map_err(stop_failure)?;
+    match verdict {
         RegexVerdict::Missing(p) => Err(ProbeFailure::new(
             FailureReason::BodyRegex,
-            format!("body did not match {p:?}"),
+            format!(
+                "body did not match /{p}/ in the {} read",
+                bytes_in_words(reader.uncompressed_len())
+            ),
         )),
         RegexVerdict::NotRun | RegexVerdict::Pass => Ok(()),
+    }
+}
+
+/// "812 bytes", "1 byte", "1.5 MiB": a body's size as a person reads it.
+fn bytes_in_words(n: u64) -> String {
+    const KIB: u64 = 1024;
+    match n {
+        1 => "1 byte".to_string(),
+        0..KIB => format!("{n} bytes"),
+        KIB..1_048_576 => format!("{:.1} KiB", n as f64 / KIB as f64),
+        _ => format!("{:.1} MiB", n as f64 / 1_048_576.0),
     }
 }
 
@@ -218,7 +233,7 @@ fn stop_failure(stop: BodyStop) -> ProbeFailure {
             "body larger than body_size_limit",
         ),
         BodyStop::Matched(p) => {
-            ProbeFailure::new(FailureReason::BodyRegex, format!("body matched {p:?}"))
+            ProbeFailure::new(FailureReason::BodyRegex, format!("body matched /{p}/"))
         }
         BodyStop::Decompression(m) => ProbeFailure::new(FailureReason::Decompression, m),
     }

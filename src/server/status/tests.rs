@@ -182,7 +182,7 @@ fn everything_from_config_targets_and_errors_is_escaped() {
     evil.record(report(
         3.0,
         5,
-        Some((FailureReason::BodyRegex, "body matched \"<iframe>\"")),
+        Some((FailureReason::BodyRegex, "body matched /<iframe>/")),
     ));
     let states = [Arc::new(evil)];
     let filter = Filter::default();
@@ -202,7 +202,7 @@ fn everything_from_config_targets_and_errors_is_escaped() {
         "team=&quot;&gt;&lt;img src=x onerror=alert(2)&gt;",
         "href=\"?label=team%3A%22%3E%3Cimg+src%3Dx+onerror%3Dalert%282%29%3E\"",
         "http://user:&lt;secret&gt;@h/?a=1&amp;b=&lt;2&gt;",
-        "<div class=err>body matched &quot;&lt;iframe&gt;&quot;</div>",
+        "<div class=err>body matched /&lt;iframe&gt;/</div>",
         "/tmp/&lt;x&gt;.toml",
         "<span class=bad>Last reload 2025-12-06 16:29:31 UTC failed; the running configuration stays:</span>\
          <div class=err>p.toml:3:1: probes[0].name: &lt;oops&gt; &amp; &quot;more&quot;</div>",
