@@ -14,6 +14,7 @@ pub mod http;
 pub mod icmp;
 mod kind;
 pub mod net;
+pub mod postgres;
 pub mod query_response;
 pub mod report;
 pub mod sql;

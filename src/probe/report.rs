@@ -97,6 +97,14 @@ failure_reasons! {
     /// The database server refused the connection for having too many
     /// (mysql, postgres).
     TooManyConnections => "too_many_connections",
+    /// The database named by the probe does not exist (postgres: SQLSTATE 3D000).
+    DatabaseNotFound => "database_not_found",
+    /// The database server refused the session with another error than the
+    /// above (postgres: e.g. 57P03, the server is starting up or shutting down).
+    ServerError => "server_error",
+    /// The server's bytes are not its protocol (postgres): a malformed or
+    /// oversized message, or one out of place.
+    Protocol => "protocol",
     /// Any other I/O failure after connecting.
     Io => "io",
     /// `[server.probe_endpoint]`'s target policy refused the target or a redirect
@@ -139,6 +147,9 @@ impl FailureReason {
             R::Query => "query failed",
             R::QueryResult => "unexpected query result",
             R::TooManyConnections => "too many connections",
+            R::DatabaseNotFound => "database not found",
+            R::ServerError => "refused by the server",
+            R::Protocol => "protocol error",
             R::Io => "I/O error",
             R::Denied => "denied by the target policy",
         }
