@@ -50,9 +50,10 @@ esac
 #   procps                   -> kill, with which the cli tests signal the daemon (a minimal image lacks it)
 #   chromium                 -> a real browser: the status page test loads it headless (--dump-dom)
 #   prometheus-blackbox-exporter -> Blackbox itself, which `import-blackbox`'s round trip probes beside outpost
+#   postgresql               -> a real PostgreSQL (initdb, postgres) for the postgres prober's tests
 want=(build-essential pkg-config python3 python3-venv prometheus prometheus-alertmanager
   wrk curl ca-certificates dnsmasq-base iproute2 docker-compose systemd procps chromium
-  prometheus-blackbox-exporter)
+  prometheus-blackbox-exporter postgresql)
 # Debian 13 folded nginx-light into nginx.
 if [[ $codename == bookworm ]]; then want+=(nginx-light); else want+=(nginx); fi
 want+=("$@")
@@ -81,6 +82,11 @@ for cmd in "${COMMANDS[@]}"; do
   type -P "$cmd" >/dev/null || [[ -x /usr/sbin/$cmd ]] ||
     die "'$cmd' is not on PATH after the install"
 done
+# PostgreSQL's server programs live in /usr/lib/postgresql/VERSION/bin, off PATH;
+# the tests take the highest version there.
+pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+[[ -n $pg_bin && -x $pg_bin/initdb && -x $pg_bin/postgres ]] ||
+  die "no /usr/lib/postgresql/*/bin/{initdb,postgres} after the install"
 
 # venv DIR REQUIREMENTS: DIR holds exactly what REQUIREMENTS pins, or is made anew.
 venv() {
@@ -120,5 +126,6 @@ say "promtool $(promtool --version 2>&1 | sed -n '1s/^promtool, version \([^ ]*\
   "dnsmasq $(PATH=$PATH:/usr/sbin dnsmasq --version | sed -n '1s/^Dnsmasq version \([^ ]*\).*/\1/p')," \
   "$(chromium --version 2>/dev/null | sed -n '1s/^Chromium \([^ ]*\).*/chromium \1/p')," \
   "blackbox_exporter $(prometheus-blackbox-exporter --version 2>&1 | sed -n '1s/^blackbox_exporter, version \([^ ]*\).*/\1/p')," \
+  "postgres $("$pg_bin/postgres" --version | sed -n '1s/^postgres (PostgreSQL) \([^ ]*\).*/\1/p')," \
   "$(.venv/bin/python --version), moto $(.venv/bin/python -c 'import importlib.metadata as m; print(m.version("moto"))')," \
   "$(rustc --version | cut -d' ' -f1-2)"

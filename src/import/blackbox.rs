@@ -262,6 +262,8 @@ fn schema(kind: ProberKind) -> &'static [(&'static str, Kind)] {
         ProberKind::Dns => DNS,
         ProberKind::Grpc => GRPC,
         ProberKind::Icmp => ICMP,
+        // Not a Blackbox prober (Blackbox refuses the module): no key carries over.
+        ProberKind::Postgres => &[],
     }
 }
 

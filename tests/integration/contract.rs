@@ -57,6 +57,12 @@ const BLACKBOX_SERIES: &[&str] = &[
 ];
 
 const OUTPOST_SERIES: &[&str] = &[
+    // The postgres prober's own (no Blackbox prober covers databases).
+    "probe_postgres_duration_seconds",
+    "probe_postgres_ssl",
+    "probe_postgres_server_info",
+    "probe_postgres_query_rows",
+    "probe_postgres_in_recovery",
     "probe_runs_total",
     "probe_failures_total",
     "probe_run_duration_seconds",
@@ -156,6 +162,13 @@ const FAILURE_REASONS: &[&str] = &[
     "dns_rr_validation",
     "grpc_status",
     "not_serving",
+    "auth",
+    "query",
+    "query_result",
+    "too_many_connections",
+    "database_not_found",
+    "server_error",
+    "protocol",
     "io",
     "denied",
 ];
@@ -463,6 +476,22 @@ fn cases(kind: ProberKind, peers: &Peers) -> Vec<(Module, String, bool)> {
                 (m(v6), "127.0.0.1".to_string(), false),
             ]
         }
+        ProberKind::Postgres => {
+            // Without a username the run ends after connecting (and TLS): any
+            // listener will do here; the login is in module_text and postgres_probe.
+            let m = || {
+                module(outpost::config::Prober::Postgres(Box::new(
+                    outpost::probe::postgres::PostgresModule {
+                        ip: ip4,
+                        ..Default::default()
+                    },
+                )))
+            };
+            vec![
+                (m(), up.to_string(), true),
+                (m(), closed.to_string(), false),
+            ]
+        }
     }
 }
 
@@ -596,6 +625,13 @@ fn module_text(kind: ProberKind, peers: &Peers) -> (String, String) {
         ProberKind::Icmp => (
             "preferred_ip_protocol = \"ip4\"".to_string(),
             "127.0.0.1".to_string(),
+        ),
+        // The real PostgreSQL of the test binary: a trust login, the default query
+        // and pg_is_in_recovery().
+        ProberKind::Postgres => (
+            "username = \"trust_user\"\ndatabase = \"postgres\"\ncheck_recovery = true"
+                .to_string(),
+            crate::support::postgres::primary().addr.to_string(),
         ),
     };
     let name = kind.name();

@@ -29,6 +29,7 @@ mod import_blackbox;
 mod listener_auth;
 mod listener_limits;
 mod metrics_stream;
+mod postgres_probe;
 mod probe_flood;
 mod probe_policy;
 mod probe_trace;

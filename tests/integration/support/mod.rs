@@ -16,6 +16,7 @@ pub(crate) mod h3server;
 pub(crate) mod metrics;
 pub(crate) mod moto;
 pub(crate) mod netns;
+pub(crate) mod postgres;
 pub(crate) mod prometheus;
 pub(crate) mod proxy;
 pub(crate) mod server;
