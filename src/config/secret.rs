@@ -32,6 +32,14 @@ impl Secret {
     }
 }
 
+/// A secret read elsewhere than the file (a `_file` or `_env` key), kept so that
+/// its `Debug` hides it as well.
+impl From<String> for Secret {
+    fn from(value: String) -> Self {
+        Secret(value)
+    }
+}
+
 impl AsRef<str> for Secret {
     fn as_ref(&self) -> &str {
         &self.0

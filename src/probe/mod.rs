@@ -16,6 +16,7 @@ mod kind;
 pub mod net;
 pub mod query_response;
 pub mod report;
+pub mod sql;
 pub mod tcp;
 pub mod tls;
 pub mod unix;

@@ -57,7 +57,8 @@ failure_reasons! {
     HttpVersion => "http_version",
     /// More redirects than the limit.
     TooManyRedirects => "too_many_redirects",
-    /// `fail_if_not_ssl` and the final response was plain HTTP.
+    /// `fail_if_not_ssl` and the final response was plain HTTP (http), or the
+    /// database server does not offer TLS (mysql, postgres).
     SslRequired => "ssl_required",
     /// `fail_if_ssl` and the final response came over TLS.
     SslForbidden => "ssl_forbidden",
@@ -84,6 +85,18 @@ failure_reasons! {
     GrpcStatus => "grpc_status",
     /// The health check answered, but not SERVING (grpc).
     NotServing => "not_serving",
+    /// The database server refused the login (mysql, postgres): wrong password,
+    /// unknown user, an authentication method outpost does not speak, or one that
+    /// would send the password in clear without TLS.
+    Auth => "auth",
+    /// The database server answered the query with an error (mysql, postgres).
+    Query => "query",
+    /// The query's result did not pass `expect_rows` or `expect_first_value`
+    /// (mysql, postgres).
+    QueryResult => "query_result",
+    /// The database server refused the connection for having too many
+    /// (mysql, postgres).
+    TooManyConnections => "too_many_connections",
     /// Any other I/O failure after connecting.
     Io => "io",
     /// `[server.probe_endpoint]`'s target policy refused the target or a redirect
@@ -122,6 +135,10 @@ impl FailureReason {
             R::DnsRrValidation => "DNS records rejected",
             R::GrpcStatus => "gRPC call failed",
             R::NotServing => "not serving",
+            R::Auth => "login refused",
+            R::Query => "query failed",
+            R::QueryResult => "unexpected query result",
+            R::TooManyConnections => "too many connections",
             R::Io => "I/O error",
             R::Denied => "denied by the target policy",
         }

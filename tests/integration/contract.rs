@@ -156,6 +156,10 @@ const FAILURE_REASONS: &[&str] = &[
     "dns_rr_validation",
     "grpc_status",
     "not_serving",
+    "auth",
+    "query",
+    "query_result",
+    "too_many_connections",
     "io",
     "denied",
 ];
