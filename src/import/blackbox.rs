@@ -262,6 +262,8 @@ fn schema(kind: ProberKind) -> &'static [(&'static str, Kind)] {
         ProberKind::Dns => DNS,
         ProberKind::Grpc => GRPC,
         ProberKind::Icmp => ICMP,
+        // Blackbox has no database prober: none of its keys is one of these.
+        ProberKind::Mysql => &[],
     }
 }
 

@@ -171,9 +171,12 @@ pub(crate) fn effective_timeout(
 fn host_conflict(module: &Module, hostname: &str) -> Option<String> {
     match &module.prober {
         Prober::Http(http) => probe::http::host_conflict(http, hostname),
-        Prober::Tcp(_) | Prober::Unix(_) | Prober::Dns(_) | Prober::Grpc(_) | Prober::Icmp(_) => {
-            None
-        }
+        Prober::Tcp(_)
+        | Prober::Unix(_)
+        | Prober::Dns(_)
+        | Prober::Grpc(_)
+        | Prober::Icmp(_)
+        | Prober::Mysql(_) => None,
     }
 }
 
