@@ -41,6 +41,7 @@ pub use crate::probe::dns::{DnsModule, RrRules, Transport};
 pub use crate::probe::http::{Auth, Compression, HeaderMatch, HttpModule, DEFAULT_MAX_REDIRECTS};
 pub use crate::probe::http::{CelRule, ExtraHeader};
 pub use crate::probe::icmp::IcmpModule;
+pub use crate::probe::mysql::MysqlModule;
 pub use crate::probe::tcp::TcpModule;
 pub use crate::probe::{Prober, ProberKind};
 pub use aws::{AwsConfig, AwsService};

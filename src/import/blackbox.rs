@@ -264,6 +264,8 @@ fn schema(kind: ProberKind) -> &'static [(&'static str, Kind)] {
         ProberKind::Icmp => ICMP,
         // Not a Blackbox prober (Blackbox refuses the module): no key carries over.
         ProberKind::Postgres => &[],
+        // Blackbox has no database prober: none of its keys is one of these.
+        ProberKind::Mysql => &[],
     }
 }
 

@@ -623,7 +623,7 @@ fn what_outpost_lacks_is_refused_with_its_key_and_line() {
     assert_eq!(
         refused(yaml),
         "blackbox.yml:3:13: modules.ws.prober: outpost has no equivalent of Blackbox's `websocket` prober \
-         (hint: not supported yet; outpost's probers: http, tcp, unix, dns, grpc, icmp, postgres)
+         (hint: not supported yet; outpost's probers: http, tcp, unix, dns, grpc, icmp, mysql, postgres)
 blackbox.yml:6:5: modules.foo.timout: unknown key `timout` (hint: did you mean `timeout`?)
 blackbox.yml:8:7: modules.foo.http.bar: unknown key `bar` (hint: neither outpost nor Blackbox 0.28 has it \
 (docs/configuration.md lists every option))
@@ -698,10 +698,10 @@ fn refusals_never_show_a_secret() {
 fn missing_prober_and_bad_values_are_refused() {
     assert_eq!(
         refused("modules:\n  a:\n    timeout: 5x\n  b:\n    prober: ftp\n  c:\n    prober: icmp\n    icmp: {ttl: many}\n"),
-        "blackbox.yml:2:3: modules.a: missing `prober` (hint: valid probers: http, tcp, unix, dns, grpc, icmp, postgres)
+        "blackbox.yml:2:3: modules.a: missing `prober` (hint: valid probers: http, tcp, unix, dns, grpc, icmp, mysql, postgres)
 blackbox.yml:3:14: modules.a.timeout: invalid duration \"5x\": expected e.g. \"15s\", \"500ms\", \"1m30s\"
 blackbox.yml:5:13: modules.b.prober: invalid prober \"ftp\" (Blackbox refuses it too) (hint: outpost's \
-probers: http, tcp, unix, dns, grpc, icmp, postgres)
+probers: http, tcp, unix, dns, grpc, icmp, mysql, postgres)
 blackbox.yml:8:17: modules.c.icmp.ttl: must be an integer, not a string"
     );
     assert_eq!(

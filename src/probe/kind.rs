@@ -154,6 +154,7 @@ probers! {
     Dns => dns,
     Grpc => grpc,
     Icmp => icmp,
+    Mysql => mysql,
     Postgres => postgres,
 }
 

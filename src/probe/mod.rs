@@ -13,6 +13,7 @@ pub mod grpc;
 pub mod http;
 pub mod icmp;
 mod kind;
+pub mod mysql;
 pub mod net;
 pub mod postgres;
 pub mod query_response;

@@ -176,6 +176,7 @@ fn host_conflict(module: &Module, hostname: &str) -> Option<String> {
         | Prober::Dns(_)
         | Prober::Grpc(_)
         | Prober::Icmp(_)
+        | Prober::Mysql(_)
         | Prober::Postgres(_) => None,
     }
 }

@@ -152,8 +152,8 @@ interval = "1m"
     let errors = config_errors(text);
     assert_eq!(
         errors,
-        "probes.toml:4:1: modules.a: unknown key `bogus_one` (hint: valid keys here: prober, timeout, run_duration_buckets, precreate_failure_reasons, http, tcp, unix, dns, grpc, icmp, postgres)\n\
-         probes.toml:8:1: modules.b: unknown key `bogus_two` (hint: valid keys here: prober, timeout, run_duration_buckets, precreate_failure_reasons, http, tcp, unix, dns, grpc, icmp, postgres)\n\
+        "probes.toml:4:1: modules.a: unknown key `bogus_one` (hint: valid keys here: prober, timeout, run_duration_buckets, precreate_failure_reasons, http, tcp, unix, dns, grpc, icmp, mysql, postgres)\n\
+         probes.toml:8:1: modules.b: unknown key `bogus_two` (hint: valid keys here: prober, timeout, run_duration_buckets, precreate_failure_reasons, http, tcp, unix, dns, grpc, icmp, mysql, postgres)\n\
          probes.toml:12:10: probes[0].module: unknown module \"c\" (hint: did you mean \"a\"? defined modules: a, b)"
     );
 }

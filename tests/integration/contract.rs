@@ -6,7 +6,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use outpost::config::{
-    DnsModule, HttpModule, IcmpModule, IpProtocol, IpSettings, Module, TcpModule, Transport,
+    DnsModule, HttpModule, IcmpModule, IpProtocol, IpSettings, Module, MysqlModule, TcpModule,
+    Transport,
 };
 use outpost::metrics::encode::Format;
 use outpost::metrics::names;
@@ -54,6 +55,10 @@ const BLACKBOX_SERIES: &[&str] = &[
     "probe_dns_serial",
     "probe_icmp_duration_seconds",
     "probe_icmp_reply_hop_limit",
+    "probe_mysql_duration_seconds",
+    "probe_mysql_server_info",
+    "probe_mysql_query_rows",
+    "probe_mysql_replica_lag_seconds",
 ];
 
 const OUTPOST_SERIES: &[&str] = &[
@@ -476,6 +481,18 @@ fn cases(kind: ProberKind, peers: &Peers) -> Vec<(Module, String, bool)> {
                 (m(v6), "127.0.0.1".to_string(), false),
             ]
         }
+        ProberKind::Mysql => {
+            let m = || {
+                module(outpost::config::Prober::Mysql(Box::new(MysqlModule {
+                    ip: ip4,
+                    ..MysqlModule::default()
+                })))
+            };
+            vec![
+                (m(), peers.mysql.to_string(), true),
+                (m(), closed.to_string(), false),
+            ]
+        }
         ProberKind::Postgres => {
             // Without a username the run ends after connecting (and TLS): any
             // listener will do here; the login is in module_text and postgres_probe.
@@ -511,7 +528,11 @@ async fn start_peers() -> (KeepAlive, Peers) {
     )
     .await;
     let grpc_peer = crate::support::grpc::health_peer(None).await;
+    let mysql = tokio::task::spawn_blocking(|| crate::support::mariadb::shared().addr)
+        .await
+        .unwrap();
     let peers = Peers {
+        mysql,
         up: target_server().await,
         dns: responder.addr,
         grpc: grpc_peer.addr,
@@ -534,6 +555,8 @@ struct Peers {
     up: SocketAddr,
     dns: SocketAddr,
     grpc: SocketAddr,
+    /// The shared MariaDB (support/mariadb.rs).
+    mysql: SocketAddr,
     closed: SocketAddr,
     socket: String,
     missing_socket: String,
@@ -625,6 +648,10 @@ fn module_text(kind: ProberKind, peers: &Peers) -> (String, String) {
         ProberKind::Icmp => (
             "preferred_ip_protocol = \"ip4\"".to_string(),
             "127.0.0.1".to_string(),
+        ),
+        ProberKind::Mysql => (
+            "preferred_ip_protocol = \"ip4\"".to_string(),
+            peers.mysql.to_string(),
         ),
         // The real PostgreSQL of the test binary: a trust login, the default query
         // and pg_is_in_recovery().

@@ -29,6 +29,7 @@ mod import_blackbox;
 mod listener_auth;
 mod listener_limits;
 mod metrics_stream;
+mod mysql_probe;
 mod postgres_probe;
 mod probe_flood;
 mod probe_policy;

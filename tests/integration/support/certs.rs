@@ -96,6 +96,30 @@ impl Ca {
             not_after,
         }
     }
+
+    /// A leaf for `dns` names and `ips` that expires `valid_for` from now (a
+    /// certificate about to expire).
+    pub(crate) fn leaf_expiring_in(
+        &self,
+        dns: &[&str],
+        ips: &[IpAddr],
+        valid_for: std::time::Duration,
+    ) -> Leaf {
+        let (mut params, key) = leaf_params(dns, ips, (2040, 1, 1));
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap();
+        let epoch = rcgen::date_time_ymd(1970, 1, 1);
+        // Whole seconds: a certificate's time has no fraction.
+        params.not_after = epoch + std::time::Duration::from_secs((now + valid_for).as_secs());
+        let not_after = params.not_after.unix_timestamp();
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        Leaf {
+            chain: vec![cert.der().clone(), self.der.clone()],
+            key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+            not_after,
+        }
+    }
 }
 
 fn leaf_params(

@@ -13,6 +13,7 @@ pub(crate) mod dashboards;
 pub(crate) mod dns;
 pub(crate) mod grpc;
 pub(crate) mod h3server;
+pub(crate) mod mariadb;
 pub(crate) mod metrics;
 pub(crate) mod moto;
 pub(crate) mod netns;
