@@ -33,7 +33,7 @@ fn check_accepts_the_shipped_config_with_a_summary() {
         "{stdout}{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(stdout.trim(), "probes.toml: OK: 8 modules, 6 probes");
+    assert_eq!(stdout.trim(), "probes.toml: OK: 9 modules, 6 probes");
     let out = Command::new(BIN)
         .args(["check", "--config", "examples/regions.toml"])
         .output()

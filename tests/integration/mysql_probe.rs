@@ -375,3 +375,59 @@ async fn a_server_without_tls_and_too_many_connections() {
     );
     drop(held);
 }
+
+/// The shipped `rds_mysql` module of probes.toml, unchanged, against a server set
+/// up as its comment says (the password-less, TLS-only `outpost_probe`), with the
+/// server's CA in the trust store the module relies on (SSL_CERT_FILE stands in
+/// for the RDS bundle that deploy/ adds to the system store): greeting, TLS,
+/// login and SELECT 1 succeed; without that CA the run fails as `tls`.
+#[test]
+fn the_shipped_rds_module_logs_in_as_its_documented_user() {
+    let server = mariadb::shared();
+    let ca = server.ca_file.as_ref().unwrap();
+    let probe = |trust: &std::path::Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_outpost"))
+            .args([
+                "--config",
+                "probes.toml",
+                "probe",
+                "-m",
+                "rds_mysql",
+                "--metrics",
+            ])
+            .arg(target(server))
+            .env("SSL_CERT_FILE", trust)
+            .env_remove("SSL_CERT_DIR")
+            .output()
+            .unwrap()
+    };
+    let out = probe(ca);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("probe_mysql_duration_seconds{phase=\"auth\"}"),
+        "{text}"
+    );
+    assert!(text.contains("probe_mysql_query_rows 1"), "{text}");
+    assert!(
+        text.lines()
+            .last()
+            .is_some_and(|l| l.starts_with("OK: rds_mysql ")),
+        "{text}"
+    );
+    let empty = tempfile::NamedTempFile::new().unwrap();
+    let out = probe(empty.path());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.lines()
+            .last()
+            .is_some_and(|l| l.starts_with("FAILED: TLS failed: ")),
+        "{text}"
+    );
+}

@@ -86,7 +86,10 @@ async fn shipped_rules_and_dashboards_on_a_live_stack() {
         ..Options::default()
     };
     let bad_url = format!("http://{bad}/fail");
-    let config_text = outpost_config(&good.https_url("/"), &bad_url);
+    // The stack's database, as the shipped rds_mysql module probes it: a real
+    // MariaDB with TLS, and its password-less, TLS-only probe user.
+    let database = crate::support::mariadb::shared();
+    let config_text = outpost_config(&good.https_url("/"), &bad_url, database);
     let d = TestDaemon::start_with(&config_text, options).await;
 
     let dir = tempfile::tempdir().unwrap();
@@ -103,7 +106,7 @@ async fn shipped_rules_and_dashboards_on_a_live_stack() {
     rule_files.push("e2e-slo.rules.yml".into());
     std::fs::write(
         dir.path().join("prometheus.yml"),
-        prometheus_config(d.addr, &good.https_url("/")),
+        prometheus_config(d.addr, &good.https_url("/"), database.addr),
     )
     .unwrap();
     let prom = Prometheus::start(dir.path());
@@ -148,9 +151,13 @@ async fn shipped_rules_and_dashboards_on_a_live_stack() {
     drop(moto);
 }
 
-fn outpost_config(good: &str, bad: &str) -> String {
+fn outpost_config(good: &str, bad: &str, database: &crate::support::mariadb::Mariadb) -> String {
+    let ca = database.ca_file.as_ref().unwrap().display().to_string();
+    let user = crate::support::mariadb::SHIPPED_PROBE_USER;
     format!(
-        "[modules.http_2xx]\nprober = \"http\"\nrun_duration_buckets = [0.1, 0.25, 0.5, 1, 2]\n[modules.http_2xx.http]\npreferred_ip_protocol = \"ip4\"\n\
+        "[modules.rds_mysql]\nprober = \"mysql\"\n[modules.rds_mysql.mysql]\ntls = true\nfail_if_not_ssl = true\n\
+         username = \"{user}\"\ntls_config = {{ ca_file = {ca:?} }}\n\n\
+         [modules.http_2xx]\nprober = \"http\"\nrun_duration_buckets = [0.1, 0.25, 0.5, 1, 2]\n[modules.http_2xx.http]\npreferred_ip_protocol = \"ip4\"\n\
          [modules.http_2xx.http.tls_config]\ninsecure_skip_verify = true\n\n\
          [[probes]]\nname = \"good\"\nmodule = \"http_2xx\"\ntarget = \"{good}\"\ninterval = \"1s\"\n\
          labels = {{ service = \"web\" }}\n\n\
@@ -169,7 +176,11 @@ fn outpost_config(good: &str, bad: &str) -> String {
 /// the AWS series carry the AWS region they describe, which must win over the
 /// scrape's own region (without it Prometheus renames theirs `exported_region`
 /// and a second AWS region would show under the outpost's).
-fn prometheus_config(outpost: std::net::SocketAddr, good: &str) -> String {
+fn prometheus_config(
+    outpost: std::net::SocketAddr,
+    good: &str,
+    database: std::net::SocketAddr,
+) -> String {
     format!(
         "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n\
          \x20 external_labels:\n    monitor: stack-e2e\n\
@@ -181,6 +192,13 @@ fn prometheus_config(outpost: std::net::SocketAddr, good: &str) -> String {
          \x20   relabel_configs:\n\
          \x20     - source_labels: [__address__]\n        target_label: __param_target\n\
          \x20     - source_labels: [__param_target]\n        target_label: instance\n\
+         \x20     - target_label: __address__\n        replacement: '{outpost}'\n\
+         \x20 - job_name: outpost-probe-mysql\n    metrics_path: /probe\n    params:\n      module: [rds_mysql]\n\
+         \x20   static_configs:\n      - targets: ['{database}']\n        labels:\n          region: {REGION}\n\
+         \x20   relabel_configs:\n\
+         \x20     - source_labels: [__address__]\n        target_label: __param_target\n\
+         \x20     - source_labels: [__param_target]\n        target_label: instance\n\
+         \x20     - source_labels: [__param_target]\n        target_label: target\n\
          \x20     - target_label: __address__\n        replacement: '{outpost}'\n"
     )
 }

@@ -26,6 +26,9 @@ pub(crate) const PASSWORD: &str = "probe-pw-1";
 /// A user that must log in over TLS (`REQUIRE SSL`).
 pub(crate) const TLS_USER: &str = "outpost_tls";
 pub(crate) const TLS_PASSWORD: &str = "probe-pw-2";
+/// The user the shipped `rds_mysql` module (probes.toml) logs in as: no password,
+/// no grant, TLS only, as docs/configuration.md tells the operator to create it.
+pub(crate) const SHIPPED_PROBE_USER: &str = "outpost_probe";
 
 /// How long the shared server's certificate is valid from now: it is about to
 /// expire, as the certificate alert must see.
@@ -180,7 +183,8 @@ impl Mariadb {
             format!(
                 "CREATE USER '{USER}'@'%' IDENTIFIED VIA mysql_native_password USING PASSWORD('{PASSWORD}');\n\
                  GRANT SLAVE MONITOR ON *.* TO '{USER}'@'%';\n\
-                 CREATE USER '{TLS_USER}'@'%' IDENTIFIED BY '{TLS_PASSWORD}' REQUIRE SSL;\n"
+                 CREATE USER '{TLS_USER}'@'%' IDENTIFIED BY '{TLS_PASSWORD}' REQUIRE SSL;\n\
+                 CREATE USER '{SHIPPED_PROBE_USER}'@'%' IDENTIFIED BY '' REQUIRE SSL;\n"
             ),
         )
         .unwrap();
