@@ -131,7 +131,9 @@ impl App {
                     .unwrap_or_else(PoisonError::into_inner)
                     .as_mut()
                 {
-                    aws.apply(config.aws.as_ref(), self);
+                    if let Some(swap) = aws.apply(config.aws.as_ref()) {
+                        self.swap_sources(swap);
+                    }
                 }
                 self.probe_endpoint_limiter
                     .resize(config.server.probe_endpoint.max_concurrent);
@@ -183,20 +185,13 @@ impl App {
         self.stats.count_unknown_module();
     }
 
-    /// Adds a source to `/metrics`, after those already there.
-    pub fn add_source(&self, source: Arc<dyn Source>) {
-        self.sources
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(source);
-    }
-
-    /// Takes `gone` off `/metrics` (the sources of a replaced `[aws]`).
-    pub fn remove_sources(&self, gone: &[Arc<dyn Source>]) {
-        self.sources
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .retain(|s| !gone.iter().any(|g| Arc::ptr_eq(s, g)));
+    /// Takes `swap.removed` off `/metrics` and adds `swap.added` after the rest,
+    /// under one lock: a scrape sees either generation of `[aws]` whole, never a
+    /// page without its series in between.
+    pub fn swap_sources(&self, swap: crate::aws::SourceSwap) {
+        let mut sources = self.sources.write().unwrap_or_else(PoisonError::into_inner);
+        sources.retain(|s| !swap.removed.iter().any(|g| Arc::ptr_eq(s, g)));
+        sources.extend(swap.added);
     }
 
     /// Hands the AWS scrapers to the app, which applies `[aws]` on every reload.
@@ -270,5 +265,52 @@ pub async fn watch_config(
             // Errors are logged and reflected in the reload metric by reload().
             let _ = app.reload().await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::encode::Encoder;
+    use crate::metrics::names::Family;
+
+    #[derive(Debug)]
+    struct Empty;
+
+    impl Source for Empty {
+        fn families(&self) -> &[Family] {
+            &[]
+        }
+        fn encode(&self, _: &mut Encoder) {}
+    }
+
+    fn same(a: &[Arc<dyn Source>], b: &[Arc<dyn Source>]) -> bool {
+        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| Arc::ptr_eq(x, y))
+    }
+
+    /// A change of `[aws]` leaves the page with exactly the new generation's
+    /// sources after the daemon's own, in one step.
+    #[tokio::test]
+    async fn a_swap_replaces_one_generation_of_sources_with_the_next() {
+        let config = Config::from_str_at("", std::path::Path::new("t.toml"))
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        let app = App::start(
+            config,
+            crate::scheduler::probe_runner(),
+            CancellationToken::new(),
+        );
+        let own = app.sources();
+        let first: Vec<Arc<dyn Source>> = vec![Arc::new(Empty), Arc::new(Empty)];
+        app.swap_sources(crate::aws::SourceSwap {
+            removed: Vec::new(),
+            added: first.clone(),
+        });
+        assert!(same(&app.sources(), &[own.clone(), first.clone()].concat()));
+        let next: Vec<Arc<dyn Source>> = vec![Arc::new(Empty)];
+        app.swap_sources(crate::aws::SourceSwap {
+            removed: first,
+            added: next.clone(),
+        });
+        assert!(same(&app.sources(), &[own, next].concat()));
     }
 }

@@ -88,7 +88,9 @@ impl Daemon {
         // No [aws] section: no AWS client is built and no AWS API is called. A
         // reload that adds, changes or removes it is applied by the app.
         let mut scrapers = crate::aws::Scrapers::new(options.aws, shutdown.child_token());
-        scrapers.apply(aws.as_ref(), &app);
+        if let Some(swap) = scrapers.apply(aws.as_ref()) {
+            app.swap_sources(swap);
+        }
         app.set_aws(scrapers);
         if let Some(every) = options.watch_interval {
             tokio::spawn(watch_config(app.clone(), loaded, every, shutdown.clone()));

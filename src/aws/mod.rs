@@ -197,6 +197,13 @@ pub struct Scrapers {
     running: Option<Generation>,
 }
 
+/// The `/metrics` sources a change of `[aws]` took away and brought.
+#[derive(Default)]
+pub struct SourceSwap {
+    pub removed: Vec<Arc<dyn Source>>,
+    pub added: Vec<Arc<dyn Source>>,
+}
+
 /// One `[aws]` section's scrapers and the sources they fill.
 struct Generation {
     config: AwsConfig,
@@ -222,22 +229,23 @@ impl Scrapers {
         }
     }
 
-    /// Makes the scrapers match `config` (`None`: no `[aws]`, no client, no call).
-    /// Must be called inside a Tokio runtime.
-    pub fn apply(&mut self, config: Option<&AwsConfig>, app: &crate::app::App) {
+    /// Makes the scrapers match `config` (`None`: no `[aws]`, no client, no call)
+    /// and says which `/metrics` sources that took away and which it brought, for
+    /// the caller to swap in one step ([`crate::app::App::swap_sources`]); `None`
+    /// when `config` is what runs already. Must be called inside a Tokio runtime.
+    pub fn apply(&mut self, config: Option<&AwsConfig>) -> Option<SourceSwap> {
         if self.running.as_ref().map(|g| &g.config) == config {
-            return;
+            return None;
         }
+        let mut swap = SourceSwap::default();
         if let Some(old) = self.running.take() {
             old.cancel.cancel();
-            app.remove_sources(&old.sources);
+            swap.removed = old.sources;
         }
         if let Some(config) = config {
             let cancel = self.shutdown.child_token();
             let Started { sources, caches } = start(config, &self.options, &cancel);
-            for source in &sources {
-                app.add_source(source.clone());
-            }
+            swap.added.clone_from(&sources);
             self.running = Some(Generation {
                 config: config.clone(),
                 cancel,
@@ -245,6 +253,7 @@ impl Scrapers {
                 caches,
             });
         }
+        Some(swap)
     }
 
     /// The caches of the running `[aws]`, every service's (none without `[aws]`).
