@@ -29,7 +29,11 @@ fn password_file(password: &str) -> PathBuf {
     let dir =
         std::env::temp_dir().join(format!("outpost-mariadb-{}-passwords", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(format!("pw-{password}"));
+    // A file of its own per call: tests run concurrently, and one rewriting a
+    // shared file (truncate, then write) lets another read it empty.
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = dir.join(format!("pw-{n}"));
     std::fs::write(&path, format!("{password}\n")).unwrap();
     path
 }

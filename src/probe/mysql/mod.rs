@@ -384,10 +384,7 @@ async fn query<S: AsyncRead + AsyncWrite + Unpin>(
     rec.trace(format_args!("Query: {}", sql::quoted(sql)));
     let result = read_query(conn, sql, deprecate_eof, columns).await;
     match &result {
-        Ok(r) => rec.trace(format_args!(
-            "The query returned {} rows, first value {:?}",
-            r.rows, r.first_value
-        )),
+        Ok(r) => rec.trace(r),
         Err(f) => rec.trace(format_args!("The query failed: {}", f.message)),
     }
     result

@@ -31,7 +31,7 @@ use std::time::Instant;
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
-use super::sql::{self, FirstValue, SqlSettings};
+use super::sql::SqlSettings;
 use super::{net, tls, FailureReason, ProbeContext, ProbeFailure, Recorder, TargetError};
 use crate::config::{IpSettings, TlsSettings};
 use crate::metrics::names::{self, Family};
@@ -222,15 +222,7 @@ where
     session::record_phase(rec, Phase::Query, started.elapsed().as_secs_f64());
     let result = result?;
     rec.set(series::PROBE_POSTGRES_QUERY_ROWS, result.rows as f64);
-    rec.trace(format_args!(
-        "The query returned {} rows; first value {}",
-        result.rows,
-        match &result.first_value {
-            FirstValue::Missing => "none".to_string(),
-            FirstValue::Null => "NULL".to_string(),
-            FirstValue::Text(t) => sql::quoted(t),
-        }
-    ));
+    rec.trace(&result);
     if module.check_recovery {
         let standby = session::in_recovery(io, rec).await?;
         rec.set(

@@ -81,11 +81,35 @@ pub enum FirstValue {
     Text(String),
 }
 
+/// As a trace shows it: `none`, `NULL`, or the text quoted and cut.
+impl std::fmt::Display for FirstValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FirstValue::Missing => f.write_str("none"),
+            FirstValue::Null => f.write_str("NULL"),
+            FirstValue::Text(t) => f.write_str(&quoted(t)),
+        }
+    }
+}
+
 /// What a prober read of a query's answer: enough to check it, never the rows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueryResult {
     pub rows: u64,
     pub first_value: FirstValue,
+}
+
+/// "The query returned 1 row; first value \"1\"": the trace line of a result,
+/// the same for every database prober.
+impl std::fmt::Display for QueryResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let rows = if self.rows == 1 { "row" } else { "rows" };
+        write!(
+            f,
+            "The query returned {} {rows}; first value {}",
+            self.rows, self.first_value
+        )
+    }
 }
 
 impl QueryCheck {
@@ -150,6 +174,23 @@ pub fn quoted(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_result_reads_as_words_in_a_trace() {
+        let result = |rows, first_value| QueryResult { rows, first_value }.to_string();
+        assert_eq!(
+            result(1, FirstValue::Text("10.11".into())),
+            "The query returned 1 row; first value \"10.11\""
+        );
+        assert_eq!(
+            result(0, FirstValue::Missing),
+            "The query returned 0 rows; first value none"
+        );
+        assert_eq!(
+            result(2, FirstValue::Null),
+            "The query returned 2 rows; first value NULL"
+        );
+    }
 
     fn check(rows: Option<u64>, re: Option<&str>) -> QueryCheck {
         QueryCheck {

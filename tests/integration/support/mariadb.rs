@@ -225,6 +225,13 @@ impl Mariadb {
             args.push(format!("--max-connections={max}"));
         }
         chown_all(&dir);
+        // One bootstrap at a time: two mariadb-install-db runs at once (the shared
+        // server and a test's own) now and then fail with "Installation of system
+        // tables failed", leaving nothing in the log to say why.
+        static INSTALL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _one_at_a_time = INSTALL
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let install = unprivileged(
             Path::new("/usr/bin/mariadb-install-db"),
             &[
@@ -245,6 +252,7 @@ impl Mariadb {
             String::from_utf8_lossy(&install.stdout),
             String::from_utf8_lossy(&install.stderr)
         );
+        drop(_one_at_a_time);
         for _ in 0..5 {
             let port = free_port();
             let mut command = unprivileged(&mariadbd(), &args);
