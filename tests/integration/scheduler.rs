@@ -34,6 +34,7 @@ fn spec(name: &str, target: &str, interval: u64, timeout: u64) -> ProbeSpec {
         target: target.to_string(),
         interval: Duration::from_secs(interval),
         timeout: Duration::from_secs(timeout),
+        fan_out: None,
         labels: vec![],
     }
 }
