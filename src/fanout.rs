@@ -101,7 +101,10 @@ pub fn ip_settings(prober: &Prober) -> Option<&IpSettings> {
 }
 
 /// Resolves `host` for a fan-out run.
-pub async fn resolve(host: &str, ip: &IpSettings) -> Result<Vec<IpAddr>, crate::probe::ProbeFailure> {
+pub async fn resolve(
+    host: &str,
+    ip: &IpSettings,
+) -> Result<Vec<IpAddr>, crate::probe::ProbeFailure> {
     net::resolve_all(host, ip).await
 }
 
@@ -159,9 +162,7 @@ mod tests {
     use super::*;
 
     fn ips(last: &[u8]) -> Vec<IpAddr> {
-        last.iter()
-            .map(|b| IpAddr::from([127, 0, 0, *b]))
-            .collect()
+        last.iter().map(|b| IpAddr::from([127, 0, 0, *b])).collect()
     }
 
     #[test]

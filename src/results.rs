@@ -282,7 +282,10 @@ impl ProbeState {
         for (name, value) in [
             (names::PROBE_ADDRESSES, found as f64),
             (names::PROBE_ADDRESSES_SKIPPED, skipped as f64),
-            (names::PROBE_ADDRESS_CHANGES_TOTAL, guard.book.changes as f64),
+            (
+                names::PROBE_ADDRESS_CHANGES_TOTAL,
+                guard.book.changes as f64,
+            ),
         ] {
             report.samples.push(Sample {
                 name,

@@ -11,10 +11,10 @@
 use std::cmp::{Ordering as CmpOrdering, Reverse};
 use std::collections::{BinaryHeap, HashMap};
 use std::future::Future;
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
-use std::net::IpAddr;
 use std::time::{Duration, SystemTime};
 
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
@@ -24,9 +24,9 @@ use tokio_util::task::TaskTracker;
 
 use crate::config::policy::TargetPolicy;
 use crate::config::{Config, Module, ProbeSpec};
+use crate::fanout::{self, FanOut};
 use crate::probe::net::fnv32a;
 use crate::probe::{FailureReason, ProbeContext, ProbeFailure, ProbeReport};
-use crate::fanout::{self, FanOut};
 use crate::results::{FanOutRun, Histogram, ProbeState};
 use crate::shard::Shard;
 
@@ -645,7 +645,10 @@ async fn fan_out_run(
         Err(_) => {
             let f = ProbeFailure::new(
                 FailureReason::Timeout,
-                format!("resolving {host} took longer than {:.3}s", timeout.as_secs_f64()),
+                format!(
+                    "resolving {host} took longer than {:.3}s",
+                    timeout.as_secs_f64()
+                ),
             );
             return FanOutRun {
                 report: report(Some(f)),
@@ -685,12 +688,15 @@ async fn fan_out_run(
             probed
                 .iter()
                 .find_map(|(_, addr, r)| {
-                    r.failure.as_ref().map(|f| {
-                        ProbeFailure::new(f.reason, format!("{addr}: {}", f.message))
-                    })
+                    r.failure
+                        .as_ref()
+                        .map(|f| ProbeFailure::new(f.reason, format!("{addr}: {}", f.message)))
                 })
                 .unwrap_or_else(|| {
-                    ProbeFailure::new(FailureReason::Resolve, format!("no address of {host} probed"))
+                    ProbeFailure::new(
+                        FailureReason::Resolve,
+                        format!("no address of {host} probed"),
+                    )
                 }),
         )
     };

@@ -247,9 +247,18 @@ fn fan_out(
 ) -> Option<FanOut> {
     let Some(mode) = &file.fan_out else {
         for (key, span) in [
-            ("fan_out_success", file.fan_out_success.as_ref().map(Spanned::span)),
-            ("max_addresses", file.max_addresses.as_ref().map(Spanned::span)),
-            ("address_grace", file.address_grace.as_ref().map(Spanned::span)),
+            (
+                "fan_out_success",
+                file.fan_out_success.as_ref().map(Spanned::span),
+            ),
+            (
+                "max_addresses",
+                file.max_addresses.as_ref().map(Spanned::span),
+            ),
+            (
+                "address_grace",
+                file.address_grace.as_ref().map(Spanned::span),
+            ),
         ] {
             if let Some(span) = span {
                 ctx.error_hint(

@@ -32,7 +32,10 @@ struct World {
 
 impl Drop for World {
     fn drop(&mut self) {
-        for child in [Some(&mut self.dnsmasq), self.outpost.as_mut()].into_iter().flatten() {
+        for child in [Some(&mut self.dnsmasq), self.outpost.as_mut()]
+            .into_iter()
+            .flatten()
+        {
             let _ = child.kill();
             let _ = child.wait();
         }
@@ -133,7 +136,10 @@ impl World {
             if done(&text) {
                 return text;
             }
-            assert!(Instant::now() < deadline, "timed out waiting for {what}:\n{text}");
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}:\n{text}"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -150,16 +156,22 @@ impl World {
     }
 }
 
-/// A minimal HTTP/1.1 server: every request answered with `status`.
-fn serve(listener: TcpListener, status: u16) {
+/// A minimal HTTP/1.1 server: every request that names the host in its Host
+/// header answered with `status`, any other with 421 (so a 200 or a 500 seen on
+/// an address also says the name was kept while the address was pinned).
+fn serve(listener: TcpListener, named: u16) {
     for stream in listener.incoming() {
         let Ok(mut stream) = stream else { continue };
         std::thread::spawn(move || {
             let mut reader = BufReader::new(stream.try_clone().unwrap());
             let mut line = String::new();
+            let mut status = 421;
             while reader.read_line(&mut line).map(|n| n > 0).unwrap_or(false) {
                 if line == "\r\n" {
                     break;
+                }
+                if line.eq_ignore_ascii_case(&format!("host: {NAME}:{PORT}\r\n")) {
+                    status = named;
                 }
                 line.clear();
             }
@@ -215,18 +227,40 @@ fn every_address_is_probed_and_a_vanished_one_goes_after_the_grace() {
                 "{p} {ip}"
             );
         }
-        assert_eq!(sample(&text, "probe_addresses", &labels(p, None)), Some(3.0));
-        assert_eq!(sample(&text, "probe_addresses_skipped", &labels(p, None)), Some(0.0));
+        assert_eq!(
+            sample(&text, "probe_addresses", &labels(p, None)),
+            Some(3.0)
+        );
+        assert_eq!(
+            sample(&text, "probe_addresses_skipped", &labels(p, None)),
+            Some(0.0)
+        );
         assert_eq!(
             sample(&text, "probe_address_changes_total", &labels(p, None)),
             Some(0.0)
         );
     }
     // Two of three up: all fails, any and a quorum of 2 hold.
-    assert_eq!(sample(&text, "probe_success", &labels("all", None)), Some(0.0));
-    assert_eq!(sample(&text, "probe_success", &labels("any", None)), Some(1.0));
-    assert_eq!(sample(&text, "probe_success", &labels("two", None)), Some(1.0));
-    print!("{}", text.lines().filter(|l| l.contains("probe=\"all\"") && (l.starts_with("probe_success") || l.starts_with("probe_address"))).map(|l| format!("{l}\n")).collect::<String>());
+    assert_eq!(
+        sample(&text, "probe_success", &labels("all", None)),
+        Some(0.0)
+    );
+    assert_eq!(
+        sample(&text, "probe_success", &labels("any", None)),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(&text, "probe_success", &labels("two", None)),
+        Some(1.0)
+    );
+    print!(
+        "{}",
+        text.lines()
+            .filter(|l| l.contains("probe=\"all\"")
+                && (l.starts_with("probe_success") || l.starts_with("probe_address")))
+            .map(|l| format!("{l}\n"))
+            .collect::<String>()
+    );
 
     // The failing address leaves the name: kept through the grace, then gone.
     world.rename(&[2, 3]);
@@ -246,7 +280,11 @@ fn every_address_is_probed_and_a_vanished_one_goes_after_the_grace() {
         !t.contains("ip=\"127.0.0.4\"")
     });
     for p in ["all", "any", "two"] {
-        assert_eq!(sample(&text, "probe_success", &labels(p, None)), Some(1.0), "{p}");
+        assert_eq!(
+            sample(&text, "probe_success", &labels(p, None)),
+            Some(1.0),
+            "{p}"
+        );
         assert_eq!(
             sample(&text, "probe_address_changes_total", &labels(p, None)),
             Some(1.0)
@@ -260,5 +298,12 @@ fn every_address_is_probed_and_a_vanished_one_goes_after_the_grace() {
         )
         .is_some_and(|n| n >= 3.0));
     }
-    print!("{}", text.lines().filter(|l| l.contains("probe=\"all\"") && (l.starts_with("probe_success") || l.starts_with("probe_address"))).map(|l| format!("{l}\n")).collect::<String>());
+    print!(
+        "{}",
+        text.lines()
+            .filter(|l| l.contains("probe=\"all\"")
+                && (l.starts_with("probe_success") || l.starts_with("probe_address")))
+            .map(|l| format!("{l}\n"))
+            .collect::<String>()
+    );
 }
