@@ -129,6 +129,7 @@ fn config(n: usize, module: Arc<Module>) -> Config {
             target: format!("http://127.0.0.1:8080/?p={i}"),
             interval: Duration::from_secs(60),
             timeout: Duration::from_secs(5),
+            fan_out: None,
             labels: vec![("shard".to_string(), format!("s{}", i % 8))],
         })
         .collect();

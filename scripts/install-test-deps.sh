@@ -43,8 +43,8 @@ esac
 #   prometheus-alertmanager  -> amtool (alertmanager config checks), alertmanager
 #   nginx (-light on 12)     -> a real HTTP peer for tests and the benchmark
 #   wrk                      -> load generator for the benchmark
-#   dnsmasq-base             -> dnsmasq, the real DNS server of the dns prober's tests
-#   iproute2                 -> ip, which brings loopback up in the tests' network namespaces
+#   dnsmasq-base             -> dnsmasq, the real DNS server of the dns prober's and fan_out's tests
+#   iproute2                 -> ip, which brings loopback up in the tests' network namespaces (and ip netns exec: fan_out's resolv.conf)
 #   docker-compose           -> `docker-compose config`, the compose file's check (no engine needed)
 #   systemd                  -> systemd-analyze verify/security, the unit's check
 #   procps                   -> kill, with which the cli tests signal the daemon (a minimal image lacks it)

@@ -4,12 +4,15 @@
 //! recent runs that the status page shows.
 
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::config::{Module, ProbeSpec, DEFAULT_STATUS_HISTORY};
+use crate::fanout::AddressBook;
 use crate::history::{History, Run};
-use crate::probe::ProbeReport;
+use crate::metrics::names;
+use crate::probe::{ProbeReport, Sample};
 
 /// A cumulative histogram with fixed upper bounds.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,6 +48,11 @@ impl Histogram {
         }
         self.sum += v;
         self.count += 1;
+    }
+
+    /// An empty histogram over the same (shared) bounds.
+    pub fn empty_like(&self) -> Histogram {
+        Histogram::shared(self.bounds.clone())
     }
 
     pub fn bounds(&self) -> &[f64] {
@@ -89,6 +97,45 @@ pub struct Snapshot {
     pub run_durations: Histogram,
     /// Start of the latest run, Unix seconds.
     pub last_run: Option<f64>,
+    /// A `fan_out` probe's addresses with results, in address order; empty
+    /// for any other probe.
+    pub addresses: Vec<Address>,
+}
+
+/// One address of a `fan_out` probe: its own results, as a probe's, under the
+/// probe's labels and `ip`.
+#[derive(Debug, Clone)]
+pub struct Address {
+    pub ip: IpAddr,
+    /// The probe's label prefix with `ip` added.
+    pub label_prefix: Arc<str>,
+    pub snapshot: Arc<Snapshot>,
+}
+
+/// What a fan-out run hands the store: the run as the probe's own report, the
+/// resolution (`None` when it failed: the addresses are left as they were) and
+/// each probed address's report.
+#[derive(Debug)]
+pub struct FanOutRun {
+    pub report: ProbeReport,
+    pub resolved: Option<Vec<IpAddr>>,
+    pub probed: Vec<(IpAddr, ProbeReport)>,
+}
+
+impl Snapshot {
+    /// Counts one run into the statistics and makes it the latest.
+    fn count(&mut self, report: ProbeReport, started: f64) {
+        match &report.failure {
+            None => self.runs.successes += 1,
+            Some(f) => {
+                self.runs.failures += 1;
+                *self.runs.by_reason.entry(f.reason.as_label()).or_insert(0) += 1;
+            }
+        }
+        self.run_durations.observe(report.duration.as_secs_f64());
+        self.last_run = Some(started);
+        self.latest = Some(Arc::new(report));
+    }
 }
 
 /// What the lock of [`ProbeState`] guards.
@@ -100,6 +147,8 @@ struct Results {
     snapshot: Arc<Snapshot>,
     /// Written in place, never shared: the status page copies what it shows.
     history: History,
+    /// A `fan_out` probe's resolutions and its addresses' absences.
+    book: AddressBook,
 }
 
 /// One scheduled probe: its spec, module and results.
@@ -130,15 +179,7 @@ impl ProbeState {
         bounds: Arc<[f64]>,
         history: usize,
     ) -> Self {
-        // `success` and `failure` exist from the start (at 0), so the first
-        // failure already counts as an increase in rate()/increase(). Reasons
-        // only when asked: they would be most of a probe's series otherwise.
-        let mut runs = RunCounts::default();
-        if module.precreate_failure_reasons {
-            for reason in module.prober.kind().outcomes() {
-                runs.by_reason.insert(reason.as_label(), 0);
-            }
-        }
+        let runs = initial_runs(&module);
         let run_durations = Histogram::shared(bounds);
         let target = crate::redact::url(&spec.target);
         let mut base = vec![
@@ -161,8 +202,10 @@ impl ProbeState {
                     runs,
                     run_durations,
                     last_run: None,
+                    addresses: Vec::new(),
                 }),
                 history: History::new(history),
+                book: AddressBook::default(),
             }),
             run_cancel: Default::default(),
         }
@@ -170,32 +213,97 @@ impl ProbeState {
 
     /// Stores a finished run: latest report, run counters, histogram, timestamp,
     /// and its line in the history.
-    pub fn record(&self, mut report: ProbeReport) {
+    pub fn record(&self, report: ProbeReport) {
+        let mut guard = self.lock();
+        Self::record_locked(&mut guard, report);
+    }
+
+    fn record_locked(guard: &mut Results, mut report: ProbeReport) {
         // The report is kept until the next run: with 100,000 probes the spare
         // capacity the recorder's vector grew by is tens of MiB.
         report.samples.shrink_to_fit();
-        let started = report
-            .started_at
-            .duration_since(UNIX_EPOCH)
-            .map_or(0.0, |d| d.as_secs_f64());
-        let mut guard = self.lock();
+        let started = unix_seconds(report.started_at);
         guard.history.record(Run {
             // Saturating: a clock before 1970 or after 2106 shows as its bound.
             started: started.clamp(0.0, f64::from(u32::MAX)) as u32,
             duration: report.duration.as_secs_f32(),
             failure: report.failure.as_ref().map(|f| f.reason),
         });
-        let r = Arc::make_mut(&mut guard.snapshot);
-        match &report.failure {
-            None => r.runs.successes += 1,
-            Some(f) => {
-                r.runs.failures += 1;
-                *r.runs.by_reason.entry(f.reason.as_label()).or_insert(0) += 1;
+        Arc::make_mut(&mut guard.snapshot).count(report, started);
+    }
+
+    /// Stores a `fan_out` run: each probed address's report under its own
+    /// results, the addresses gone past `address_grace` dropped, and the run
+    /// itself, with `probe_addresses`, `probe_addresses_skipped` and
+    /// `probe_address_changes_total`, as the probe's own.
+    pub fn record_fan_out(&self, run: FanOutRun) {
+        let FanOutRun {
+            mut report,
+            resolved,
+            probed,
+        } = run;
+        let (max, grace) = self
+            .spec
+            .fan_out
+            .map_or((usize::MAX, 0), |f| (f.max_addresses, f.address_grace));
+        let mut guard = self.lock();
+        let guard = &mut *guard;
+        if let Some(resolved) = &resolved {
+            let probed_ips: Vec<IpAddr> = probed.iter().map(|(ip, _)| *ip).collect();
+            let gone = guard.book.update(resolved, &probed_ips, grace);
+            let snap = Arc::make_mut(&mut guard.snapshot);
+            snap.addresses.retain(|a| !gone.contains(&a.ip));
+            for (ip, mut r) in probed {
+                r.samples.shrink_to_fit();
+                let started = unix_seconds(r.started_at);
+                let at = match snap.addresses.binary_search_by(|a| a.ip.cmp(&ip)) {
+                    Ok(i) => i,
+                    Err(i) => {
+                        let address = Address {
+                            ip,
+                            label_prefix: self.address_prefix(ip).into(),
+                            snapshot: Arc::new(Snapshot {
+                                latest: None,
+                                runs: initial_runs(&self.module),
+                                run_durations: snap.run_durations.empty_like(),
+                                last_run: None,
+                                addresses: Vec::new(),
+                            }),
+                        };
+                        snap.addresses.insert(i, address);
+                        i
+                    }
+                };
+                Arc::make_mut(&mut snap.addresses[at].snapshot).count(r, started);
             }
         }
-        r.run_durations.observe(report.duration.as_secs_f64());
-        r.last_run = Some(started);
-        r.latest = Some(Arc::new(report));
+        let found = resolved.as_ref().map_or(0, Vec::len);
+        let skipped = found.saturating_sub(max);
+        for (name, value) in [
+            (names::PROBE_ADDRESSES, found as f64),
+            (names::PROBE_ADDRESSES_SKIPPED, skipped as f64),
+            (
+                names::PROBE_ADDRESS_CHANGES_TOTAL,
+                guard.book.changes as f64,
+            ),
+        ] {
+            report.samples.push(Sample {
+                name,
+                labels: Vec::new(),
+                value,
+            });
+        }
+        Self::record_locked(guard, report);
+    }
+
+    /// The label prefix of this probe's series for address `ip`.
+    fn address_prefix(&self, ip: IpAddr) -> String {
+        let ip = ip.to_string();
+        let mut prefix = String::with_capacity(self.label_prefix.len() + ip.len() + 6);
+        prefix.push_str(&self.label_prefix);
+        prefix.push(',');
+        prefix.push_str(&crate::metrics::encode::label_prefix(&[("ip", &ip)]));
+        prefix
     }
 
     /// The outcome of the latest run, if any (cheaper than a snapshot).
@@ -227,6 +335,20 @@ impl ProbeState {
         // (every update is a few assignments), so a poisoned lock is still usable.
         self.results.lock().unwrap_or_else(PoisonError::into_inner)
     }
+}
+
+/// A probe's run counts before its first run: `success` and `failure` exist
+/// from the start (at 0), so the first failure already counts as an increase in
+/// rate()/increase(). Reasons only when asked: they would be most of a probe's
+/// series otherwise.
+fn initial_runs(module: &Module) -> RunCounts {
+    let mut runs = RunCounts::default();
+    if module.precreate_failure_reasons {
+        for reason in module.prober.kind().outcomes() {
+            runs.by_reason.insert(reason.as_label(), 0);
+        }
+    }
+    runs
 }
 
 /// Seconds since the Unix epoch of `t`.

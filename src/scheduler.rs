@@ -11,6 +11,7 @@
 use std::cmp::{Ordering as CmpOrdering, Reverse};
 use std::collections::{BinaryHeap, HashMap};
 use std::future::Future;
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
@@ -23,9 +24,10 @@ use tokio_util::task::TaskTracker;
 
 use crate::config::policy::TargetPolicy;
 use crate::config::{Config, Module, ProbeSpec};
+use crate::fanout::{self, FanOut};
 use crate::probe::net::fnv32a;
 use crate::probe::{FailureReason, ProbeContext, ProbeFailure, ProbeReport};
-use crate::results::{Histogram, ProbeState};
+use crate::results::{FanOutRun, Histogram, ProbeState};
 use crate::shard::Shard;
 
 /// Buckets of `outpost_scheduler_lag_seconds`.
@@ -554,6 +556,20 @@ async fn run_once(due: Due, runs: Arc<Runs>) {
             .clone(),
     };
     let (deadline, started_at) = (ctx.deadline, SystemTime::now());
+    if let Some(fan_out) = state.spec.fan_out {
+        let run = fan_out_run(&state, fan_out, ctx, &runs.runner);
+        let run = tokio::select! {
+            biased;
+            () = cancel.cancelled() => return,
+            run = run => run,
+        };
+        drop(_slot);
+        log_transition(&state, &run.report);
+        state.record_fan_out(run);
+        drop(_registered);
+        reschedule(next, state, &runs);
+        return;
+    }
     let run = (runs.runner)(state.module.clone(), state.spec.target.clone(), ctx);
     // The runner is expected to end by its deadline; the scheduler does not
     // rely on it. A run that reports at the deadline is polled first and wins.
@@ -566,6 +582,12 @@ async fn run_once(due: Due, runs: Arc<Runs>) {
     drop(_slot);
     log_transition(&state, &report);
     state.record(report);
+    drop(_registered);
+    reschedule(next, state, &runs);
+}
+
+/// Queues the next run of `state`, due an interval after `next`.
+fn reschedule(next: Instant, state: Arc<ProbeState>, runs: &Runs) {
     let interval = state.spec.interval;
     let mut next = next + interval;
     let now = Instant::now();
@@ -575,8 +597,114 @@ async fn run_once(due: Due, runs: Arc<Runs>) {
         next += interval;
         runs.stats.skipped.fetch_add(1, Ordering::Relaxed);
     }
-    drop(_registered);
     let _ = runs.timer.send(Due { at: next, state });
+}
+
+/// One `fan_out` run: the target's host resolved (within the deadline), then
+/// every address up to `max_addresses` probed at once by `runner`, each run
+/// pinned to its address; the probe's own report follows `fan_out_success`, its
+/// failure the first failed address's (in address order).
+async fn fan_out_run(
+    state: &ProbeState,
+    fan_out: FanOut,
+    ctx: ProbeContext,
+    runner: &Runner,
+) -> FanOutRun {
+    let started_at = SystemTime::now();
+    let started = Instant::now();
+    let timeout = state.spec.timeout;
+    let deadline = ctx.deadline;
+    let report = |failure: Option<ProbeFailure>| ProbeReport {
+        success: failure.is_none(),
+        failure,
+        duration: started.elapsed(),
+        timeout,
+        started_at,
+        samples: Vec::new(),
+        trace: Vec::new(),
+    };
+    let host = fanout::target_host(state.module.prober.kind(), &state.spec.target);
+    let ip = fanout::ip_settings(&state.module.prober);
+    let (Some(host), Some(ip)) = (host, ip) else {
+        let f = ProbeFailure::new(FailureReason::InvalidTarget, "no host to fan out to");
+        return FanOutRun {
+            report: report(Some(f)),
+            resolved: None,
+            probed: Vec::new(),
+        };
+    };
+    let resolved = match tokio::time::timeout_at(deadline, fanout::resolve(&host, ip)).await {
+        Ok(Ok(addrs)) => addrs,
+        Ok(Err(f)) => {
+            return FanOutRun {
+                report: report(Some(f)),
+                resolved: None,
+                probed: Vec::new(),
+            }
+        }
+        Err(_) => {
+            let f = ProbeFailure::new(
+                FailureReason::Timeout,
+                format!(
+                    "resolving {host} took longer than {:.3}s",
+                    timeout.as_secs_f64()
+                ),
+            );
+            return FanOutRun {
+                report: report(Some(f)),
+                resolved: None,
+                probed: Vec::new(),
+            };
+        }
+    };
+    let (to_probe, _) = fanout::split(&resolved, fan_out.max_addresses);
+    let mut set = tokio::task::JoinSet::new();
+    for (i, addr) in to_probe.iter().copied().enumerate() {
+        let run = (runner)(state.module.clone(), state.spec.target.clone(), ctx.clone());
+        let host = host.clone();
+        set.spawn(async move {
+            let pinned = crate::probe::net::pinned(&host, addr, run);
+            let report = tokio::select! {
+                biased;
+                report = pinned => report,
+                () = tokio::time::sleep_until(deadline) => overdue(timeout, started_at),
+            };
+            (i, addr, report)
+        });
+    }
+    let mut probed: Vec<(usize, IpAddr, ProbeReport)> = Vec::with_capacity(to_probe.len());
+    while let Some(done) = set.join_next().await {
+        // A run that panicked has no report; its address is left out of this run.
+        if let Ok(done) = done {
+            probed.push(done);
+        }
+    }
+    probed.sort_by_key(|(i, _, _)| *i);
+    let succeeded = probed.iter().filter(|(_, _, r)| r.success).count();
+    let failure = if fan_out.success.holds(succeeded, probed.len()) {
+        None
+    } else {
+        Some(
+            probed
+                .iter()
+                .find_map(|(_, addr, r)| {
+                    r.failure
+                        .as_ref()
+                        .map(|f| ProbeFailure::new(f.reason, format!("{addr}: {}", f.message)))
+                })
+                .unwrap_or_else(|| {
+                    ProbeFailure::new(
+                        FailureReason::Resolve,
+                        format!("no address of {host} probed"),
+                    )
+                }),
+        )
+    };
+    FanOutRun {
+        report: report(failure),
+        resolved: Some(resolved.clone()),
+        probed: probed.into_iter().map(|(_, a, r)| (a, r)).collect(),
+    }
 }
 
 /// The report of a run the scheduler stopped at its deadline.

@@ -107,6 +107,11 @@ pub struct ProbeFile {
     pub interval: Spanned<DurationText>,
     pub timeout: Option<Spanned<DurationText>>,
     pub labels: Option<StringMap>,
+    /// `"all"`: probe every address of the target's host.
+    pub fan_out: Option<Spanned<String>>,
+    pub fan_out_success: Option<Spanned<String>>,
+    pub max_addresses: Option<Spanned<i64>>,
+    pub address_grace: Option<Spanned<i64>>,
 }
 
 /// One `[[slos]]` entry.

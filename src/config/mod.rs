@@ -281,4 +281,6 @@ pub struct ProbeSpec {
     pub timeout: Duration,
     /// Static labels, in the order written.
     pub labels: Vec<(String, String)>,
+    /// `fan_out = "all"`: every address of the target's host, each probed.
+    pub fan_out: Option<crate::fanout::FanOut>,
 }

@@ -14,6 +14,7 @@ use super::tree::{self, decode};
 use super::validate::Ctx;
 use super::values;
 use super::ProbeSpec;
+use crate::fanout::{FanOut, SuccessRule};
 use crate::probe::ProberKind;
 
 /// The timeout of a probe with neither its own nor a module timeout, at most:
@@ -35,6 +36,7 @@ const RESERVED_LABELS: &[(&str, &str)] = &[
         "outpost sets it on every series of a scheduled probe",
     ),
     ("outcome", "outpost's run counters use it"),
+    ("ip", "a fan_out probe's per-address series use it"),
     ("phase", "Blackbox-compatible phase series use it"),
     ("le", "histogram buckets use it"),
     ("quantile", "summaries use it"),
@@ -190,6 +192,7 @@ fn build_probe(
         Some(labels) => values::labels(ctx, &tree::key(path, "labels"), labels, RESERVED_LABELS),
         None => Vec::new(),
     };
+    let fan_out = fan_out(ctx, path, &file, module.and_then(|m| m.kind));
     let interval = interval?;
     let module_timeout = module.and_then(|m| m.timeout);
     let timeout = match (&file.timeout, own_timeout, module_timeout) {
@@ -230,6 +233,125 @@ fn build_probe(
         interval,
         timeout,
         labels,
+        fan_out,
+    })
+}
+
+/// `fan_out`, `fan_out_success`, `max_addresses` and `address_grace`; `kind`
+/// is the module's prober when the module exists.
+fn fan_out(
+    ctx: &mut Ctx<'_>,
+    path: &str,
+    file: &ProbeFile,
+    kind: Option<ProberKind>,
+) -> Option<FanOut> {
+    let Some(mode) = &file.fan_out else {
+        for (key, span) in [
+            (
+                "fan_out_success",
+                file.fan_out_success.as_ref().map(Spanned::span),
+            ),
+            (
+                "max_addresses",
+                file.max_addresses.as_ref().map(Spanned::span),
+            ),
+            (
+                "address_grace",
+                file.address_grace.as_ref().map(Spanned::span),
+            ),
+        ] {
+            if let Some(span) = span {
+                ctx.error_hint(
+                    span,
+                    &tree::key(path, key),
+                    "only applies to a probe with fan_out",
+                    "add fan_out = \"all\" to probe every address of the target, or remove this key",
+                );
+            }
+        }
+        return None;
+    };
+    let mut ok = true;
+    if mode.get_ref() != "all" {
+        ctx.error_hint(
+            mode.span(),
+            &tree::key(path, "fan_out"),
+            format!("unknown fan_out {:?}", mode.get_ref()),
+            "the one mode is \"all\": probe every address the target's host resolves to",
+        );
+        ok = false;
+    }
+    if kind == Some(ProberKind::Unix) {
+        ctx.error_hint(
+            mode.span(),
+            &tree::key(path, "fan_out"),
+            "fan_out needs a prober that dials a host; unix dials a socket path",
+            "remove fan_out from this probe",
+        );
+        ok = false;
+    }
+    let max_addresses = match &file.max_addresses {
+        None => crate::fanout::DEFAULT_MAX_ADDRESSES,
+        Some(n) => match usize::try_from(*n.get_ref()) {
+            Ok(v) if (1..=1024).contains(&v) => v,
+            _ => {
+                ctx.error_hint(
+                    n.span(),
+                    &tree::key(path, "max_addresses"),
+                    format!("max_addresses {} is out of range", n.get_ref()),
+                    "write a whole number from 1 to 1024 (default 16): how many addresses are probed",
+                );
+                ok = false;
+                crate::fanout::DEFAULT_MAX_ADDRESSES
+            }
+        },
+    };
+    let address_grace = match &file.address_grace {
+        None => crate::fanout::DEFAULT_ADDRESS_GRACE,
+        Some(n) => match u32::try_from(*n.get_ref()) {
+            Ok(v) if v <= 1000 => v,
+            _ => {
+                ctx.error_hint(
+                    n.span(),
+                    &tree::key(path, "address_grace"),
+                    format!("address_grace {} is out of range", n.get_ref()),
+                    "write a whole number of runs from 0 to 1000 (default 3)",
+                );
+                ok = false;
+                crate::fanout::DEFAULT_ADDRESS_GRACE
+            }
+        },
+    };
+    let success = match &file.fan_out_success {
+        None => SuccessRule::All,
+        Some(text) => match SuccessRule::parse(text.get_ref()) {
+            Some(SuccessRule::Quorum(n)) if n > max_addresses => {
+                ctx.error_hint(
+                    text.span(),
+                    &tree::key(path, "fan_out_success"),
+                    format!("a quorum of {n} exceeds max_addresses {max_addresses}"),
+                    "no run could ever succeed: lower the quorum or raise max_addresses",
+                );
+                ok = false;
+                SuccessRule::All
+            }
+            Some(rule) => rule,
+            None => {
+                ctx.error_hint(
+                    text.span(),
+                    &tree::key(path, "fan_out_success"),
+                    format!("unknown fan_out_success {:?}", text.get_ref()),
+                    "write \"all\" (default), \"any\", or a quorum of addresses such as \"2\"",
+                );
+                ok = false;
+                SuccessRule::All
+            }
+        },
+    };
+    ok.then_some(FanOut {
+        success,
+        max_addresses,
+        address_grace,
     })
 }
 

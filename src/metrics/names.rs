@@ -35,6 +35,10 @@ pub const PROBE_TLS_CIPHER_INFO: &str = "probe_tls_cipher_info";
 pub const PROBE_RUNS_TOTAL: &str = "probe_runs_total";
 pub const PROBE_FAILURES_TOTAL: &str = "probe_failures_total";
 pub const PROBE_RUN_DURATION_SECONDS: &str = "probe_run_duration_seconds";
+// A `fan_out` probe's own, beside its per-address (`ip`) series.
+pub const PROBE_ADDRESSES: &str = "probe_addresses";
+pub const PROBE_ADDRESSES_SKIPPED: &str = "probe_addresses_skipped";
+pub const PROBE_ADDRESS_CHANGES_TOTAL: &str = "probe_address_changes_total";
 
 // The daemon's own series.
 pub const OUTPOST_BUILD_INFO: &str = "outpost_build_info";
@@ -215,6 +219,21 @@ pub const SCHEDULED: &[Family] = &[
         PROBE_RUN_DURATION_SECONDS,
         Kind::Histogram,
         "Duration of every scheduled run of the probe, in seconds.",
+    ),
+    Family::new(
+        PROBE_ADDRESSES,
+        Kind::Gauge,
+        "Addresses the target's host resolved to in the latest run (fan_out).",
+    ),
+    Family::new(
+        PROBE_ADDRESSES_SKIPPED,
+        Kind::Gauge,
+        "Addresses of the latest run left unprobed past max_addresses (fan_out).",
+    ),
+    Family::new(
+        PROBE_ADDRESS_CHANGES_TOTAL,
+        Kind::Counter,
+        "Addresses gained or lost between resolutions since the probe started (fan_out).",
     ),
 ];
 

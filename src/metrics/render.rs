@@ -114,10 +114,19 @@ impl Source for ScheduledProbes {
 
     fn encode(&self, enc: &mut Encoder) {
         let probes = self.scheduler.probes();
-        let snapshots: Vec<_> = probes
+        let own: Vec<_> = probes
             .iter()
             .map(|p| (p.label_prefix.as_str(), p.snapshot()))
             .collect();
+        // A fan_out probe's addresses follow it, each as a probe of its own
+        // under the probe's labels and `ip`.
+        let mut snapshots: Vec<(&str, Arc<Snapshot>)> = Vec::with_capacity(own.len());
+        for (prefix, snap) in &own {
+            snapshots.push((prefix, snap.clone()));
+            for a in &snap.addresses {
+                snapshots.push((&a.label_prefix, a.snapshot.clone()));
+            }
+        }
         let reports: Vec<(&str, &ProbeReport)> = snapshots
             .iter()
             .filter_map(|(prefix, snap)| snap.latest.as_deref().map(|r| (*prefix, r)))

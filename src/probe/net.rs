@@ -204,9 +204,83 @@ fn denied(d: Denied) -> ProbeFailure {
     ProbeFailure::new(FailureReason::Denied, d.0)
 }
 
+tokio::task_local! {
+    /// A name and the one address a run must use for it (`fan_out`).
+    static PINNED: (String, IpAddr);
+}
+
+/// Runs `run` with `host` pinned to `addr`: every resolution of that name in the
+/// run (whichever prober, whichever call) answers `addr`, while the name stays
+/// what the prober sends (Host header, SNI). Other names resolve as ever. This is
+/// the one seam a fan-out run needs: every prober resolves through [`choose`].
+pub async fn pinned<F: std::future::Future>(host: &str, addr: IpAddr, run: F) -> F::Output {
+    PINNED.scope((host.to_ascii_lowercase(), addr), run).await
+}
+
+fn pinned_for(host: &str) -> Option<IpAddr> {
+    PINNED
+        .try_with(|(name, addr)| name.eq_ignore_ascii_case(host).then_some(*addr))
+        .ok()
+        .flatten()
+}
+
+/// Every address of `host` (`fan_out`), sorted and without repeats: the preferred
+/// family's; with `ip_protocol_fallback`, the other family's when the preferred
+/// has none. An IP literal is its own one address.
+pub async fn resolve_all(host: &str, ip: &IpSettings) -> Result<Vec<IpAddr>, ProbeFailure> {
+    if let Some(addr) = ip_literal(host) {
+        return Ok(vec![addr]);
+    }
+    if host.is_empty() {
+        return Err(ProbeFailure::new(FailureReason::Resolve, "empty host name"));
+    }
+    let r = resolvers();
+    let (preferred, other) = match ip.preferred {
+        IpProtocol::Ip4 => (&r.v4, &r.v6),
+        IpProtocol::Ip6 => (&r.v6, &r.v4),
+    };
+    let of_family = |addrs: Vec<IpAddr>, f: IpProtocol| -> Vec<IpAddr> {
+        let mut v: Vec<IpAddr> = addrs.into_iter().filter(|a| family(*a) == f).collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    let first = lookup(preferred, host).await;
+    let found = match first {
+        Ok(v) => of_family(v, ip.preferred),
+        Err(e) if !ip.fallback => return Err(e),
+        Err(_) => Vec::new(),
+    };
+    if !found.is_empty() || !ip.fallback {
+        return if found.is_empty() {
+            Err(ProbeFailure::new(
+                FailureReason::Resolve,
+                format!("no {} address for {host}", family_name(ip.preferred)),
+            ))
+        } else {
+            Ok(found)
+        };
+    }
+    let other_family = match ip.preferred {
+        IpProtocol::Ip4 => IpProtocol::Ip6,
+        IpProtocol::Ip6 => IpProtocol::Ip4,
+    };
+    let found = of_family(lookup(other, host).await?, other_family);
+    if found.is_empty() {
+        return Err(ProbeFailure::new(
+            FailureReason::Resolve,
+            format!("no address for {host}"),
+        ));
+    }
+    Ok(found)
+}
+
 async fn choose(host: &str, ip: &IpSettings) -> Result<(IpAddr, AddrSource), ProbeFailure> {
     if let Some(addr) = ip_literal(host) {
         return Ok((addr, AddrSource::Literal));
+    }
+    if let Some(addr) = pinned_for(host) {
+        return Ok((addr, AddrSource::Resolved));
     }
     if host.is_empty() {
         return Err(ProbeFailure::new(FailureReason::Resolve, "empty host name"));

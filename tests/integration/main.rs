@@ -16,6 +16,7 @@ mod daemon;
 mod dashboards;
 mod dns_probe;
 mod docs;
+mod fan_out;
 mod grpc_probe;
 mod hostile;
 mod hostile_peers;

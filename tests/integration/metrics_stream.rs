@@ -43,6 +43,7 @@ fn config() -> Config {
             target: format!("http://127.0.0.1:1/{i}"),
             interval: Duration::from_secs(60),
             timeout: Duration::from_secs(5),
+            fan_out: None,
             labels: if i % 3 == 0 {
                 vec![("team".to_string(), format!("t{}", i % 5))]
             } else {

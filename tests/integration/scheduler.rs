@@ -34,6 +34,7 @@ fn spec(name: &str, target: &str, interval: u64, timeout: u64) -> ProbeSpec {
         target: target.to_string(),
         interval: Duration::from_secs(interval),
         timeout: Duration::from_secs(timeout),
+        fan_out: None,
         labels: vec![],
     }
 }
@@ -548,4 +549,53 @@ async fn key_order_does_not_change_a_module() {
         "timeout = \"2s\"\n[modules.m.http]\nmethod = \"HEAD\"\nvalid_status_codes = [200, 204]\nheaders = { X-B = \"2\", X-A = \"1\" }",
     );
     assert_ne!(a.modules["m"].identity, d.modules["m"].identity);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_fan_out_probes_addresses_keep_their_counters_across_a_reload() {
+    use outpost::fanout::{FanOut, SuccessRule};
+    let t0 = Instant::now();
+    let log = Arc::new(Log::default());
+    let sched = Scheduler::new(
+        scripted(log.clone(), t0, Duration::from_millis(10)),
+        Arc::new(Limiter::new(10)),
+        CancellationToken::new(),
+    );
+    let fan = |grace: u32| ProbeSpec {
+        fan_out: Some(FanOut {
+            success: SuccessRule::All,
+            max_addresses: 16,
+            address_grace: grace,
+        }),
+        // An IP literal is its own one address: no resolver on a paused clock.
+        ..spec("fan", "127.0.0.1:9", 5, 1)
+    };
+    sched.apply(&config(vec![fan(3)], 10));
+    tokio::time::sleep(Duration::from_secs(22)).await;
+    let before = sched.probes()[0].snapshot();
+    let runs = before.runs.successes;
+    assert!(runs >= 4);
+    assert_eq!(before.addresses.len(), 1);
+    let address = &before.addresses[0];
+    assert_eq!(address.ip.to_string(), "127.0.0.1");
+    assert!(address.label_prefix.ends_with(r#",ip="127.0.0.1""#));
+    assert_eq!(
+        address.snapshot.runs.successes, runs,
+        "one address run per run"
+    );
+
+    let kept = sched.apply(&config(vec![fan(3)], 10));
+    assert_eq!(kept.kept, 1);
+    let after = sched.probes()[0].snapshot();
+    assert_eq!(
+        after.addresses[0].snapshot.runs.successes, runs,
+        "survives the reload"
+    );
+
+    let changed = sched.apply(&config(vec![fan(1)], 10));
+    assert_eq!(changed.changed, 1);
+    assert!(
+        sched.probes()[0].snapshot().addresses.is_empty(),
+        "a changed probe starts afresh"
+    );
 }

@@ -244,6 +244,7 @@ fn the_store_counts_failures_by_outcome_and_reason() {
         target: "http://127.0.0.1:9/".to_string(),
         interval: Duration::from_secs(10),
         timeout: Duration::from_secs(5),
+        fan_out: None,
         labels: vec![],
     };
     let module = Arc::new(crate::support::http_module(Default::default()));

@@ -1,0 +1,309 @@
+//! `fan_out = "all"`: a name with three loopback addresses, served by Debian's
+//! dnsmasq, an HTTP server on each, one of them failing; then the name loses
+//! an address.
+//!
+//! Everything runs in a network namespace of the test's own, so that dnsmasq can
+//! answer on 127.0.0.1:53 there and outpost, started with `ip netns exec`, finds
+//! it through its own `/etc/resolv.conf`: `ip netns exec` bind-mounts
+//! `/etc/netns/NAME/resolv.conf` over it for that process only. No resolver
+//! setting or hook in outpost is needed; outpost resolves as in production.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::support::daemon::sample;
+use crate::support::netns;
+
+const NAME: &str = "web.fan.test";
+const PORT: u16 = 8080;
+
+/// The namespace, its resolv.conf, dnsmasq and outpost, all gone on drop.
+struct World {
+    ns: String,
+    etc: PathBuf,
+    hosts: PathBuf,
+    dnsmasq: Child,
+    outpost: Option<Child>,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        for child in [Some(&mut self.dnsmasq), self.outpost.as_mut()]
+            .into_iter()
+            .flatten()
+        {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let _ = Command::new("ip").args(["netns", "del", &self.ns]).status();
+        let _ = std::fs::remove_dir_all(&self.etc);
+    }
+}
+
+fn write_hosts(path: &PathBuf, last_octets: &[u8]) {
+    let text: String = last_octets
+        .iter()
+        .map(|b| format!("127.0.0.{b} {NAME}\n"))
+        .collect();
+    std::fs::write(path, text).unwrap();
+}
+
+impl World {
+    fn start(config: &str) -> World {
+        let ns = format!("outpost-fan-{}", std::process::id());
+        netns::ip(&["netns", "add", &ns]);
+        netns::ip(&["-n", &ns, "link", "set", "lo", "up"]);
+        let etc = PathBuf::from("/etc/netns").join(&ns);
+        std::fs::create_dir_all(&etc).unwrap();
+        std::fs::write(etc.join("resolv.conf"), "nameserver 127.0.0.1\n").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let hosts = dir.path().join("hosts");
+        write_hosts(&hosts, &[2, 3, 4]);
+        let dnsmasq = Command::new("ip")
+            .args(["netns", "exec", &ns, "dnsmasq"])
+            .args([
+                "--keep-in-foreground",
+                "--no-resolv",
+                "--no-hosts",
+                "--port=53",
+                "--listen-address=127.0.0.1",
+                "--bind-interfaces",
+                "--pid-file=",
+                "--conf-file=/dev/null",
+                "--log-facility=-",
+                "--local-ttl=0",
+            ])
+            .arg(format!("--addn-hosts={}", hosts.display()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dnsmasq (Debian package dnsmasq-base) is needed");
+        let config_path = dir.path().join("probes.toml");
+        std::fs::write(&config_path, config).unwrap();
+        let mut world = World {
+            ns,
+            etc,
+            hosts,
+            dnsmasq,
+            outpost: None,
+            _dir: dir,
+        };
+        // The three targets: one HTTP server per address, the last answering 500.
+        for (octet, status) in [(2, 200), (3, 200), (4, 500)] {
+            let listener = netns::enter(&world.ns, move || {
+                TcpListener::bind(("127.0.0.".to_string() + &octet.to_string(), PORT)).unwrap()
+            });
+            std::thread::spawn(move || serve(listener, status));
+        }
+        world.outpost = Some(
+            Command::new("ip")
+                .args(["netns", "exec", &world.ns, env!("CARGO_BIN_EXE_outpost")])
+                .arg("--config.file")
+                .arg(&config_path)
+                .args(["--web.listen-address", "127.0.0.1:9115"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        world
+    }
+
+    /// `/metrics` of the outpost in the namespace, or "" while it is not up.
+    fn metrics(&self) -> String {
+        let stream = netns::enter(&self.ns, || TcpStream::connect("127.0.0.1:9115").ok());
+        let Some(mut stream) = stream else {
+            return String::new();
+        };
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let _ = stream.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        let mut text = String::new();
+        let _ = stream.read_to_string(&mut text);
+        text
+    }
+
+    /// Polls `/metrics` until `done` holds, for at most 30 s.
+    fn metrics_when(&self, what: &str, done: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let text = self.metrics();
+            if done(&text) {
+                return text;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}:\n{text}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The name now resolves to `last_octets` only: dnsmasq re-reads its hosts
+    /// files on SIGHUP.
+    fn rename(&self, last_octets: &[u8]) {
+        write_hosts(&self.hosts, last_octets);
+        let status = Command::new("kill")
+            .args(["-HUP", &self.dnsmasq.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+}
+
+/// A minimal HTTP/1.1 server: every request that names the host in its Host
+/// header answered with `status`, any other with 421 (so a 200 or a 500 seen on
+/// an address also says the name was kept while the address was pinned).
+fn serve(listener: TcpListener, named: u16) {
+    for stream in listener.incoming() {
+        let Ok(mut stream) = stream else { continue };
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            let mut status = 421;
+            while reader.read_line(&mut line).map(|n| n > 0).unwrap_or(false) {
+                if line == "\r\n" {
+                    break;
+                }
+                if line.eq_ignore_ascii_case(&format!("host: {NAME}:{PORT}\r\n")) {
+                    status = named;
+                }
+                line.clear();
+            }
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status} X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+            );
+        });
+    }
+}
+
+fn labels(probe: &str, ip: Option<&str>) -> String {
+    let target = format!("http://{NAME}:{PORT}/");
+    let mut l = format!(r#"probe="{probe}",module="web",target="{target}""#);
+    if let Some(ip) = ip {
+        l.push_str(&format!(r#",ip="{ip}""#));
+    }
+    l
+}
+
+#[test]
+fn every_address_is_probed_and_a_vanished_one_goes_after_the_grace() {
+    let probe = |name: &str, rule: &str| {
+        format!(
+            "[[probes]]\nname = \"{name}\"\nmodule = \"web\"\ntarget = \"http://{NAME}:{PORT}/\"\n\
+             interval = \"1s\"\nfan_out = \"all\"\nfan_out_success = \"{rule}\"\naddress_grace = 3\n"
+        )
+    };
+    let config = format!(
+        "[modules.web]\nprober = \"http\"\ntimeout = \"900ms\"\n[modules.web.http]\npreferred_ip_protocol = \"ip4\"\n\n{}{}{}",
+        probe("all", "all"),
+        probe("any", "any"),
+        probe("two", "2"),
+    );
+    let world = World::start(&config);
+    let text = world.metrics_when("every address probed", |t| {
+        ["all", "any", "two"].iter().all(|p| {
+            sample(t, "probe_success", &labels(p, Some("127.0.0.4"))).is_some()
+                && sample(t, "probe_success", &labels(p, None)).is_some()
+        })
+    });
+    // The per-address series say which address fails.
+    for p in ["all", "any", "two"] {
+        for (ip, up) in [("127.0.0.2", 1.0), ("127.0.0.3", 1.0), ("127.0.0.4", 0.0)] {
+            assert_eq!(
+                sample(&text, "probe_success", &labels(p, Some(ip))),
+                Some(up),
+                "{p} {ip}"
+            );
+            assert_eq!(
+                sample(&text, "probe_http_status_code", &labels(p, Some(ip))),
+                Some(if up == 1.0 { 200.0 } else { 500.0 }),
+                "{p} {ip}"
+            );
+        }
+        assert_eq!(
+            sample(&text, "probe_addresses", &labels(p, None)),
+            Some(3.0)
+        );
+        assert_eq!(
+            sample(&text, "probe_addresses_skipped", &labels(p, None)),
+            Some(0.0)
+        );
+        assert_eq!(
+            sample(&text, "probe_address_changes_total", &labels(p, None)),
+            Some(0.0)
+        );
+    }
+    // Two of three up: all fails, any and a quorum of 2 hold.
+    assert_eq!(
+        sample(&text, "probe_success", &labels("all", None)),
+        Some(0.0)
+    );
+    assert_eq!(
+        sample(&text, "probe_success", &labels("any", None)),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(&text, "probe_success", &labels("two", None)),
+        Some(1.0)
+    );
+    print!(
+        "{}",
+        text.lines()
+            .filter(|l| l.contains("probe=\"all\"")
+                && (l.starts_with("probe_success") || l.starts_with("probe_address")))
+            .map(|l| format!("{l}\n"))
+            .collect::<String>()
+    );
+
+    // The failing address leaves the name: kept through the grace, then gone.
+    world.rename(&[2, 3]);
+    let text = world.metrics_when("two addresses", |t| {
+        sample(t, "probe_addresses", &labels("all", None)) == Some(2.0)
+    });
+    assert_eq!(
+        sample(&text, "probe_success", &labels("all", Some("127.0.0.4"))),
+        Some(0.0),
+        "kept during the grace"
+    );
+    assert_eq!(
+        sample(&text, "probe_address_changes_total", &labels("all", None)),
+        Some(1.0)
+    );
+    let text = world.metrics_when("the third address gone", |t| {
+        !t.contains("ip=\"127.0.0.4\"")
+    });
+    for p in ["all", "any", "two"] {
+        assert_eq!(
+            sample(&text, "probe_success", &labels(p, None)),
+            Some(1.0),
+            "{p}"
+        );
+        assert_eq!(
+            sample(&text, "probe_address_changes_total", &labels(p, None)),
+            Some(1.0)
+        );
+        assert!(sample(&text, "probe_success", &labels(p, Some("127.0.0.3"))).is_some());
+        // Its run counters went with it; the others' stayed.
+        assert!(sample(
+            &text,
+            "probe_runs_total",
+            &(labels(p, Some("127.0.0.2")) + ",outcome=\"success\"")
+        )
+        .is_some_and(|n| n >= 3.0));
+    }
+    print!(
+        "{}",
+        text.lines()
+            .filter(|l| l.contains("probe=\"all\"")
+                && (l.starts_with("probe_success") || l.starts_with("probe_address")))
+            .map(|l| format!("{l}\n"))
+            .collect::<String>()
+    );
+}
