@@ -595,6 +595,7 @@ fn overdue(timeout: Duration, started_at: SystemTime) -> ProbeReport {
         started_at,
         samples: Vec::new(),
         trace: Vec::new(),
+        packets: None,
     }
 }
 

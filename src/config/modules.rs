@@ -73,6 +73,7 @@ fn build_module(
         .and_then(|f| f.timeout.as_ref())
         .and_then(|t| values::duration(ctx, &tree::key(&path, "timeout"), t, true));
     summary.timeout = timeout;
+    ctx.set_module_timeout(timeout.unwrap_or(super::DEFAULT_MODULE_TIMEOUT));
     let buckets = match file.as_ref().and_then(|f| f.run_duration_buckets.as_ref()) {
         Some(b) => buckets(ctx, &tree::key(&path, "run_duration_buckets"), b),
         None => DEFAULT_RUN_DURATION_BUCKETS.to_vec(),

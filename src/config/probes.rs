@@ -18,7 +18,7 @@ use crate::probe::ProberKind;
 
 /// The timeout of a probe with neither its own nor a module timeout, at most:
 /// Prometheus' default scrape timeout.
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+const DEFAULT_TIMEOUT: Duration = super::DEFAULT_MODULE_TIMEOUT;
 
 /// Label names outpost or Prometheus set themselves, and why.
 const RESERVED_LABELS: &[(&str, &str)] = &[
