@@ -223,6 +223,23 @@ fn build_probe(
         }
         (None, _, None) => interval.min(DEFAULT_TIMEOUT),
     };
+    if let Some(train) = module.and_then(|m| m.train).filter(|t| *t > timeout) {
+        let (span, key) = match &file.timeout {
+            Some(t) => (t.span(), tree::key(path, "timeout")),
+            None => (file.interval.span(), tree::key(path, "interval")),
+        };
+        ctx.error_hint(
+            span,
+            &key,
+            format!(
+                "the probe's timeout {} is shorter than the {} its module's packet train takes",
+                duration::format(timeout),
+                duration::format(train)
+            ),
+            "every echo must leave within the timeout: a longer timeout (and interval), \
+             or fewer packets or a shorter packet_interval in the module",
+        );
+    }
     (ctx.error_count() == before).then(|| ProbeSpec {
         name: file.name.into_inner(),
         module: file.module.into_inner(),

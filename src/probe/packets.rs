@@ -24,8 +24,6 @@ use crate::metrics::names;
 pub const MAX_PACKETS: u32 = 100;
 /// The default `packet_interval`.
 pub const DEFAULT_PACKET_INTERVAL: Duration = Duration::from_secs(1);
-/// The shortest `packet_interval`.
-pub const MIN_PACKET_INTERVAL: Duration = Duration::from_millis(1);
 
 /// Bounds of `probe_packet_rtt_seconds`: from 100 µs (loopback, a LAN) to 2.5 s.
 pub const RTT_BUCKETS: &[f64] = &[
@@ -84,15 +82,8 @@ pub(crate) fn build(
     }
     if let Some(text) = interval {
         let key = tree::key(path, "packet_interval");
+        // Durations are whole milliseconds: greater than zero is at least 1ms.
         if let Some(d) = values::duration(ctx, &key, text, true) {
-            if d < MIN_PACKET_INTERVAL {
-                ctx.error_hint(
-                    text.span(),
-                    &key,
-                    format!("{} is too short", duration::format(d)),
-                    "the time between two echoes: at least 1ms; default 1s",
-                );
-            }
             settings.interval = d;
         }
     }
@@ -120,8 +111,8 @@ pub(crate) fn build(
             ),
             format!(
                 "every echo must leave within the timeout: packet_interval at most \
-                 timeout / packets ({}ms here), fewer packets, or a longer timeout",
-                most.as_millis()
+                 timeout / packets ({} here), fewer packets, or a longer timeout",
+                duration::format(most)
             ),
         );
         return None;

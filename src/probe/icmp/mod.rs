@@ -16,9 +16,10 @@
 //! `packet_interval` apart on the one socket, one ID and a sequence number each;
 //! a reply is matched to its echo by ID (raw sockets), sequence number and
 //! payload, so a late reply answers its own echo and a second one is a
-//! duplicate. The run waits until every echo is answered or its deadline (less
-//! a twentieth of the timeout, at most 20 ms, to report before it) and succeeds
-//! when at least one echo was answered. `rtt` is then the average RTT, and the
+//! duplicate. The run lasts the train's span (N × `packet_interval`), and past
+//! it until every echo is answered or its deadline nears (a twentieth of the
+//! timeout before it, at most 20 ms, to report in time); it succeeds when at
+//! least one echo was answered. `rtt` is then the average RTT, and the
 //! hop limit that of the last reply.
 
 pub mod config;
@@ -226,7 +227,15 @@ async fn train(
     let (mut next, mut errors) = (0usize, 0u32);
     let mut hop_limit = None;
     let mut send_error = None;
-    while !train.complete() {
+    // Even when every echo is answered early, the run lasts the train's span
+    // (N × packet_interval), so a duplicate of the last reply is seen too.
+    let span_end = (begin + settings.interval * settings.count).min(end);
+    loop {
+        let done = train.complete();
+        if done && tokio::time::Instant::now() >= span_end {
+            break;
+        }
+        let stop = if done { span_end } else { end };
         let send_at = begin + settings.interval * next as u32;
         tokio::select! {
             () = tokio::time::sleep_until(send_at), if next < n => {
@@ -282,7 +291,9 @@ async fn train(
                     ));
                 }
             }
-            () = tokio::time::sleep_until(end) => break,
+            () = tokio::time::sleep_until(stop) => if stop == end {
+                break;
+            },
         }
     }
     let run = train.into_run();
