@@ -236,7 +236,7 @@ fn build_probe(
                 duration::format(timeout),
                 duration::format(train)
             ),
-            "every echo must leave within the timeout: a longer timeout (and interval), \
+            "every packet (echo, connect) must leave within the timeout: a longer timeout (and interval), \
              or fewer packets or a shorter packet_interval in the module",
         );
     }

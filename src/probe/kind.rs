@@ -57,8 +57,8 @@ impl Prober {
     pub fn packet_train(&self) -> Option<super::packets::PacketSettings> {
         match self {
             Prober::Icmp(m) => m.packets.is_train().then_some(m.packets),
+            Prober::Tcp(m) => m.packets.is_train().then_some(m.packets),
             Prober::Http(_)
-            | Prober::Tcp(_)
             | Prober::Unix(_)
             | Prober::Dns(_)
             | Prober::Grpc(_)

@@ -55,7 +55,8 @@ impl PacketSettings {
     }
 }
 
-const PACKETS_HINT: &str = "echoes per run, 1 (one echo, as Blackbox) to 100; default 1";
+const PACKETS_HINT: &str =
+    "packets (icmp echoes, tcp connects) per run, 1 (one, as Blackbox) to 100; default 1";
 
 /// Checks `packets` and `packet_interval` (under `path`) against the module's
 /// timeout (10 s when the module sets none): all echoes must leave within it,
@@ -110,7 +111,7 @@ pub(crate) fn build(
                 duration::format(timeout)
             ),
             format!(
-                "every echo must leave within the timeout: packet_interval at most \
+                "every packet (echo, connect) must leave within the timeout: packet_interval at most \
                  timeout / packets ({} here), fewer packets, or a longer timeout",
                 duration::format(most)
             ),
