@@ -628,5 +628,27 @@ async fn scheduled_trains_count_across_runs() {
         );
     }
     crate::support::daemon::promtool_check(&body);
+    // A reload that leaves the probe unchanged keeps its counters and histogram.
+    let before = v("probe_packets_sent_total");
+    let (status, _, text) = crate::support::daemon::request(d.addr, "POST", "/-/reload", &[]).await;
+    assert_eq!(status, 200, "{text}");
+    let body = d
+        .metrics_when(Duration::from_secs(10), |b| {
+            sample(b, "probe_packets_sent_total", labels).is_some_and(|v| v > before)
+        })
+        .await;
+    let after = sample(&body, "probe_packets_sent_total", labels).unwrap();
+    let runs = sample(
+        &body,
+        "probe_runs_total",
+        &format!("{labels},outcome=\"success\""),
+    )
+    .unwrap();
+    assert!(after > before, "{before} -> {after}");
+    assert_eq!(after, 5.0 * runs, "{body}");
+    assert_eq!(
+        sample(&body, "probe_packet_rtt_seconds_count", labels),
+        Some(after)
+    );
     d.stop().await;
 }
