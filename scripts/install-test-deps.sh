@@ -53,9 +53,10 @@ esac
 #   mariadb-server           -> mariadbd and mariadb-install-db, the real database of the mysql prober's tests
 #   util-linux               -> setpriv, which starts that database as nobody and kills it with the tests
 #   postgresql               -> a real PostgreSQL (initdb, postgres) for the postgres prober's tests
+#   nftables                 -> nft, which drops a random share of echo replies in the icmp loss test's namespace
 want=(build-essential pkg-config python3 python3-venv prometheus prometheus-alertmanager
   wrk curl ca-certificates dnsmasq-base iproute2 docker-compose systemd procps chromium
-  prometheus-blackbox-exporter mariadb-server util-linux postgresql)
+  prometheus-blackbox-exporter mariadb-server util-linux postgresql nftables)
 # Debian 13 folded nginx-light into nginx.
 if [[ $codename == bookworm ]]; then want+=(nginx-light); else want+=(nginx); fi
 want+=("$@")
@@ -79,7 +80,7 @@ fi
 # The programs the tests run, found on PATH as files (`kill` is also a shell builtin);
 # nginx and dnsmasq live in /usr/sbin, which a non-login root shell may lack.
 COMMANDS=(cc make python3 kill promtool amtool nginx wrk curl dnsmasq ip docker-compose systemd-analyze
-  chromium prometheus-blackbox-exporter mariadbd mariadb-install-db setpriv)
+  chromium prometheus-blackbox-exporter mariadbd mariadb-install-db setpriv nft)
 for cmd in "${COMMANDS[@]}"; do
   type -P "$cmd" >/dev/null || [[ -x /usr/sbin/$cmd ]] ||
     die "'$cmd' is not on PATH after the install"

@@ -89,6 +89,40 @@ impl RunCounts {
     }
 }
 
+/// A probe's packet trains counted since it was (re)started: present from its
+/// first run that sent a train (`packets` > 1).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PacketTotals {
+    /// `probe_packets_sent_total`.
+    pub sent: u64,
+    /// `probe_packets_received_total`.
+    pub received: u64,
+    /// `probe_packet_rtt_seconds`: every answer's RTT.
+    pub rtts: Histogram,
+}
+
+impl PacketTotals {
+    fn new() -> Self {
+        static BOUNDS: std::sync::OnceLock<Arc<[f64]>> = std::sync::OnceLock::new();
+        let bounds = BOUNDS
+            .get_or_init(|| crate::probe::packets::RTT_BUCKETS.into())
+            .clone();
+        PacketTotals {
+            sent: 0,
+            received: 0,
+            rtts: Histogram::shared(bounds),
+        }
+    }
+
+    fn add(&mut self, run: &crate::probe::packets::PacketRun) {
+        self.sent += u64::from(run.sent);
+        self.received += u64::from(run.received);
+        for rtt in &run.rtts {
+            self.rtts.observe(*rtt);
+        }
+    }
+}
+
 /// What a scrape reads of one probe.
 #[derive(Debug, Clone)]
 pub struct Snapshot {
@@ -97,6 +131,8 @@ pub struct Snapshot {
     pub run_durations: Histogram,
     /// Start of the latest run, Unix seconds.
     pub last_run: Option<f64>,
+    /// Packet trains across runs; `None` until a run sends one.
+    pub packets: Option<PacketTotals>,
     /// A `fan_out` probe's addresses with results, in address order; empty
     /// for any other probe.
     pub addresses: Vec<Address>,
@@ -133,6 +169,9 @@ impl Snapshot {
             }
         }
         self.run_durations.observe(report.duration.as_secs_f64());
+        if let Some(run) = &report.packets {
+            self.packets.get_or_insert_with(PacketTotals::new).add(run);
+        }
         self.last_run = Some(started);
         self.latest = Some(Arc::new(report));
     }
@@ -203,6 +242,7 @@ impl ProbeState {
                     run_durations,
                     last_run: None,
                     addresses: Vec::new(),
+                    packets: None,
                 }),
                 history: History::new(history),
                 book: AddressBook::default(),
@@ -268,6 +308,7 @@ impl ProbeState {
                                 run_durations: snap.run_durations.empty_like(),
                                 last_run: None,
                                 addresses: Vec::new(),
+                                packets: None,
                             }),
                         };
                         snap.addresses.insert(i, address);

@@ -622,6 +622,7 @@ async fn fan_out_run(
         started_at,
         samples: Vec::new(),
         trace: Vec::new(),
+        packets: None,
     };
     let host = fanout::target_host(state.module.prober.kind(), &state.spec.target);
     let ip = fanout::ip_settings(&state.module.prober);
@@ -723,6 +724,7 @@ fn overdue(timeout: Duration, started_at: SystemTime) -> ProbeReport {
         started_at,
         samples: Vec::new(),
         trace: Vec::new(),
+        packets: None,
     }
 }
 

@@ -51,6 +51,10 @@ pub use listener::{BasicAuthUsers, ClientAuthType, ListenerTls, PasswordHash};
 pub use slos::{LatencyObjective, SliSource, SloSelector, SloSpec};
 pub use slos::{DEFAULT_SLO_WINDOW, MAX_SLO_WINDOW, MIN_SLO_WINDOW};
 
+/// The timeout of a run whose probe and module set none (capped by the probe's
+/// interval).
+pub const DEFAULT_MODULE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Default buckets of `probe_run_duration_seconds`: exactly the two boundaries
 /// the shipped rules read, the SLA's "< 500 ms" and the "response > 2 s" alert.
 /// Every further bucket is one more series per probe (and per replica and

@@ -23,6 +23,9 @@ pub(crate) struct ModuleSummary {
     pub(crate) kind: Option<ProberKind>,
     /// The module's own timeout, when it parsed.
     pub(crate) timeout: Option<Duration>,
+    /// How long its packet train takes to send (`packet_interval` × `packets`),
+    /// when it sends one: a probe's timeout must not be shorter.
+    pub(crate) train: Option<Duration>,
 }
 
 /// Builds every module in `[modules]`. The summaries cover every module named in
@@ -73,6 +76,7 @@ fn build_module(
         .and_then(|f| f.timeout.as_ref())
         .and_then(|t| values::duration(ctx, &tree::key(&path, "timeout"), t, true));
     summary.timeout = timeout;
+    ctx.set_module_timeout(timeout.unwrap_or(super::DEFAULT_MODULE_TIMEOUT));
     let buckets = match file.as_ref().and_then(|f| f.run_duration_buckets.as_ref()) {
         Some(b) => buckets(ctx, &tree::key(&path, "run_duration_buckets"), b),
         None => DEFAULT_RUN_DURATION_BUCKETS.to_vec(),
@@ -94,6 +98,10 @@ fn build_module(
     if ctx.error_count() > before {
         return (None, summary);
     }
+    summary.train = prober
+        .as_ref()
+        .and_then(Prober::packet_train)
+        .map(|t| t.interval.saturating_mul(t.count));
     let module = prober.map(|prober| Module {
         name: name.to_string(),
         timeout,

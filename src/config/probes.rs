@@ -19,7 +19,7 @@ use crate::probe::ProberKind;
 
 /// The timeout of a probe with neither its own nor a module timeout, at most:
 /// Prometheus' default scrape timeout.
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+const DEFAULT_TIMEOUT: Duration = super::DEFAULT_MODULE_TIMEOUT;
 
 /// Label names outpost or Prometheus set themselves, and why.
 const RESERVED_LABELS: &[(&str, &str)] = &[
@@ -226,6 +226,23 @@ fn build_probe(
         }
         (None, _, None) => interval.min(DEFAULT_TIMEOUT),
     };
+    if let Some(train) = module.and_then(|m| m.train).filter(|t| *t > timeout) {
+        let (span, key) = match &file.timeout {
+            Some(t) => (t.span(), tree::key(path, "timeout")),
+            None => (file.interval.span(), tree::key(path, "interval")),
+        };
+        ctx.error_hint(
+            span,
+            &key,
+            format!(
+                "the probe's timeout {} is shorter than the {} its module's packet train takes",
+                duration::format(timeout),
+                duration::format(train)
+            ),
+            "every packet (echo, connect) must leave within the timeout: a longer timeout (and interval), \
+             or fewer packets or a shorter packet_interval in the module",
+        );
+    }
     (ctx.error_count() == before).then(|| ProbeSpec {
         name: file.name.into_inner(),
         module: file.module.into_inner(),

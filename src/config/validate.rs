@@ -364,6 +364,9 @@ pub(crate) struct Ctx<'t> {
     /// Where to point when a required block is missing: the `prober` value of the
     /// module being built.
     anchor: Range<usize>,
+    /// The timeout of the module being built (its own, else the default), for
+    /// settings bounded by it (`packet_interval` × `packets`).
+    module_timeout: std::time::Duration,
     /// Added to every span reported: the offset of the piece of the file being
     /// checked (a `[[probes]]` entry parsed on its own), 0 for the whole file.
     pub(crate) base: usize,
@@ -380,6 +383,7 @@ impl<'t> Ctx<'t> {
             errors: Vec::new(),
             files_read: Vec::new(),
             anchor: 0..0,
+            module_timeout: super::DEFAULT_MODULE_TIMEOUT,
             base: 0,
             web_config_file: None,
         }
@@ -388,6 +392,17 @@ impl<'t> Ctx<'t> {
     /// Sets the span [`Ctx::anchor`] returns (modules.rs, before building a prober).
     pub(crate) fn set_anchor(&mut self, span: Range<usize>) {
         self.anchor = span;
+    }
+
+    /// Sets the timeout [`Ctx::module_timeout`] returns (modules.rs, before
+    /// building a prober).
+    pub(crate) fn set_module_timeout(&mut self, timeout: std::time::Duration) {
+        self.module_timeout = timeout;
+    }
+
+    /// The timeout of the module being built.
+    pub(crate) fn module_timeout(&self) -> std::time::Duration {
+        self.module_timeout
     }
 
     /// The span of the current module's `prober` value, for errors about a block

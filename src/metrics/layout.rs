@@ -156,6 +156,7 @@ mod tests {
             started_at: UNIX_EPOCH,
             samples,
             trace: vec![],
+            packets: None,
         }
     }
 

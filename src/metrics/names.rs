@@ -31,6 +31,18 @@ pub const PROBE_SSL_LAST_CHAIN_INFO: &str = "probe_ssl_last_chain_info";
 pub const PROBE_TLS_VERSION_INFO: &str = "probe_tls_version_info";
 pub const PROBE_TLS_CIPHER_INFO: &str = "probe_tls_cipher_info";
 
+// Packet trains (`packets` > 1): the run's gauges, then the counters and
+// histogram a scheduled probe keeps across runs.
+pub const PROBE_PACKETS_SENT: &str = "probe_packets_sent";
+pub const PROBE_PACKETS_RECEIVED: &str = "probe_packets_received";
+pub const PROBE_PACKETS_DUPLICATED: &str = "probe_packets_duplicated";
+pub const PROBE_PACKETS_LATE: &str = "probe_packets_late";
+pub const PROBE_PACKET_LOSS_RATIO: &str = "probe_packet_loss_ratio";
+pub const PROBE_RTT_SECONDS: &str = "probe_rtt_seconds";
+pub const PROBE_PACKETS_SENT_TOTAL: &str = "probe_packets_sent_total";
+pub const PROBE_PACKETS_RECEIVED_TOTAL: &str = "probe_packets_received_total";
+pub const PROBE_PACKET_RTT_SECONDS: &str = "probe_packet_rtt_seconds";
+
 // Series only a scheduled prober can give.
 pub const PROBE_RUNS_TOTAL: &str = "probe_runs_total";
 pub const PROBE_FAILURES_TOTAL: &str = "probe_failures_total";
@@ -202,6 +214,59 @@ pub const EXPECT_INFO: &[Family] = &[Family::new(
     Kind::Gauge,
     "Labels expanded from the captures of a matched expect step; always 1.",
 )];
+
+/// Probers that send packet trains (`packets` > 1): the run's gauges.
+pub const PACKETS: &[Family] = &[
+    Family::new(
+        PROBE_PACKETS_SENT,
+        Kind::Gauge,
+        "Packets (echoes, connects) the run sent.",
+    ),
+    Family::new(
+        PROBE_PACKETS_RECEIVED,
+        Kind::Gauge,
+        "Packets of the run answered, each counted once.",
+    ),
+    Family::new(
+        PROBE_PACKETS_DUPLICATED,
+        Kind::Gauge,
+        "Replies of the run to a packet already answered.",
+    ),
+    Family::new(
+        PROBE_PACKETS_LATE,
+        Kind::Gauge,
+        "Answers of the run that came more than packet_interval after their packet.",
+    ),
+    Family::new(
+        PROBE_PACKET_LOSS_RATIO,
+        Kind::Gauge,
+        "Share of the run's packets left unanswered, 0 to 1.",
+    ),
+    Family::new(
+        PROBE_RTT_SECONDS,
+        Kind::Gauge,
+        "Round-trip times of the run's answers (min, avg, max, stddev), in seconds.",
+    ),
+];
+
+/// Packet trains of a scheduled probe, kept across runs.
+pub const PACKET_TOTALS: &[Family] = &[
+    Family::new(
+        PROBE_PACKETS_SENT_TOTAL,
+        Kind::Counter,
+        "Packets sent by the probe's scheduled runs.",
+    ),
+    Family::new(
+        PROBE_PACKETS_RECEIVED_TOTAL,
+        Kind::Counter,
+        "Packets of the probe's scheduled runs that were answered.",
+    ),
+    Family::new(
+        PROBE_PACKET_RTT_SECONDS,
+        Kind::Histogram,
+        "Round-trip time of every answer of the probe's scheduled runs, in seconds.",
+    ),
+];
 
 /// Series only a scheduled probe has, kept across runs.
 pub const SCHEDULED: &[Family] = &[
@@ -545,6 +610,7 @@ pub const AWS_CLOUDWATCH: &[Family] = &[
 pub const NOT_PROBER_SPECIFIC: &[&[Family]] = &[
     COMMON,
     SCHEDULED,
+    PACKET_TOTALS,
     DAEMON,
     PROCESS,
     AWS_RDS,
@@ -599,5 +665,5 @@ pub fn describe(name: &str) -> Option<Family> {
 /// What the scheduled probes can write: the common and scheduled series and
 /// every prober's own, each once.
 pub fn probe_families() -> Vec<Family> {
-    with_probers(&[COMMON, SCHEDULED])
+    with_probers(&[COMMON, SCHEDULED, PACKET_TOTALS])
 }

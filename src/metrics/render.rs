@@ -136,6 +136,39 @@ impl Source for ScheduledProbes {
         });
         write_run_counts(enc, &snapshots);
         write_run_durations(enc, &snapshots);
+        write_packet_totals(enc, &snapshots);
+    }
+}
+
+/// `probe_packets_sent_total`, `probe_packets_received_total` and the
+/// `probe_packet_rtt_seconds` histogram of the probes that sent packet trains.
+fn write_packet_totals(enc: &mut Encoder, snapshots: &[(&str, Arc<Snapshot>)]) {
+    let trains: Vec<_> = snapshots
+        .iter()
+        .filter_map(|(prefix, s)| s.packets.as_ref().map(|p| (*prefix, p)))
+        .collect();
+    if trains.is_empty() {
+        return;
+    }
+    enc.start_declared(names::PROBE_PACKETS_SENT_TOTAL);
+    for (prefix, p) in &trains {
+        enc.sample_with_prefix(prefix, &[], p.sent as f64);
+    }
+    enc.start_declared(names::PROBE_PACKETS_RECEIVED_TOTAL);
+    for (prefix, p) in &trains {
+        enc.sample_with_prefix(prefix, &[], p.received as f64);
+    }
+    enc.start_declared(names::PROBE_PACKET_RTT_SECONDS);
+    for (prefix, p) in &trains {
+        let h = &p.rtts;
+        enc.histogram_with_prefix(
+            prefix,
+            &[],
+            h.bounds(),
+            h.cumulative_counts(),
+            h.sum(),
+            h.count(),
+        );
     }
 }
 

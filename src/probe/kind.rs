@@ -51,6 +51,23 @@ impl From<TargetError> for ProbeFailure {
     }
 }
 
+impl Prober {
+    /// The packet train a run sends (`packets` > 1), for the probers that have
+    /// one; `None` for a single packet and for the others.
+    pub fn packet_train(&self) -> Option<super::packets::PacketSettings> {
+        match self {
+            Prober::Icmp(m) => m.packets.is_train().then_some(m.packets),
+            Prober::Tcp(m) => m.packets.is_train().then_some(m.packets),
+            Prober::Http(_)
+            | Prober::Unix(_)
+            | Prober::Dns(_)
+            | Prober::Grpc(_)
+            | Prober::Mysql(_)
+            | Prober::Postgres(_) => None,
+        }
+    }
+}
+
 /// Blackbox probers outpost does not implement yet: a module naming one is told
 /// so, rather than "invalid prober", and their settings blocks are recognised.
 pub const NOT_YET: &[&str] = &["websocket"];

@@ -15,6 +15,7 @@ pub mod icmp;
 mod kind;
 pub mod mysql;
 pub mod net;
+pub mod packets;
 pub mod postgres;
 pub mod query_response;
 pub mod report;
@@ -99,7 +100,7 @@ pub async fn run(module: &Module, target: &str, ctx: &ProbeContext) -> ProbeRepo
             duration.as_secs_f64()
         )),
     }
-    let (samples, trace) = rec.into_parts();
+    let (samples, trace, packets) = rec.into_parts();
     ProbeReport {
         success: result.is_ok(),
         failure: result.err(),
@@ -108,5 +109,6 @@ pub async fn run(module: &Module, target: &str, ctx: &ProbeContext) -> ProbeRepo
         started_at,
         samples,
         trace,
+        packets,
     }
 }

@@ -209,6 +209,9 @@ pub struct ProbeReport {
     pub samples: Vec<Sample>,
     /// Readable trace lines (for `debug=true` and `outpost probe`); never secrets.
     pub trace: Vec<String>,
+    /// The run's packet train (`packets` > 1), for the counters and RTT
+    /// histogram a scheduled probe keeps across runs; `None` otherwise.
+    pub packets: Option<super::packets::PacketRun>,
 }
 
 impl ProbeReport {
@@ -261,6 +264,7 @@ pub struct Recorder {
     /// Trace lines past the first `MAX_TRACE_LINES - 2`: how many, and the latest.
     dropped: usize,
     last_dropped: Option<String>,
+    packets: Option<super::packets::PacketRun>,
 }
 
 impl Recorder {
@@ -273,6 +277,7 @@ impl Recorder {
             debug,
             dropped: 0,
             last_dropped: None,
+            packets: None,
         }
     }
 
@@ -352,11 +357,20 @@ impl Recorder {
         }
     }
 
+    /// Keeps the run's packet train, its gauges written (see [`super::packets`]).
+    pub fn set_packets(&mut self, run: super::packets::PacketRun) {
+        run.record(self);
+        self.packets = Some(run);
+    }
+
     pub fn started(&self) -> Instant {
         self.started
     }
 
-    pub(crate) fn into_parts(mut self) -> (Vec<Sample>, Vec<String>) {
+    /// The run's samples, trace and packet train.
+    pub(crate) fn into_parts(
+        mut self,
+    ) -> (Vec<Sample>, Vec<String>, Option<super::packets::PacketRun>) {
         // The report may be kept until the next run: no spare room in it.
         self.samples.shrink_to_fit();
         if self.dropped > 1 {
@@ -366,7 +380,7 @@ impl Recorder {
             ));
         }
         self.trace.extend(self.last_dropped);
-        (self.samples, self.trace)
+        (self.samples, self.trace, self.packets)
     }
 }
 
@@ -422,7 +436,7 @@ mod tests {
         // 'é' is two bytes: the cut falls inside one and must step back.
         rec.trace(format_args!("x{}", "é".repeat(MAX_TRACE_LINE)));
         rec.trace("short");
-        let (_, trace) = rec.into_parts();
+        let (_, trace, _) = rec.into_parts();
         let (stamp, text) = trace[0].split_at(trace[0].find("s  ").map_or(0, |i| i + 3));
         assert!(stamp.ends_with("s  "), "{stamp:?}");
         let kept = text.trim_end_matches(" [cut at 4096 bytes]");
@@ -437,7 +451,7 @@ mod tests {
         for i in 0..MAX_TRACE_LINES + 500 {
             rec.trace(format_args!("line {i}"));
         }
-        let (_, trace) = rec.into_parts();
+        let (_, trace, _) = rec.into_parts();
         assert_eq!(trace.len(), MAX_TRACE_LINES);
         assert!(trace[MAX_TRACE_LINES - 3].ends_with(&format!("line {}", MAX_TRACE_LINES - 3)));
         assert!(
@@ -452,7 +466,7 @@ mod tests {
         for i in 0..MAX_TRACE_LINES - 1 {
             rec.trace(format_args!("line {i}"));
         }
-        let (_, trace) = rec.into_parts();
+        let (_, trace, _) = rec.into_parts();
         assert_eq!(trace.len(), MAX_TRACE_LINES - 1);
         assert!(trace.iter().all(|l| !l.contains("dropped")));
     }

@@ -216,6 +216,7 @@ mod tests {
             started_at: SystemTime::UNIX_EPOCH,
             samples: Vec::new(),
             trace: vec!["Resolved web to 127.0.0.1".into(), "Connected".into()],
+            packets: None,
         }
     }
 

@@ -20,6 +20,7 @@ use std::time::Duration;
 use nix::sched::{unshare, CloneFlags};
 use outpost::config::{IcmpModule, IpProtocol, IpSettings, Module, Prober};
 use outpost::probe::icmp::SocketChoice;
+use outpost::probe::packets::PacketSettings;
 use outpost::probe::ProbeReport;
 use socket2::{Domain, Protocol, Socket, Type};
 
@@ -125,6 +126,10 @@ fn assert_echo_series(r: &ProbeReport, protocol: f64) {
             .is_some());
     }
     assert_eq!(labels_of(r, "probe_icmp_duration_seconds").len(), 3);
+    // One echo (packets = 1): Blackbox's series only, no train.
+    assert_absent(r, "probe_packets_sent");
+    assert_absent(r, "probe_rtt_seconds");
+    assert!(r.packets.is_none());
 }
 
 #[tokio::test]
@@ -388,9 +393,263 @@ fn config_values() {
             payload_size: 1472,
             dont_fragment: true,
             ttl: 32,
+            packets: PacketSettings::default(),
             socket: SocketChoice::Auto,
+        }
+    );
+    assert_eq!(IcmpModule::default().packets.count, 1);
+    assert_eq!(
+        settings("ping_train").packets,
+        PacketSettings {
+            count: 20,
+            interval: Duration::from_millis(250),
         }
     );
     let hops = settings("ping6_hops");
     assert_eq!((hops.ttl, hops.payload_size), (0, 56));
+}
+
+/// A module sending `count` echoes `ms` apart over IPv4 or IPv6.
+fn train(count: u32, ms: u64, preferred: IpProtocol) -> Module {
+    icmp(IcmpModule {
+        ip: IpSettings {
+            preferred,
+            ..IpSettings::default()
+        },
+        packets: PacketSettings {
+            count,
+            interval: Duration::from_millis(ms),
+        },
+        ..IcmpModule::default()
+    })
+}
+
+/// Runs `nft` with `rules` (an nftables script) in the calling thread's namespace.
+fn nft(rules: &str) {
+    use std::io::Write;
+    let mut child = Command::new("nft")
+        .args(["-f", "-"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("`nft` (Debian package nftables) is needed for the icmp loss tests");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(rules.as_bytes())
+        .unwrap();
+    assert!(child.wait().unwrap().success(), "nft -f:\n{rules}");
+}
+
+/// An nftables script dropping `percent` % of the echo replies (IPv4 and IPv6)
+/// at random on input: real loss in the kernel, no mock.
+fn drop_replies(percent: u32) -> String {
+    // `numgen random mod 100` is 0 to 99: every reply is `< 100`, which nft refuses.
+    let share = if percent >= 100 {
+        String::new()
+    } else {
+        format!("numgen random mod 100 < {percent} ")
+    };
+    format!(
+        "table inet loss {{\n  chain input {{\n    type filter hook input priority 0;\n    \
+         icmp type echo-reply {share}drop\n    \
+         icmpv6 type echo-reply {share}drop\n  }}\n}}\n"
+    )
+}
+
+/// One probe in a new namespace whose nftables ruleset is `rules`.
+fn probe_with_rules(
+    rules: String,
+    m: Module,
+    target: &'static str,
+    timeout: Duration,
+) -> ProbeReport {
+    let ns = Netns {
+        sysctls: &[PING_OPEN],
+        ..Netns::default()
+    };
+    in_netns(ns, move || {
+        nft(&rules);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(run_with(&m, target, timeout, None))
+    })
+}
+
+fn gauge(r: &ProbeReport, name: &str) -> f64 {
+    r.value(name, &[])
+        .unwrap_or_else(|| panic!("no {name} in {:?}", r.samples))
+}
+
+fn rtt(r: &ProbeReport, stat: &str) -> f64 {
+    r.value("probe_rtt_seconds", &[("stat", stat)])
+        .unwrap_or_else(|| panic!("no rtt {stat} in {:?}", r.samples))
+}
+
+/// nftables drops 30 % of the echo replies at random: of 100 echoes 10 ms apart
+/// the probe reports a loss near 30 % (binomial: 30 ± 4.6 lost; the band, ±20
+/// points, is over 4 standard deviations, so a run outside it is a bug, not bad
+/// luck), the RTT statistics of the replies that came, and success.
+#[test]
+fn a_train_reports_the_loss_nftables_makes() {
+    for (target, protocol) in [("127.0.0.1", IpProtocol::Ip4), ("::1", IpProtocol::Ip6)] {
+        let m = train(100, 10, protocol);
+        let r = probe_with_rules(drop_replies(30), m, target, Duration::from_secs(3));
+        assert_outcome(&r, "success");
+        let (sent, received) = (
+            gauge(&r, "probe_packets_sent"),
+            gauge(&r, "probe_packets_received"),
+        );
+        assert_eq!(sent, 100.0, "{target}");
+        let loss = gauge(&r, "probe_packet_loss_ratio");
+        assert!((0.10..=0.50).contains(&loss), "{target}: loss {loss}");
+        assert!(((sent - received) / sent - loss).abs() < 1e-9);
+        assert_eq!(gauge(&r, "probe_packets_duplicated"), 0.0);
+        let (min, avg, max, sd) = (
+            rtt(&r, "min"),
+            rtt(&r, "avg"),
+            rtt(&r, "max"),
+            rtt(&r, "stddev"),
+        );
+        assert!(
+            0.0 < min && min <= avg && avg <= max && max < 0.05,
+            "{min} {avg} {max}"
+        );
+        assert!((0.0..max).contains(&sd), "stddev {sd}");
+        let run = r.packets.as_ref().unwrap();
+        assert_eq!((run.sent, run.received as f64), (100, received));
+        assert_eq!(run.rtts.len() as f64, received);
+        assert_eq!(labels_of(&r, "probe_rtt_seconds").len(), 4);
+    }
+}
+
+/// Every reply dropped: nothing answered is a timeout at the deadline, with the
+/// echoes counted as sent and lost and no RTT statistics.
+#[test]
+fn a_train_without_any_reply_times_out() {
+    let r = probe_with_rules(
+        drop_replies(100),
+        train(5, 10, IpProtocol::Ip4),
+        "127.0.0.1",
+        Duration::from_millis(400),
+    );
+    assert_outcome(&r, "timeout");
+    assert_eq!(gauge(&r, "probe_packets_sent"), 5.0);
+    assert_eq!(gauge(&r, "probe_packets_received"), 0.0);
+    assert_eq!(gauge(&r, "probe_packet_loss_ratio"), 1.0);
+    assert_absent(&r, "probe_rtt_seconds");
+    // The run ends on its own just before the deadline, not cut by it.
+    assert!(
+        trace_has(&r, "none of the 5 echo requests"),
+        "{:?}",
+        r.trace
+    );
+}
+
+/// nftables duplicates every echo reply (`dup to`): each echo is answered once
+/// and each copy counted as a duplicate, never as another echo's answer.
+#[test]
+fn duplicate_replies_are_counted_not_answers() {
+    let rules =
+        "table ip copies {\n  chain output {\n    type filter hook output priority 0;\n    \
+                 icmp type echo-reply dup to 127.0.0.1 device lo\n  }\n}\n";
+    let r = probe_with_rules(
+        rules.to_string(),
+        train(4, 10, IpProtocol::Ip4),
+        "127.0.0.1",
+        Duration::from_secs(2),
+    );
+    assert_outcome(&r, "success");
+    assert_eq!(gauge(&r, "probe_packets_sent"), 4.0);
+    assert_eq!(gauge(&r, "probe_packets_received"), 4.0);
+    assert_eq!(gauge(&r, "probe_packets_duplicated"), 4.0);
+    assert_eq!(gauge(&r, "probe_packet_loss_ratio"), 0.0);
+}
+
+/// A scheduled train without loss: every run answers all its echoes, and the
+/// counters and the RTT histogram advance by the train's length per run. A probe
+/// of one echo writes none of the train's series.
+#[tokio::test]
+async fn scheduled_trains_count_across_runs() {
+    let d = TestDaemon::start(
+        "[modules.train]\nprober = \"icmp\"\ntimeout = \"1s\"\n\
+         icmp = { preferred_ip_protocol = \"ip4\", packets = 5, packet_interval = \"20ms\" }\n\
+         [modules.one]\nprober = \"icmp\"\ntimeout = \"1s\"\nicmp = { preferred_ip_protocol = \"ip4\" }\n\
+         [[probes]]\nname = \"train\"\nmodule = \"train\"\ntarget = \"127.0.0.1\"\ninterval = \"1s\"\n\
+         [[probes]]\nname = \"one\"\nmodule = \"one\"\ntarget = \"127.0.0.1\"\ninterval = \"1s\"\n",
+    )
+    .await;
+    let labels = "probe=\"train\",module=\"train\",target=\"127.0.0.1\"";
+    let body = d
+        .metrics_when(Duration::from_secs(10), |b| {
+            sample(b, "probe_packets_sent_total", labels).is_some_and(|v| v >= 10.0)
+        })
+        .await;
+    let runs = sample(
+        &body,
+        "probe_runs_total",
+        &format!("{labels},outcome=\"success\""),
+    )
+    .unwrap();
+    assert!(runs >= 2.0, "{body}");
+    let v = |name: &str| sample(&body, name, labels).unwrap_or_else(|| panic!("{name}:\n{body}"));
+    assert_eq!(v("probe_packets_sent_total"), 5.0 * runs, "{body}");
+    assert_eq!(v("probe_packets_received_total"), 5.0 * runs, "{body}");
+    assert_eq!(v("probe_packet_rtt_seconds_count"), 5.0 * runs, "{body}");
+    assert_eq!(
+        sample(
+            &body,
+            "probe_packet_rtt_seconds_bucket",
+            &format!("{labels},le=\"+Inf\"")
+        ),
+        Some(5.0 * runs)
+    );
+    assert!(sample(
+        &body,
+        "probe_packet_rtt_seconds_bucket",
+        &format!("{labels},le=\"0.0001\"")
+    )
+    .is_some());
+    assert_eq!(v("probe_packets_sent"), 5.0);
+    assert_eq!(v("probe_packets_received"), 5.0);
+    assert_eq!(v("probe_packet_loss_ratio"), 0.0);
+    assert_eq!(v("probe_success"), 1.0);
+    // The single echo has Blackbox's series, and none of the train's.
+    assert!(body.contains("probe_success{probe=\"one\""), "{body}");
+    for name in [
+        "probe_packets_sent",
+        "probe_packets_sent_total",
+        "probe_packet_rtt_seconds_count",
+    ] {
+        assert!(
+            !body.contains(&format!("{name}{{probe=\"one\"")),
+            "{name}:\n{body}"
+        );
+    }
+    crate::support::daemon::promtool_check(&body);
+    // A reload that leaves the probe unchanged keeps its counters and histogram.
+    let before = v("probe_packets_sent_total");
+    let (status, _, text) = crate::support::daemon::request(d.addr, "POST", "/-/reload", &[]).await;
+    assert_eq!(status, 200, "{text}");
+    let body = d
+        .metrics_when(Duration::from_secs(10), |b| {
+            sample(b, "probe_packets_sent_total", labels).is_some_and(|v| v > before)
+        })
+        .await;
+    let after = sample(&body, "probe_packets_sent_total", labels).unwrap();
+    let runs = sample(
+        &body,
+        "probe_runs_total",
+        &format!("{labels},outcome=\"success\""),
+    )
+    .unwrap();
+    assert!(after > before, "{before} -> {after}");
+    assert_eq!(after, 5.0 * runs, "{body}");
+    assert_eq!(
+        sample(&body, "probe_packet_rtt_seconds_count", labels),
+        Some(after)
+    );
+    d.stop().await;
 }

@@ -148,6 +148,7 @@ fn report(target: &str, n: usize) -> ProbeReport {
         started_at: UNIX_EPOCH + Duration::from_millis(1_700_000_000_000 + 250 * k as u64),
         samples,
         trace: vec![],
+        packets: None,
     }
 }
 

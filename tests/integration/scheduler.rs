@@ -89,6 +89,7 @@ fn scripted(log: Arc<Log>, t0: Instant, work: Duration) -> Runner {
                 started_at: SystemTime::now(),
                 samples: vec![],
                 trace: vec![],
+                packets: None,
             }
         })
     })
@@ -367,6 +368,7 @@ async fn a_reload_that_changes_status_history_keeps_the_newest_runs() {
                 started_at: SystemTime::now(),
                 samples: vec![],
                 trace: vec![],
+                packets: None,
             }
         })
     });

@@ -258,6 +258,7 @@ fn the_store_counts_failures_by_outcome_and_reason() {
         started_at: std::time::SystemTime::now(),
         samples: vec![],
         trace: vec![],
+        packets: None,
     };
     state.record(report(None));
     state.record(report(Some(FailureReason::Connect)));

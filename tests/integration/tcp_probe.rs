@@ -181,3 +181,46 @@ async fn ip_protocol_preference_for_localhost() {
         "connect",
     );
 }
+
+/// A train of connects (`packets` > 1, connect-only): each connect made is an
+/// answered packet with its RTT; to a closed port every one is refused, and the
+/// run fails with `connect` and a loss of 1. One connect has no train series.
+#[tokio::test]
+async fn connect_trains() {
+    use outpost::probe::packets::PacketSettings;
+    let train = |count| {
+        tcp_module(TcpModule {
+            packets: PacketSettings {
+                count,
+                interval: Duration::from_millis(10),
+            },
+            ..Default::default()
+        })
+    };
+    let (addr, _task) = listener(None).await;
+    let r = run(&train(10), &addr.to_string()).await;
+    assert_outcome(&r, "success");
+    assert_metric(&r, "probe_packets_sent", &[], 10.0);
+    assert_metric(&r, "probe_packets_received", &[], 10.0);
+    assert_metric(&r, "probe_packet_loss_ratio", &[], 0.0);
+    assert_metric(&r, "probe_packets_duplicated", &[], 0.0);
+    let stat = |s| r.value("probe_rtt_seconds", &[("stat", s)]).unwrap();
+    assert!(0.0 < stat("min") && stat("min") <= stat("avg") && stat("avg") <= stat("max"));
+    assert!(stat("max") < 0.05 && stat("stddev") >= 0.0);
+    assert_eq!(r.packets.as_ref().unwrap().rtts.len(), 10);
+
+    let closed = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let closed_addr = closed.local_addr().unwrap();
+    drop(closed);
+    let r = run(&train(3), &closed_addr.to_string()).await;
+    assert_outcome(&r, "connect");
+    assert_metric(&r, "probe_packets_sent", &[], 3.0);
+    assert_metric(&r, "probe_packets_received", &[], 0.0);
+    assert_metric(&r, "probe_packet_loss_ratio", &[], 1.0);
+    assert_absent(&r, "probe_rtt_seconds");
+
+    let r = run(&train(1), &addr.to_string()).await;
+    assert_outcome(&r, "success");
+    assert_absent(&r, "probe_packets_sent");
+    assert!(r.packets.is_none());
+}

@@ -6,9 +6,11 @@ use toml::Spanned;
 
 use super::packet::MAX_PAYLOAD;
 use super::IcmpModule;
+use crate::config::file::DurationText;
 use crate::config::shared::{self};
 use crate::config::tree::{self, decode};
 use crate::config::validate::Ctx;
+use crate::probe::packets;
 
 /// `[modules.NAME.icmp]`.
 #[derive(Debug, Deserialize)]
@@ -20,6 +22,8 @@ pub struct IcmpFile {
     pub payload_size: Option<Spanned<i64>>,
     pub dont_fragment: Option<bool>,
     pub ttl: Option<Spanned<i64>>,
+    pub packets: Option<Spanned<i64>>,
+    pub packet_interval: Option<Spanned<DurationText>>,
 }
 
 /// Builds the icmp settings at `path`; absent means defaults. `None` after an error.
@@ -46,6 +50,14 @@ pub(crate) fn build(
         let max = MAX_PAYLOAD as i64;
         m.payload_size =
             ranged(ctx, &tree::key(path, "payload_size"), size, max, SIZE_HINT).unwrap_or_default();
+    }
+    if let Some(p) = packets::build(
+        ctx,
+        path,
+        file.packets.as_ref(),
+        file.packet_interval.as_ref(),
+    ) {
+        m.packets = p;
     }
     (ctx.error_count() == before).then_some(m)
 }

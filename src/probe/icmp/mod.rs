@@ -11,6 +11,16 @@
 //! deadline, as Blackbox does: an unreachable target is a `timeout`.
 //!
 //! Sockets: see [`socket`]. The trace says which kind was used.
+//!
+//! `packets = N` (N > 1) sends a train instead (see [`super::packets`]): N echoes
+//! `packet_interval` apart on the one socket, one ID and a sequence number each;
+//! a reply is matched to its echo by ID (raw sockets), sequence number and
+//! payload, so a late reply answers its own echo and a second one is a
+//! duplicate. The run lasts the train's span (N × `packet_interval`), and past
+//! it until every echo is answered or its deadline nears (a twentieth of the
+//! timeout before it, at most 20 ms, to report in time); it succeeds when at
+//! least one echo was answered. `rtt` is then the average RTT, and the
+//! hop limit that of the last reply.
 
 pub mod config;
 pub mod packet;
@@ -18,8 +28,9 @@ pub mod series;
 pub mod socket;
 
 use std::net::IpAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use super::packets::{PacketSettings, Reply, Train};
 use super::{net, FailureReason, ProbeContext, ProbeFailure, Recorder, TargetError};
 use crate::config::IpSettings;
 use crate::metrics::names::{self, Family};
@@ -44,6 +55,8 @@ pub struct IcmpModule {
     pub dont_fragment: bool,
     /// `ttl` (default 64); 0 leaves the kernel's default.
     pub ttl: u8,
+    /// `packets` and `packet_interval`: one echo (Blackbox) or a train.
+    pub packets: PacketSettings,
     /// Which socket kinds to try. Not a config option: always `Auto` from a
     /// config; tests force one kind.
     pub socket: SocketChoice,
@@ -56,6 +69,7 @@ impl Default for IcmpModule {
             payload_size: 0,
             dont_fragment: false,
             ttl: DEFAULT_TTL,
+            packets: PacketSettings::default(),
             socket: SocketChoice::Auto,
         }
     }
@@ -98,7 +112,7 @@ pub const OUTCOMES: &[FailureReason] = &[
 ];
 
 /// The series an icmp run can emit.
-pub const FAMILIES: &[&[Family]] = &[names::COMMON, names::IP, series::ICMP];
+pub const FAMILIES: &[&[Family]] = &[names::COMMON, names::IP, series::ICMP, names::PACKETS];
 
 const PHASES: [&str; 3] = ["resolve", "setup", "rtt"];
 
@@ -131,6 +145,9 @@ pub async fn probe(
 
     let setup = Instant::now();
     let sock = open(dst, module, rec)?;
+    if module.packets.is_train() {
+        return train(&sock, dst, module, ctx, setup, rec).await;
+    }
     let echo = Echo {
         v6: packet::is_v6(dst),
         id: packet::random_id(),
@@ -164,6 +181,147 @@ pub async fn probe(
         rec.set(series::PROBE_ICMP_REPLY_HOP_LIMIT, f64::from(h));
     }
     Ok(())
+}
+
+/// Sends `packets` echoes `packet_interval` apart and matches their replies
+/// until all are answered or the deadline nears; see the module's header.
+async fn train(
+    sock: &socket::IcmpSocket,
+    dst: IpAddr,
+    module: &IcmpModule,
+    ctx: &ProbeContext,
+    setup: Instant,
+    rec: &mut Recorder,
+) -> Result<(), ProbeFailure> {
+    let settings = module.packets;
+    let n = settings.count as usize;
+    let id = packet::random_id();
+    let payload = packet::payload(module.payload_size);
+    let echoes: Vec<Echo> = (0..n)
+        .map(|_| Echo {
+            v6: packet::is_v6(dst),
+            id,
+            seq: packet::next_sequence(),
+            payload: payload.clone(),
+        })
+        .collect();
+    let outs: Vec<Vec<u8>> = echoes
+        .iter()
+        .map(|e| outgoing(e, dst, module, sock.header_included))
+        .collect();
+    phase(rec, "setup", setup.elapsed().as_secs_f64());
+    rec.trace(format_args!(
+        "Sending {n} echo requests to {dst}, {:.3}s apart: id {id}, seq {}..., {} payload bytes",
+        settings.interval.as_secs_f64(),
+        echoes[0].seq,
+        payload.len()
+    ));
+
+    let begin = tokio::time::Instant::now();
+    let left = ctx.deadline.saturating_duration_since(begin);
+    let end = ctx.deadline - (left / 20).min(Duration::from_millis(20));
+    let mut train = Train::new(settings);
+    let mut buf = vec![0u8; 65536 + 60];
+    let check_id = sock.kind == SocketKind::Raw;
+    let raw_v4 = sock.kind == SocketKind::Raw && !packet::is_v6(dst);
+    let (mut next, mut errors) = (0usize, 0u32);
+    let mut hop_limit = None;
+    let mut send_error = None;
+    // Even when every echo is answered early, the run lasts the train's span
+    // (N × packet_interval), so a duplicate of the last reply is seen too.
+    let span_end = (begin + settings.interval * settings.count).min(end);
+    loop {
+        let done = train.complete();
+        if done && tokio::time::Instant::now() >= span_end {
+            break;
+        }
+        let stop = if done { span_end } else { end };
+        let send_at = begin + settings.interval * next as u32;
+        tokio::select! {
+            () = tokio::time::sleep_until(send_at), if next < n => {
+                if let Err(e) = sock.send(&outs[next]).await {
+                    rec.trace(format_args!("Sending echo seq {} failed: {e}", echoes[next].seq));
+                    send_error = Some(e);
+                }
+                // A failed send counts as sent and lost.
+                train.sent(next, Instant::now());
+                next += 1;
+            }
+            got = sock.recv(&mut buf) => {
+                let got = match got {
+                    Ok(g) => g,
+                    Err(e) if errors < MAX_RECV_ERRORS => {
+                        errors += 1;
+                        rec.trace(format_args!("Receive error (waiting on): {e}"));
+                        continue;
+                    }
+                    Err(e) => return Err(ProbeFailure::new(
+                        FailureReason::Io,
+                        format!("reading from the ICMP socket: {e}"),
+                    )),
+                };
+                let at = Instant::now();
+                let data = &buf[..got.len.min(buf.len())];
+                let Some((header_ttl, msg)) = packet::received(data, raw_v4) else {
+                    continue;
+                };
+                if got.from.is_some_and(|from| from != dst) {
+                    continue;
+                }
+                let Some(i) = echoes.iter().position(|e| e.is_reply(msg, check_id)) else {
+                    if rec.tracing() {
+                        rec.trace(format_args!("Skipped a packet: {}", packet::describe(msg)));
+                    }
+                    continue;
+                };
+                let reply = train.reply(i, at);
+                if let Reply::Answer { .. } = reply {
+                    hop_limit = got.hop_limit.or(header_ttl).or(hop_limit);
+                }
+                if rec.tracing() {
+                    rec.trace(format_args!(
+                        "Reply to seq {}: {}",
+                        echoes[i].seq,
+                        match reply {
+                            Reply::Answer { rtt, late: false } => format!("{:.6}s", rtt.as_secs_f64()),
+                            Reply::Answer { rtt, late: true } => format!("{:.6}s, late", rtt.as_secs_f64()),
+                            Reply::Duplicate => "duplicate".to_string(),
+                            Reply::NotSent => "for no echo sent".to_string(),
+                        }
+                    ));
+                }
+            }
+            () = tokio::time::sleep_until(stop) => if stop == end {
+                break;
+            },
+        }
+    }
+    let run = train.into_run();
+    let (sent, received) = (run.sent, run.received);
+    rec.trace(format_args!(
+        "{received} of {sent} echoes answered, {} duplicates, {} late",
+        run.duplicates, run.late
+    ));
+    if let Some(s) = super::packets::rtt_stats(&run.rtts) {
+        phase(rec, "rtt", s.avg);
+    }
+    if let Some(h) = hop_limit {
+        rec.set(series::PROBE_ICMP_REPLY_HOP_LIMIT, f64::from(h));
+    }
+    rec.set_packets(run);
+    if received > 0 {
+        return Ok(());
+    }
+    Err(match send_error {
+        Some(e) => ProbeFailure::new(
+            FailureReason::Io,
+            format!("sending the echo requests to {dst}: {e}"),
+        ),
+        None => ProbeFailure::new(
+            FailureReason::Timeout,
+            format!("none of the {sent} echo requests to {dst} was answered"),
+        ),
+    })
 }
 
 /// The bytes to send: the echo request, behind our IPv4 header (DF set, the TTL

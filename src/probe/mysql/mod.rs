@@ -688,7 +688,7 @@ mod tests {
                 },
                 &mut rec,
             );
-            let (samples, _) = rec.into_parts();
+            let (samples, _, _) = rec.into_parts();
             (r.map_err(|f| f.message), samples.first().map(|s| s.value))
         };
         assert_eq!(lag(FirstValue::Text("12".into())), (Ok(()), Some(12.0)));

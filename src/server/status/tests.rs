@@ -50,6 +50,7 @@ fn report(ago: f64, millis: u64, failure: Option<(FailureReason, &str)>) -> Prob
         started_at: UNIX_EPOCH + Duration::from_secs_f64(NOW - ago),
         samples: Vec::new(),
         trace: Vec::new(),
+        packets: None,
     }
 }
 
