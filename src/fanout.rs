@@ -21,6 +21,16 @@ pub struct FanOut {
     pub success: SuccessRule,
     pub max_addresses: usize,
     pub address_grace: u32,
+    /// `ip_protocols`: the families whose addresses are all probed; `None`
+    /// follows the module's `preferred_ip_protocol` and its fallback.
+    pub families: Option<Families>,
+}
+
+/// `ip_protocols = ["ip4", "ip6"]`: which address families a run probes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Families {
+    pub ip4: bool,
+    pub ip6: bool,
 }
 
 /// `fan_out_success`: when the run of a fanned-out probe succeeds.
@@ -104,8 +114,12 @@ pub fn ip_settings(prober: &Prober) -> Option<&IpSettings> {
 pub async fn resolve(
     host: &str,
     ip: &IpSettings,
+    families: Option<Families>,
 ) -> Result<Vec<IpAddr>, crate::probe::ProbeFailure> {
-    net::resolve_all(host, ip).await
+    match families {
+        None => net::resolve_all(host, ip).await,
+        Some(f) => net::resolve_families(host, f.ip4, f.ip6).await,
+    }
 }
 
 /// The addresses of one fan-out run: those probed (at most `max_addresses`,

@@ -634,30 +634,32 @@ async fn fan_out_run(
             probed: Vec::new(),
         };
     };
-    let resolved = match tokio::time::timeout_at(deadline, fanout::resolve(&host, ip)).await {
-        Ok(Ok(addrs)) => addrs,
-        Ok(Err(f)) => {
-            return FanOutRun {
-                report: report(Some(f)),
-                resolved: None,
-                probed: Vec::new(),
+    let resolved =
+        match tokio::time::timeout_at(deadline, fanout::resolve(&host, ip, fan_out.families)).await
+        {
+            Ok(Ok(addrs)) => addrs,
+            Ok(Err(f)) => {
+                return FanOutRun {
+                    report: report(Some(f)),
+                    resolved: None,
+                    probed: Vec::new(),
+                }
             }
-        }
-        Err(_) => {
-            let f = ProbeFailure::new(
-                FailureReason::Timeout,
-                format!(
-                    "resolving {host} took longer than {:.3}s",
-                    timeout.as_secs_f64()
-                ),
-            );
-            return FanOutRun {
-                report: report(Some(f)),
-                resolved: None,
-                probed: Vec::new(),
-            };
-        }
-    };
+            Err(_) => {
+                let f = ProbeFailure::new(
+                    FailureReason::Timeout,
+                    format!(
+                        "resolving {host} took longer than {:.3}s",
+                        timeout.as_secs_f64()
+                    ),
+                );
+                return FanOutRun {
+                    report: report(Some(f)),
+                    resolved: None,
+                    probed: Vec::new(),
+                };
+            }
+        };
     let (to_probe, _) = fanout::split(&resolved, fan_out.max_addresses);
     let mut set = tokio::task::JoinSet::new();
     for (i, addr) in to_probe.iter().copied().enumerate() {

@@ -112,6 +112,7 @@ pub struct ProbeFile {
     pub fan_out_success: Option<Spanned<String>>,
     pub max_addresses: Option<Spanned<i64>>,
     pub address_grace: Option<Spanned<i64>>,
+    pub ip_protocols: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 /// One `[[slos]]` entry.

@@ -276,6 +276,10 @@ fn fan_out(
                 "address_grace",
                 file.address_grace.as_ref().map(Spanned::span),
             ),
+            (
+                "ip_protocols",
+                file.ip_protocols.as_ref().map(Spanned::span),
+            ),
         ] {
             if let Some(span) = span {
                 ctx.error_hint(
@@ -365,10 +369,56 @@ fn fan_out(
             }
         },
     };
+    let families = match &file.ip_protocols {
+        None => None,
+        Some(list) => {
+            let at = tree::key(path, "ip_protocols");
+            let mut families = crate::fanout::Families {
+                ip4: false,
+                ip6: false,
+            };
+            for item in list.get_ref() {
+                let seen = match item.get_ref().as_str() {
+                    "ip4" => std::mem::replace(&mut families.ip4, true),
+                    "ip6" => std::mem::replace(&mut families.ip6, true),
+                    other => {
+                        ctx.error_hint(
+                            item.span(),
+                            &at,
+                            format!("unknown IP protocol {other:?}"),
+                            "write \"ip4\" and/or \"ip6\"",
+                        );
+                        ok = false;
+                        continue;
+                    }
+                };
+                if seen {
+                    ctx.error_hint(
+                        item.span(),
+                        &at,
+                        format!("{:?} is listed twice", item.get_ref()),
+                        "name each family once",
+                    );
+                    ok = false;
+                }
+            }
+            if list.get_ref().is_empty() {
+                ctx.error_hint(
+                    list.span(),
+                    &at,
+                    "ip_protocols is empty",
+                    "write [\"ip4\", \"ip6\"] to probe the addresses of both families, or remove it to follow the module's preferred_ip_protocol",
+                );
+                ok = false;
+            }
+            Some(families)
+        }
+    };
     ok.then_some(FanOut {
         success,
         max_addresses,
         address_grace,
+        families,
     })
 }
 

@@ -224,6 +224,42 @@ fn pinned_for(host: &str) -> Option<IpAddr> {
         .flatten()
 }
 
+/// Every address of `host` of the families asked for (`fan_out` with
+/// `ip_protocols`), sorted and without repeats; a family without records is no
+/// error while another has some.
+pub async fn resolve_families(
+    host: &str,
+    ip4: bool,
+    ip6: bool,
+) -> Result<Vec<IpAddr>, ProbeFailure> {
+    if let Some(addr) = ip_literal(host) {
+        return Ok(vec![addr]);
+    }
+    if host.is_empty() {
+        return Err(ProbeFailure::new(FailureReason::Resolve, "empty host name"));
+    }
+    let r = resolvers();
+    let mut found: Vec<IpAddr> = Vec::new();
+    let mut last_error = None;
+    for (wanted, resolver, f) in [(ip4, &r.v4, IpProtocol::Ip4), (ip6, &r.v6, IpProtocol::Ip6)] {
+        if !wanted {
+            continue;
+        }
+        match lookup(resolver, host).await {
+            Ok(addrs) => found.extend(addrs.into_iter().filter(|a| family(*a) == f)),
+            Err(e) => last_error = Some(e),
+        }
+    }
+    found.sort();
+    found.dedup();
+    if found.is_empty() {
+        return Err(last_error.unwrap_or_else(|| {
+            ProbeFailure::new(FailureReason::Resolve, format!("no address for {host}"))
+        }));
+    }
+    Ok(found)
+}
+
 /// Every address of `host` (`fan_out`), sorted and without repeats: the preferred
 /// family's; with `ip_protocol_fallback`, the other family's when the preferred
 /// has none. An IP literal is its own one address.

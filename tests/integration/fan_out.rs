@@ -45,10 +45,12 @@ impl Drop for World {
 }
 
 fn write_hosts(path: &PathBuf, last_octets: &[u8]) {
-    let text: String = last_octets
+    let mut text: String = last_octets
         .iter()
         .map(|b| format!("127.0.0.{b} {NAME}\n"))
         .collect();
+    // An AAAA record too: only a probe with ip_protocols = ["ip4", "ip6"] sees it.
+    text.push_str(&format!("::1 {NAME}\n"));
     std::fs::write(path, text).unwrap();
 }
 
@@ -99,6 +101,8 @@ impl World {
             });
             std::thread::spawn(move || serve(listener, status));
         }
+        let listener = netns::enter(&world.ns, || TcpListener::bind(("::1", PORT)).unwrap());
+        std::thread::spawn(move || serve(listener, 200));
         world.outpost = Some(
             Command::new("ip")
                 .args(["netns", "exec", &world.ns, env!("CARGO_BIN_EXE_outpost")])
@@ -205,6 +209,9 @@ fn every_address_is_probed_and_a_vanished_one_goes_after_the_grace() {
         probe("all", "all"),
         probe("any", "any"),
         probe("two", "2"),
+    ) + &probe("dual", "all").replace(
+        "address_grace = 3\n",
+        "address_grace = 3\nip_protocols = [\"ip4\", \"ip6\"]\n",
     );
     let world = World::start(&config);
     let text = world.metrics_when("every address probed", |t| {
@@ -213,6 +220,27 @@ fn every_address_is_probed_and_a_vanished_one_goes_after_the_grace() {
                 && sample(t, "probe_success", &labels(p, None)).is_some()
         })
     });
+    // ip_protocols: the AAAA address is probed too, as one more address; the
+    // probes that follow the module's preferred ip4 never see it.
+    let dual = world.metrics_when("the IPv6 address probed", |t| {
+        sample(t, "probe_success", &labels("dual", Some("::1"))).is_some()
+    });
+    assert_eq!(
+        sample(&dual, "probe_success", &labels("dual", Some("::1"))),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(&dual, "probe_addresses", &labels("dual", None)),
+        Some(4.0)
+    );
+    assert_eq!(
+        sample(&dual, "probe_success", &labels("dual", None)),
+        Some(0.0)
+    );
+    assert_eq!(
+        sample(&dual, "probe_success", &labels("all", Some("::1"))),
+        None
+    );
     // The per-address series say which address fails.
     for p in ["all", "any", "two"] {
         for (ip, up) in [("127.0.0.2", 1.0), ("127.0.0.3", 1.0), ("127.0.0.4", 0.0)] {

@@ -568,6 +568,7 @@ async fn a_fan_out_probes_addresses_keep_their_counters_across_a_reload() {
             success: SuccessRule::All,
             max_addresses: 16,
             address_grace: grace,
+            families: None,
         }),
         // An IP literal is its own one address: no resolver on a paused clock.
         ..spec("fan", "127.0.0.1:9", 5, 1)
