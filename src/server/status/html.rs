@@ -23,7 +23,7 @@ const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:1em 2em;colo
 table{border-collapse:collapse;margin:.5em 0 1em}\
 td,th{border-bottom:1px solid #ddd;padding:.25em .5em;text-align:left;vertical-align:top}\
 th{background:#f3f3f3}caption{text-align:left;font-weight:bold}\
-small,.m{color:#666}td.up{color:#070}td.down,b.down,.bad{color:#b00}.warn{color:#a60}\
+small,.m{color:#666}td.up,span.up{color:#070}td.down,b.down,span.down,.bad{color:#b00}.warn{color:#a60}\
 tr.down{background:#fff3f3}.bad{font-weight:bold}\
 .err{white-space:pre-wrap;font:12px monospace;margin:.2em 0}\
 .strip{display:flex;flex-wrap:wrap;justify-content:flex-end;width:300px}\
@@ -226,6 +226,7 @@ fn row(out: &mut String, p: &ProbeStatus, now: f64) {
                     let _ = write!(out, "succeeded {ago} ago");
                 }
             }
+            addresses(out, p);
             let _ = write!(out, "</td><td>{}", latency(l.duration_seconds));
         }
     }
@@ -248,6 +249,20 @@ fn row(out: &mut String, p: &ProbeStatus, now: f64) {
         );
     }
     out.push_str("</td></tr>");
+}
+
+/// A `fan_out` probe's addresses under its latest run: each with its state
+/// and, when down, why.
+fn addresses(out: &mut String, p: &ProbeStatus) {
+    for a in &p.addresses {
+        let state = a.state.as_str();
+        let _ = write!(out, "<div class=m><span class={state}>{state}</span> ");
+        escape_into(out, &a.ip);
+        if let Some(reason) = a.latest.as_ref().and_then(|l| l.reason) {
+            let _ = write!(out, ": {reason}");
+        }
+        out.push_str("</div>");
+    }
 }
 
 fn aws_section(out: &mut String, aws: &AwsStatus, now: f64) {

@@ -116,6 +116,17 @@ pub(super) struct ProbeStatus {
     pub(super) history_limit: usize,
     /// Oldest first.
     pub(super) history: Vec<HistoryRun>,
+    /// A `fan_out` probe's addresses, in address order, each with its latest
+    /// run; empty for any other probe.
+    pub(super) addresses: Vec<AddressStatus>,
+}
+
+/// One address of a `fan_out` probe.
+#[derive(Debug, Clone, Serialize)]
+pub(super) struct AddressStatus {
+    pub(super) ip: String,
+    pub(super) state: State,
+    pub(super) latest: Option<Latest>,
 }
 
 /// The latest run.
@@ -178,9 +189,9 @@ pub(super) fn probes(states: &[Arc<ProbeState>], filter: &Filter) -> (Counts, Ve
 }
 
 /// One probe's results and history, read under one lock.
-pub(super) fn probe_status(state: &ProbeState) -> ProbeStatus {
-    let (snapshot, history) = state.with_history();
-    let spec = &state.spec;
+/// The latest run of a snapshot (a probe's or one of its addresses') and the
+/// state it puts it in.
+fn latest_of(snapshot: &crate::results::Snapshot) -> (Option<Latest>, State) {
     let latest = snapshot.latest.as_ref().map(|r| Latest {
         started: snapshot.last_run.unwrap_or_default(),
         duration_seconds: r.duration.as_secs_f64(),
@@ -188,11 +199,30 @@ pub(super) fn probe_status(state: &ProbeState) -> ProbeStatus {
         reason: r.failure.as_ref().map(|f| reason_words(f.reason)),
         error: r.failure.as_ref().map(|f| f.message.clone()),
     });
-    let state_of = match &snapshot.latest {
+    let state = match &snapshot.latest {
         None => State::Pending,
         Some(r) if r.success => State::Up,
         Some(_) => State::Down,
     };
+    (latest, state)
+}
+
+pub(super) fn probe_status(state: &ProbeState) -> ProbeStatus {
+    let (snapshot, history) = state.with_history();
+    let spec = &state.spec;
+    let (latest, state_of) = latest_of(&snapshot);
+    let addresses = snapshot
+        .addresses
+        .iter()
+        .map(|a| {
+            let (latest, state) = latest_of(&a.snapshot);
+            AddressStatus {
+                ip: a.ip.to_string(),
+                state,
+                latest,
+            }
+        })
+        .collect();
     ProbeStatus {
         name: spec.name.clone(),
         module: spec.module.clone(),
@@ -208,5 +238,6 @@ pub(super) fn probe_status(state: &ProbeState) -> ProbeStatus {
         latest,
         history_limit: history.limit(),
         history: history.runs().map(|r| HistoryRun(*r)).collect(),
+        addresses,
     }
 }

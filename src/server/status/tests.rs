@@ -370,3 +370,44 @@ fn a_page_of_500_probes_stays_within_its_budget() {
     let json = serde_json::to_string(&status(&states, &Filter::default(), 60)).unwrap();
     println!("and its JSON: {} bytes", json.len());
 }
+
+/// A `fan_out` probe's row lists each address with its state, and why a down
+/// one failed; the JSON twin carries the same under `addresses`.
+#[test]
+fn a_fan_out_probe_shows_each_address() {
+    let mut fan = state("alb", "http://alb.test/", &[], 60);
+    fan.spec.fan_out = Some(crate::fanout::FanOut {
+        success: crate::fanout::SuccessRule::All,
+        max_addresses: 16,
+        address_grace: 3,
+        families: None,
+    });
+    let fan = Arc::new(fan);
+    let (a, b): (std::net::IpAddr, std::net::IpAddr) =
+        ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
+    let refused = Some((FailureReason::Connect, "connection refused by 10.0.0.2:80"));
+    fan.record_fan_out(crate::results::FanOutRun {
+        report: report(10.0, 20, refused),
+        resolved: Some(vec![a, b]),
+        probed: vec![(a, report(10.0, 5, None)), (b, report(10.0, 20, refused))],
+    });
+    let states = vec![fan];
+    let page = page_of(&states, "");
+    assert!(
+        page.contains("<div class=m><span class=up>up</span> 10.0.0.1</div>"),
+        "{page}"
+    );
+    assert!(
+        page.contains(
+            "<div class=m><span class=down>down</span> 10.0.0.2: connection failed</div>"
+        ),
+        "{page}"
+    );
+    let filter = Filter::parse(Some("")).unwrap();
+    let json = serde_json::to_value(status(&states, &filter, 60)).unwrap();
+    let addresses = &json["probes"][0]["addresses"];
+    assert_eq!(addresses[0]["ip"], "10.0.0.1");
+    assert_eq!(addresses[0]["state"], "up");
+    assert_eq!(addresses[1]["state"], "down");
+    assert_eq!(addresses[1]["latest"]["outcome"], "connect");
+}
