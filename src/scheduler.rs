@@ -547,6 +547,7 @@ async fn run_once(due: Due, runs: Arc<Runs>) {
     runs.stats.observe_lag(now.saturating_duration_since(next));
     let ctx = ProbeContext {
         deadline: now + state.spec.timeout,
+        timeout: state.spec.timeout,
         hostname: None,
         debug: false,
         policy: runs

@@ -42,6 +42,10 @@ pub use report::{FailureReason, LabelValue, ProbeFailure, ProbeReport, Recorder,
 pub struct ProbeContext {
     /// The whole run, body read included, ends by then.
     pub deadline: Instant,
+    /// The run's timeout as configured or asked for (`probe_timeout_seconds`):
+    /// reported as is, not read back from the deadline, which a busy machine
+    /// reaches later than when it was set.
+    pub timeout: Duration,
     /// The `hostname` parameter of `/probe`: Host header (http) or TLS server name
     /// (tcp, dns over TLS).
     pub hostname: Option<String>,
@@ -56,6 +60,7 @@ impl ProbeContext {
     pub fn new(timeout: Duration) -> Self {
         ProbeContext {
             deadline: Instant::now() + timeout,
+            timeout,
             hostname: None,
             debug: false,
             policy: None,
@@ -67,10 +72,7 @@ impl ProbeContext {
 pub async fn run(module: &Module, target: &str, ctx: &ProbeContext) -> ProbeReport {
     let started_at = SystemTime::now();
     let mut rec = Recorder::new(ctx.debug);
-    // The deadline was set a few microseconds before this point; rounding to the
-    // millisecond reports the timeout that was configured, not that drift.
-    let left = ctx.deadline.saturating_duration_since(rec.started());
-    let timeout = Duration::from_millis((left.as_secs_f64() * 1000.0).round() as u64);
+    let timeout = ctx.timeout;
     rec.trace(format_args!(
         "Beginning probe: prober={} target={} timeout={:.3}s",
         module.prober.kind(),

@@ -60,6 +60,7 @@ pub(super) async fn handle(app: &App, req: &Request<Incoming>) -> Response<Body>
     let debug = params.get("debug") == Some("true");
     let ctx = ProbeContext {
         deadline: tokio::time::Instant::now() + timeout,
+        timeout,
         hostname,
         debug,
         policy: Some(config.server.probe_endpoint.policy.clone()),

@@ -742,3 +742,14 @@ async fn every_prober_works_from_probe_the_cli_and_the_schedule() {
     promtool_check(&text);
     daemon.stop().await;
 }
+
+/// `probe_timeout_seconds` is the timeout asked for, however late after the
+/// context was made the run starts (a busy machine: 20 ms here).
+#[tokio::test]
+async fn the_timeout_reported_is_the_one_asked_for() {
+    let ctx = ProbeContext::new(Duration::from_secs(5));
+    std::thread::sleep(Duration::from_millis(20));
+    let tcp = module(outpost::config::Prober::Tcp(Box::default()));
+    let report = probe::run(&tcp, "127.0.0.1:1", &ctx).await;
+    assert_eq!(report.timeout, Duration::from_secs(5));
+}
