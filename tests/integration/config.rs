@@ -287,6 +287,43 @@ fn good_configs_load() {
     }
 }
 
+/// The shipped probes.toml's commented-out AWS part ([aws], [aws.cloudwatch],
+/// [[discover]]) is a working example: uncommented, it passes the check, and
+/// its two discover entries look where [aws] scrapes.
+#[test]
+fn the_shipped_files_commented_aws_part_is_valid_once_uncommented() {
+    let text = std::fs::read_to_string("probes.toml").unwrap();
+    let start = text.find("\n# [aws]\n").unwrap();
+    let (head, aws_part) = text.split_at(start);
+    let uncommented: String = aws_part
+        .lines()
+        .map(|line| match line.strip_prefix("# ") {
+            Some(rest) if rest.starts_with('[') || is_assignment(rest) => rest,
+            _ => line,
+        })
+        .map(|line| format!("{line}\n"))
+        .collect();
+    assert!(uncommented.contains("\n[[discover]]\n"), "{uncommented}");
+    let uncommented = format!("{head}{uncommented}");
+    let config = Config::from_str_at(&uncommented, Path::new("probes.toml"))
+        .unwrap_or_else(|e| panic!("{e}\n{uncommented}"));
+    let aws = config.aws.as_ref().unwrap();
+    assert!(config.aws.as_ref().unwrap().cloudwatch.is_some());
+    let names: Vec<&str> = config.discover.iter().map(|d| d.name.as_str()).collect();
+    assert_eq!(names, ["alb", "db"]);
+    for d in &config.discover {
+        assert_eq!(d.regions, aws.regions);
+    }
+    assert!(aws.discovery_needs_tags, "the alb entry filters by tag");
+}
+
+/// `key = value` with a bare key, not prose that happens to hold " = ".
+fn is_assignment(line: &str) -> bool {
+    line.split_once(" = ").is_some_and(|(key, _)| {
+        !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    })
+}
+
 #[test]
 fn an_empty_file_is_an_empty_config() {
     let config = Config::from_str_at("", Path::new("probes.toml")).ok();
