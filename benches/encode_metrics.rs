@@ -130,6 +130,7 @@ fn config(n: usize, module: Arc<Module>) -> Config {
             interval: Duration::from_secs(60),
             timeout: Duration::from_secs(5),
             fan_out: None,
+            origin: outpost::config::Origin::Config,
             labels: vec![("shard".to_string(), format!("s{}", i % 8))],
         })
         .collect();
@@ -143,6 +144,7 @@ fn config(n: usize, module: Arc<Module>) -> Config {
         probes,
         slos: Vec::new(),
         aws: None,
+        discover: Vec::new(),
         web_config_file: None,
     }
 }

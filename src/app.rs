@@ -11,6 +11,8 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, ConfigErrors, Module};
+use crate::discovery::series::DiscoverySeries;
+use crate::discovery::{Discovered, Discovery};
 use crate::metrics::daemon::{DaemonSeries, DaemonStats, ProcessSeries, ReloadStatus};
 use crate::metrics::process::unix_now;
 use crate::metrics::render::ScheduledProbes;
@@ -33,6 +35,9 @@ pub struct App {
     sources: RwLock<Vec<Arc<dyn Source>>>,
     /// The AWS scrapers, which a reload re-applies (`None` until the daemon sets them).
     aws: Mutex<Option<crate::aws::Scrapers>>,
+    /// `[[discover]]`'s state, and the list it last handed the scheduler.
+    discovery: Arc<Mutex<Discovery>>,
+    discovered: Mutex<Option<Discovered>>,
 }
 
 impl App {
@@ -61,6 +66,7 @@ impl App {
         );
         let (_, config) = scheduler.apply_owned(config);
         let stats = Arc::new(DaemonStats::new());
+        let discovery = Arc::new(Mutex::new(Discovery::default()));
         let sources: Vec<Arc<dyn Source>> = vec![
             Arc::new(ScheduledProbes::new(scheduler.clone())),
             Arc::new(DaemonSeries {
@@ -69,6 +75,9 @@ impl App {
                 limiters: [limiter.clone(), probe_endpoint_limiter.clone()],
             }),
             Arc::new(ProcessSeries),
+            Arc::new(DiscoverySeries {
+                discovery: discovery.clone(),
+            }),
         ];
         Arc::new(App {
             config: RwLock::new(Arc::new(config)),
@@ -79,6 +88,8 @@ impl App {
             reload_lock: tokio::sync::Mutex::new(()),
             sources: RwLock::new(sources),
             aws: Mutex::new(None),
+            discovery,
+            discovered: Mutex::new(None),
         })
     }
 
@@ -139,6 +150,8 @@ impl App {
                     .resize(config.server.probe_endpoint.max_concurrent);
                 let (summary, config) = self.scheduler.apply_owned(config);
                 *self.config.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(config);
+                // A changed [[discover]] or module applies to discovered probes now.
+                self.refresh_discovery(true);
                 let now = unix_now();
                 *self.stats.reload() = ReloadStatus {
                     last_successful: true,
@@ -199,6 +212,47 @@ impl App {
         *self.aws.lock().unwrap_or_else(PoisonError::into_inner) = Some(scrapers);
     }
 
+    /// Brings the discovered probes up to date with the AWS caches (after a
+    /// good scrape, or a reload when `force`): [`Discovery::update`] makes the
+    /// list, the scheduler diffs it. Nothing is applied when the list is the
+    /// one applied last, unless `force` (a module may have changed).
+    pub fn refresh_discovery(&self, force: bool) -> Option<ApplySummary> {
+        let config = self.config();
+        let caches = self.aws_caches();
+        let found = |service: crate::config::AwsService, region: &str| {
+            caches
+                .iter()
+                .find(|c| c.service() == service)
+                .and_then(|c| c.found(region))
+        };
+        let mut discovery = self
+            .discovery
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let next = discovery.update(&config.discover, found);
+        let mut last = self
+            .discovered
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if !force && last.as_ref() == Some(&next) {
+            return None;
+        }
+        let summary = self
+            .scheduler
+            .apply_discovered(&config, next.probes.clone(), &next.paused);
+        if summary.added + summary.removed + summary.changed > 0 {
+            tracing::info!(
+                kept = summary.kept,
+                added = summary.added,
+                changed = summary.changed,
+                removed = summary.removed,
+                "Discovered probes updated"
+            );
+        }
+        *last = Some(next);
+        Some(summary)
+    }
+
     /// The AWS caches of the running `[aws]`, for the status page (none without it).
     pub fn aws_caches(&self) -> Vec<Arc<crate::aws::cache::ServiceCache>> {
         self.aws
@@ -239,6 +293,22 @@ fn internal_error(path: &Path, message: &str) -> ConfigErrors {
         hint: None,
         snippet: None,
     }])
+}
+
+/// Updates the discovered probes after every good AWS scrape (`scraped` is
+/// told of each, [`crate::aws::Scrapers::scraped`]) until `shutdown`.
+pub async fn watch_discovery(
+    app: Arc<App>,
+    scraped: Arc<tokio::sync::Notify>,
+    shutdown: CancellationToken,
+) {
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = scraped.notified() => {}
+        }
+        app.refresh_discovery(false);
+    }
 }
 
 /// Reloads whenever the file's contents differ from `loaded` (what the running

@@ -91,7 +91,13 @@ impl Daemon {
         if let Some(swap) = scrapers.apply(aws.as_ref()) {
             app.swap_sources(swap);
         }
+        let scraped = scrapers.scraped();
         app.set_aws(scrapers);
+        tokio::spawn(crate::app::watch_discovery(
+            app.clone(),
+            scraped,
+            shutdown.clone(),
+        ));
         if let Some(every) = options.watch_interval {
             tokio::spawn(watch_config(app.clone(), loaded, every, shutdown.clone()));
         }

@@ -40,6 +40,7 @@ pub mod civil_date;
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod discovery;
 pub mod fanout;
 #[doc(hidden)]
 pub mod fuzzing;

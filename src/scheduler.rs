@@ -9,7 +9,7 @@
 //! its series disappear with its state.
 
 use std::cmp::{Ordering as CmpOrdering, Reverse};
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::future::Future;
 use std::net::IpAddr;
 use std::pin::Pin;
@@ -23,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::policy::TargetPolicy;
-use crate::config::{Config, Module, ProbeSpec};
+use crate::config::{Config, Module, Origin, ProbeSpec};
 use crate::fanout::{self, FanOut};
 use crate::probe::net::fnv32a;
 use crate::probe::{FailureReason, ProbeContext, ProbeFailure, ProbeReport};
@@ -176,6 +176,9 @@ pub struct RunCancel(Mutex<RunCancelInner>);
 #[derive(Debug, Default)]
 struct RunCancelInner {
     retired: bool,
+    /// A discovered probe whose resource is gone: its slots pass without a
+    /// run, its series stay, until discovery resumes or removes it.
+    paused: bool,
     run: Option<CancellationToken>,
 }
 
@@ -194,6 +197,15 @@ impl RunCancel {
 
     fn is_retired(&self) -> bool {
         self.lock().retired
+    }
+
+    fn set_paused(&self, paused: bool) {
+        self.lock().paused = paused;
+    }
+
+    /// Whether the probe's runs are paused (its resource gone, in its grace).
+    pub fn is_paused(&self) -> bool {
+        self.lock().paused
     }
 
     /// A token for the run starting now, a child of `shutdown`; `None` if the
@@ -314,9 +326,42 @@ impl Scheduler {
         self.len() == 0
     }
 
-    /// Makes the running set match `config`. Must be called from a Tokio runtime.
+    /// Makes the running set of `[[probes]]` entries match `config` (the
+    /// discovered probes are [`Scheduler::apply_discovered`]'s). Must be called
+    /// from a Tokio runtime.
     pub fn apply(&self, config: &Config) -> ApplySummary {
-        self.apply_probes(config, config.probes.clone())
+        self.apply_probes(
+            config,
+            config.probes.clone(),
+            Origin::Config,
+            &HashSet::new(),
+        )
+    }
+
+    /// Makes the running set of discovered probes match `probes`, by the same
+    /// diff as a reload: unchanged ones keep their task and statistics; those
+    /// named in `paused` keep their series but do not run. A name a
+    /// `[[probes]]` entry already has is left out. Must be called from a Tokio runtime.
+    pub fn apply_discovered(
+        &self,
+        config: &Config,
+        mut probes: Vec<ProbeSpec>,
+        paused: &HashSet<String>,
+    ) -> ApplySummary {
+        let taken: HashSet<String> = self
+            .lock()
+            .iter()
+            .filter(|r| r.state.spec.origin == Origin::Config)
+            .map(|r| r.state.spec.name.clone())
+            .collect();
+        probes.retain(|p| {
+            let free = !taken.contains(&p.name);
+            if !free {
+                tracing::warn!(probe = %p.name, "A discovered probe has the name of a [[probes]] entry; not scheduled");
+            }
+            free
+        });
+        self.apply_probes(config, probes, Origin::Discovered, paused)
     }
 
     /// As [`Scheduler::apply`], moving the probe specs out of `config` instead of
@@ -324,19 +369,39 @@ impl Scheduler {
     /// which the allocator keeps); returns `config` with no probes left.
     pub fn apply_owned(&self, mut config: Config) -> (ApplySummary, Config) {
         let probes = std::mem::take(&mut config.probes);
-        (self.apply_probes(&config, probes), config)
+        let summary = self.apply_probes(&config, probes, Origin::Config, &HashSet::new());
+        (summary, config)
     }
 
-    fn apply_probes(&self, config: &Config, probes: Vec<ProbeSpec>) -> ApplySummary {
+    /// Diffs the running probes of `origin` against `probes`; the others stay
+    /// as they are (the configuration's first, then the discovered ones).
+    fn apply_probes(
+        &self,
+        config: &Config,
+        probes: Vec<ProbeSpec>,
+        origin: Origin,
+        paused: &HashSet<String>,
+    ) -> ApplySummary {
         self.limiter.resize(config.server.max_concurrent_probes);
         let endpoint = &config.server.probe_endpoint;
         *self.policy.write().unwrap_or_else(PoisonError::into_inner) = endpoint
             .apply_to_scheduled_probes
             .then(|| endpoint.policy.clone());
         let mut running = self.lock();
-        // Probe names are unique (validation sees to it), so they key the old set.
-        let mut old: HashMap<String, Running> = running
+        let (mine, others): (Vec<Running>, Vec<Running>) = running
             .drain(..)
+            .partition(|r| r.state.spec.origin == origin);
+        // The configuration's probes come first in the list, the discovered after.
+        let others_after = match origin {
+            Origin::Config => Some(others),
+            Origin::Discovered => {
+                running.extend(others);
+                None
+            }
+        };
+        // Probe names are unique (validation sees to it), so they key the old set.
+        let mut old: HashMap<String, Running> = mine
+            .into_iter()
             .map(|r| (r.state.spec.name.clone(), r))
             .collect();
         let mut summary = ApplySummary::default();
@@ -360,6 +425,10 @@ impl Scheduler {
                         && previous.state.module.identity == module.identity =>
                 {
                     previous.state.resize_history(config.server.status_history);
+                    previous
+                        .state
+                        .run_cancel
+                        .set_paused(paused.contains(&previous.state.spec.name));
                     running.push(previous);
                     summary.kept += 1;
                     continue;
@@ -375,12 +444,14 @@ impl Scheduler {
                 .or_insert_with(|| module.run_duration_buckets.as_slice().into())
                 .clone();
             let at = start + spread_offset(&spec.name, spec.interval);
+            let is_paused = paused.contains(&spec.name);
             let state = Arc::new(ProbeState::with_bounds(
                 spec,
                 module.clone(),
                 module_bounds,
                 config.server.status_history,
             ));
+            state.run_cancel.set_paused(is_paused);
             let due = Due {
                 at,
                 state: state.clone(),
@@ -393,6 +464,7 @@ impl Scheduler {
             stale.state.run_cancel.retire();
             summary.removed += 1;
         }
+        running.extend(others_after.into_iter().flatten());
         running.shrink_to_fit();
         summary
     }
@@ -533,6 +605,10 @@ async fn sleep_until_some(at: Option<Instant>) {
 /// next slot.
 async fn run_once(due: Due, runs: Arc<Runs>) {
     let Due { at: next, state } = due;
+    if state.run_cancel.is_paused() {
+        reschedule(next, state, &runs);
+        return;
+    }
     let Some(cancel) = state.run_cancel.start(&runs.shutdown) else {
         return;
     };

@@ -54,6 +54,7 @@ pub async fn scrape(
                 return Ok(Snapshot {
                     samples: out,
                     resources,
+                    found: Vec::new(),
                 })
             }
         }
@@ -82,7 +83,8 @@ fn group_samples(
     let name = g.auto_scaling_group_name().unwrap_or_default();
     let label = [("autoscaling_group", name)];
     let mut info = AwsSample::new(n::AWS_AUTOSCALING_GROUP_INFO, &label, 1.0);
-    info.labels.extend(tag_label_values(config, tags));
+    info.labels
+        .extend(tag_label_values(&config.tag_labels, tags));
     out.push(info);
     let size = |v: Option<i32>| f64::from(v.unwrap_or(0));
     out.push(AwsSample::new(

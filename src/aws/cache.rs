@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
 use super::calls::{Calls, ScrapeError, OPERATIONS};
-use super::{AwsSample, Resource, Snapshot};
+use super::{AwsSample, FoundResource, Resource, Snapshot};
 use crate::config::AwsService;
 use crate::metrics::encode::{label_prefix, Encoder};
 use crate::metrics::names::{self, Family};
@@ -31,6 +31,11 @@ struct RegionState {
     duration: f64,
     /// Cumulative, over every scrape.
     calls: Calls,
+    /// What `[[discover]]` may probe, from the last good snapshot, kept however
+    /// old it gets: a failed scrape changes no discovered probe.
+    found: Arc<Vec<FoundResource>>,
+    /// Good snapshots so far: discovery acts once per new one.
+    good_scrapes: u64,
 }
 
 /// One region of one service as the status page shows it.
@@ -62,6 +67,9 @@ pub struct ServiceCache {
     regions: Vec<(String, String, Mutex<RegionState>)>,
     /// Woken after every scrape, for CloudWatch waiting on its dimensions.
     recorded: Notify,
+    /// Told of every good scrape (discovery's wake-up); it keeps one wake-up
+    /// for a listener not waiting yet, so none is lost.
+    listener: Option<Arc<Notify>>,
 }
 
 impl ServiceCache {
@@ -94,7 +102,14 @@ impl ServiceCache {
             stale_after,
             regions,
             recorded: Notify::new(),
+            listener: None,
         }
+    }
+
+    /// Tells `listener` (`notify_one`) after every good scrape.
+    pub fn with_listener(mut self, listener: Arc<Notify>) -> Self {
+        self.listener = Some(listener);
+        self
     }
 
     pub fn service(&self) -> AwsService {
@@ -127,13 +142,28 @@ impl ServiceCache {
             Ok(snapshot) => {
                 s.samples = Arc::new(snapshot.samples);
                 s.resources = Arc::new(snapshot.resources);
+                s.found = Arc::new(snapshot.found);
+                s.good_scrapes += 1;
                 s.last_success = Some((Instant::now(), unix_now()));
                 s.error = None;
             }
             Err(e) => s.error = Some(e.to_string()),
         }
+        let good = s.success == Some(true);
         drop(s);
         self.recorded.notify_waiters();
+        if let (true, Some(listener)) = (good, &self.listener) {
+            listener.notify_one();
+        }
+    }
+
+    /// What `region`'s last good snapshot found for discovery, with the count of
+    /// good snapshots so far (which tells a new one from one seen before);
+    /// `None` before the first good scrape. Never goes stale.
+    pub fn found(&self, region: &str) -> Option<(u64, Arc<Vec<FoundResource>>)> {
+        let (_, _, state) = self.regions.iter().find(|(r, _, _)| r == region)?;
+        let s = lock(state);
+        (s.good_scrapes > 0).then(|| (s.good_scrapes, s.found.clone()))
     }
 
     /// The resources `region`'s last good snapshot found while it is fresh (none

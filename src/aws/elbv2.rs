@@ -11,7 +11,7 @@ use super::calls::{
     Calls, ScrapeError, ELBV2_DESCRIBE_LOAD_BALANCERS, ELBV2_DESCRIBE_TAGS,
     ELBV2_DESCRIBE_TARGET_GROUPS, ELBV2_DESCRIBE_TARGET_HEALTH,
 };
-use super::{tag_label_values, AwsSample, Resource, Snapshot};
+use super::{tag_label_values, AwsSample, FoundResource, Resource, Snapshot};
 use crate::config::AwsConfig;
 use crate::metrics::names::{self as n, Family};
 
@@ -42,7 +42,10 @@ pub async fn scrape(
 ) -> Result<Snapshot, ScrapeError> {
     let mut lbs = load_balancers(client, calls).await?;
     let mut tgs = target_groups(client, calls).await?;
-    let tags = if config.tag_filters.is_empty() && config.tag_labels.is_empty() {
+    let tags = if config.tag_filters.is_empty()
+        && config.tag_labels.is_empty()
+        && !config.discovery_needs_tags
+    {
         Tags::new()
     } else {
         let arns = lbs
@@ -79,8 +82,10 @@ pub async fn scrape(
             ],
             1.0,
         );
-        info.labels
-            .extend(tag_label_values(config, &tags_of(lb.load_balancer_arn())));
+        info.labels.extend(tag_label_values(
+            &config.tag_labels,
+            &tags_of(lb.load_balancer_arn()),
+        ));
         out.push(info);
         let state = lb.state().and_then(|s| s.code()).map(|c| c.as_str());
         out.push(AwsSample::new(
@@ -95,9 +100,38 @@ pub async fn scrape(
     for tg in &tgs {
         target_group_samples(client, calls, tg, &lb_names, &mut out).await?;
     }
+    let found = lbs
+        .iter()
+        .filter_map(|lb| found(lb, tags_of(lb.load_balancer_arn())))
+        .collect();
     Ok(Snapshot {
         samples: out,
         resources: resources(&lbs, &tgs),
+        found,
+    })
+}
+
+/// A load balancer as `[[discover]]` sees it (the fields of
+/// [`crate::discovery::DiscoverService::Elbv2`]); `None` without a DNS name yet.
+fn found(lb: &LoadBalancer, tags: Vec<(String, String)>) -> Option<FoundResource> {
+    let name = lb.load_balancer_name().filter(|n| !n.is_empty())?;
+    let dns_name = lb.dns_name().filter(|d| !d.is_empty())?;
+    Some(FoundResource {
+        id: name.to_string(),
+        fields: vec![
+            ("load_balancer", name.to_string()),
+            ("dns_name", dns_name.to_string()),
+            (
+                "scheme",
+                lb.scheme().map(|s| s.as_str()).unwrap_or_default().into(),
+            ),
+            (
+                "type",
+                lb.r#type().map(|t| t.as_str()).unwrap_or_default().into(),
+            ),
+            ("vpc_id", lb.vpc_id().unwrap_or_default().to_string()),
+        ],
+        tags,
     })
 }
 

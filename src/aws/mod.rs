@@ -23,6 +23,7 @@ pub mod sdk;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{AwsConfig, AwsService};
@@ -77,11 +78,33 @@ pub enum Resource {
     },
 }
 
-/// What one scrape found: its series and the resources CloudWatch reads.
+/// A resource `[[discover]]` may make a probe of: its identifier (the value of
+/// its `aws_*` series' resource label), the fields a target template may name,
+/// and its tags.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundResource {
+    pub id: String,
+    pub fields: Vec<(&'static str, String)>,
+    pub tags: Vec<(String, String)>,
+}
+
+impl FoundResource {
+    /// The value of `field`, if the resource has it.
+    pub fn field(&self, field: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(name, _)| *name == field)
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+/// What one scrape found: its series, the resources CloudWatch reads and the
+/// ones discovery may probe.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Snapshot {
     pub samples: Vec<AwsSample>,
     pub resources: Vec<Resource>,
+    pub found: Vec<FoundResource>,
 }
 
 /// The resource families of `service` (the scrape-health ones are [`AwsHealth`]'s;
@@ -136,8 +159,14 @@ pub struct Started {
 
 /// Starts one scraper per region and service of `config` and returns the
 /// `/metrics` sources showing their results (one cache per service, then the
-/// scrape-health series) and the caches. Must be called inside a Tokio runtime.
-pub fn start(config: &AwsConfig, options: &AwsOptions, shutdown: &CancellationToken) -> Started {
+/// scrape-health series) and the caches; `scraped` is told of every good
+/// Describe scrape. Must be called inside a Tokio runtime.
+pub fn start(
+    config: &AwsConfig,
+    options: &AwsOptions,
+    shutdown: &CancellationToken,
+    scraped: &Arc<Notify>,
+) -> Started {
     let config = Arc::new(config.clone());
     let credentials = match &options.loader {
         Some(_) => "set in code (AwsOptions loader)".to_string(),
@@ -157,7 +186,10 @@ pub fn start(config: &AwsConfig, options: &AwsOptions, shutdown: &CancellationTo
     let caches: Vec<Arc<ServiceCache>> = config
         .services
         .iter()
-        .map(|s| Arc::new(ServiceCache::new(*s, &config.regions, config.stale_after)))
+        .map(|s| {
+            let cache = ServiceCache::new(*s, &config.regions, config.stale_after);
+            Arc::new(cache.with_listener(scraped.clone()))
+        })
         .collect();
     for cache in &caches {
         for region in &config.regions {
@@ -195,6 +227,8 @@ pub struct Scrapers {
     /// Parent of every generation's token: daemon shutdown stops them all.
     shutdown: CancellationToken,
     running: Option<Generation>,
+    /// Told of every good Describe scrape of every generation: discovery's wake-up.
+    scraped: Arc<Notify>,
 }
 
 /// The `/metrics` sources a change of `[aws]` took away and brought.
@@ -226,7 +260,13 @@ impl Scrapers {
             options,
             shutdown,
             running: None,
+            scraped: Arc::new(Notify::new()),
         }
+    }
+
+    /// Woken (one stored wake-up) after every good Describe scrape.
+    pub fn scraped(&self) -> Arc<Notify> {
+        self.scraped.clone()
     }
 
     /// Makes the scrapers match `config` (`None`: no `[aws]`, no client, no call)
@@ -244,7 +284,7 @@ impl Scrapers {
         }
         if let Some(config) = config {
             let cancel = self.shutdown.child_token();
-            let Started { sources, caches } = start(config, &self.options, &cancel);
+            let Started { sources, caches } = start(config, &self.options, &cancel, &self.scraped);
             swap.added.clone_from(&sources);
             self.running = Some(Generation {
                 config: config.clone(),
@@ -355,11 +395,13 @@ pub(crate) async fn refresh_every(
     }
 }
 
-/// The labels `config.tag_labels` asks for, from a resource's tags (missing
-/// tags give empty values, so every info series of a service has one label set).
-pub fn tag_label_values(config: &AwsConfig, tags: &[(String, String)]) -> Vec<(String, String)> {
-    config
-        .tag_labels
+/// The labels `tag_labels` asks for, from a resource's tags (missing tags give
+/// empty values, so every info series of a service has one label set).
+pub fn tag_label_values(
+    tag_labels: &[crate::config::aws::TagLabel],
+    tags: &[(String, String)],
+) -> Vec<(String, String)> {
+    tag_labels
         .iter()
         .map(|t| {
             let value = tags

@@ -7,7 +7,7 @@ use aws_sdk_rds::Client;
 use super::calls::{
     Calls, ScrapeError, RDS_DESCRIBE_DB_INSTANCES, RDS_DESCRIBE_PENDING_MAINTENANCE_ACTIONS,
 };
-use super::{tag_label_values, AwsSample, Resource, Snapshot};
+use super::{tag_label_values, AwsSample, FoundResource, Resource, Snapshot};
 use crate::config::AwsConfig;
 use crate::metrics::names::{self as n, Family};
 
@@ -54,9 +54,38 @@ pub async fn scrape(
         .filter_map(|i| i.db_instance_identifier())
         .map(|id| Resource::DbInstance { id: id.to_string() })
         .collect();
+    let found = instances.iter().filter_map(found).collect();
     Ok(Snapshot {
         samples: out,
         resources,
+        found,
+    })
+}
+
+/// Statuses of an instance stopped on purpose: `[[discover]]` makes no probe of
+/// it (a probe could only fail and page someone for a choice someone made).
+const STOPPED: &[&str] = &["stopped", "stopping"];
+
+/// A DB instance as `[[discover]]` sees it (the fields of
+/// [`crate::discovery::DiscoverService::Rds`]); `None` while it has no endpoint
+/// (being created) or is stopped.
+fn found(i: &DbInstance) -> Option<FoundResource> {
+    let id = i.db_instance_identifier().filter(|id| !id.is_empty())?;
+    if STOPPED.contains(&i.db_instance_status().unwrap_or_default()) {
+        return None;
+    }
+    let endpoint = i.endpoint()?;
+    let address = endpoint.address().filter(|a| !a.is_empty())?;
+    let port = endpoint.port()?;
+    Some(FoundResource {
+        id: id.to_string(),
+        fields: vec![
+            ("db_instance", id.to_string()),
+            ("endpoint", address.to_string()),
+            ("port", port.to_string()),
+            ("engine", i.engine().unwrap_or_default().to_string()),
+        ],
+        tags: tags(i),
     })
 }
 
@@ -126,7 +155,8 @@ fn instance_samples(
         ],
         1.0,
     );
-    info.labels.extend(tag_label_values(config, &tags(i)));
+    info.labels
+        .extend(tag_label_values(&config.tag_labels, &tags(i)));
     out.push(info);
     let status = i.db_instance_status().unwrap_or("unknown");
     out.push(AwsSample::new(

@@ -94,6 +94,9 @@ pub struct AwsConfig {
     pub tag_labels: Vec<TagLabel>,
     /// `[aws.cloudwatch]`; `None`: no CloudWatch call at all.
     pub cloudwatch: Option<cloudwatch::CloudwatchConfig>,
+    /// A `[[discover]]` entry of elbv2 filters or labels by tags, so the
+    /// scrape fetches load balancers' tags even when `[aws]` itself does not.
+    pub discovery_needs_tags: bool,
 }
 
 impl AwsConfig {
@@ -166,8 +169,8 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, value: &Spanned<DeValue<'_>>) -> Option<A
         role(ctx, &path, arn);
         role_arns.insert(region.get_ref().clone(), arn.get_ref().clone());
     }
-    let tag_filters = tag_filters(ctx, file.tag_filters.as_ref());
-    let tag_labels = tag_labels(ctx, file.tag_labels.as_ref());
+    let tag_filters = tag_filters(ctx, "aws.tag_filters", file.tag_filters.as_ref());
+    let tag_labels = tag_labels(ctx, "aws.tag_labels", file.tag_labels.as_ref());
     let cloudwatch = file
         .cloudwatch
         .as_ref()
@@ -182,6 +185,7 @@ pub(crate) fn build(ctx: &mut Ctx<'_>, value: &Spanned<DeValue<'_>>) -> Option<A
         tag_filters,
         tag_labels,
         cloudwatch,
+        discovery_needs_tags: false,
     })
 }
 
@@ -282,10 +286,15 @@ fn role(ctx: &mut Ctx<'_>, path: &str, arn: &Spanned<String>) {
 /// `tag_filters` as written: tag key to accepted values.
 pub type TagFilterFile = BTreeMap<Spanned<String>, Spanned<Vec<Spanned<String>>>>;
 
-fn tag_filters(ctx: &mut Ctx<'_>, file: Option<&TagFilterFile>) -> Vec<(String, Vec<String>)> {
+/// `tag_filters` at `at` (`aws.tag_filters`, `discover[0].tag_filters`).
+pub(super) fn tag_filters(
+    ctx: &mut Ctx<'_>,
+    at: &str,
+    file: Option<&TagFilterFile>,
+) -> Vec<(String, Vec<String>)> {
     let mut out = Vec::new();
     for (key, wanted) in file.into_iter().flatten() {
-        let path = super::tree::key("aws.tag_filters", key.get_ref());
+        let path = super::tree::key(at, key.get_ref());
         if wanted.get_ref().is_empty() {
             ctx.error_hint(
                 wanted.span(),
@@ -304,16 +313,21 @@ fn tag_filters(ctx: &mut Ctx<'_>, file: Option<&TagFilterFile>) -> Vec<(String, 
     out
 }
 
-fn tag_labels(ctx: &mut Ctx<'_>, list: Option<&Spanned<Vec<Spanned<String>>>>) -> Vec<TagLabel> {
+/// `tag_labels` at `at` (`aws.tag_labels`, `discover[0].tag_labels`).
+pub(super) fn tag_labels(
+    ctx: &mut Ctx<'_>,
+    at: &str,
+    list: Option<&Spanned<Vec<Spanned<String>>>>,
+) -> Vec<TagLabel> {
     let mut out: Vec<TagLabel> = Vec::new();
     for tag in list.into_iter().flat_map(|l| l.get_ref()) {
         let label = tag_label_name(tag.get_ref());
         if tag.get_ref().is_empty() || !is_label_name(&label) {
-            ctx.error(tag.span(), "aws.tag_labels", "a tag key cannot be empty");
+            ctx.error(tag.span(), at, "a tag key cannot be empty");
         } else if let Some(other) = out.iter().find(|t| t.label == label) {
             ctx.error_hint(
                 tag.span(),
-                "aws.tag_labels",
+                at,
                 format!(
                     "`{}` and `{}` both become label `{label}`",
                     other.tag,

@@ -8,6 +8,7 @@
 //! prober's settings. Nothing downstream re-parses or re-validates.
 
 pub mod aws;
+mod discover;
 pub mod duration;
 pub mod error;
 pub mod file;
@@ -75,6 +76,8 @@ pub struct Config {
     pub slos: Vec<SloSpec>,
     /// `[aws]`; `None` when absent, and then no AWS client is ever built.
     pub aws: Option<aws::AwsConfig>,
+    /// `[[discover]]`, in file order: probes of what the AWS scrape finds.
+    pub discover: Vec<crate::discovery::DiscoverSpec>,
     /// `--web.config.file`: where `server.tls` and `server.basic_auth_users` came
     /// from instead of `[server]`; read again on every reload.
     pub web_config_file: Option<PathBuf>,
@@ -287,4 +290,17 @@ pub struct ProbeSpec {
     pub labels: Vec<(String, String)>,
     /// `fan_out = "all"`: every address of the target's host, each probed.
     pub fan_out: Option<crate::fanout::FanOut>,
+    /// A `[[probes]]` entry, or made by `[[discover]]`.
+    pub origin: Origin,
+}
+
+/// Where a scheduled probe comes from. A reload diffs the configuration's
+/// probes and leaves the discovered ones to discovery, which diffs its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Origin {
+    /// A `[[probes]]` entry.
+    #[default]
+    Config,
+    /// Made by a `[[discover]]` entry from a resource the AWS scrape found.
+    Discovered,
 }

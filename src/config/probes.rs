@@ -37,6 +37,10 @@ const RESERVED_LABELS: &[(&str, &str)] = &[
     ),
     ("outcome", "outpost's run counters use it"),
     ("ip", "a fan_out probe's per-address series use it"),
+    (
+        "discovery",
+        "outpost sets it on the series of a probe [[discover]] made",
+    ),
     ("phase", "Blackbox-compatible phase series use it"),
     ("le", "histogram buckets use it"),
     ("quantile", "summaries use it"),
@@ -143,7 +147,7 @@ impl<'m> Builder<'m> {
             self.seen
                 .insert(name.clone(), ctx.base + file.name.span().start);
         }
-        if let Some(spec) = build_probe(ctx, &path, file, self.modules) {
+        if let Some(spec) = build_probe(ctx, &path, file, self.modules, true) {
             self.probes.push(spec);
         }
     }
@@ -169,18 +173,21 @@ impl<'m> Builder<'m> {
     }
 }
 
-fn build_probe(
+/// One probe's keys; with `target_checked`, its target as the module's prober
+/// parses it (`[[discover]]` leaves it out when its template did not parse).
+pub(crate) fn build_probe(
     ctx: &mut Ctx<'_>,
     path: &str,
     file: ProbeFile,
     modules: &BTreeMap<String, ModuleSummary>,
+    target_checked: bool,
 ) -> Option<ProbeSpec> {
     let before = ctx.error_count();
     let module = modules.get(file.module.get_ref());
     if module.is_none() {
         unknown_module(ctx, &tree::key(path, "module"), &file.module, modules);
     }
-    if let Some(kind) = module.and_then(|m| m.kind) {
+    if let Some(kind) = module.and_then(|m| m.kind).filter(|_| target_checked) {
         check_target(ctx, &tree::key(path, "target"), &file.target, kind);
     }
     let interval = values::duration(ctx, &tree::key(path, "interval"), &file.interval, true);
@@ -251,6 +258,7 @@ fn build_probe(
         timeout,
         labels,
         fan_out,
+        origin: super::Origin::Config,
     })
 }
 

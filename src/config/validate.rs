@@ -20,7 +20,7 @@ use super::file::ServerFile;
 use super::modules::ModuleSummary;
 use super::policy::{Rule, TargetPolicy};
 use super::tree::decode;
-use super::{identity, listener, modules, probes, slos, split, values};
+use super::{discover, identity, listener, modules, probes, slos, split, values};
 use super::{Config, ConfigError, ConfigErrors, Module, ServerConfig, STATUS_HISTORY_RANGE};
 
 /// Reads `path`, then parses and validates it; with `web_config_file`
@@ -140,8 +140,12 @@ struct Rest {
     modules: BTreeMap<String, Arc<Module>>,
     summaries: BTreeMap<String, ModuleSummary>,
     aws: Option<AwsConfig>,
+    /// Whether the file has `[aws]` (valid or not).
+    aws_written: bool,
     /// `[[slos]]` decoded; checked once the probes are built.
     slos: Vec<slos::Entry>,
+    /// `[[discover]]` decoded; checked once the probes are built.
+    discover: Vec<discover::Entry>,
 }
 
 /// Checks the root table and builds all but the probes; returns the `probes`
@@ -154,20 +158,26 @@ fn build_rest<'a, 'i>(
     let mut module_table = None;
     let mut probe_list = None;
     let mut aws = None;
+    let mut aws_written = false;
     let mut slo_entries = Vec::new();
+    let mut discover_entries = Vec::new();
     if let Some(table) = root.get_ref().as_table() {
         for (key, value) in table.iter() {
             match key.get_ref().as_ref() {
                 "server" => server = build_server(ctx, value),
                 "modules" => module_table = Some(value),
                 "probes" => probe_list = Some(value),
-                "aws" => aws = super::aws::build(ctx, value),
+                "aws" => {
+                    aws_written = true;
+                    aws = super::aws::build(ctx, value);
+                }
                 "slos" => slo_entries = slos::decode_all(ctx, value),
+                "discover" => discover_entries = discover::decode_all(ctx, value),
                 other => ctx.unknown_key(
                     key.span(),
                     "",
                     other,
-                    &["server", "modules", "probes", "slos", "aws"],
+                    &["server", "modules", "probes", "slos", "aws", "discover"],
                 ),
             }
         }
@@ -181,7 +191,9 @@ fn build_rest<'a, 'i>(
         modules,
         summaries,
         aws,
+        aws_written,
         slos: slo_entries,
+        discover: discover_entries,
     };
     (rest, probe_list)
 }
@@ -201,8 +213,22 @@ fn finish(
         modules: &rest.modules,
     };
     let slos = slos::build_all(&mut ctx, rest.slos, &known);
+    let mut aws = rest.aws;
+    let known = discover::Known {
+        modules: &rest.summaries,
+        aws: aws.as_ref(),
+        aws_written: rest.aws_written,
+        probes: &built.probes,
+    };
+    let discover = discover::build_all(&mut ctx, rest.discover, &known);
     if !ctx.errors.is_empty() {
         return Err(ctx.into_errors());
+    }
+    if let Some(aws) = aws.as_mut() {
+        aws.discovery_needs_tags = discover.iter().any(|d| {
+            d.service == crate::discovery::DiscoverService::Elbv2
+                && !(d.tag_filters.is_empty() && d.tag_labels.is_empty())
+        });
     }
     Ok(Config {
         source: path.to_path_buf(),
@@ -210,7 +236,8 @@ fn finish(
         modules: rest.modules,
         probes: built.probes,
         slos,
-        aws: rest.aws,
+        aws,
+        discover,
         web_config_file: None,
     })
 }

@@ -110,6 +110,11 @@ pub const OUTPOST_AWS_API_ERRORS_TOTAL: &str = "outpost_aws_api_errors_total";
 pub const OUTPOST_AWS_CLOUDWATCH_METRICS_REQUESTED_TOTAL: &str =
     "outpost_aws_cloudwatch_metrics_requested_total";
 pub const AWS_CLOUDWATCH_DATAPOINT_AGE_SECONDS: &str = "aws_cloudwatch_datapoint_age_seconds";
+pub const OUTPOST_DISCOVERY_PROBES: &str = "outpost_discovery_probes";
+pub const OUTPOST_DISCOVERY_RESOURCES_SKIPPED: &str = "outpost_discovery_resources_skipped";
+pub const OUTPOST_DISCOVERY_CHANGES_TOTAL: &str = "outpost_discovery_changes_total";
+pub const OUTPOST_DISCOVERY_LAST_UPDATE_TIMESTAMP_SECONDS: &str =
+    "outpost_discovery_last_update_timestamp_seconds";
 
 /// One metric family: its name, exposition type and help sentence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -606,6 +611,27 @@ pub const AWS_CLOUDWATCH: &[Family] = &[
     ),
 ];
 
+/// `[[discover]]`'s own series (src/discovery/series.rs).
+pub const DISCOVERY: &[Family] = &[
+    gauge(
+        OUTPOST_DISCOVERY_PROBES,
+        "Probes a [[discover]] entry made in the region: state active (running) or grace (its resource is gone; series kept, not run).",
+    ),
+    gauge(
+        OUTPOST_DISCOVERY_RESOURCES_SKIPPED,
+        "Resources the entry found past its max_probes in the latest scrapes: counted, not probed.",
+    ),
+    Family::new(
+        OUTPOST_DISCOVERY_CHANGES_TOTAL,
+        Kind::Counter,
+        "Probes the entry added or removed (after the grace) since it was configured.",
+    ),
+    gauge(
+        OUTPOST_DISCOVERY_LAST_UPDATE_TIMESTAMP_SECONDS,
+        "When a good scrape of the region last updated the entry's probes, as a Unix timestamp.",
+    ),
+];
+
 /// The families that do not depend on a prober.
 pub const NOT_PROBER_SPECIFIC: &[&[Family]] = &[
     COMMON,
@@ -618,6 +644,7 @@ pub const NOT_PROBER_SPECIFIC: &[&[Family]] = &[
     AWS_AUTOSCALING,
     AWS_HEALTH,
     AWS_CLOUDWATCH,
+    DISCOVERY,
 ];
 
 /// Every family outpost can expose, each once: the groups above and every

@@ -44,6 +44,7 @@ fn config() -> Config {
             interval: Duration::from_secs(60),
             timeout: Duration::from_secs(5),
             fan_out: None,
+            origin: outpost::config::Origin::Config,
             labels: if i % 3 == 0 {
                 vec![("team".to_string(), format!("t{}", i % 5))]
             } else {
@@ -61,6 +62,7 @@ fn config() -> Config {
         probes,
         slos: Vec::new(),
         aws: None,
+        discover: Vec::new(),
         web_config_file: None,
     }
 }

@@ -35,6 +35,7 @@ fn spec(name: &str, target: &str, interval: u64, timeout: u64) -> ProbeSpec {
         interval: Duration::from_secs(interval),
         timeout: Duration::from_secs(timeout),
         fan_out: None,
+        origin: outpost::config::Origin::Config,
         labels: vec![],
     }
 }
@@ -52,6 +53,7 @@ fn config(probes: Vec<ProbeSpec>, max_concurrent: usize) -> Config {
         probes,
         slos: Vec::new(),
         aws: None,
+        discover: Vec::new(),
         web_config_file: None,
     }
 }
@@ -601,4 +603,92 @@ async fn a_fan_out_probes_addresses_keep_their_counters_across_a_reload() {
         sched.probes()[0].snapshot().addresses.is_empty(),
         "a changed probe starts afresh"
     );
+}
+
+/// Discovered probes are diffed on their own: a reload leaves them alone, and
+/// discovery leaves the configuration's alone. A paused one keeps its
+/// statistics without running; resumed, it counts on from where it was.
+#[tokio::test(start_paused = true)]
+async fn discovered_probes_pause_resume_and_stay_apart_from_reloads() {
+    use outpost::config::Origin;
+    use std::collections::HashSet;
+    let t0 = Instant::now();
+    let log = Arc::new(Log::default());
+    let sched = Scheduler::new(
+        scripted(log.clone(), t0, Duration::from_millis(10)),
+        Arc::new(Limiter::new(10)),
+        CancellationToken::new(),
+    );
+    let found = |name: &str| ProbeSpec {
+        origin: Origin::Discovered,
+        ..spec(name, &format!("{name}:80"), 5, 1)
+    };
+    let written = config(vec![spec("written", "w:80", 5, 1)], 10);
+    sched.apply(&written);
+    let none = HashSet::new();
+    let s = sched.apply_discovered(&written, vec![found("d/r/a"), found("d/r/b")], &none);
+    assert_eq!((s.added, s.kept, s.removed), (2, 0, 0));
+    // A discovered probe may not take a written probe's name.
+    let s = sched.apply_discovered(
+        &written,
+        vec![found("d/r/a"), found("d/r/b"), found("written")],
+        &none,
+    );
+    assert_eq!((s.added, s.kept), (0, 2));
+    let names = |s: &Scheduler| {
+        s.probes()
+            .iter()
+            .map(|p| p.spec.name.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names(&sched), ["written", "d/r/a", "d/r/b"]);
+    // A reload of the written probes keeps the discovered ones, and their order.
+    let s = sched.apply(&config(
+        vec![spec("written", "w:80", 5, 1), spec("more", "m:80", 5, 1)],
+        10,
+    ));
+    assert_eq!((s.kept, s.added, s.removed), (1, 1, 0));
+    assert_eq!(names(&sched), ["written", "more", "d/r/a", "d/r/b"]);
+    tokio::time::sleep(Duration::from_secs(21)).await;
+    let runs_of = |s: &Scheduler, name: &str| {
+        s.probes()
+            .iter()
+            .find(|p| p.spec.name == name)
+            .map(|p| p.snapshot().runs.successes)
+            .unwrap()
+    };
+    let b_before = runs_of(&sched, "d/r/b");
+    assert!(b_before >= 4, "{b_before}");
+    // b's resource went: paused, its counters kept, no run while paused.
+    let paused: HashSet<String> = ["d/r/b".to_string()].into();
+    let s = sched.apply_discovered(&written, vec![found("d/r/a"), found("d/r/b")], &paused);
+    assert_eq!((s.kept, s.added, s.removed, s.changed), (2, 0, 0, 0));
+    let a_before = runs_of(&sched, "d/r/a");
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    assert_eq!(runs_of(&sched, "d/r/b"), b_before);
+    assert!(runs_of(&sched, "d/r/a") >= a_before + 4);
+    let b_calls = log
+        .calls
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|c| c.0 == "d/r/b:80")
+        .count();
+    // Back within the grace: the same probe runs on, its count not reset.
+    sched.apply_discovered(&written, vec![found("d/r/a"), found("d/r/b")], &none);
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    assert!(runs_of(&sched, "d/r/b") >= b_before + 4);
+    assert!(
+        log.calls
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|c| c.0 == "d/r/b:80")
+            .count()
+            >= b_calls + 4
+    );
+    // Gone for good: removed; the written probes stay.
+    let s = sched.apply_discovered(&written, vec![found("d/r/a")], &none);
+    assert_eq!((s.kept, s.removed), (1, 1));
+    assert_eq!(names(&sched), ["written", "more", "d/r/a"]);
 }

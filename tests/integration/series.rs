@@ -245,6 +245,7 @@ fn the_store_counts_failures_by_outcome_and_reason() {
         interval: Duration::from_secs(10),
         timeout: Duration::from_secs(5),
         fan_out: None,
+        origin: outpost::config::Origin::Config,
         labels: vec![],
     };
     let module = Arc::new(crate::support::http_module(Default::default()));

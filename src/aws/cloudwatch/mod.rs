@@ -126,6 +126,7 @@ impl super::Refresh for Refresher<'_> {
         Ok(Snapshot {
             samples,
             resources: Vec::new(),
+            found: Vec::new(),
         })
     }
 }

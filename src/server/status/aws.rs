@@ -266,6 +266,7 @@ pub(super) mod tests {
             Ok(Snapshot {
                 samples,
                 resources: vec![],
+                found: vec![],
             })
         };
         let took = Duration::from_millis(120);

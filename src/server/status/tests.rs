@@ -31,6 +31,7 @@ fn state(name: &str, target: &str, labels: &[(&str, &str)], history: usize) -> P
         interval: Duration::from_secs(15),
         timeout: Duration::from_secs(5),
         fan_out: None,
+        origin: crate::config::Origin::Config,
         labels: labels
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
