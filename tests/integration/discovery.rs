@@ -38,9 +38,9 @@ struct World {
     dnsmasq: Child,
     outpost: Option<Child>,
     dir: tempfile::TempDir,
-    /// A counter's labels whose value must never go down nor vanish once seen,
-    /// and the values seen so far (checked on every fetch of /metrics).
-    watch: RefCell<Option<(String, Vec<f64>)>>,
+    /// Counters' labels whose values must never go down nor vanish once seen,
+    /// each with the values seen so far (checked on every fetch of /metrics).
+    watch: RefCell<Vec<(String, Vec<f64>)>>,
 }
 
 impl Drop for World {
@@ -95,7 +95,7 @@ impl World {
             dnsmasq,
             outpost: None,
             dir: tempfile::tempdir().unwrap(),
-            watch: RefCell::new(None),
+            watch: RefCell::new(Vec::new()),
         };
         for octet in [2, 3] {
             let listener = netns::enter(&world.ns, move || {
@@ -144,14 +144,17 @@ impl World {
     /// From now on every fetch of /metrics checks that the counter
     /// `probe_runs_total{labels}` never goes down nor vanishes once seen.
     fn watch(&self, labels: &str) {
-        *self.watch.borrow_mut() = Some((labels.to_string(), Vec::new()));
+        self.watch
+            .borrow_mut()
+            .push((labels.to_string(), Vec::new()));
     }
 
-    /// The values the watched counter had, fetch after fetch.
-    fn watched(&self) -> Vec<f64> {
+    /// The values the watched counter `labels` had, fetch after fetch.
+    fn watched(&self, labels: &str) -> Vec<f64> {
         self.watch
             .borrow()
-            .as_ref()
+            .iter()
+            .find(|(l, _)| l == labels)
             .map(|(_, seen)| seen.clone())
             .unwrap_or_default()
     }
@@ -169,7 +172,7 @@ impl World {
         let _ = stream.write_all(b"GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n");
         let mut text = String::new();
         let _ = stream.read_to_string(&mut text);
-        if let Some((labels, seen)) = self.watch.borrow_mut().as_mut() {
+        for (labels, seen) in self.watch.borrow_mut().iter_mut() {
             let now = sample(&text, "probe_runs_total", labels);
             if let Some(&last) = seen.last() {
                 let now = now.unwrap_or_else(|| {
@@ -281,6 +284,7 @@ fn discovered_probes_follow_what_the_scrape_finds() {
             "lb:alb-a:env=prod+team=web",
             "lb:alb-b:env=prod+team=web",
             "lb:alb-dev:env=dev+team=web",
+            "lb:alb-k:env=keep",
             "db:db-one:13306:env=prod",
             "db:db-off:13307:env=prod",
             "stopdb:db-off",
@@ -290,6 +294,7 @@ fn discovered_probes_follow_what_the_scrape_finds() {
     let (dns_a, dns_b) = (address(&eu, "alb-a"), address(&eu, "alb-b"));
     let dns_c = address(&us, "alb-c");
     let db_one = address(&eu, "db-one");
+    let dns_k = address(&eu, "alb-k");
     // dnsmasq's rules above cover the names moto gives.
     assert!(dns_a.ends_with(".eu-west-1.elb.amazonaws.com"), "{dns_a}");
     assert!(dns_c.ends_with(".us-east-1.elb.amazonaws.com"), "{dns_c}");
@@ -311,6 +316,16 @@ interval = "1s"
 grace = 2
 
 [[discover]]
+name = "keep"
+service = "elbv2"
+regions = ["{EU}"]
+tag_filters = {{ env = ["keep"] }}
+module = "web"
+target = "http://{{dns_name}}:{HTTP_PORT}/health"
+interval = "1s"
+grace = 10
+
+[[discover]]
 name = "db"
 service = "rds"
 regions = ["{EU}"]
@@ -325,12 +340,17 @@ interval = "1s"
     let db = format!(
         r#"probe="db/{EU}/db-one",module="db",target="{db_one}:{DB_PORT}",discovery="db",region="{EU}",db_instance="db-one""#
     );
+    let k = format!(
+        r#"probe="keep/{EU}/alb-k",module="web",target="http://{dns_k}:{HTTP_PORT}/health",discovery="keep",region="{EU}",load_balancer="alb-k""#
+    );
 
     // 1. A probe per matching resource, succeeding, with the resource's labels.
     let runs_a = a.clone() + r#",outcome="success""#;
+    let runs_k = k.clone() + r#",outcome="success""#;
     world.watch(&runs_a);
+    world.watch(&runs_k);
     let text = world.metrics_when("a probe per resource, succeeding", |t| {
-        [&a, &b, &c, &db]
+        [&a, &b, &c, &db, &k]
             .iter()
             .all(|l| sample(t, "probe_success", l) == Some(1.0))
     });
@@ -344,8 +364,8 @@ interval = "1s"
             .collect::<String>()
     );
     assert!(
-        !text.contains("alb-dev"),
-        "env=dev is filtered out:\n{text}"
+        !text.contains("alb/eu-west-1/alb-dev"),
+        "env=dev is filtered out (the scrape's own aws_* series still list it):\n{text}"
     );
     assert!(
         !text.contains("db/eu-west-1/db-off"),
@@ -355,6 +375,7 @@ interval = "1s"
         (probes("alb", EU, "active"), 2.0),
         (probes("alb", US, "active"), 1.0),
         (probes("db", EU, "active"), 1.0),
+        (probes("keep", EU, "active"), 1.0),
     ] {
         assert_eq!(
             sample(&text, "outpost_discovery_probes", &labels),
@@ -397,6 +418,14 @@ interval = "1s"
         sample(t, "outpost_discovery_probes", &probes("alb", EU, "grace")) == Some(1.0)
     });
     assert_eq!(sample(&text, "probe_success", &b), Some(1.0), "{text}");
+    print!(
+        "{}",
+        text.lines()
+            .filter(|l| l.contains("alb/eu-west-1/alb-b")
+                || l.starts_with("outpost_discovery_probes{discovery=\"alb\",region=\"eu-west-1\""))
+            .map(|l| format!("{l}\n"))
+            .collect::<String>()
+    );
     assert_eq!(
         sample(
             &text,
@@ -492,10 +521,49 @@ interval = "1s"
     );
 
     // 4. alb-a's counter, checked on every fetch above, never went down and grew.
-    let seen = world.watched();
+    let seen = world.watched(&runs_a);
     let end = *seen.last().unwrap();
     assert!(end > start, "alb-a's runs: {seen:?}");
     println!("alb-a probe_runs_total{{outcome=\"success\"}}: {start} -> {end}");
+
+    // 5. alb-k (discovery "keep", a grace of 10 scrapes) deleted, then created
+    //    again within its grace: the same probe resumes with its counters (the
+    //    watch above checked they never went down nor vanished).
+    world.seed(EU, &["rmlb:alb-k"]);
+    let text = world.metrics_when("alb-k in its grace", |t| {
+        sample(t, "outpost_discovery_probes", &probes("keep", EU, "grace")) == Some(1.0)
+    });
+    let paused = sample(&text, "probe_runs_total", &runs_k)
+        .unwrap_or_else(|| panic!("alb-k's runs in its grace:\n{text}"));
+    let again = world.seed(EU, &["lb:alb-k:env=keep"]);
+    assert_eq!(address(&again, "alb-k"), dns_k, "moto names it as before");
+    let text = world.metrics_when("alb-k back and running", |t| {
+        sample(t, "outpost_discovery_probes", &probes("keep", EU, "active")) == Some(1.0)
+            && sample(t, "probe_runs_total", &runs_k).is_some_and(|n| n > paused + 1.0)
+    });
+    assert_eq!(
+        sample(
+            &text,
+            "outpost_discovery_probes",
+            &probes("keep", EU, "grace")
+        ),
+        Some(0.0),
+        "{text}"
+    );
+    assert_eq!(sample(&text, "probe_success", &k), Some(1.0), "{text}");
+    let seen = world.watched(&runs_k);
+    println!(
+        "alb-k probe_runs_total{{outcome=\"success\"}}: {} -> {paused} (grace) -> {}",
+        seen[0],
+        seen.last().unwrap()
+    );
+    print!(
+        "{}",
+        text.lines()
+            .filter(|l| l.contains("discovery=\"keep\""))
+            .map(|l| format!("{l}\n"))
+            .collect::<String>()
+    );
 }
 
 /// `max_probes`: three load balancers match, two are probed, one is counted.
