@@ -98,6 +98,8 @@ impl Daemon {
             scraped,
             shutdown.clone(),
         ));
+        // The entries' series exist from the start, at 0 until a good scrape.
+        app.refresh_discovery(true);
         if let Some(every) = options.watch_interval {
             tokio::spawn(watch_config(app.clone(), loaded, every, shutdown.clone()));
         }

@@ -148,8 +148,13 @@ async fn check(cli: &GlobalArgs, args: &CheckArgs) -> anyhow::Result<ExitCode> {
     if let Some(warning) = outpost::cli::open_probe_warning(&c, &args.listen()) {
         eprintln!("{warning}");
     }
+    let discover = match c.discover.len() {
+        0 => String::new(),
+        1 => ", 1 discover entry".to_string(),
+        n => format!(", {n} discover entries"),
+    };
     println!(
-        "{}: OK: {} modules, {} probes",
+        "{}: OK: {} modules, {} probes{discover}",
         c.source.display(),
         c.modules.len(),
         c.probes.len()

@@ -199,7 +199,7 @@ impl RunCancel {
         self.lock().retired
     }
 
-    fn set_paused(&self, paused: bool) {
+    pub(crate) fn set_paused(&self, paused: bool) {
         self.lock().paused = paused;
     }
 

@@ -175,8 +175,7 @@ fn build(ctx: &mut Ctx<'_>, entry: Entry, known: &Known<'_>) -> Option<DiscoverS
             }
         }
     });
-    // The probe each resource gets, checked as a [[probes]] entry is, with the
-    // template's target as an example resource would make it.
+    // The probe each resource gets is checked as a [[probes]] entry is.
     let example = match (service, &template) {
         (Some(s), Some(t)) => t.render(|f| s.example(f)),
         _ => None,
@@ -184,7 +183,24 @@ fn build(ctx: &mut Ctx<'_>, entry: Entry, known: &Known<'_>) -> Option<DiscoverS
     if let Some(labels) = &file.labels {
         reserved_labels(ctx, &path, labels, service, &tag_labels);
     }
-    let check_target = example.is_some();
+    // The target is checked here, as an example resource would make it.
+    let kind = known
+        .modules
+        .get(file.module.get_ref())
+        .and_then(|m| m.kind);
+    if let (Some(kind), Some(example)) = (kind, &example) {
+        if let Err(e) = kind.check_target(example) {
+            ctx.error_hint(
+                file.target.span(),
+                &tree::key(&path, "target"),
+                format!(
+                    "{} (the target an example resource makes: {example:?})",
+                    e.message
+                ),
+                e.hint,
+            );
+        }
+    }
     let probe_file = ProbeFile {
         name: file.name,
         module: file.module,
@@ -198,7 +214,7 @@ fn build(ctx: &mut Ctx<'_>, entry: Entry, known: &Known<'_>) -> Option<DiscoverS
         address_grace: file.address_grace,
         ip_protocols: file.ip_protocols,
     };
-    let probe = probes::build_probe(ctx, &path, probe_file, known.modules, check_target);
+    let probe = probes::build_probe(ctx, &path, probe_file, known.modules, false);
     if ctx.error_count() != before {
         return None;
     }

@@ -374,4 +374,5 @@ impl EntryState {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "test data is known to be valid")]
 mod tests;

@@ -116,6 +116,7 @@ impl fmt::Display for Template {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "test data is known to be valid")]
 mod tests {
     use super::*;
 

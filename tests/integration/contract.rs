@@ -92,6 +92,11 @@ const OUTPOST_SERIES: &[&str] = &[
     "outpost_scheduler_lag_seconds",
     "outpost_scheduler_skipped_runs_total",
     "outpost_probe_requests_total",
+    // [[discover]]'s own.
+    "outpost_discovery_probes",
+    "outpost_discovery_resources_skipped",
+    "outpost_discovery_changes_total",
+    "outpost_discovery_last_update_timestamp_seconds",
     "outpost_module_unknown_total",
     "process_cpu_seconds_total",
     "process_resident_memory_bytes",
@@ -323,6 +328,13 @@ regions = ["eu-west-1"]
 [modules.http_2xx]
 prober = "http"
 
+[[discover]]
+name = "alb"
+service = "elbv2"
+module = "http_2xx"
+target = "http://{{dns_name}}/"
+interval = "1s"
+
 [[probes]]
 name = "up"
 module = "http_2xx"
@@ -339,9 +351,9 @@ interval = "1s"
     let docs = std::fs::read_to_string("docs/metrics.md").unwrap();
     let published: Vec<&str> = names::all().iter().map(|f| f.name).collect();
     let sources = app.sources();
-    // Probes, daemon, process, one cache per AWS service and CloudWatch's,
-    // AWS scrape health.
-    assert_eq!(sources.len(), 3 + 3 + 1 + 1, "{sources:?}");
+    // Probes, daemon, process, discovery, one cache per AWS service and
+    // CloudWatch's, AWS scrape health.
+    assert_eq!(sources.len(), 4 + 3 + 1 + 1, "{sources:?}");
     for source in &sources {
         for format in [Format::Text, Format::OpenMetrics] {
             assert_eq!(
@@ -362,6 +374,15 @@ interval = "1s"
                 family.name
             );
         }
+    }
+    // The entry's series exist before any good scrape, at 0.
+    let page = app.render_metrics(Format::Text);
+    for line in [
+        "outpost_discovery_probes{discovery=\"alb\",region=\"eu-west-1\",state=\"active\"} 0",
+        "outpost_discovery_resources_skipped{discovery=\"alb\"} 0",
+        "outpost_discovery_changes_total{discovery=\"alb\",change=\"added\"} 0",
+    ] {
+        assert!(page.lines().any(|l| l == line), "{line} missing:\n{page}");
     }
     d.stop().await;
 }

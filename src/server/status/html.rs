@@ -195,6 +195,14 @@ fn row(out: &mut String, p: &ProbeStatus, now: f64) {
     out.push_str("</td><td><b>");
     escape_into(out, &p.name);
     out.push_str("</b>");
+    if let Some(d) = &p.discovered {
+        out.push_str("<br><small>found by [[discover]] ");
+        escape_into(out, &d.by);
+        if d.resource_gone {
+            out.push_str(": <b class=warn>resource gone</b>, not run, series kept for its grace");
+        }
+        out.push_str("</small>");
+    }
     for (k, v) in &p.labels {
         let _ = write!(
             out,

@@ -119,6 +119,18 @@ pub(super) struct ProbeStatus {
     /// A `fan_out` probe's addresses, in address order, each with its latest
     /// run; empty for any other probe.
     pub(super) addresses: Vec<AddressStatus>,
+    /// `Some` for a probe a `[[discover]]` entry made.
+    pub(super) discovered: Option<DiscoveredStatus>,
+}
+
+/// How a discovered probe came to be, and whether its resource is still there.
+#[derive(Debug, Clone, Serialize)]
+pub(super) struct DiscoveredStatus {
+    /// The `[[discover]]` entry's name.
+    pub(super) by: String,
+    /// The resource is gone from the latest good scrapes: the probe does not
+    /// run, its series stay until the grace is over.
+    pub(super) resource_gone: bool,
 }
 
 /// One address of a `fan_out` probe.
@@ -239,5 +251,22 @@ pub(super) fn probe_status(state: &ProbeState) -> ProbeStatus {
         history_limit: history.limit(),
         history: history.runs().map(|r| HistoryRun(*r)).collect(),
         addresses,
+        discovered: discovered(state),
+    }
+}
+
+fn discovered(state: &ProbeState) -> Option<DiscoveredStatus> {
+    match state.spec.origin {
+        crate::config::Origin::Config => None,
+        crate::config::Origin::Discovered => Some(DiscoveredStatus {
+            by: state
+                .spec
+                .labels
+                .iter()
+                .find(|(k, _)| k == "discovery")
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default(),
+            resource_gone: state.run_cancel.is_paused(),
+        }),
     }
 }

@@ -412,3 +412,37 @@ fn a_fan_out_probe_shows_each_address() {
     assert_eq!(addresses[1]["state"], "down");
     assert_eq!(addresses[1]["latest"]["outcome"], "connect");
 }
+
+/// A discovered probe says which `[[discover]]` entry made it and, when its
+/// resource is gone, that it is not run while its series are kept.
+#[test]
+fn a_discovered_probe_says_where_it_came_from() {
+    let labels = [
+        ("discovery", "alb"),
+        ("region", "eu-west-1"),
+        ("load_balancer", "web"),
+    ];
+    let mut found = state("alb/eu-west-1/web", "http://web.elb/", &labels, 60);
+    found.spec.origin = crate::config::Origin::Discovered;
+    let gone = state("alb/eu-west-1/old", "http://old.elb/", &labels, 60);
+    let mut gone = gone;
+    gone.spec.origin = crate::config::Origin::Discovered;
+    gone.run_cancel.set_paused(true);
+    let written = state("written", "http://w/", &[], 60);
+    let states = vec![Arc::new(found), Arc::new(gone), Arc::new(written)];
+    let page = page_of(&states, "");
+    assert!(
+        page.contains("<b>alb/eu-west-1/web</b><br><small>found by [[discover]] alb</small>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<b>alb/eu-west-1/old</b><br><small>found by [[discover]] alb: <b class=warn>resource gone</b>"),
+        "{page}"
+    );
+    assert_eq!(page.matches("found by [[discover]]").count(), 2);
+    let json = serde_json::to_value(status(&states, &Filter::default(), 60)).unwrap();
+    assert_eq!(json["probes"][0]["discovered"]["by"], "alb");
+    assert_eq!(json["probes"][0]["discovered"]["resource_gone"], false);
+    assert_eq!(json["probes"][1]["discovered"]["resource_gone"], true);
+    assert!(json["probes"][2]["discovered"].is_null());
+}
