@@ -274,7 +274,8 @@ preferred_ip_protocol = "ip4"
 /// The story: a probe per matching resource in two regions, with its labels and
 /// the real DNS name or endpoint in its target; one deleted in moto kept through
 /// the grace (not running), then gone; one created gaining a probe; the
-/// counters of an unchanged one never going back.
+/// counters of an unchanged one never going back; one deleted and created
+/// again within its grace resuming with its counters.
 #[test]
 fn discovered_probes_follow_what_the_scrape_finds() {
     let mut world = World::start("story");
