@@ -10,7 +10,7 @@ use std::time::Duration;
 use outpost::daemon::Options;
 
 use crate::support::daemon::{promtool_check, sample, TestDaemon};
-use crate::support::moto::{options_for, Moto};
+use crate::support::moto::{binary_with_aws_at, options_for, Moto};
 
 const REGIONS: [&str; 2] = ["eu-west-1", "us-east-1"];
 const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
@@ -417,24 +417,6 @@ fn daemon_binary(
     .arg(config)
     .stdout(Stdio::null())
     .stderr(Stdio::piped());
-    cmd
-}
-
-/// The outpost binary with AWS pointed at `endpoint` and the environment's
-/// credentials only: none of the host's profiles, roles or instance metadata.
-fn binary_with_aws_at(endpoint: &str, dir: &std::path::Path) -> std::process::Command {
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_outpost"));
-    cmd.env("AWS_ENDPOINT_URL", endpoint)
-        .env("AWS_ACCESS_KEY_ID", "AKIAOUTPOSTTESTKEY01")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", dir.join("none"))
-        .env("AWS_SHARED_CREDENTIALS_FILE", dir.join("none"))
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_ROLE_ARN")
-        .env_remove("AWS_WEB_IDENTITY_TOKEN_FILE")
-        .env_remove("AWS_CONTAINER_CREDENTIALS_FULL_URI")
-        .env_remove("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
     cmd
 }
 

@@ -14,6 +14,7 @@ mod config;
 mod contract;
 mod daemon;
 mod dashboards;
+mod discovery;
 mod dns_probe;
 mod docs;
 mod fan_out;

@@ -1,6 +1,8 @@
 //! A real `moto_server` (PyPI `moto[server]`, installed into `.venv` by
-//! scripts/install-test-deps.sh) on a free 127.0.0.1 port, killed on drop, and
-//! the SDK options that point outpost at it with static credentials.
+//! scripts/install-test-deps.sh) on a free 127.0.0.1 port, or on 127.0.0.1 inside
+//! a network namespace of the test's own, killed on drop; the SDK options that
+//! point outpost at it with static credentials, and the environment that points
+//! the outpost binary at it.
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
@@ -11,6 +13,8 @@ use std::time::{Duration, Instant};
 
 use outpost::aws::AwsOptions;
 
+use super::netns;
+
 const MOTO: &str = ".venv/bin/moto_server";
 const PYTHON: &str = ".venv/bin/python";
 const HINT: &str = "run scripts/install-test-deps.sh (creates .venv with moto[server])";
@@ -18,6 +22,8 @@ const HINT: &str = "run scripts/install-test-deps.sh (creates .venv with moto[se
 pub(crate) struct Moto {
     pub addr: SocketAddr,
     child: Option<Child>,
+    /// The network namespace moto runs in (and is seeded from), if any.
+    ns: Option<String>,
 }
 
 impl Moto {
@@ -39,14 +45,86 @@ impl Moto {
         let moto = Moto {
             addr,
             child: Some(child),
+            ns: None,
         };
-        // Readiness, not a timing assertion: moto imports for a while at start.
+        moto.wait_ready();
+        moto
+    }
+
+    /// Starts moto_server on 127.0.0.1:`port` inside the network namespace `ns`
+    /// (`ip netns add`, loopback up) and waits until it accepts connections there.
+    pub(crate) fn start_in(ns: &str, port: u16) -> Moto {
+        assert!(Path::new(MOTO).exists(), "{MOTO} is missing: {HINT}");
+        // `ip netns exec` execs moto in place: the child is moto itself.
+        let child = Command::new("ip")
+            .args(["netns", "exec", ns, MOTO])
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {MOTO} in {ns}: {e}; {HINT}"));
+        let moto = Moto {
+            addr: ([127, 0, 0, 1], port).into(),
+            child: Some(child),
+            ns: Some(ns.to_string()),
+        };
+        moto.wait_ready();
+        moto
+    }
+
+    /// Readiness, not a timing assertion: moto imports for a while at start.
+    fn wait_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(60);
-        while TcpStream::connect(addr).is_err() {
+        loop {
+            let addr = self.addr;
+            let up = match &self.ns {
+                Some(ns) => netns::enter(ns, move || TcpStream::connect(addr).is_ok()),
+                None => TcpStream::connect(addr).is_ok(),
+            };
+            if up {
+                return;
+            }
             assert!(Instant::now() < deadline, "moto_server did not start");
             std::thread::sleep(Duration::from_millis(100));
         }
-        moto
+    }
+
+    /// `PYTHON SCRIPT`, run inside moto's namespace when it has one.
+    fn python(&self, script: &str) -> Command {
+        let mut cmd = match &self.ns {
+            Some(ns) => {
+                let mut cmd = Command::new("ip");
+                cmd.args(["netns", "exec", ns, PYTHON]);
+                cmd
+            }
+            None => Command::new(PYTHON),
+        };
+        cmd.arg(script);
+        cmd
+    }
+
+    /// Runs tests/testdata/aws/discover_seed.py in `region` with `actions`
+    /// (see the script's header) and returns the `NAME ADDRESS` pairs it
+    /// printed for what it created.
+    pub(crate) fn discover_seed(&self, region: &str, actions: &[&str]) -> Vec<(String, String)> {
+        let out = self
+            .python("tests/testdata/aws/discover_seed.py")
+            .arg(self.endpoint())
+            .arg(region)
+            .args(actions)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {PYTHON}: {e}; {HINT}"));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && stdout.lines().last() == Some("seeded"),
+            "discover_seed.py {region} {actions:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+            .lines()
+            .filter_map(|l| l.split_once(' '))
+            .map(|(name, address)| (name.to_string(), address.to_string()))
+            .collect()
     }
 
     pub(crate) fn endpoint(&self) -> String {
@@ -60,8 +138,9 @@ impl Moto {
 
     /// [`Moto::seed`] plus `extra` RDS instances, to make the API page.
     pub(crate) fn seed_with(&self, region: &str, extra: usize) {
-        let out = Command::new(PYTHON)
-            .args(["tests/testdata/aws/seed.py", &self.endpoint(), region])
+        let out = self
+            .python("tests/testdata/aws/seed.py")
+            .args([&self.endpoint(), region])
             .arg(extra.to_string())
             .output()
             .unwrap_or_else(|e| panic!("cannot run {PYTHON}: {e}; {HINT}"));
@@ -75,12 +154,9 @@ impl Moto {
     /// Seeds `region`'s CloudWatch with tests/testdata/aws/cloudwatch_seed.py
     /// (after [`Moto::seed`]), values scaled by `k`.
     pub(crate) fn seed_cloudwatch(&self, region: &str, k: u32) {
-        let out = Command::new(PYTHON)
-            .args([
-                "tests/testdata/aws/cloudwatch_seed.py",
-                &self.endpoint(),
-                region,
-            ])
+        let out = self
+            .python("tests/testdata/aws/cloudwatch_seed.py")
+            .args([&self.endpoint(), region])
             .arg(k.to_string())
             .output()
             .unwrap_or_else(|e| panic!("cannot run {PYTHON}: {e}; {HINT}"));
@@ -117,6 +193,30 @@ pub(crate) fn options_for(endpoint: String, built: Arc<AtomicUsize>) -> AwsOptio
             )
         })),
     }
+}
+
+/// The outpost binary with AWS pointed at `endpoint` and the environment's
+/// credentials only: none of the host's profiles, roles or instance metadata.
+pub(crate) fn binary_with_aws_at(endpoint: &str, dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_outpost"));
+    aws_env_at(&mut cmd, endpoint, dir);
+    cmd
+}
+
+/// Sets `cmd`'s environment as [`binary_with_aws_at`] does, for a command that
+/// runs outpost through another (`ip netns exec NS outpost`, which keeps it).
+pub(crate) fn aws_env_at(cmd: &mut Command, endpoint: &str, dir: &Path) {
+    cmd.env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_ACCESS_KEY_ID", "AKIAOUTPOSTTESTKEY01")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", dir.join("none"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", dir.join("none"))
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_ROLE_ARN")
+        .env_remove("AWS_WEB_IDENTITY_TOKEN_FILE")
+        .env_remove("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+        .env_remove("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
 }
 
 impl Drop for Moto {
