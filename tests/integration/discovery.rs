@@ -13,15 +13,15 @@
 //! (port 8080, 200 on /health) or a TCP listener (the DB's port) waits.
 
 use std::cell::RefCell;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::support::daemon::sample;
 use crate::support::moto::{aws_env_at, Moto};
 use crate::support::netns;
+use crate::support::resolver_ns::ResolverNs;
 
 const MOTO_PORT: u16 = 5000;
 const HTTP_PORT: u16 = 8080;
@@ -30,13 +30,11 @@ const EU: &str = "eu-west-1";
 const US: &str = "us-east-1";
 
 /// The namespace with dnsmasq, the servers and moto; outpost once started.
-/// All gone on drop.
+/// All gone on drop: outpost and moto first, then the namespace.
 struct World {
-    ns: String,
-    etc: PathBuf,
     moto: Option<Moto>,
-    dnsmasq: Child,
     outpost: Option<Child>,
+    ns: ResolverNs,
     dir: tempfile::TempDir,
     /// Counters' labels whose values must never go down nor vanish once seen,
     /// each with the values seen so far (checked on every fetch of /metrics).
@@ -45,65 +43,39 @@ struct World {
 
 impl Drop for World {
     fn drop(&mut self) {
-        for child in [Some(&mut self.dnsmasq), self.outpost.as_mut()]
-            .into_iter()
-            .flatten()
-        {
+        if let Some(child) = self.outpost.as_mut() {
             let _ = child.kill();
             let _ = child.wait();
         }
         drop(self.moto.take());
-        let _ = Command::new("ip").args(["netns", "del", &self.ns]).status();
-        let _ = std::fs::remove_dir_all(&self.etc);
     }
 }
 
 impl World {
     /// The namespace `outpost-disc-TAG-PID` with dnsmasq, the servers and moto up.
     fn start(tag: &str) -> World {
-        let ns = format!("outpost-disc-{tag}-{}", std::process::id());
-        netns::ip(&["netns", "add", &ns]);
-        netns::ip(&["-n", &ns, "link", "set", "lo", "up"]);
-        let etc = PathBuf::from("/etc/netns").join(&ns);
-        std::fs::create_dir_all(&etc).unwrap();
-        std::fs::write(etc.join("resolv.conf"), "nameserver 127.0.0.1\n").unwrap();
-        let dnsmasq = Command::new("ip")
-            .args(["netns", "exec", &ns, "dnsmasq"])
-            .args([
-                "--keep-in-foreground",
-                "--no-resolv",
-                "--no-hosts",
-                "--port=53",
-                "--listen-address=127.0.0.1",
-                "--bind-interfaces",
-                "--pid-file=",
-                "--conf-file=/dev/null",
-                "--log-facility=-",
-                "--local-ttl=0",
-                "--address=/eu-west-1.elb.amazonaws.com/127.0.0.2",
-                "--address=/us-east-1.elb.amazonaws.com/127.0.0.3",
-                "--address=/rds.amazonaws.com/127.0.0.4",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("dnsmasq (Debian package dnsmasq-base) is needed");
+        let ns = ResolverNs::start(
+            &format!("outpost-disc-{tag}-{}", std::process::id()),
+            &[
+                "--address=/eu-west-1.elb.amazonaws.com/127.0.0.2".to_string(),
+                "--address=/us-east-1.elb.amazonaws.com/127.0.0.3".to_string(),
+                "--address=/rds.amazonaws.com/127.0.0.4".to_string(),
+            ],
+        );
         let mut world = World {
-            ns,
-            etc,
             moto: None,
-            dnsmasq,
             outpost: None,
+            ns,
             dir: tempfile::tempdir().unwrap(),
             watch: RefCell::new(Vec::new()),
         };
         for octet in [2, 3] {
-            let listener = netns::enter(&world.ns, move || {
+            let listener = netns::enter(&world.ns.name, move || {
                 TcpListener::bind((format!("127.0.0.{octet}"), HTTP_PORT)).unwrap()
             });
             std::thread::spawn(move || serve_health(listener));
         }
-        let listener = netns::enter(&world.ns, || {
+        let listener = netns::enter(&world.ns.name, || {
             TcpListener::bind(("127.0.0.4", DB_PORT)).unwrap()
         });
         std::thread::spawn(move || {
@@ -112,7 +84,7 @@ impl World {
                 drop(stream);
             }
         });
-        world.moto = Some(Moto::start_in(&world.ns, MOTO_PORT));
+        world.moto = Some(Moto::start_in(&world.ns.name, MOTO_PORT));
         world
     }
 
@@ -130,9 +102,8 @@ impl World {
     fn outpost(&mut self, config: &str) {
         let config_path = self.dir.path().join("probes.toml");
         std::fs::write(&config_path, config).unwrap();
-        let mut cmd = Command::new("ip");
-        cmd.args(["netns", "exec", &self.ns, env!("CARGO_BIN_EXE_outpost")])
-            .arg("--config.file")
+        let mut cmd = self.ns.command(env!("CARGO_BIN_EXE_outpost"));
+        cmd.arg("--config.file")
             .arg(&config_path)
             .args(["--web.listen-address", "127.0.0.1:9115"])
             .stdout(Stdio::null())
@@ -161,17 +132,7 @@ impl World {
 
     /// `/metrics` of the outpost in the namespace, or "" while it is not up.
     fn metrics(&self) -> String {
-        let stream = netns::enter(&self.ns, || TcpStream::connect("127.0.0.1:9115").ok());
-        let Some(mut stream) = stream else {
-            return String::new();
-        };
-        stream
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .unwrap();
-        // HTTP/1.0: the body as it is, never chunked.
-        let _ = stream.write_all(b"GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n");
-        let mut text = String::new();
-        let _ = stream.read_to_string(&mut text);
+        let text = self.ns.http_get("127.0.0.1:9115", "/metrics");
         for (labels, seen) in self.watch.borrow_mut().iter_mut() {
             let now = sample(&text, "probe_runs_total", labels);
             if let Some(&last) = seen.last() {

@@ -2,45 +2,36 @@
 //! dnsmasq, an HTTP server on each, one of them failing; then the name loses
 //! an address.
 //!
-//! Everything runs in a network namespace of the test's own, so that dnsmasq can
-//! answer on 127.0.0.1:53 there and outpost, started with `ip netns exec`, finds
-//! it through its own `/etc/resolv.conf`: `ip netns exec` bind-mounts
-//! `/etc/netns/NAME/resolv.conf` over it for that process only. No resolver
-//! setting or hook in outpost is needed; outpost resolves as in production.
+//! Everything runs in a network namespace of the test's own with dnsmasq in it
+//! ([`ResolverNs`]): outpost resolves as in production.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::support::daemon::sample;
 use crate::support::netns;
+use crate::support::resolver_ns::ResolverNs;
 
 const NAME: &str = "web.fan.test";
 const PORT: u16 = 8080;
 
-/// The namespace, its resolv.conf, dnsmasq and outpost, all gone on drop.
+/// outpost in its namespace; stopped before the namespace goes.
 struct World {
-    ns: String,
-    etc: PathBuf,
-    hosts: PathBuf,
-    dnsmasq: Child,
     outpost: Option<Child>,
+    hosts: PathBuf,
+    ns: ResolverNs,
     _dir: tempfile::TempDir,
 }
 
 impl Drop for World {
     fn drop(&mut self) {
-        for child in [Some(&mut self.dnsmasq), self.outpost.as_mut()]
-            .into_iter()
-            .flatten()
-        {
+        if let Some(child) = self.outpost.as_mut() {
             let _ = child.kill();
             let _ = child.wait();
         }
-        let _ = Command::new("ip").args(["netns", "del", &self.ns]).status();
-        let _ = std::fs::remove_dir_all(&self.etc);
     }
 }
 
@@ -56,56 +47,34 @@ fn write_hosts(path: &PathBuf, last_octets: &[u8]) {
 
 impl World {
     fn start(config: &str) -> World {
-        let ns = format!("outpost-fan-{}", std::process::id());
-        netns::ip(&["netns", "add", &ns]);
-        netns::ip(&["-n", &ns, "link", "set", "lo", "up"]);
-        let etc = PathBuf::from("/etc/netns").join(&ns);
-        std::fs::create_dir_all(&etc).unwrap();
-        std::fs::write(etc.join("resolv.conf"), "nameserver 127.0.0.1\n").unwrap();
         let dir = tempfile::tempdir().unwrap();
         let hosts = dir.path().join("hosts");
         write_hosts(&hosts, &[2, 3, 4]);
-        let dnsmasq = Command::new("ip")
-            .args(["netns", "exec", &ns, "dnsmasq"])
-            .args([
-                "--keep-in-foreground",
-                "--no-resolv",
-                "--no-hosts",
-                "--port=53",
-                "--listen-address=127.0.0.1",
-                "--bind-interfaces",
-                "--pid-file=",
-                "--conf-file=/dev/null",
-                "--log-facility=-",
-                "--local-ttl=0",
-            ])
-            .arg(format!("--addn-hosts={}", hosts.display()))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("dnsmasq (Debian package dnsmasq-base) is needed");
+        let ns = ResolverNs::start(
+            &format!("outpost-fan-{}", std::process::id()),
+            &[format!("--addn-hosts={}", hosts.display())],
+        );
         let config_path = dir.path().join("probes.toml");
         std::fs::write(&config_path, config).unwrap();
         let mut world = World {
-            ns,
-            etc,
-            hosts,
-            dnsmasq,
             outpost: None,
+            hosts,
+            ns,
             _dir: dir,
         };
         // The three targets: one HTTP server per address, the last answering 500.
         for (octet, status) in [(2, 200), (3, 200), (4, 500)] {
-            let listener = netns::enter(&world.ns, move || {
+            let listener = netns::enter(&world.ns.name, move || {
                 TcpListener::bind(("127.0.0.".to_string() + &octet.to_string(), PORT)).unwrap()
             });
             std::thread::spawn(move || serve(listener, status));
         }
-        let listener = netns::enter(&world.ns, || TcpListener::bind(("::1", PORT)).unwrap());
+        let listener = netns::enter(&world.ns.name, || TcpListener::bind(("::1", PORT)).unwrap());
         std::thread::spawn(move || serve(listener, 200));
         world.outpost = Some(
-            Command::new("ip")
-                .args(["netns", "exec", &world.ns, env!("CARGO_BIN_EXE_outpost")])
+            world
+                .ns
+                .command(env!("CARGO_BIN_EXE_outpost"))
                 .arg("--config.file")
                 .arg(&config_path)
                 .args(["--web.listen-address", "127.0.0.1:9115"])
@@ -119,17 +88,7 @@ impl World {
 
     /// `/metrics` of the outpost in the namespace, or "" while it is not up.
     fn metrics(&self) -> String {
-        let stream = netns::enter(&self.ns, || TcpStream::connect("127.0.0.1:9115").ok());
-        let Some(mut stream) = stream else {
-            return String::new();
-        };
-        stream
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .unwrap();
-        let _ = stream.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-        let mut text = String::new();
-        let _ = stream.read_to_string(&mut text);
-        text
+        self.ns.http_get("127.0.0.1:9115", "/metrics")
     }
 
     /// Polls `/metrics` until `done` holds, for at most 30 s.
@@ -152,11 +111,7 @@ impl World {
     /// files on SIGHUP.
     fn rename(&self, last_octets: &[u8]) {
         write_hosts(&self.hosts, last_octets);
-        let status = Command::new("kill")
-            .args(["-HUP", &self.dnsmasq.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
+        self.ns.reload_dns();
     }
 }
 

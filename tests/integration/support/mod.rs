@@ -20,6 +20,7 @@ pub(crate) mod netns;
 pub(crate) mod postgres;
 pub(crate) mod prometheus;
 pub(crate) mod proxy;
+pub(crate) mod resolver_ns;
 pub(crate) mod server;
 
 use std::time::Duration;
