@@ -19,6 +19,7 @@ use crate::metrics::render::ScheduledProbes;
 use crate::metrics::source::Source;
 use crate::results::ProbeState;
 use crate::scheduler::{ApplySummary, Limiter, Runner, Scheduler};
+use crate::shard::auto::{count_peers, AutoShard, Count, CountFollower};
 use crate::shard::Shard;
 
 #[derive(Debug)]
@@ -182,6 +183,29 @@ impl App {
         }
     }
 
+    /// Runs `shard`'s probes from now on (`--shard auto` after the replica
+    /// count changed): the configuration is read again and applied whole, as a
+    /// reload does, since the probes of other shards are not kept.
+    pub async fn reshard(&self, shard: Shard) -> Result<ApplySummary, ConfigErrors> {
+        let before = self.scheduler.shard();
+        self.scheduler.set_shard_override(Some(shard));
+        let result = self.reload().await;
+        match &result {
+            Ok(s) => tracing::info!(
+                from = %before.map(|s| s.to_string()).unwrap_or_default(),
+                to = %shard,
+                kept = s.kept,
+                added = s.added,
+                removed = s.removed,
+                "Resharded"
+            ),
+            Err(_) => {
+                tracing::error!(to = %shard, "Resharding waits for a configuration that loads")
+            }
+        }
+        result
+    }
+
     /// The latest reload's outcome, for the status page.
     pub fn reload_status(&self) -> ReloadStatus {
         self.stats.reload().clone()
@@ -293,6 +317,40 @@ fn internal_error(path: &Path, message: &str) -> ConfigErrors {
         hint: None,
         snippet: None,
     }])
+}
+
+/// `--shard auto` with `OUTPOST_SHARD_PEERS`: counts the peers every
+/// `auto.refresh` and reshards when the count changes ([`CountFollower`]).
+pub async fn watch_shard(app: Arc<App>, auto: AutoShard, shutdown: CancellationToken) {
+    let Count::Peers(name) = &auto.count else {
+        return;
+    };
+    let mut follower = CountFollower::default();
+    let mut failing = false;
+    let mut tick = tokio::time::interval(auto.refresh);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let seen = match tokio::time::timeout(auto.refresh, count_peers(name)).await {
+            Ok(Ok(n)) => n,
+            Ok(Err(e)) => {
+                if !failing {
+                    tracing::warn!(peers = %name, error = %e, "Cannot count the replicas; the share stays as it is");
+                }
+                failing = true;
+                continue;
+            }
+            Err(_) => continue,
+        };
+        failing = false;
+        if let Some(count) = follower.seen(seen) {
+            // A failed reload is logged by reload(); the next change retries.
+            let _ = app.reshard(Shard::of_ordinal(auto.ordinal, count)).await;
+        }
+    }
 }
 
 /// Updates the discovered probes after every good AWS scrape (`scraped` is

@@ -97,10 +97,12 @@ pub struct DaemonArgs {
     /// Reload when the configuration file changes, checking this often (e.g. "30s").
     #[arg(long, value_parser = parse_duration)]
     pub watch_config: Option<Duration>,
-    /// Run only shard INDEX of COUNT replicas' probes (e.g. "2/3"); overrides the
-    /// configuration's `server.shard`.
+    /// Run only shard INDEX of COUNT replicas' probes (e.g. "2/3"), or "auto":
+    /// the replica's ordinal and the replica count from the environment
+    /// (OUTPOST_SHARD_ORDINAL or the hostname's -N; OUTPOST_SHARD_COUNT or
+    /// OUTPOST_SHARD_PEERS). Overrides the configuration's `server.shard`.
     #[arg(long, env = "OUTPOST_SHARD")]
-    pub shard: Option<crate::shard::Shard>,
+    pub shard: Option<crate::shard::ShardFlag>,
 }
 
 /// `outpost check`'s flags.
@@ -568,7 +570,7 @@ mod tests {
             listen: "127.0.0.1:1".into(),
             web_config_file: Some("web.yml".into()),
             watch_config: Some(Duration::from_secs(30)),
-            shard: crate::shard::Shard::new(2, 3),
+            shard: crate::shard::Shard::new(2, 3).map(crate::shard::ShardFlag::Fixed),
         };
         assert_eq!(daemon_args(&flags), Ok(want.clone()));
         let run: Vec<&str> = ["run"].iter().chain(&flags).copied().collect();

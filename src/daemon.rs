@@ -24,6 +24,8 @@ pub struct Options {
     pub runner: Runner,
     /// `--shard I/N`: run only that shard's probes.
     pub shard: Option<Shard>,
+    /// `--shard auto`: the share follows the replica count ([`crate::shard::auto`]).
+    pub auto_shard: Option<crate::shard::auto::AutoShard>,
     /// How AWS clients are built (tests point them at moto_server).
     pub aws: crate::aws::AwsOptions,
     /// Scheduled runs on a thread of their own ([`crate::probe_thread`]); off,
@@ -37,6 +39,7 @@ impl Default for Options {
             watch_interval: None,
             runner: probe_runner(),
             shard: None,
+            auto_shard: None,
             aws: crate::aws::AwsOptions::default(),
             probe_thread: true,
         }
@@ -82,7 +85,9 @@ impl Daemon {
             config,
             options.runner,
             shutdown.child_token(),
-            options.shard,
+            options
+                .shard
+                .or(options.auto_shard.as_ref().map(|a| a.initial())),
             probe_thread.as_ref().map(|t| t.handle().clone()),
         );
         // No [aws] section: no AWS client is built and no AWS API is called. A
@@ -100,6 +105,9 @@ impl Daemon {
         ));
         // The entries' series exist from the start, at 0 until a good scrape.
         app.refresh_discovery(true);
+        if let Some(auto) = options.auto_shard {
+            tokio::spawn(crate::app::watch_shard(app.clone(), auto, shutdown.clone()));
+        }
         if let Some(every) = options.watch_interval {
             tokio::spawn(watch_config(app.clone(), loaded, every, shutdown.clone()));
         }

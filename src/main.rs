@@ -14,6 +14,8 @@ use outpost::cli::{
 use outpost::config::{Config, ConfigErrors, Module};
 use outpost::daemon::{self, Daemon, Options};
 use outpost::probe::{self, ProbeContext};
+use outpost::shard::auto::AutoShard;
+use outpost::shard::ShardFlag;
 use tokio_util::sync::CancellationToken;
 
 /// One exit-code rule for every subcommand, so scripts and units can tell a
@@ -255,9 +257,22 @@ async fn run(cli: &GlobalArgs, daemon: &DaemonArgs) -> anyhow::Result<ExitCode> 
         "outpost started"
     );
     let shutdown = CancellationToken::new();
+    let (shard, auto_shard) = match daemon.shard {
+        None => (None, None),
+        Some(ShardFlag::Fixed(shard)) => (Some(shard), None),
+        Some(ShardFlag::Auto) => {
+            let hostname = std::env::var("HOSTNAME")
+                .ok()
+                .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok());
+            let auto = AutoShard::from_env(|k| std::env::var(k).ok(), hostname.as_deref())?;
+            tracing::info!(ordinal = auto.ordinal, count = ?auto.count, "--shard auto");
+            (None, Some(auto))
+        }
+    };
     let options = Options {
         watch_interval: daemon.watch_config,
-        shard: daemon.shard,
+        shard,
+        auto_shard,
         ..Options::default()
     };
     let daemon = Daemon::start(config, listener, options, shutdown.clone())

@@ -258,8 +258,11 @@ pub struct Scheduler {
     /// Hands probes to the timer task; started by the first [`Scheduler::apply`]
     /// (which runs inside a runtime, unlike [`Scheduler::new`]).
     timer: Mutex<Option<mpsc::UnboundedSender<Due>>>,
-    /// `--shard`: wins over the configuration's `server.shard`, across reloads.
-    shard_override: Option<Shard>,
+    /// `--shard`: wins over the configuration's `server.shard`, across reloads;
+    /// `--shard auto` changes it as the replica count changes.
+    shard_override: RwLock<Option<Shard>>,
+    /// The share the latest apply ran with, for `/metrics`.
+    applied_shard: RwLock<Option<Shard>>,
     /// The runtime the timer and the runs live on ([`crate::probe_thread`]);
     /// `None`: the one [`Scheduler::apply`] is called on.
     runtime: Option<tokio::runtime::Handle>,
@@ -289,7 +292,8 @@ impl Scheduler {
             shutdown,
             tracker: TaskTracker::new(),
             timer: Mutex::new(None),
-            shard_override: None,
+            shard_override: RwLock::new(None),
+            applied_shard: RwLock::new(None),
             runtime: None,
             policy: Arc::default(),
         }
@@ -302,9 +306,26 @@ impl Scheduler {
     }
 
     /// Runs only `shard`'s probes whatever the configuration says (`--shard`).
-    pub fn with_shard_override(mut self, shard: Option<Shard>) -> Self {
-        self.shard_override = shard;
+    pub fn with_shard_override(self, shard: Option<Shard>) -> Self {
+        self.set_shard_override(shard);
         self
+    }
+
+    /// Changes the share the next apply runs with (`--shard auto` resharding);
+    /// the caller then applies the whole probe list again.
+    pub fn set_shard_override(&self, shard: Option<Shard>) {
+        *self
+            .shard_override
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = shard;
+    }
+
+    /// The share the running probes were picked by; `None`: every probe.
+    pub fn shard(&self) -> Option<Shard> {
+        *self
+            .applied_shard
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     pub fn stats(&self) -> &SchedulerStats {
@@ -407,7 +428,15 @@ impl Scheduler {
         let mut summary = ApplySummary::default();
         let start = Instant::now();
         let timer = self.timer();
-        let shard = self.shard_override.or(config.server.shard);
+        let shard = self
+            .shard_override
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .or(config.server.shard);
+        *self
+            .applied_shard
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = shard;
         // One copy of a module's bucket bounds for all its probes.
         let mut bounds: HashMap<&str, Arc<[f64]>> = HashMap::new();
         for spec in probes

@@ -124,6 +124,10 @@ impl Source for DaemonSeries {
             names::OUTPOST_PROBES_IN_FLIGHT,
             self.limiters.iter().map(|l| l.in_flight()).sum::<i64>() as f64,
         );
+        if let Some(shard) = self.scheduler.shard() {
+            gauge(enc, names::OUTPOST_SHARD_INDEX, f64::from(shard.index()));
+            gauge(enc, names::OUTPOST_SHARD_COUNT, f64::from(shard.count()));
+        }
         enc.start_declared(names::OUTPOST_SCHEDULER_LAG_SECONDS);
         let lag = self.scheduler.stats().lag();
         enc.histogram(

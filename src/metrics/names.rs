@@ -58,6 +58,8 @@ pub const OUTPOST_CONFIG_LAST_RELOAD_SUCCESSFUL: &str = "outpost_config_last_rel
 pub const OUTPOST_CONFIG_LAST_RELOAD_SUCCESS_TIMESTAMP_SECONDS: &str =
     "outpost_config_last_reload_success_timestamp_seconds";
 pub const OUTPOST_PROBES: &str = "outpost_probes";
+pub const OUTPOST_SHARD_INDEX: &str = "outpost_shard_index";
+pub const OUTPOST_SHARD_COUNT: &str = "outpost_shard_count";
 pub const OUTPOST_PROBES_IN_FLIGHT: &str = "outpost_probes_in_flight";
 pub const OUTPOST_SCHEDULER_LAG_SECONDS: &str = "outpost_scheduler_lag_seconds";
 pub const OUTPOST_SCHEDULER_SKIPPED_RUNS_TOTAL: &str = "outpost_scheduler_skipped_runs_total";
@@ -333,6 +335,16 @@ pub const DAEMON: &[Family] = &[
         OUTPOST_PROBES_IN_FLIGHT,
         Kind::Gauge,
         "Probe runs in flight, scheduled and /probe.",
+    ),
+    Family::new(
+        OUTPOST_SHARD_INDEX,
+        Kind::Gauge,
+        "The shard this replica runs (1-based), when the probes are sharded.",
+    ),
+    Family::new(
+        OUTPOST_SHARD_COUNT,
+        Kind::Gauge,
+        "How many shards the probes are split into, when they are; 0 while --shard auto has not counted its peers.",
     ),
     Family::new(
         OUTPOST_SCHEDULER_LAG_SECONDS,

@@ -89,6 +89,8 @@ const OUTPOST_SERIES: &[&str] = &[
     "outpost_config_last_reload_success_timestamp_seconds",
     "outpost_probes",
     "outpost_probes_in_flight",
+    "outpost_shard_index",
+    "outpost_shard_count",
     "outpost_scheduler_lag_seconds",
     "outpost_scheduler_skipped_runs_total",
     "outpost_probe_requests_total",

@@ -43,6 +43,7 @@ mod scheduler;
 mod secrets;
 mod series;
 mod shard;
+mod shard_auto;
 mod slo_rules;
 mod stack_e2e;
 mod status_page;

@@ -1,11 +1,14 @@
 //! Which replica runs a probe when the probe list is split across N replicas
-//! (`--shard I/N`, or `shard = "I/N"` in `[server]`).
+//! (`--shard I/N`, or `shard = "I/N"` in `[server]`; `--shard auto` takes I and
+//! N from the replica's identity and its peers, [`auto`]).
 //!
 //! A probe belongs to the shard that a jump consistent hash (Lamping and Veach,
 //! 2014) of its name's FNV-1a-64 picks. Every replica computes the same answer
 //! from the name alone, so there is no coordination service: each probe is run by
 //! exactly one replica, and going from N to N+1 replicas moves about 1/(N+1) of
 //! the probes, all of them to the new replica.
+
+pub mod auto;
 
 use std::fmt;
 use std::str::FromStr;
@@ -31,6 +34,22 @@ impl Shard {
         (index >= 1 && index <= count).then_some(Shard { index, count })
     }
 
+    /// The share of replica `ordinal` (0-based, a StatefulSet pod's) among
+    /// `count`: shard `ordinal + 1`, or, for a replica past the count (one
+    /// being scaled away, or started before its peers are counted), a share
+    /// that owns no probe, so that no probe is ever run twice.
+    pub fn of_ordinal(ordinal: u32, count: u32) -> Shard {
+        Shard {
+            index: ordinal.saturating_add(1),
+            count,
+        }
+    }
+
+    /// Whether this replica is past the count and owns no probe.
+    pub fn is_idle(self) -> bool {
+        self.index > self.count
+    }
+
     pub fn index(self) -> u32 {
         self.index
     }
@@ -41,7 +60,7 @@ impl Shard {
 
     /// Whether the probe named `name` is this shard's to run.
     pub fn owns(self, name: &str) -> bool {
-        jump_hash(fnv64a(name.as_bytes()), self.count) + 1 == self.index
+        self.count > 0 && jump_hash(fnv64a(name.as_bytes()), self.count) + 1 == self.index
     }
 }
 
@@ -63,6 +82,24 @@ impl FromStr for Shard {
             return Err(err("COUNT must be at least 1"));
         }
         Shard::new(index, count).ok_or_else(|| err("INDEX must be between 1 and COUNT"))
+    }
+}
+
+/// `--shard`: a fixed `I/N`, or `auto` ([`auto::AutoShard`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShardFlag {
+    Fixed(Shard),
+    Auto,
+}
+
+impl FromStr for ShardFlag {
+    type Err = ShardError;
+
+    fn from_str(text: &str) -> Result<ShardFlag, ShardError> {
+        match text.trim() {
+            "auto" => Ok(ShardFlag::Auto),
+            _ => text.parse().map(ShardFlag::Fixed),
+        }
     }
 }
 
