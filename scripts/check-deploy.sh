@@ -7,8 +7,9 @@
 #   configs             outpost check: the compose demo's, the image's health check's, the ConfigMap's
 #   docker-compose.yml  docker-compose config (Debian's docker-compose), then its mounts and tags
 #   Dockerfile          COPY sources vs .dockerignore, HEALTHCHECK module; checkov
-#   kubernetes/         kubernetes-validate (bundled API schemas, strict), ServiceMonitor against
-#                       scripts/schemas/servicemonitor-v1.json, cross-references; checkov
+#   kubernetes/         kubernetes-validate (bundled API schemas, strict), ServiceMonitor and Probe
+#                       against scripts/schemas/*-v1.json, cross-references, the sharded/ and
+#                       ha-pair/ overlays built and checked the same way; checkov
 #   terraform/          python-hcl2 parses every .tf, references and templatefile() variables,
 #                       user data rendered and run through bash -n and shellcheck; checkov
 #
@@ -85,9 +86,11 @@ docker-compose -f deploy/docker-compose.yml config >"$tmp/compose.yml"
 "$PY" scripts/check_deploy.py compose "$tmp/compose.yml"
 "$PY" scripts/check_deploy.py dockerfile deploy/docker/Dockerfile
 
-step "Kubernetes manifests: API schemas, ServiceMonitor CRD schema, references"
-"$PY" scripts/check_deploy.py kubernetes deploy/kubernetes scripts/schemas/servicemonitor-v1.json
-"$PY" scripts/check_deploy.py canaries deploy/kubernetes scripts/schemas/servicemonitor-v1.json
+step "Kubernetes manifests (base, sharded/, ha-pair/): API schemas, ServiceMonitor and Probe schemas, references"
+for variant in deploy/kubernetes deploy/kubernetes/sharded deploy/kubernetes/ha-pair; do
+  "$PY" scripts/check_deploy.py kubernetes "$variant" scripts/schemas
+done
+"$PY" scripts/check_deploy.py canaries deploy/kubernetes scripts/schemas
 
 step "Terraform: python-hcl2, references, user data"
 "$PY" scripts/check_deploy.py terraform deploy/terraform

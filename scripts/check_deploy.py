@@ -3,11 +3,13 @@
 
     check_deploy.py terraform   DIR            parse every .tf (python-hcl2), cross-check references
     check_deploy.py userdata    DIR OUT        render DIR/user_data.sh.tftpl as main.tf would, to OUT
-    check_deploy.py kubernetes  DIR SCHEMA     schema-check every manifest, cross-check them
+    check_deploy.py kubernetes  DIR SCHEMAS    schema-check every manifest (the Prometheus Operator's
+                                               kinds against SCHEMAS/<kind>-v1.json), cross-check them
+                                               (DIR may be an overlay of its parent: sharded/, ha-pair/)
     check_deploy.py configmap   FILE KEY OUT   write a ConfigMap's data[KEY] to OUT
     check_deploy.py compose     CONFIG_YAML    the resolved compose file: mounts exist, images pinned
     check_deploy.py dockerfile  FILE           COPY sources exist and .dockerignore keeps them
-    check_deploy.py canaries    DIR SCHEMA     the validators reject known-bad input (no silent pass)
+    check_deploy.py canaries    DIR SCHEMAS    the validators reject known-bad input (no silent pass)
 
 Every failure is printed as `FILE: message`; the exit status is 1 if there was any.
 Files the other parts of the stack provide (prometheus/prometheus.yml, grafana/,
@@ -167,12 +169,67 @@ def load_manifests(directory):
     return manifests
 
 
-def check_kubernetes(directory, schema_path):
+def build_overlay(directory, manifests):
+    """What `kubectl apply -k DIR` applies, for the overlays this repository has: the
+    parent's manifests when `..` is a resource, its patches applied (a `$patch: delete`
+    removes the object it names; a strategic merge of a Deployment's replicas and pod
+    affinity is applied as such), then this directory's own. No kustomize binary is
+    needed offline for that much, and anything else in a patch is refused."""
+    import yaml
+
+    kustomization = next((d for docs in manifests.values() for d in docs
+                          if d.get("kind") == "Kustomization"), None)
+    if not kustomization or ".." not in kustomization.get("resources", []):
+        return manifests
+    base = {path: [d for d in docs if d.get("kind") != "Kustomization"]
+            for path, docs in load_manifests(Path(directory).parent).items()}
+    for entry in kustomization.get("patches", []):
+        patch = yaml.safe_load(entry.get("patch", "")) or {}
+        key = (patch.get("kind"), patch.get("metadata", {}).get("name"))
+        targets = [(p, d) for p, docs in base.items() for d in docs
+                   if (d.get("kind"), d.get("metadata", {}).get("name")) == key]
+        if not targets:
+            fail(Path(directory) / "kustomization.yaml", f"a patch names {key}, which the base does not have")
+            continue
+        for path, doc in targets:
+            if patch.get("$patch") == "delete":
+                base[path] = [d for d in base[path] if d is not doc]
+            else:
+                merge(doc, patch, Path(directory) / "kustomization.yaml")
+    return {**base, **manifests}
+
+
+def merge(doc, patch, where):
+    """A strategic merge patch limited to maps (lists replaced whole)."""
+    for key, value in patch.items():
+        if key in ("apiVersion", "kind"):
+            continue
+        if isinstance(value, dict) and isinstance(doc.get(key), dict):
+            merge(doc[key], value, where)
+        elif isinstance(value, dict) and key not in doc:
+            doc[key] = value
+        elif isinstance(value, (dict, list)) and key in doc and not isinstance(doc[key], type(value)):
+            fail(where, f"patch changes the type of {key}")
+        else:
+            doc[key] = value
+
+
+# The Prometheus Operator's kinds, checked against a schema of ours (no CRD in the
+# Kubernetes API's bundled schemas).
+CRD_KINDS = ("ServiceMonitor", "Probe")
+
+
+def crd_schemas(directory):
+    return {kind: json.loads((Path(directory) / f"{kind.lower()}-v1.json").read_text()) for kind in CRD_KINDS}
+
+
+def check_kubernetes(directory, schemas):
     import jsonschema
     import kubernetes_validate
 
-    manifests = load_manifests(directory)
-    crd_schema = json.loads(Path(schema_path).read_text())
+    own = load_manifests(directory)
+    manifests = build_overlay(directory, own)
+    crds = crd_schemas(schemas)
     by_kind = {}
     for path, docs in manifests.items():
         for doc in docs:
@@ -180,9 +237,9 @@ def check_kubernetes(directory, schema_path):
             by_kind.setdefault(kind, []).append((path, doc))
             if kind == "Kustomization":
                 continue
-            if kind == "ServiceMonitor":
-                for e in jsonschema.Draft7Validator(crd_schema).iter_errors(doc):
-                    fail(path, f"ServiceMonitor {'.'.join(map(str, e.absolute_path))}: {e.message}")
+            if kind in crds:
+                for e in jsonschema.Draft7Validator(crds[kind]).iter_errors(doc):
+                    fail(path, f"{kind} {'.'.join(map(str, e.absolute_path))}: {e.message}")
                 continue
             try:
                 # Bundled schemas of the Kubernetes API: no network. Strict = unknown
@@ -192,14 +249,15 @@ def check_kubernetes(directory, schema_path):
                 fail(path, f"{kind}: {'.'.join(map(str, e.path))}: {e.message}")
             except Exception as e:  # no schema for the kind, or an unreadable one
                 fail(path, f"{kind}: not validated: {e}")
-    check_kustomization(directory, manifests, by_kind)
+    check_kustomization(directory, own, by_kind)
     check_wiring(by_kind)
     check_pod_security(by_kind)
+    check_sharding(by_kind)
 
 
 def check_kustomization(directory, manifests, by_kind):
     for path, doc in by_kind.get("Kustomization", []):
-        listed = set(doc.get("resources", []))
+        listed = set(doc.get("resources", [])) - {".."}
         present = {p.name for p, docs in manifests.items()
                    if any(d.get("kind") != "Kustomization" for d in docs)}
         for name in sorted(listed - present):
@@ -216,21 +274,34 @@ def one(by_kind, kind):
     return found[0]
 
 
+def workload(by_kind):
+    """The one Deployment or StatefulSet that runs outpost."""
+    found = by_kind.get("Deployment", []) + by_kind.get("StatefulSet", [])
+    if len(found) != 1:
+        fail("deploy/kubernetes", f"expected one Deployment or StatefulSet, found {len(found)}")
+        return None, {}
+    return found[0]
+
+
 def check_wiring(by_kind):
     """The pieces point at each other: labels, port names, the ConfigMap, the health paths."""
-    dpath, deploy = one(by_kind, "Deployment")
-    spath, service = one(by_kind, "Service")
+    dpath, deploy = workload(by_kind)
     mpath, monitor = one(by_kind, "ServiceMonitor")
-    if not deploy or not service or not monitor:
+    if not deploy or not monitor:
         return
+    # The Service the ServiceMonitor scrapes through (a headless one may sit beside it).
+    monitored = [(p, s) for p, s in by_kind.get("Service", [])
+                 if subset(monitor["spec"]["selector"].get("matchLabels", {}), s["metadata"].get("labels", {}))]
+    if len(monitored) != 1:
+        fail(mpath, f"spec.selector selects {len(monitored)} Services, not one")
+        return
+    spath, service = monitored[0]
     pod = deploy["spec"]["template"]
     labels = pod["metadata"].get("labels", {})
     if not subset(deploy["spec"]["selector"].get("matchLabels", {}), labels):
         fail(dpath, "spec.selector does not match the pod template's labels")
     if not subset(service["spec"].get("selector", {}), labels):
-        fail(spath, "spec.selector does not select the Deployment's pods")
-    if not subset(monitor["spec"]["selector"].get("matchLabels", {}), service["metadata"].get("labels", {})):
-        fail(mpath, "spec.selector does not select the Service")
+        fail(spath, f"spec.selector does not select the {deploy['kind']}'s pods")
     container = pod["spec"]["containers"][0]
     port_names = {p.get("name") for p in container.get("ports", [])}
     for port in service["spec"]["ports"]:
@@ -241,6 +312,7 @@ def check_wiring(by_kind):
         if endpoint.get("port") not in service_ports:
             fail(mpath, f"endpoint port {endpoint.get('port')} is not a Service port name")
     check_probe_paths(dpath, container)
+    check_probe_resources(by_kind, service)
     configmaps = {d["metadata"]["name"] for _, d in by_kind.get("ConfigMap", [])}
     for volume in pod["spec"].get("volumes", []):
         name = volume.get("configMap", {}).get("name")
@@ -261,7 +333,7 @@ def check_pod_security(by_kind):
     API server rejects it (kubernetes-validate checks types, not this policy)."""
     levels = {d["metadata"]["name"]: d["metadata"].get("labels", {}).get("pod-security.kubernetes.io/enforce")
               for _, d in by_kind.get("Namespace", [])}
-    for path, deploy in by_kind.get("Deployment", []):
+    for path, deploy in by_kind.get("Deployment", []) + by_kind.get("StatefulSet", []):
         if levels.get(deploy["metadata"].get("namespace")) != "restricted":
             fail(path, "its namespace does not enforce Pod Security \"restricted\"")
         pod = deploy["spec"]["template"]["spec"]
@@ -284,6 +356,69 @@ def check_pod_security(by_kind):
             for problem, bad in problems.items():
                 if bad:
                     fail(path, f"container {c['name']}: {problem} (Pod Security \"restricted\")")
+
+
+def check_probe_resources(by_kind, service):
+    """A Probe's prober is outpost's Service (name.namespace.svc:port), its path
+    /probe, and its module one of the ConfigMap's probes.toml."""
+    import tomllib
+
+    modules = set()
+    for _, cm in by_kind.get("ConfigMap", []):
+        for text in cm.get("data", {}).values():
+            try:
+                modules |= set(tomllib.loads(text).get("modules", {}))
+            except tomllib.TOMLDecodeError:
+                pass
+    expected = f"{service['metadata']['name']}.{service['metadata'].get('namespace')}.svc"
+    ports = {str(p.get("port")) for p in service["spec"].get("ports", [])}
+    for path, probe in by_kind.get("Probe", []):
+        spec = probe["spec"]
+        host, _, port = spec["prober"]["url"].partition(":")
+        if not (host == expected or host.startswith(expected + ".")) or port not in ports:
+            fail(path, f"prober.url {spec['prober']['url']} is not {expected}:<a port of the Service>")
+        if spec["prober"].get("path", "/probe") != "/probe":
+            fail(path, "prober.path is not /probe")
+        if spec.get("module") not in modules:
+            fail(path, f"module {spec.get('module')!r} is not a module of the ConfigMap's probes.toml")
+
+
+def check_sharding(by_kind):
+    """A PodDisruptionBudget selects outpost's pods; a StatefulSet runs `--shard auto`
+    with OUTPOST_SHARD_PEERS naming its headless, not-ready-publishing Service."""
+    path, sts = workload(by_kind)
+    if not sts:
+        return
+    labels = sts["spec"]["template"]["metadata"].get("labels", {})
+    for ppath, pdb in by_kind.get("PodDisruptionBudget", []):
+        if not subset(pdb["spec"].get("selector", {}).get("matchLabels", {}), labels):
+            fail(ppath, "spec.selector does not select outpost's pods")
+    if sts["kind"] != "StatefulSet":
+        return
+    if not by_kind.get("PodDisruptionBudget"):
+        fail(path, "a sharded StatefulSet without a PodDisruptionBudget")
+    container = sts["spec"]["template"]["spec"]["containers"][0]
+    if "--shard=auto" not in container.get("args", []):
+        fail(path, "the StatefulSet's pods do not run --shard=auto")
+    env = {e["name"]: e for e in container.get("env", [])}
+    peers = env.get("OUTPOST_SHARD_PEERS", {}).get("value", "")
+    name = sts["spec"].get("serviceName")
+    namespace = sts["metadata"].get("namespace")
+    headless = [s for _, s in by_kind.get("Service", []) if s["metadata"]["name"] == name]
+    if not headless:
+        fail(path, f"serviceName {name} is not among the Services")
+        return
+    service = headless[0]["spec"]
+    if service.get("clusterIP") != "None" or service.get("publishNotReadyAddresses") is not True:
+        fail(path, f"Service {name} must be headless (clusterIP: None) and publishNotReadyAddresses: "
+                   "the peers are counted by its addresses, starting ones included")
+    if not subset(service.get("selector", {}), labels):
+        fail(path, f"Service {name} does not select the StatefulSet's pods")
+    if peers.split(".")[:3] != [name, namespace, "svc"]:
+        fail(path, f"OUTPOST_SHARD_PEERS={peers!r} is not {name}.{namespace}.svc...")
+    ordinal = env.get("OUTPOST_SHARD_ORDINAL", {}).get("valueFrom", {}).get("fieldRef", {})
+    if ordinal.get("fieldPath") != "metadata.labels['apps.kubernetes.io/pod-index']":
+        fail(path, "OUTPOST_SHARD_ORDINAL is not the pod-index label")
 
 
 def check_probe_paths(path, container):
@@ -465,7 +600,7 @@ def check_healthcheck(path, text):
 
 # --- Canaries -------------------------------------------------------------------
 
-def check_canaries(directory, schema_path):
+def check_canaries(directory, schemas):
     """Each validator must reject a known-bad variant of a shipped file: a tool update
     that quietly stopped checking (no schemas, lenient mode) would otherwise pass all."""
     import copy
@@ -483,10 +618,42 @@ def check_canaries(directory, schema_path):
         fail("canary", "kubernetes-validate accepted an unknown field in a Deployment")
     except kubernetes_validate.ValidationError:
         pass
+    crds = crd_schemas(schemas)
     monitor = yaml.safe_load((Path(directory) / "servicemonitor.yaml").read_text())
     monitor["spec"]["endpoints"][0]["interval"] = "30 seconds"
-    if jsonschema.Draft7Validator(json.loads(Path(schema_path).read_text())).is_valid(monitor):
+    if jsonschema.Draft7Validator(crds["ServiceMonitor"]).is_valid(monitor):
         fail("canary", "the ServiceMonitor schema accepted interval '30 seconds'")
+    probe = yaml.safe_load((Path(directory) / "probe.yaml").read_text())
+    if not jsonschema.Draft7Validator(crds["Probe"]).is_valid(probe):
+        fail("canary", "the Probe schema rejects the shipped probe.yaml")
+    for path, value in ((("spec", "prober", "scheme"), "ftp"), (("spec", "prober", "uri"), "x"),
+                        (("spec", "interval"), "30 seconds")):
+        bad = copy.deepcopy(probe)
+        node = bad
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = value
+        if jsonschema.Draft7Validator(crds["Probe"]).is_valid(bad):
+            fail("canary", f"the Probe schema accepted {'.'.join(path)} = {value!r}")
+    # The sharding wiring: a StatefulSet whose peers name is not its headless Service.
+    sharded = Path(directory) / "sharded"
+    built = build_overlay(sharded, load_manifests(sharded))
+    by_kind = {}
+    for path, docs in built.items():
+        for doc in copy.deepcopy(docs):
+            by_kind.setdefault(doc.get("kind"), []).append((path, doc))
+    if not by_kind.get("StatefulSet") or by_kind.get("Deployment"):
+        fail("canary", "the sharded overlay does not build to a StatefulSet alone")
+    else:
+        sts = by_kind["StatefulSet"][0][1]
+        for e in sts["spec"]["template"]["spec"]["containers"][0].get("env", []):
+            if e["name"] == "OUTPOST_SHARD_PEERS":
+                e["value"] = "outpost.outpost.svc.cluster.local"
+        before = len(errors)
+        check_sharding(by_kind)
+        if len(errors) == before:
+            fail("canary", "check_sharding accepted peers that are not the headless Service")
+        del errors[before:]
     try:
         hcl2.loads('resource "aws_instance" "x" {\n')
         fail("canary", "python-hcl2 parsed an unclosed block")
