@@ -10,8 +10,14 @@
 # 200 from /-/healthy, idle RSS after start, binary size. The Markdown report (medians
 # and ratios) goes between the bench:probe markers of docs/benchmarks.md.
 #
+# In the same run, the floors issue 23's goals are held to: the client floor (wrk's
+# own CPU per request on a new connection each, to nginx), the server floor (nginx's
+# CPU per keep-alive request it answers), and a scheduled round: an outpost running
+# BENCH_SCHEDULED http probes of the same nginx every second, its CPU per run.
+#
 # Environment (defaults in brackets):
 #   BENCH_ROUNDS [3]  BENCH_DURATION [10s]  BENCH_THREADS [2]  BENCH_CONNECTIONS [16]
+#   BENCH_SCHEDULED [2000]  scheduled probes (every 1s) of the scheduled round
 #   BENCH_ONLY   [both]  outpost|blackbox: a dry run of one exporter; its report goes to
 #                benches/out/ and stdout only, never into docs/benchmarks.md
 #   BENCH_DOC    [docs/benchmarks.md]
@@ -32,6 +38,7 @@ DURATION=${BENCH_DURATION:-10s}
 THREADS=${BENCH_THREADS:-2}
 CONNS=${BENCH_CONNECTIONS:-16}
 ONLY=${BENCH_ONLY:-}
+SCHEDULED=${BENCH_SCHEDULED:-2000}
 DOC=${BENCH_DOC:-docs/benchmarks.md}
 START_MARK='<!-- bench:probe:start -->'
 END_MARK='<!-- bench:probe:end -->'
@@ -42,6 +49,8 @@ case "$ONLY" in
   *) echo "BENCH_ONLY must be outpost or blackbox, not '$ONLY'" >&2; exit 2 ;;
 esac
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || { echo "BENCH_ROUNDS must be a positive integer" >&2; exit 2; }
+[[ $SCHEDULED =~ ^[1-9][0-9]*$ ]] || { echo "BENCH_SCHEDULED must be a positive integer" >&2; exit 2; }
+[[ $DURATION =~ ^[1-9][0-9]*s$ ]] || { echo "BENCH_DURATION must be whole seconds, e.g. 10s" >&2; exit 2; }
 
 log() { printf '[bench %s] %s\n' "$(date +%T)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -107,6 +116,12 @@ wait_ready() {
 CLK_TCK=$(getconf CLK_TCK)
 # utime+stime of a process (all its threads) in clock ticks. Fields after "(comm) ".
 cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
+# utime+stime of nginx, master and workers.
+nginx_ticks() {
+  local t=0 pid
+  for pid in "$NGINX_PID" $(pgrep -P "$NGINX_PID"); do t=$((t + $(cpu_ticks "$pid"))); done
+  echo "$t"
+}
 # Requests nginx has handled so far (stub_status), counting this one.
 nginx_requests() { curl -fsS "http://127.0.0.1:$NGINX_PORT/nginx_status" | awk 'NR == 3 { print $3 }'; }
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
@@ -211,6 +226,25 @@ check_probe() {
   }
 }
 
+# The scheduled round's outpost: SCHEDULED probes of the same page every second,
+# each with a static label (as scale.sh's), on a port of its own.
+start_scheduled() {
+  {
+    printf '[modules.http_2xx]\nprober = "http"\ntimeout = "5s"\n[modules.http_2xx.http]\npreferred_ip_protocol = "ip4"\n'
+    for i in $(seq "$SCHEDULED"); do
+      printf '[[probes]]\nname = "p%d"\nmodule = "http_2xx"\ntarget = "%s"\ninterval = "1s"\ntimeout = "1s"\nlabels = { service = "bench" }\n' "$i" "$TARGET"
+    done
+  } >"$TMP/scheduled.toml"
+  PORT[scheduled]=$(free_port)
+  log "starting a scheduling outpost ($SCHEDULED probes every 1s) on 127.0.0.1:${PORT[scheduled]}"
+  start scheduled "$OUTPOST" --config "$TMP/scheduled.toml" --listen "127.0.0.1:${PORT[scheduled]}"
+  EPID[scheduled]=$PID
+  wait_ready "$PID" "${PORT[scheduled]}" /-/healthy >/dev/null
+  kill -STOP "$PID" # idle until its rounds: the exporters' rounds run alone
+}
+# Scheduled runs completed so far (every probe_runs_total summed).
+runs_done() { curl -fsS "http://127.0.0.1:${PORT[scheduled]}/metrics" | awk '/^probe_runs_total\{/ { s += $NF } END { print s + 0 }'; }
+
 for e in "${EXPORTERS[@]}"; do
   "start_$e"
   sleep 1 # let it settle before reading its idle footprint
@@ -218,6 +252,8 @@ for e in "${EXPORTERS[@]}"; do
   check_probe "$e"
   log "$e: up in ${STARTUP_MS[$e]} ms, idle RSS ${IDLE_KIB[$e]} KiB, probe_success 1"
 done
+
+[[ -z $ONLY ]] && start_scheduled
 
 # --- the rounds -------------------------------------------------------------------------
 declare -A RPS CPU_S CPU_MS HWM_KIB P50 P99 REACHED
@@ -241,6 +277,34 @@ floor_round() {
   awk -v t="$ticks" -v h="$CLK_TCK" -v n="$requests" 'BEGIN { print t / h * 1e6 / n }'
 }
 
+# The server floor: nginx's own CPU per request when wrk keeps its connections (the
+# least answering an HTTP request costs here; /probe answers one as well as making one).
+SERVER_WRK=(wrk "-t$THREADS" "-c$CONNS" "-d$DURATION")
+SERVER_FLOOR_US=""
+server_floor_round() {
+  local n0 n1 out requests
+  n0=$(nginx_ticks)
+  out=$("${SERVER_WRK[@]}" "$TARGET")
+  n1=$(nginx_ticks)
+  requests=$(awk '/ requests in / { print $1 }' <<<"$out")
+  [[ -n $requests && $requests -gt 0 ]] || die "the server floor round completed no request"
+  awk -v a="$n0" -v b="$n1" -v h="$CLK_TCK" -v n="$requests" 'BEGIN { print (b - a) / h * 1e6 / n }'
+}
+
+# The scheduled round: the scheduling outpost resumed for DURATION; its CPU per run.
+SCHED_US=""
+scheduled_round() {
+  local pid=${EPID[scheduled]} t0 t1 r0 r1
+  kill -CONT "$pid"
+  sleep 2 # back to its steady rate after the pause
+  r0=$(runs_done); t0=$(cpu_ticks "$pid")
+  sleep "${DURATION%s}"
+  t1=$(cpu_ticks "$pid"); r1=$(runs_done)
+  kill -STOP "$pid"
+  ((r1 > r0)) || die "the scheduled round completed no run"
+  awk -v a="$t0" -v b="$t1" -v h="$CLK_TCK" -v n="$((r1 - r0))" 'BEGIN { printf "%s %d\n", (b - a) / h * 1e6 / n, n }'
+}
+
 for round in $(seq "$ROUNDS"); do
   if [[ -z $ONLY ]]; then
     log "round $round/$ROUNDS: floor (${FLOOR_WRK[*]} $TARGET)"
@@ -249,6 +313,16 @@ for round in $(seq "$ROUNDS"); do
     # shellcheck disable=SC2016 # literal backticks: Markdown code in the table
     ROWS+="| $round | floor: wrk with "'`Connection: close`'" to nginx | | | | $(fmt "$(awk -v f="$f" 'BEGIN { print f / 1000 }')" 3) | | | | |"$'\n'
     log "floor: $(fmt "$f" 1) us of wrk CPU per request"
+    log "round $round/$ROUNDS: server floor (${SERVER_WRK[*]} $TARGET)"
+    sf=$(server_floor_round)
+    SERVER_FLOOR_US+="$sf "
+    ROWS+="| $round | server floor: nginx, keep-alive | | | | $(fmt "$(awk -v f="$sf" 'BEGIN { print f / 1000 }')" 3) | | | | |"$'\n'
+    log "server floor: $(fmt "$sf" 1) us of nginx CPU per request"
+    log "round $round/$ROUNDS: scheduled ($SCHEDULED probes every 1s, ${DURATION})"
+    read -r su sruns < <(scheduled_round)
+    SCHED_US+="$su "
+    ROWS+="| $round | outpost, scheduled runs | $(fmt "$(awk -v n="$sruns" -v d="${DURATION%s}" 'BEGIN { print n / d }')" 0) | $sruns | | $(fmt "$(awk -v f="$su" 'BEGIN { print f / 1000 }')" 3) | | | | |"$'\n'
+    log "scheduled: $(fmt "$su" 1) us of outpost CPU per run"
   fi
   for e in "${EXPORTERS[@]}"; do
     pid=${EPID[$e]}
@@ -306,9 +380,20 @@ o_p50=$(med P50 outpost); b_p50=$(med P50 blackbox)
 o_p99=$(med P99 outpost); b_p99=$(med P99 blackbox)
 o_up=${STARTUP_MS[outpost]:-}; b_up=${STARTUP_MS[blackbox]:-}
 o_bin=$(mib "$(mib "${BIN_BYTES[outpost]:-}")"); b_bin=$(mib "$(mib "${BIN_BYTES[blackbox]:-}")")
-floor_us=""
+floor_us=""; server_us=""; sched_us=""
 # shellcheck disable=SC2086 # word splitting of the space-separated list is the point
 [[ -n $FLOOR_US ]] && floor_us=$(median $FLOOR_US)
+# shellcheck disable=SC2086
+[[ -n $SERVER_FLOOR_US ]] && server_us=$(median $SERVER_FLOOR_US)
+# shellcheck disable=SC2086
+[[ -n $SCHED_US ]] && sched_us=$(median $SCHED_US)
+# goal_row TEXT NOW GOAL_TEXT MET: a row of the goals table.
+times() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print ""; else print a / b }'; }
+met() { awk -v v="$1" -v op="$2" -v g="$3" 'BEGIN { if (v == "") print "—"; else if ((op == ">=" && v >= g) || (op == "<=" && v <= g)) print "met"; else print "not yet" }'; }
+vs_blackbox=$(times "$b_cpu" "$o_cpu")
+vs_full=""; [[ -n $o_cpu && -n $floor_us && -n $server_us ]] && vs_full=$(times "$(awk -v c="$o_cpu" 'BEGIN { print c * 1000 }')" "$(awk -v a="$floor_us" -v b="$server_us" 'BEGIN { print a + b }')")
+sched_vs_floor=$(times "$sched_us" "$floor_us")
+sched_vs_probe=""; [[ -n $o_cpu && -n $sched_us ]] && sched_vs_probe=$(times "$sched_us" "$(awk -v c="$o_cpu" 'BEGIN { print c * 1000 }')")
 # x_floor MS: a CPU time per probe in ms as a multiple of the floor.
 x_floor() { [[ -n $1 && -n $floor_us ]] && awk -v c="$1" -v f="$floor_us" 'BEGIN { printf "%.2f×", c * 1000 / f }' || echo "—"; }
 
@@ -342,6 +427,17 @@ REPORT="$TMP/report.md"
   echo "| start-up to \`/-/healthy\` 200, ms | $(cell "$o_up") | $(cell "$b_up") | $(ratio "$b_up" "$o_up") |"
   echo "| binary size, MiB | $(cell "$o_bin") | $(cell "$b_bin") | $(ratio "$b_bin" "$o_bin") |"
   echo
+  echo "Against the goals of the second performance round (issue 23), from this run alone:"
+  echo
+  echo "| goal | this run | goal | |"
+  echo "|---|--:|--:|---|"
+  echo "| \`/probe\` CPU per probe, Blackbox's over outpost's | $(cell "$vs_blackbox" 2)× less | ≥ 8× less | $(met "$vs_blackbox" ">=" 8) |"
+  echo "| \`/probe\` CPU per probe over the full floor (client $(cell "$floor_us" 1) µs + server $(cell "$server_us" 1) µs) | $(cell "$vs_full" 2)× | ≤ 1.5× | $(met "$vs_full" "<=" 1.5) |"
+  echo "| CPU of one scheduled run ($(cell "$sched_us" 1) µs, $SCHEDULED probes every 1 s) over the client floor | $(cell "$sched_vs_floor" 2)× | ≤ 1.5× | $(met "$sched_vs_floor" "<=" 1.5) |"
+  echo "| CPU of one scheduled run over one \`/probe\` | $(cell "$sched_vs_probe" 2)× | < 1× | $(met "$sched_vs_probe" "<=" 0.999) |"
+  echo
+  echo "RSS at 100,000 probes and \`/metrics\` of 100,000 probes: [Scheduled probes at scale](#scheduled-probes-at-scale)."
+  echo
   echo "<details><summary>Every round</summary>"
   echo
   echo "| round | exporter | probes/s | probes | CPU s | CPU ms/probe | peak RSS MiB | p50 / p99 ms | nginx hits/probe | non-2xx / socket errors |"
@@ -359,6 +455,10 @@ REPORT="$TMP/report.md"
   echo "is wrk itself fetching the page from nginx with \`Connection: close\` (a new connection"
   echo "per request, as every probe makes): wrk's own CPU per request, the least the client"
   echo "side of a probe costs on this machine; outpost also serves the \`/probe\` request."
+  echo "The server floor row is nginx's CPU (master and worker) per request when wrk keeps"
+  echo "its connections: the least answering a request costs. The scheduled row is an outpost"
+  echo "running $SCHEDULED http probes of the same page every second (stopped with SIGSTOP"
+  echo "while the other rounds run): its CPU over the round per run completed."
 } >"$REPORT"
 
 echo

@@ -103,6 +103,10 @@ REPORT=$(awk -v n="$PROBES" -v iv="$INTERVAL" -v secs="$SECONDS_RUN" -v runs="$r
   printf "| skipped runs | %d |\n", skipped
   printf "| a /metrics scrape (first / third) | %.0f / %.0f ms, %.1f MiB, %d samples, %.2f s CPU each |\n", 1000 * t1, 1000 * t3, mb / 1048576, series, (c2 - c1) / 3
   printf "| a /metrics scrape per 20,000 probes (third) | %.0f ms |\n", 1000 * t3 * 20000 / n
+  printf "| RSS the run added per probe ((after the run - after start) / probes) | %.2f KiB |\n", (rss - idle) / n
+  # The second performance round (issue 23): RSS after two rounds at 100,000 probes
+  # (192 MiB) and the /metrics page at 150 ms per 20,000 probes.
+  printf "\nAgainst the goals of the second performance round: RSS after the run %.1f MiB (goal 192 MiB at 100,000 probes after two rounds: %s); /metrics %.0f ms per 20,000 probes (goal 150 ms: %s).\n", rss / 1024, (n == 100000 && secs >= 2 * (iv + 0)) ? (rss / 1024 <= 192 ? "met" : "not yet") : "not this run", 1000 * t3 * 20000 / n, (1000 * t3 * 20000 / n <= 150 ? "met" : "not yet")
 }')
 echo "$REPORT" | tee "$TMP/report.md"
 replace_section "$DOC" "$START_MARK" "$END_MARK" "$TMP/report.md"
