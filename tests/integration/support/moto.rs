@@ -28,27 +28,33 @@ pub(crate) struct Moto {
 
 impl Moto {
     /// Starts moto_server and waits until it accepts connections.
+    ///
+    /// The port is picked below Linux's ephemeral range (32768-60999), which the
+    /// kernel hands out to `bind(0)` and outgoing connections: moto takes
+    /// seconds to start, and a port picked by `bind(0)` and released could be
+    /// given meanwhile to another test's listener, which the readiness check
+    /// would then take for moto's. A moto that could not bind exits, and is
+    /// started again on another port.
     pub(crate) fn start() -> Moto {
         assert!(Path::new(MOTO).exists(), "{MOTO} is missing: {HINT}");
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(MOTO)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {MOTO}: {e}; {HINT}"));
-        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-        let moto = Moto {
-            addr,
-            child: Some(child),
-            ns: None,
-        };
-        moto.wait_ready();
-        moto
+        for _ in 0..10 {
+            let port = unused_port();
+            let child = Command::new(MOTO)
+                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| panic!("cannot start {MOTO}: {e}; {HINT}"));
+            let mut moto = Moto {
+                addr: ([127, 0, 0, 1], port).into(),
+                child: Some(child),
+                ns: None,
+            };
+            if moto.wait_ready() {
+                return moto;
+            }
+        }
+        panic!("moto_server exited at start on ten ports in a row");
     }
 
     /// Starts moto_server on 127.0.0.1:`port` inside the network namespace `ns`
@@ -63,26 +69,35 @@ impl Moto {
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {MOTO} in {ns}: {e}; {HINT}"));
-        let moto = Moto {
+        let mut moto = Moto {
             addr: ([127, 0, 0, 1], port).into(),
             child: Some(child),
             ns: Some(ns.to_string()),
         };
-        moto.wait_ready();
+        assert!(moto.wait_ready(), "moto_server exited at start in {ns}");
         moto
     }
 
     /// Readiness, not a timing assertion: moto imports for a while at start.
-    fn wait_ready(&self) {
+    /// `false` if moto exited first (its port was taken).
+    fn wait_ready(&mut self) -> bool {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
+            let exited = self
+                .child
+                .as_mut()
+                .is_none_or(|c| c.try_wait().ok().flatten().is_some());
+            if exited {
+                self.child = None;
+                return false;
+            }
             let addr = self.addr;
             let up = match &self.ns {
                 Some(ns) => netns::enter(ns, move || TcpStream::connect(addr).is_ok()),
                 None => TcpStream::connect(addr).is_ok(),
             };
             if up {
-                return;
+                return true;
             }
             assert!(Instant::now() < deadline, "moto_server did not start");
             std::thread::sleep(Duration::from_millis(100));
@@ -180,6 +195,20 @@ impl Moto {
     /// configuration built.
     pub(crate) fn options(&self, built: Arc<AtomicUsize>) -> AwsOptions {
         options_for(self.endpoint(), built)
+    }
+}
+
+/// A port below the ephemeral range that nothing listens on now, different at
+/// each call of this process.
+fn unused_port() -> u16 {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    loop {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let spread = (std::process::id() as usize).wrapping_mul(7919) + n * 104_729;
+        let port = 20_000 + (spread % 12_000) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
     }
 }
 
