@@ -16,12 +16,11 @@ use std::cell::RefCell;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
 
 use crate::support::daemon::sample;
 use crate::support::moto::{aws_env_at, Moto};
 use crate::support::netns;
-use crate::support::resolver_ns::ResolverNs;
+use crate::support::resolver_ns::{fetch_until, ResolverNs};
 
 const MOTO_PORT: u16 = 5000;
 const HTTP_PORT: u16 = 8080;
@@ -151,18 +150,7 @@ impl World {
 
     /// Polls `/metrics` until `done` holds, for at most 30 s.
     fn metrics_when(&self, what: &str, done: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let text = self.metrics();
-            if done(&text) {
-                return text;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}:\n{text}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        fetch_until(what, || self.metrics(), done)
     }
 }
 

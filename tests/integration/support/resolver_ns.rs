@@ -90,6 +90,27 @@ impl ResolverNs {
     }
 }
 
+/// Calls `fetch` every 100 ms until its text satisfies `done`, and returns
+/// that text; panics after 30 s with `what` and the last text.
+pub(crate) fn fetch_until(
+    what: &str,
+    fetch: impl Fn() -> String,
+    done: impl Fn(&str) -> bool,
+) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let text = fetch();
+        if done(&text) {
+            return text;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}:\n{text}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 impl Drop for ResolverNs {
     fn drop(&mut self) {
         let _ = self.dnsmasq.kill();
