@@ -58,6 +58,11 @@ fn config(probes: Vec<ProbeSpec>, max_concurrent: usize) -> Config {
     }
 }
 
+/// A scheduler running `runner` with 10 slots, never shut down by the test.
+fn ten_slots(runner: Runner) -> Scheduler {
+    Scheduler::new(runner, Arc::new(Limiter::new(10)), CancellationToken::new())
+}
+
 /// Calls seen by the scripted runner: (target, start, end) relative to t0.
 #[derive(Default)]
 struct Log {
@@ -167,11 +172,7 @@ fn spread_offset_is_deterministic_and_within_the_interval() {
 async fn each_probe_runs_every_interval_from_its_offset() {
     let t0 = Instant::now();
     let log = Arc::new(Log::default());
-    let sched = Scheduler::new(
-        scripted(log.clone(), t0, Duration::from_millis(100)),
-        Arc::new(Limiter::new(10)),
-        CancellationToken::new(),
-    );
+    let sched = ten_slots(scripted(log.clone(), t0, Duration::from_millis(100)));
     sched.apply(&config(
         vec![spec("a", "ta", 10, 5), spec("b", "tb", 7, 5)],
         10,
@@ -198,11 +199,7 @@ async fn each_probe_runs_every_interval_from_its_offset() {
 async fn a_hanging_target_times_out_and_never_overlaps_itself() {
     let t0 = Instant::now();
     let log = Arc::new(Log::default());
-    let sched = Scheduler::new(
-        never_ending(log.clone(), t0),
-        Arc::new(Limiter::new(10)),
-        CancellationToken::new(),
-    );
+    let sched = ten_slots(never_ending(log.clone(), t0));
     sched.apply(&config(vec![spec("slow", "ts", 10, 4)], 10));
     tokio::time::sleep(Duration::from_secs(50)).await;
     let calls = log.calls.lock().unwrap().clone();
@@ -233,11 +230,7 @@ async fn a_hanging_target_times_out_and_never_overlaps_itself() {
 async fn a_reload_cancels_the_run_in_flight_of_a_removed_probe() {
     let t0 = Instant::now();
     let log = Arc::new(Log::default());
-    let sched = Scheduler::new(
-        never_ending(log.clone(), t0),
-        Arc::new(Limiter::new(10)),
-        CancellationToken::new(),
-    );
+    let sched = ten_slots(never_ending(log.clone(), t0));
     sched.apply(&config(vec![spec("gone", "tg", 10, 8)], 10));
     let offset = spread_offset("gone", Duration::from_secs(10));
     tokio::time::sleep(offset + Duration::from_secs(1)).await;
@@ -286,11 +279,7 @@ async fn the_concurrency_cap_bounds_runs_in_flight() {
 async fn reload_keeps_unchanged_probes_and_restarts_changed_ones() {
     let t0 = Instant::now();
     let log = Arc::new(Log::default());
-    let sched = Scheduler::new(
-        scripted(log.clone(), t0, Duration::from_millis(10)),
-        Arc::new(Limiter::new(10)),
-        CancellationToken::new(),
-    );
+    let sched = ten_slots(scripted(log.clone(), t0, Duration::from_millis(10)));
     let first = sched.apply(&config(
         vec![
             spec("keep", "tk", 5, 1),
@@ -374,11 +363,7 @@ async fn a_reload_that_changes_status_history_keeps_the_newest_runs() {
             }
         })
     });
-    let sched = Scheduler::new(
-        numbered,
-        Arc::new(Limiter::new(10)),
-        CancellationToken::new(),
-    );
+    let sched = ten_slots(numbered);
     let with_history = |n: usize| {
         let mut c = config(vec![spec("p", "tp", 1, 1)], 10);
         c.server.status_history = n;
@@ -429,15 +414,11 @@ fn counts(s: outpost::scheduler::ApplySummary) -> (usize, usize, usize, usize) {
 #[tokio::test(start_paused = true)]
 async fn a_changed_module_restarts_its_probes() {
     let dir = tempfile::tempdir().unwrap();
-    let sched = Scheduler::new(
-        scripted(
-            Arc::new(Log::default()),
-            Instant::now(),
-            Duration::from_millis(10),
-        ),
-        Arc::new(Limiter::new(10)),
-        CancellationToken::new(),
-    );
+    let sched = ten_slots(scripted(
+        Arc::new(Log::default()),
+        Instant::now(),
+        Duration::from_millis(10),
+    ));
     let before = load(dir.path(), "timeout = \"2s\"");
     assert_eq!(counts(sched.apply(&before)), (0, 2, 0, 0));
     assert_eq!(counts(sched.apply(&before)), (2, 0, 0, 0));
@@ -458,15 +439,11 @@ async fn a_changed_module_restarts_its_probes() {
 #[tokio::test(start_paused = true)]
 async fn a_changed_secret_restarts_its_probes() {
     let dir = tempfile::tempdir().unwrap();
-    let sched = Scheduler::new(
-        scripted(
-            Arc::new(Log::default()),
-            Instant::now(),
-            Duration::from_millis(10),
-        ),
-        Arc::new(Limiter::new(10)),
-        CancellationToken::new(),
-    );
+    let sched = ten_slots(scripted(
+        Arc::new(Log::default()),
+        Instant::now(),
+        Duration::from_millis(10),
+    ));
     let inline = |password: &str| {
         format!("[modules.m.http]\nbasic_auth = {{ username = \"u\", password = \"{password}\" }}")
     };
@@ -522,15 +499,11 @@ fn a_module_identity_holds_no_secret() {
 #[tokio::test(start_paused = true)]
 async fn key_order_does_not_change_a_module() {
     let dir = tempfile::tempdir().unwrap();
-    let sched = Scheduler::new(
-        scripted(
-            Arc::new(Log::default()),
-            Instant::now(),
-            Duration::from_millis(10),
-        ),
-        Arc::new(Limiter::new(10)),
-        CancellationToken::new(),
-    );
+    let sched = ten_slots(scripted(
+        Arc::new(Log::default()),
+        Instant::now(),
+        Duration::from_millis(10),
+    ));
     let a = load(
         dir.path(),
         "timeout = \"2s\"\n[modules.m.http]\nmethod = \"HEAD\"\nvalid_status_codes = [200, 204]\nheaders = { X-A = \"1\", X-B = \"2\" }",
@@ -560,11 +533,7 @@ async fn a_fan_out_probes_addresses_keep_their_counters_across_a_reload() {
     use outpost::fanout::{FanOut, SuccessRule};
     let t0 = Instant::now();
     let log = Arc::new(Log::default());
-    let sched = Scheduler::new(
-        scripted(log.clone(), t0, Duration::from_millis(10)),
-        Arc::new(Limiter::new(10)),
-        CancellationToken::new(),
-    );
+    let sched = ten_slots(scripted(log.clone(), t0, Duration::from_millis(10)));
     let fan = |grace: u32| ProbeSpec {
         fan_out: Some(FanOut {
             success: SuccessRule::All,
@@ -614,11 +583,7 @@ async fn discovered_probes_pause_resume_and_stay_apart_from_reloads() {
     use std::collections::HashSet;
     let t0 = Instant::now();
     let log = Arc::new(Log::default());
-    let sched = Scheduler::new(
-        scripted(log.clone(), t0, Duration::from_millis(10)),
-        Arc::new(Limiter::new(10)),
-        CancellationToken::new(),
-    );
+    let sched = ten_slots(scripted(log.clone(), t0, Duration::from_millis(10)));
     let found = |name: &str| ProbeSpec {
         origin: Origin::Discovered,
         ..spec(name, &format!("{name}:80"), 5, 1)
