@@ -223,7 +223,7 @@ fn main() {
             .latest
             .as_ref()
             .unwrap()
-            .samples
+            .shape()
             .len(),
         setup.elapsed().as_secs_f64()
     );

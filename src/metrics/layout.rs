@@ -10,59 +10,84 @@
 //! order, so the reports share a handful of layouts; each layout knows, per
 //! family, the positions of that family's samples.
 
-use crate::probe::{ProbeReport, Sample};
+use super::report_view::ReportView;
+use crate::results::same_name;
 
 /// More distinct layouts than this and later new ones are scanned by name per
 /// family, as before: bounded work matching a report against the known layouts.
 const MAX_LAYOUTS: usize = 32;
 
+/// One layout: its names, the shape key of the report that made it (stored
+/// reports of the same shape match it without comparing names), and per family
+/// of [`Layouts::families`] its sample positions.
+#[derive(Debug)]
+struct Layout {
+    names: Vec<&'static str>,
+    key: Option<usize>,
+    positions: Vec<Vec<u32>>,
+}
+
+impl Layout {
+    fn fits<R: ReportView>(&self, report: &R) -> bool {
+        (self.key.is_some() && self.key == report.shape_key())
+            || (self.names.len() == report.len()
+                && self
+                    .names
+                    .iter()
+                    .enumerate()
+                    .all(|(i, n)| same_name(n, report.name(i))))
+    }
+}
+
 /// The sample families of a set of reports and, per report, where each
 /// family's samples are.
 #[derive(Debug)]
-pub(super) struct Layouts<'r> {
+pub(super) struct Layouts<'r, R> {
     /// Sample names in order of first appearance over the reports.
     order: Vec<&'static str>,
-    /// Per layout: its names, and per family of `order`, its sample positions.
-    layouts: Vec<(Vec<&'static str>, Vec<Vec<u32>>)>,
-    /// Per report, its samples and its layout's index (`None` beyond
-    /// [`MAX_LAYOUTS`]): 24 bytes a report, read in order, where going through
-    /// each report for its samples would be a cache miss per report and family.
-    of_report: Vec<(&'r [Sample], Option<u32>)>,
+    layouts: Vec<Layout>,
+    /// Per report, the report and its layout's index (`None` beyond
+    /// [`MAX_LAYOUTS`]): read in order, where going through each report for
+    /// its layout would be a cache miss per report and family.
+    of_report: Vec<(&'r R, Option<u32>)>,
 }
 
-impl<'r> Layouts<'r> {
-    pub(super) fn new(reports: impl Iterator<Item = &'r ProbeReport>) -> Self {
+impl<'r, R: ReportView> Layouts<'r, R> {
+    pub(super) fn new(reports: impl Iterator<Item = &'r R>) -> Self {
         let mut order: Vec<&'static str> = Vec::new();
-        let mut layouts: Vec<(Vec<&'static str>, Vec<Vec<u32>>)> = Vec::new();
+        let mut layouts: Vec<Layout> = Vec::new();
         let mut of_report = Vec::new();
         let mut last: Option<u32> = None;
         for report in reports {
             let found = last
-                .filter(|&l| same_names(&layouts[l as usize].0, report))
-                .or_else(|| {
-                    (0..layouts.len() as u32).find(|&l| same_names(&layouts[l as usize].0, report))
-                });
+                .filter(|&l| layouts[l as usize].fits(report))
+                .or_else(|| (0..layouts.len() as u32).find(|&l| layouts[l as usize].fits(report)));
             let layout = match found {
                 Some(l) => Some(l),
                 None => {
                     // A layout not seen yet: its names may bring families in.
-                    for sample in &report.samples {
-                        if !order.iter().any(|n| same_name(n, sample.name)) {
-                            order.push(sample.name);
+                    for i in 0..report.len() {
+                        let name = report.name(i);
+                        if !order.iter().any(|n| same_name(n, name)) {
+                            order.push(name);
                         }
                     }
                     (layouts.len() < MAX_LAYOUTS).then(|| {
-                        let names = report.samples.iter().map(|s| s.name).collect();
-                        layouts.push((names, Vec::new()));
+                        layouts.push(Layout {
+                            names: (0..report.len()).map(|i| report.name(i)).collect(),
+                            key: report.shape_key(),
+                            positions: Vec::new(),
+                        });
                         layouts.len() as u32 - 1
                     })
                 }
             };
             last = layout.or(last);
-            of_report.push((report.samples.as_slice(), layout));
+            of_report.push((report, layout));
         }
-        for (names, positions) in &mut layouts {
-            *positions = order
+        for layout in &mut layouts {
+            let names = &layout.names;
+            layout.positions = order
                 .iter()
                 .map(|family| {
                     (0..names.len() as u32)
@@ -83,47 +108,35 @@ impl<'r> Layouts<'r> {
         &self.order
     }
 
-    /// The samples of family number `family` (of [`Layouts::families`]) in
-    /// report number `index`, in recorded order.
+    /// The positions of the samples of family number `family` (of
+    /// [`Layouts::families`]) in report number `index`, in recorded order.
     pub(super) fn samples(
         &self,
         family: usize,
         index: usize,
-    ) -> impl Iterator<Item = &'r Sample> + use<'_, 'r> {
+    ) -> impl Iterator<Item = usize> + use<'_, 'r, R> {
         // A report of a known layout reads only its own positions; one beyond
-        // the layouts kept is scanned by name (the slice to scan is empty else).
-        let (samples, layout) = self.of_report.get(index).copied().unwrap_or((&[], None));
-        let (positions, scanned): (&[u32], &[Sample]) = match layout {
-            Some(l) => (&self.layouts[l as usize].1[family], &[]),
-            None => (&[], samples),
+        // the layouts kept is scanned by name (the range to scan is empty else).
+        let (report, layout) = match self.of_report.get(index) {
+            Some(&(r, l)) => (Some(r), l),
+            None => (None, None),
+        };
+        let (positions, scanned): (&[u32], usize) = match (layout, report) {
+            (Some(l), _) => (&self.layouts[l as usize].positions[family], 0),
+            (None, Some(r)) => (&[], r.len()),
+            (None, None) => (&[], 0),
         };
         let name = self.order[family];
-        positions
-            .iter()
-            .filter_map(|&i| samples.get(i as usize))
-            .chain(scanned.iter().filter(move |s| same_name(s.name, name)))
+        positions.iter().map(|&i| i as usize).chain(
+            (0..scanned).filter(move |&i| report.is_some_and(|r| same_name(r.name(i), name))),
+        )
     }
-}
-
-/// Whether `report`'s samples carry exactly `names`, in order.
-fn same_names(names: &[&'static str], report: &ProbeReport) -> bool {
-    names.len() == report.samples.len()
-        && names
-            .iter()
-            .zip(&report.samples)
-            .all(|(n, s)| same_name(n, s.name))
-}
-
-/// Sample names are static strings, nearly always the very same constant: the
-/// address comparison settles most of them without reading the bytes.
-fn same_name(a: &str, b: &str) -> bool {
-    std::ptr::eq(a, b) || a == b
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::probe::Sample;
+    use crate::probe::{ProbeReport, Sample};
     use std::time::{Duration, UNIX_EPOCH};
 
     const NAMES: [&str; 6] = ["a", "b", "c", "d", "e", "f"];
@@ -178,7 +191,7 @@ mod tests {
         assert_eq!(layouts.families(), order);
         for (f, name) in order.iter().enumerate() {
             for (i, r) in reports.iter().enumerate() {
-                let picked: Vec<&Sample> = layouts.samples(f, i).collect();
+                let picked: Vec<&Sample> = layouts.samples(f, i).map(|j| &r.samples[j]).collect();
                 let scanned: Vec<&Sample> = r.samples.iter().filter(|s| s.name == *name).collect();
                 assert_eq!(picked, scanned, "family {name}, report {i}");
             }

@@ -8,5 +8,6 @@ pub mod names;
 pub mod number;
 pub mod process;
 pub mod render;
+mod report_view;
 pub mod source;
 mod warm;

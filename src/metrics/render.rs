@@ -6,10 +6,11 @@ use std::sync::Arc;
 use super::encode::{Encoder, Format};
 use super::layout::Layouts;
 use super::names::{self, Family};
+use super::report_view::ReportView;
 use super::source::Source;
 use super::warm::{self, Warm, BATCH};
 use crate::probe::ProbeReport;
-use crate::results::Snapshot;
+use crate::results::{Snapshot, StoredReport};
 use crate::scheduler::Scheduler;
 
 /// The Blackbox series of one report, label-less but for their own labels, as
@@ -24,18 +25,18 @@ pub fn render_report(format: Format, report: &ProbeReport) -> String {
 /// family by family: the run's own three series, then the prober's in the order
 /// first seen.
 /// A series every report has, read from the report itself.
-type RunLevelSeries = (&'static str, fn(&ProbeReport) -> f64);
+type RunLevelSeries<R> = (&'static str, fn(&R) -> f64);
 
 /// `family_of` finds a sample's family among those the caller may write.
-fn write_reports(
+fn write_reports<R: ReportView>(
     enc: &mut Encoder,
-    reports: &[(&str, &ProbeReport)],
+    reports: &[(&str, &R)],
     family_of: impl Fn(&str) -> Option<Family>,
 ) {
-    let run_level: [RunLevelSeries; 3] = [
-        (names::PROBE_SUCCESS, |r| if r.success { 1.0 } else { 0.0 }),
-        (names::PROBE_DURATION_SECONDS, |r| r.duration.as_secs_f64()),
-        (names::PROBE_TIMEOUT_SECONDS, |r| r.timeout.as_secs_f64()),
+    let run_level: [RunLevelSeries<R>; 3] = [
+        (names::PROBE_SUCCESS, |r| if r.success() { 1.0 } else { 0.0 }),
+        (names::PROBE_DURATION_SECONDS, |r| r.duration().as_secs_f64()),
+        (names::PROBE_TIMEOUT_SECONDS, |r| r.timeout().as_secs_f64()),
     ];
     if reports.is_empty() {
         return;
@@ -73,17 +74,16 @@ fn write_reports(
         for (b, batch) in reports.chunks(BATCH).enumerate() {
             let first = b * BATCH;
             warm.samples(
-                batch
-                    .iter()
-                    .enumerate()
-                    .flat_map(|(j, _)| layouts.samples(f, first + j)),
+                batch.iter().enumerate().flat_map(|(j, (_, r))| {
+                    layouts.samples(f, first + j).map(move |i| (*r, i))
+                }),
                 batch.iter().map(|(p, _)| *p),
             );
-            for (j, (prefix, _)) in batch.iter().enumerate() {
-                for sample in layouts.samples(f, first + j) {
+            for (j, (prefix, r)) in batch.iter().enumerate() {
+                for i in layouts.samples(f, first + j) {
                     labels.clear();
-                    labels.extend(sample.labels.iter().map(|(k, v)| (*k, v.as_ref())));
-                    enc.sample_with_prefix(prefix, &labels, sample.value);
+                    labels.extend(r.labels(i).iter().map(|(k, v)| (*k, v.as_ref())));
+                    enc.sample_with_prefix(prefix, &labels, r.value(i));
                 }
             }
         }
@@ -127,9 +127,9 @@ impl Source for ScheduledProbes {
                 snapshots.push((&a.label_prefix, a.snapshot.clone()));
             }
         }
-        let reports: Vec<(&str, &ProbeReport)> = snapshots
+        let reports: Vec<(&str, &StoredReport)> = snapshots
             .iter()
-            .filter_map(|(prefix, snap)| snap.latest.as_deref().map(|r| (*prefix, r)))
+            .filter_map(|(prefix, snap)| snap.latest.as_ref().map(|r| (*prefix, r)))
             .collect();
         write_reports(enc, &reports, |name| {
             names::find(&self.families, name).copied()

@@ -11,7 +11,8 @@
 //! a whole batch before the next link is, so the misses of a batch are in flight
 //! together; writing the batch then finds its data in cache.
 
-use crate::probe::{LabelValue, Sample};
+use super::report_view::ReportView;
+use crate::probe::LabelValue;
 
 /// Probes per batch: enough misses in flight to cover memory latency, little
 /// enough that a batch's data stays in the first-level caches until written.
@@ -20,28 +21,27 @@ pub(super) const BATCH: usize = 32;
 /// Scratch space for [`Warm::samples`], reused from batch to batch.
 #[derive(Debug, Default)]
 pub(super) struct Warm<'r> {
-    samples: Vec<&'r Sample>,
     labels: Vec<&'r [(&'static str, LabelValue)]>,
     values: Vec<&'r str>,
 }
 
 impl<'r> Warm<'r> {
-    /// Reads `samples`, then their label vectors, then the label strings and `prefixes`, each
-    /// level for the whole batch before the next.
-    pub(super) fn samples(
+    /// Reads the values and label slices of `samples` (a report and a
+    /// sample's position), then the label strings and `prefixes`, each level
+    /// for the whole batch before the next.
+    pub(super) fn samples<R: ReportView + 'r>(
         &mut self,
-        samples: impl Iterator<Item = &'r Sample>,
+        samples: impl Iterator<Item = (&'r R, usize)>,
         prefixes: impl Iterator<Item = &'r str>,
     ) {
-        let Warm {
-            samples: s,
-            labels,
-            values,
-        } = self;
-        s.clear();
-        s.extend(samples);
+        let Warm { labels, values } = self;
+        let mut seen = 0u64;
         labels.clear();
-        labels.extend(s.iter().map(|s| s.labels.as_slice()));
+        labels.extend(samples.map(|(r, i)| {
+            seen ^= r.value(i).to_bits();
+            r.labels(i)
+        }));
+        std::hint::black_box(seen);
         values.clear();
         values.extend(
             labels

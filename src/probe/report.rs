@@ -371,8 +371,6 @@ impl Recorder {
     pub(crate) fn into_parts(
         mut self,
     ) -> (Vec<Sample>, Vec<String>, Option<super::packets::PacketRun>) {
-        // The report may be kept until the next run: no spare room in it.
-        self.samples.shrink_to_fit();
         if self.dropped > 1 {
             self.trace.push(format!(
                 "[{} trace lines dropped: at most {MAX_TRACE_LINES} are kept]",

@@ -14,6 +14,9 @@ use crate::history::{History, Run};
 use crate::metrics::names;
 use crate::probe::{ProbeReport, Sample};
 
+mod stored;
+pub use stored::{same_name, Shape, StoredReport};
+
 /// A cumulative histogram with fixed upper bounds.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Histogram {
@@ -126,7 +129,7 @@ impl PacketTotals {
 /// What a scrape reads of one probe.
 #[derive(Debug, Clone)]
 pub struct Snapshot {
-    pub latest: Option<Arc<ProbeReport>>,
+    pub latest: Option<StoredReport>,
     pub runs: RunCounts,
     pub run_durations: Histogram,
     /// Start of the latest run, Unix seconds.
@@ -173,7 +176,7 @@ impl Snapshot {
             self.packets.get_or_insert_with(PacketTotals::new).add(run);
         }
         self.last_run = Some(started);
-        self.latest = Some(Arc::new(report));
+        StoredReport::store(&mut self.latest, report);
     }
 }
 
@@ -258,10 +261,7 @@ impl ProbeState {
         Self::record_locked(&mut guard, report);
     }
 
-    fn record_locked(guard: &mut Results, mut report: ProbeReport) {
-        // The report is kept until the next run: with 100,000 probes the spare
-        // capacity the recorder's vector grew by is tens of MiB.
-        report.samples.shrink_to_fit();
+    fn record_locked(guard: &mut Results, report: ProbeReport) {
         let started = unix_seconds(report.started_at);
         guard.history.record(Run {
             // Saturating: a clock before 1970 or after 2106 shows as its bound.
@@ -293,8 +293,7 @@ impl ProbeState {
             let gone = guard.book.update(resolved, &probed_ips, grace);
             let snap = Arc::make_mut(&mut guard.snapshot);
             snap.addresses.retain(|a| !gone.contains(&a.ip));
-            for (ip, mut r) in probed {
-                r.samples.shrink_to_fit();
+            for (ip, r) in probed {
                 let started = unix_seconds(r.started_at);
                 let at = match snap.addresses.binary_search_by(|a| a.ip.cmp(&ip)) {
                     Ok(i) => i,
