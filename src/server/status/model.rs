@@ -249,7 +249,7 @@ pub(super) fn probe_status(state: &ProbeState) -> ProbeStatus {
             .and_then(|r| r.value(names::PROBE_SSL_EARLIEST_CERT_EXPIRY, &[])),
         latest,
         history_limit: history.limit(),
-        history: history.runs().map(|r| HistoryRun(*r)).collect(),
+        history: history.runs().map(HistoryRun).collect(),
         addresses,
         discovered: discovered(state),
     }
