@@ -662,7 +662,7 @@ async fn run_once(due: Due, runs: Arc<Runs>) {
             .clone(),
     };
     let (deadline, started_at) = (ctx.deadline, SystemTime::now());
-    if let Some(fan_out) = state.spec.fan_out {
+    if let Some(fan_out) = state.spec.fan_out.as_deref().copied() {
         let run = fan_out_run(&state, fan_out, ctx, &runs.runner);
         let run = tokio::select! {
             biased;

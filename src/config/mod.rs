@@ -289,7 +289,8 @@ pub struct ProbeSpec {
     /// Static labels, in the order written.
     pub labels: Vec<(String, String)>,
     /// `fan_out = "all"`: every address of the target's host, each probed.
-    pub fan_out: Option<crate::fanout::FanOut>,
+    /// Boxed: most probes have none, and inline it would be 32 bytes in each.
+    pub fan_out: Option<Box<crate::fanout::FanOut>>,
     /// A `[[probes]]` entry, or made by `[[discover]]`.
     pub origin: Origin,
 }

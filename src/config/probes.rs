@@ -257,7 +257,7 @@ pub(crate) fn build_probe(
         interval,
         timeout,
         labels,
-        fan_out,
+        fan_out: fan_out.map(Box::new),
         origin: super::Origin::Config,
     })
 }

@@ -134,8 +134,9 @@ pub struct Snapshot {
     pub run_durations: Histogram,
     /// Start of the latest run, Unix seconds.
     pub last_run: Option<f64>,
-    /// Packet trains across runs; `None` until a run sends one.
-    pub packets: Option<PacketTotals>,
+    /// Packet trains across runs; `None` until a run sends one. Boxed: most
+    /// probes send none, and inline it would be 64 bytes in every snapshot.
+    pub packets: Option<Box<PacketTotals>>,
     /// A `fan_out` probe's addresses with results, in address order; empty
     /// for any other probe.
     pub addresses: Vec<Address>,
@@ -173,7 +174,9 @@ impl Snapshot {
         }
         self.run_durations.observe(report.duration.as_secs_f64());
         if let Some(run) = &report.packets {
-            self.packets.get_or_insert_with(PacketTotals::new).add(run);
+            self.packets
+                .get_or_insert_with(|| Box::new(PacketTotals::new()))
+                .add(run);
         }
         self.last_run = Some(started);
         StoredReport::store(&mut self.latest, report);
@@ -189,8 +192,9 @@ struct Results {
     snapshot: Arc<Snapshot>,
     /// Written in place, never shared: the status page copies what it shows.
     history: History,
-    /// A `fan_out` probe's resolutions and its addresses' absences.
-    book: AddressBook,
+    /// A `fan_out` probe's resolutions and its addresses' absences; `None`
+    /// until its first run (and for any other probe: boxed, as most have none).
+    book: Option<Box<AddressBook>>,
 }
 
 /// One scheduled probe: its spec, module and results.
@@ -248,7 +252,7 @@ impl ProbeState {
                     packets: None,
                 }),
                 history: History::new(history),
-                book: AddressBook::default(),
+                book: None,
             }),
             run_cancel: Default::default(),
         }
@@ -285,12 +289,14 @@ impl ProbeState {
         let (max, grace) = self
             .spec
             .fan_out
+            .as_deref()
             .map_or((usize::MAX, 0), |f| (f.max_addresses, f.address_grace));
         let mut guard = self.lock();
         let guard = &mut *guard;
         if let Some(resolved) = &resolved {
             let probed_ips: Vec<IpAddr> = probed.iter().map(|(ip, _)| *ip).collect();
-            let gone = guard.book.update(resolved, &probed_ips, grace);
+            let book = guard.book.get_or_insert_with(Box::default);
+            let gone = book.update(resolved, &probed_ips, grace);
             let snap = Arc::make_mut(&mut guard.snapshot);
             snap.addresses.retain(|a| !gone.contains(&a.ip));
             for (ip, r) in probed {
@@ -324,7 +330,7 @@ impl ProbeState {
             (names::PROBE_ADDRESSES_SKIPPED, skipped as f64),
             (
                 names::PROBE_ADDRESS_CHANGES_TOTAL,
-                guard.book.changes as f64,
+                guard.book.as_ref().map_or(0, |b| b.changes) as f64,
             ),
         ] {
             report.samples.push(Sample {

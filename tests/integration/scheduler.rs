@@ -535,12 +535,12 @@ async fn a_fan_out_probes_addresses_keep_their_counters_across_a_reload() {
     let log = Arc::new(Log::default());
     let sched = ten_slots(scripted(log.clone(), t0, Duration::from_millis(10)));
     let fan = |grace: u32| ProbeSpec {
-        fan_out: Some(FanOut {
+        fan_out: Some(Box::new(FanOut {
             success: SuccessRule::All,
             max_addresses: 16,
             address_grace: grace,
             families: None,
-        }),
+        })),
         // An IP literal is its own one address: no resolver on a paused clock.
         ..spec("fan", "127.0.0.1:9", 5, 1)
     };

@@ -377,12 +377,12 @@ fn a_page_of_500_probes_stays_within_its_budget() {
 #[test]
 fn a_fan_out_probe_shows_each_address() {
     let mut fan = state("alb", "http://alb.test/", &[], 60);
-    fan.spec.fan_out = Some(crate::fanout::FanOut {
+    fan.spec.fan_out = Some(Box::new(crate::fanout::FanOut {
         success: crate::fanout::SuccessRule::All,
         max_addresses: 16,
         address_grace: 3,
         families: None,
-    });
+    }));
     let fan = Arc::new(fan);
     let (a, b): (std::net::IpAddr, std::net::IpAddr) =
         ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
