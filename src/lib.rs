@@ -34,6 +34,7 @@
 //! source beside the probes (a reload swaps them when `[aws]` changes); a
 //! `/probe` target policy and listener auth go in `server`'s routing.
 
+pub mod allocator;
 pub mod app;
 pub mod aws;
 pub mod civil_date;

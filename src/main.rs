@@ -26,8 +26,11 @@ const EXIT_FAILED: u8 = 1;
 const EXIT_USAGE: u8 = 2;
 
 fn main() -> ExitCode {
+    // Before any thread starts (see the module).
+    let tuning = outpost::allocator::fix_mmap_threshold();
     let (global, command) = Cli::parse_args().into_command();
     init_logging(&global);
+    tracing::debug!(?tuning, "system allocator");
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
