@@ -65,7 +65,10 @@ mod tests {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     #[test]
     fn glibc_takes_the_threshold() {
-        assert_eq!(set_mmap_threshold(MMAP_THRESHOLD), Tuning::Fixed(MMAP_THRESHOLD));
+        assert_eq!(
+            set_mmap_threshold(MMAP_THRESHOLD),
+            Tuning::Fixed(MMAP_THRESHOLD)
+        );
         // More than an int holds: never handed to glibc.
         assert_eq!(set_mmap_threshold(usize::MAX), Tuning::Refused);
     }

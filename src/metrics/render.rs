@@ -34,8 +34,13 @@ fn write_reports<R: ReportView>(
     family_of: impl Fn(&str) -> Option<Family>,
 ) {
     let run_level: [RunLevelSeries<R>; 3] = [
-        (names::PROBE_SUCCESS, |r| if r.success() { 1.0 } else { 0.0 }),
-        (names::PROBE_DURATION_SECONDS, |r| r.duration().as_secs_f64()),
+        (
+            names::PROBE_SUCCESS,
+            |r| if r.success() { 1.0 } else { 0.0 },
+        ),
+        (names::PROBE_DURATION_SECONDS, |r| {
+            r.duration().as_secs_f64()
+        }),
         (names::PROBE_TIMEOUT_SECONDS, |r| r.timeout().as_secs_f64()),
     ];
     if reports.is_empty() {
@@ -74,9 +79,10 @@ fn write_reports<R: ReportView>(
         for (b, batch) in reports.chunks(BATCH).enumerate() {
             let first = b * BATCH;
             warm.samples(
-                batch.iter().enumerate().flat_map(|(j, (_, r))| {
-                    layouts.samples(f, first + j).map(move |i| (*r, i))
-                }),
+                batch
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(j, (_, r))| layouts.samples(f, first + j).map(move |i| (*r, i))),
                 batch.iter().map(|(p, _)| *p),
             );
             for (j, (prefix, r)) in batch.iter().enumerate() {

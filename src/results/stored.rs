@@ -317,7 +317,11 @@ mod tests {
         );
         let s = stored(&slot);
         assert_eq!(Arc::as_ptr(&s.shape), shape);
-        assert_eq!(s.values.as_ptr(), values, "no new allocation for the values");
+        assert_eq!(
+            s.values.as_ptr(),
+            values,
+            "no new allocation for the values"
+        );
         assert_eq!(s.samples(), phases(0.5, "AES"));
         assert_eq!(s.outcome(), "http_status");
         assert!(!s.success);
