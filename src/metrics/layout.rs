@@ -197,4 +197,42 @@ mod tests {
             }
         }
     }
+
+    /// Stored reports: those of one shape take its layout by the shape alone,
+    /// those of another shape with the same names by their names, and each
+    /// picks what a scan by name picks.
+    #[test]
+    fn stored_reports_find_their_layout_by_shape_or_names() {
+        use crate::results::StoredReport;
+        let store = |r: ProbeReport| {
+            let mut slot = None;
+            StoredReport::store(&mut slot, r);
+            slot
+        };
+        let mut relabelled = report(64 | 1);
+        relabelled.samples[1].labels = vec![("x", "3".into())];
+        let twins: Vec<StoredReport> = [report(64 | 1), relabelled]
+            .into_iter()
+            .filter_map(store)
+            .collect();
+        assert!(!std::sync::Arc::ptr_eq(twins[0].shape(), twins[1].shape()));
+        assert_eq!(Layouts::new(twins.iter()).layouts.len(), 1);
+
+        let stored: Vec<StoredReport> = (0..128)
+            .rev()
+            .chain(0..128)
+            .map(report)
+            .filter_map(store)
+            .collect();
+        let layouts = Layouts::new(stored.iter());
+        assert_eq!(layouts.layouts.len(), MAX_LAYOUTS);
+        for (f, name) in layouts.families().iter().enumerate() {
+            for (i, r) in stored.iter().enumerate() {
+                let samples = r.samples();
+                let picked: Vec<&Sample> = layouts.samples(f, i).map(|j| &samples[j]).collect();
+                let scanned: Vec<&Sample> = samples.iter().filter(|s| s.name == *name).collect();
+                assert_eq!(picked, scanned, "family {name}, report {i}");
+            }
+        }
+    }
 }
