@@ -227,16 +227,18 @@ impl ProbeReport {
     pub fn value(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
         self.samples
             .iter()
-            .find(|s| {
-                s.name == name
-                    && s.labels.len() == labels.len()
-                    && s.labels
-                        .iter()
-                        .zip(labels)
-                        .all(|((k, v), (ek, ev))| k == ek && v == ev)
-            })
+            .find(|s| s.name == name && labels_are(&s.labels, labels))
             .map(|s| s.value)
     }
+}
+
+/// Whether a sample's `labels` are exactly `wanted`, in order.
+pub fn labels_are(labels: &[(&'static str, LabelValue)], wanted: &[(&str, &str)]) -> bool {
+    labels.len() == wanted.len()
+        && labels
+            .iter()
+            .zip(wanted)
+            .all(|((k, v), (wk, wv))| k == wk && v == wv)
 }
 
 /// The most trace lines a run keeps: the first `MAX_TRACE_LINES - 2`, then a

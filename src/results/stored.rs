@@ -16,6 +16,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
+use crate::probe::report::labels_are;
 use crate::probe::{LabelValue, ProbeFailure, ProbeReport, Sample};
 
 /// One sample's labels, as a shape keeps them.
@@ -150,13 +151,7 @@ impl StoredReport {
     pub fn value(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
         (0..self.shape.len())
             .find(|&i| {
-                let own = self.shape.labels(i);
-                same_name(self.shape.names[i], name)
-                    && own.len() == labels.len()
-                    && own
-                        .iter()
-                        .zip(labels)
-                        .all(|((k, v), (ek, ev))| k == ek && v == ev)
+                same_name(self.shape.names[i], name) && labels_are(self.shape.labels(i), labels)
             })
             .map(|i| self.value_at(i))
     }

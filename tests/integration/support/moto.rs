@@ -38,18 +38,7 @@ impl Moto {
     pub(crate) fn start() -> Moto {
         assert!(Path::new(MOTO).exists(), "{MOTO} is missing: {HINT}");
         for _ in 0..10 {
-            let port = unused_port();
-            let child = Command::new(MOTO)
-                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap_or_else(|e| panic!("cannot start {MOTO}: {e}; {HINT}"));
-            let mut moto = Moto {
-                addr: ([127, 0, 0, 1], port).into(),
-                child: Some(child),
-                ns: None,
-            };
+            let mut moto = Moto::launch(Command::new(MOTO), unused_port(), None);
             if moto.wait_ready() {
                 return moto;
             }
@@ -62,20 +51,26 @@ impl Moto {
     pub(crate) fn start_in(ns: &str, port: u16) -> Moto {
         assert!(Path::new(MOTO).exists(), "{MOTO} is missing: {HINT}");
         // `ip netns exec` execs moto in place: the child is moto itself.
-        let child = Command::new("ip")
-            .args(["netns", "exec", ns, MOTO])
+        let mut exec = Command::new("ip");
+        exec.args(["netns", "exec", ns, MOTO]);
+        let mut moto = Moto::launch(exec, port, Some(ns));
+        assert!(moto.wait_ready(), "moto_server exited at start in {ns}");
+        moto
+    }
+
+    /// Spawns `command` (moto_server, or what execs it) serving 127.0.0.1:`port`.
+    fn launch(mut command: Command, port: u16, ns: Option<&str>) -> Moto {
+        let child = command
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {MOTO} in {ns}: {e}; {HINT}"));
-        let mut moto = Moto {
+            .unwrap_or_else(|e| panic!("cannot start {MOTO} ({ns:?}): {e}; {HINT}"));
+        Moto {
             addr: ([127, 0, 0, 1], port).into(),
             child: Some(child),
-            ns: Some(ns.to_string()),
-        };
-        assert!(moto.wait_ready(), "moto_server exited at start in {ns}");
-        moto
+            ns: ns.map(str::to_string),
+        }
     }
 
     /// Readiness, not a timing assertion: moto imports for a while at start.
